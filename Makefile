@@ -1,0 +1,45 @@
+# One task runner for people and CI. `make run` and `make test` start from a fresh checkout.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+export PROOFDESK_DATA_DIR ?= var
+
+.PHONY: run test lint typecheck pytest bench demo clean install screenshot
+
+install: $(STAMP)
+
+$(STAMP): pyproject.toml requirements.lock
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check --upgrade pip==26.3
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check -c requirements.lock -e '.[dev]'
+	@touch $(STAMP)
+
+run: $(STAMP)
+	$(BIN)/proofdesk migrate
+	$(BIN)/proofdesk demo
+	$(BIN)/proofdesk serve
+
+demo: $(STAMP)
+	$(BIN)/proofdesk demo
+
+lint: $(STAMP)
+	$(BIN)/ruff check src tests bench docs
+	$(BIN)/ruff format --check src tests bench docs
+
+typecheck: $(STAMP)
+	$(BIN)/mypy
+
+pytest: $(STAMP)
+	$(BIN)/pytest -n 2 --dist loadfile $(PYTEST_ARGS)
+
+test: lint typecheck pytest
+
+bench: $(STAMP)
+	$(BIN)/python bench/api_load.py
+
+screenshot: $(STAMP)
+	$(BIN)/python docs/img/render.py
+
+clean:
+	rm -rf $(VENV) var .pytest_cache .mypy_cache .ruff_cache

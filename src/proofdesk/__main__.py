@@ -1,0 +1,5 @@
+"""``python -m proofdesk`` runs the CLI."""
+
+from proofdesk.cli import main
+
+main()

@@ -1,0 +1,138 @@
+"""Who may see and change what: the one place where tenant and role rules are applied.
+
+Every route resolves its :class:`Actor` (``api/deps.py``) and then loads tickets, users and
+attachments only through the ``access_*`` functions and the ``visible_*`` query builders here.
+A ticket outside the actor's reach is reported as *not found*, never *forbidden*, so that ids
+do not reveal which tickets exist in other tenants or belong to other customers.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+
+from sqlalchemy import ColumnElement, Select, select
+from sqlalchemy.orm import InstrumentedAttribute, Session
+
+from proofdesk.domain.roles import ALL_SCOPES, MANAGERS, STAFF, WORKERS, Role, Scope
+from proofdesk.domain.tickets import Visibility
+from proofdesk.errors import Forbidden, NotFound
+from proofdesk.store.models import Attachment, Message, Ticket, User
+
+
+@dataclass(frozen=True, slots=True)
+class Actor:
+    """An authenticated user and what the credential they used allows."""
+
+    user_id: str
+    organization_id: str
+    role: Role
+    scopes: frozenset[Scope] = field(default_factory=lambda: ALL_SCOPES)
+
+    @property
+    def is_customer(self) -> bool:
+        return self.role is Role.CUSTOMER
+
+    @property
+    def is_staff(self) -> bool:
+        return self.role in STAFF
+
+
+def require_scope(actor: Actor, scope: Scope) -> None:
+    if scope not in actor.scopes:
+        raise Forbidden(f"this token lacks the {scope.value!r} scope", code="missing_scope")
+
+
+def require_worker(actor: Actor) -> None:
+    """Agents, supervisors and admins change tickets; auditors and customers do not."""
+    if actor.role not in WORKERS:
+        raise Forbidden(f"a {actor.role.value} cannot do this")
+
+
+def require_staff(actor: Actor) -> None:
+    if actor.role not in STAFF:
+        raise Forbidden(f"a {actor.role.value} cannot do this")
+
+
+def require_manager(actor: Actor) -> None:
+    if actor.role not in MANAGERS:
+        raise Forbidden(f"a {actor.role.value} cannot do this")
+
+
+def require_admin(actor: Actor) -> None:
+    if actor.role is not Role.ADMIN:
+        raise Forbidden(f"a {actor.role.value} cannot do this")
+
+
+def visible_tickets(actor: Actor) -> Select[Ticket]:
+    """The base query of every ticket listing: the actor's tenant, and a customer's own."""
+    query = select(Ticket).where(Ticket.organization_id == actor.organization_id)
+    if actor.is_customer:
+        query = query.where(Ticket.requester_id == actor.user_id)
+    return query
+
+
+def access_ticket(
+    session: Session, actor: Actor, ticket_id: str, *, write: bool = False, lock: bool = False
+) -> Ticket:
+    """Load a ticket the actor may see (and, with ``write``, change through the API at all;
+    what a customer may change is narrowed further by each action)."""
+    require_scope(actor, Scope.TICKETS_WRITE if write else Scope.TICKETS_READ)
+    query = visible_tickets(actor).where(Ticket.id == ticket_id)
+    if lock:
+        query = query.with_for_update()
+    ticket = session.scalars(query).first()
+    if ticket is None:
+        raise NotFound("no such ticket", ticket_id=ticket_id)
+    if write and actor.role is Role.AUDITOR:
+        raise Forbidden("auditors have read-only access")
+    return ticket
+
+
+def visible_messages(
+    actor: Actor, ticket_id: str | ColumnElement[str] | InstrumentedAttribute[str]
+) -> Select[Message]:
+    """Messages of a ticket already checked with :func:`access_ticket`; customers never get
+    internal notes."""
+    query = select(Message).where(Message.ticket_id == ticket_id)
+    if actor.is_customer:
+        query = query.where(Message.visibility == Visibility.PUBLIC.value)
+    return query.order_by(Message.seq)
+
+
+def visible_users(actor: Actor) -> Select[User]:
+    query = select(User).where(User.organization_id == actor.organization_id)
+    if actor.is_customer:
+        query = query.where(User.id == actor.user_id)
+    return query
+
+
+def access_user(session: Session, actor: Actor, user_id: str) -> User:
+    user = session.scalars(visible_users(actor).where(User.id == user_id)).first()
+    if user is None:
+        raise NotFound("no such user", user_id=user_id)
+    return user
+
+
+def access_attachment(session: Session, actor: Actor, attachment_id: str) -> Attachment:
+    """An attachment is visible to its uploader, and to whoever may read the message it is
+    attached to (for customers: public messages of their own tickets only)."""
+    require_scope(actor, Scope.TICKETS_READ)
+    found = session.scalars(
+        select(Attachment).where(
+            Attachment.id == attachment_id, Attachment.organization_id == actor.organization_id
+        )
+    ).first()
+    if found is None:
+        raise NotFound("no such attachment", attachment_id=attachment_id)
+    if found.uploaded_by == actor.user_id:
+        return found
+    if found.ticket_id is not None:
+        ticket = session.scalars(visible_tickets(actor).where(Ticket.id == found.ticket_id)).first()
+        if ticket is not None:
+            messages = session.scalars(visible_messages(actor, ticket.id)).all()
+            if any(
+                ref["id"] == attachment_id for m in messages for ref in json.loads(m.attachments)
+            ):
+                return found
+    raise NotFound("no such attachment", attachment_id=attachment_id)

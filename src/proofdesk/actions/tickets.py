@@ -1,0 +1,457 @@
+"""Ticket changes. Each ``do_*`` checks, appends its events, and returns the new state.
+
+All of them must be called inside ``Database.writer()`` with a ticket row obtained from
+``access.access_ticket(..., write=True)`` in that same transaction.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from proofdesk.access import Actor, require_worker
+from proofdesk.canonical import format_time, utc_now
+from proofdesk.domain import identifiers
+from proofdesk.domain.roles import WORKERS, Role
+from proofdesk.domain.tickets import (
+    EDITABLE_FIELDS,
+    Channel,
+    EventType,
+    Kind,
+    Priority,
+    Status,
+    TicketState,
+    Visibility,
+    check_transition,
+)
+from proofdesk.errors import Forbidden, InvalidInput, InvalidTransition
+from proofdesk.store.events import EventAppender, row_to_state
+from proofdesk.store.models import Attachment, Team, TeamMember, Ticket, User, new_id
+
+MAX_SUBJECT = 300
+MAX_BODY = 64_000
+MAX_TAGS = 20
+
+
+@dataclass(slots=True)
+class NewTicket:
+    kind: Kind
+    subject: str
+    body: str
+    channel: Channel = Channel.WEB
+    priority: Priority | None = None
+    category: str | None = None
+    tags: list[str] = field(default_factory=list)
+    team_id: str | None = None
+    assignee_id: str | None = None
+    requester_id: str | None = None
+    order_id: str | None = None
+    wallet_address: str | None = None
+    chain_id: int | None = None
+    tx_hash: str | None = None
+    attachment_ids: list[str] = field(default_factory=list)
+
+
+def _text(value: Any, name: str, limit: int) -> str:
+    if not isinstance(value, str):
+        raise InvalidInput(f"{name} must be text", field=name)
+    stripped: str = value.strip()
+    if not stripped:
+        raise InvalidInput(f"{name} must not be empty", field=name)
+    if len(stripped) > limit:
+        raise InvalidInput(f"{name} is longer than {limit} characters", field=name)
+    return stripped
+
+
+def _tags(values: list[str]) -> list[str]:
+    tags = sorted({identifiers.tag(v) for v in values})
+    if len(tags) > MAX_TAGS:
+        raise InvalidInput(f"at most {MAX_TAGS} tags", field="tags")
+    return tags
+
+
+def check_team(session: Session, actor: Actor, team_id: str | None) -> None:
+    if team_id is None:
+        return
+    team = session.get(Team, team_id)
+    if team is None or team.organization_id != actor.organization_id:
+        raise InvalidInput("no such team", field="team_id", team_id=team_id)
+
+
+def check_assignee(
+    session: Session, actor: Actor, assignee_id: str | None, team_id: str | None
+) -> None:
+    """An assignee is an active agent, supervisor or admin of the organization, and a member of
+    the ticket's team when it has one."""
+    if assignee_id is None:
+        return
+    user = session.get(User, assignee_id)
+    if (
+        user is None
+        or user.organization_id != actor.organization_id
+        or Role(user.role) not in WORKERS
+        or not user.is_active
+    ):
+        raise InvalidInput("assignee must be an active agent", field="assignee_id")
+    if team_id is not None and session.get(TeamMember, (team_id, assignee_id)) is None:
+        raise InvalidInput("assignee is not a member of the team", field="assignee_id")
+
+
+def check_requester(session: Session, actor: Actor, requester_id: str | None) -> str:
+    if actor.is_customer:
+        if requester_id not in (None, actor.user_id):
+            raise Forbidden("customers open tickets for themselves only")
+        return actor.user_id
+    if requester_id is None:
+        raise InvalidInput("staff must name the requester", field="requester_id")
+    user = session.get(User, requester_id)
+    if user is None or user.organization_id != actor.organization_id or not user.is_active:
+        raise InvalidInput("no such requester", field="requester_id")
+    return requester_id
+
+
+_LINK_VALIDATORS: dict[str, Any] = {
+    "order_id": identifiers.order_id,
+    "wallet_address": identifiers.evm_address,
+    "chain_id": identifiers.chain_id,
+    "tx_hash": identifiers.tx_hash,
+}
+
+
+def _link(name: str, value: Any) -> Any:
+    return None if value is None else _LINK_VALIDATORS[name](value)
+
+
+def _enum(cls: Any, value: Any, name: str) -> Any:
+    try:
+        return cls(value)
+    except ValueError:
+        allowed = [m.value for m in cls]
+        raise InvalidInput(f"{name} must be one of {allowed}", field=name) from None
+
+
+def claim_attachments(
+    session: Session, actor: Actor, ticket_id: str, attachment_ids: list[str]
+) -> list[dict[str, Any]]:
+    """Attach uploads to a ticket; each must be the actor's own and not used elsewhere."""
+    refs: list[dict[str, Any]] = []
+    for attachment_id in dict.fromkeys(attachment_ids):
+        row = session.get(Attachment, attachment_id)
+        if row is None or row.uploaded_by != actor.user_id:
+            raise InvalidInput("no such attachment", field="attachment_ids", id=attachment_id)
+        if row.ticket_id not in (None, ticket_id):
+            raise InvalidInput("attachment belongs to another ticket", field="attachment_ids")
+        row.ticket_id = ticket_id
+        refs.append(
+            {
+                "id": row.id,
+                "sha256": row.sha256,
+                "size": row.size,
+                "content_type": row.content_type,
+                "filename": row.filename,
+            }
+        )
+    return refs
+
+
+def _stamp(at: datetime | None) -> str:
+    """Event time: now, or a past moment given by an importer (never by an API caller)."""
+    return format_time(at or utc_now())
+
+
+def do_create_ticket(
+    session: Session, actor: Actor, spec: NewTicket, *, at: datetime | None = None
+) -> TicketState:
+    staff_fields = {
+        "priority": spec.priority,
+        "tags": spec.tags,
+        "team_id": spec.team_id,
+        "assignee_id": spec.assignee_id,
+        "category": spec.category,
+    }
+    if actor.is_customer and any(staff_fields.values()):
+        named = sorted(k for k, v in staff_fields.items() if v)
+        raise Forbidden(f"only staff may set {', '.join(named)}", fields=named)
+    if actor.role is Role.AUDITOR:
+        raise Forbidden("auditors have read-only access")
+    requester_id = check_requester(session, actor, spec.requester_id)
+    check_team(session, actor, spec.team_id)
+    check_assignee(session, actor, spec.assignee_id, spec.team_id)
+    subject = _text(spec.subject, "subject", MAX_SUBJECT)
+    body = _text(spec.body, "body", MAX_BODY)
+    links = {name: _link(name, getattr(spec, name)) for name in _LINK_VALIDATORS}
+    number = (
+        session.scalar(
+            select(func.max(Ticket.number)).where(Ticket.organization_id == actor.organization_id)
+        )
+        or 0
+    ) + 1
+    ticket_id = new_id()
+    now = _stamp(at)
+    appender = EventAppender(session)
+    payload: dict[str, Any] = {
+        "organization_id": actor.organization_id,
+        "number": number,
+        "kind": spec.kind.value,
+        "subject": subject,
+        "status": Status.NEW.value,
+        "priority": (spec.priority or Priority.NORMAL).value,
+        "channel": spec.channel.value,
+        "requester_id": requester_id,
+        "category": spec.category,
+        "tags": _tags(spec.tags),
+        "team_id": spec.team_id,
+        "assignee_id": spec.assignee_id,
+        **links,
+    }
+    _, state = appender.append(
+        None,
+        ticket_id=ticket_id,
+        organization_id=actor.organization_id,
+        type=EventType.CREATED,
+        actor_id=actor.user_id,
+        occurred_at=now,
+        payload=payload,
+    )
+    refs = claim_attachments(session, actor, ticket_id, spec.attachment_ids)
+    _, state = appender.append(
+        state,
+        ticket_id=ticket_id,
+        organization_id=actor.organization_id,
+        type=EventType.MESSAGE_ADDED,
+        actor_id=actor.user_id,
+        occurred_at=now,
+        payload={
+            "message_id": new_id(),
+            "author_id": actor.user_id,
+            "author_role": actor.role.value,
+            "visibility": Visibility.PUBLIC.value,
+            "body": body,
+            "attachments": refs,
+        },
+    )
+    return state
+
+
+def _open_state(ticket: Ticket) -> TicketState:
+    state = row_to_state(ticket)
+    if state.status is Status.CLOSED:
+        raise InvalidTransition("a closed ticket cannot change", code="ticket_closed")
+    return state
+
+
+def _append(
+    session: Session,
+    actor: Actor,
+    state: TicketState,
+    type: EventType,
+    payload: dict[str, Any],
+    at: datetime | None = None,
+) -> TicketState:
+    _, new_state = EventAppender(session).append(
+        state,
+        ticket_id=state.id,
+        organization_id=state.organization_id,
+        type=type,
+        actor_id=actor.user_id,
+        occurred_at=_stamp(at),
+        payload=payload,
+    )
+    return new_state
+
+
+def do_add_message(
+    session: Session,
+    actor: Actor,
+    ticket: Ticket,
+    *,
+    body: str,
+    visibility: Visibility = Visibility.PUBLIC,
+    attachment_ids: list[str] | None = None,
+    status: Status | None = None,
+    at: datetime | None = None,
+) -> TicketState:
+    """A public reply or an internal note, optionally moving the ticket in the same event.
+
+    Customers write public replies only; their reply to a pending or solved ticket reopens it
+    (it is waiting on us again). An agent's first public reply to a new ticket opens it.
+    """
+    state = _open_state(ticket)
+    body = _text(body, "body", MAX_BODY)
+    if actor.is_customer:
+        if visibility is not Visibility.PUBLIC or status is not None:
+            raise Forbidden("customers add public replies only")
+        if state.status in (Status.PENDING, Status.SOLVED):
+            status = Status.OPEN
+    else:
+        require_worker(actor)
+        if status is None and visibility is Visibility.PUBLIC and state.status is Status.NEW:
+            status = Status.OPEN
+    if status is not None and status is not state.status:
+        check_transition(state.status, status)
+    else:
+        status = None
+    payload: dict[str, Any] = {
+        "message_id": new_id(),
+        "author_id": actor.user_id,
+        "author_role": actor.role.value,
+        "visibility": visibility.value,
+        "body": body,
+        "attachments": claim_attachments(session, actor, state.id, attachment_ids or []),
+    }
+    if status is not None:
+        payload["status"] = status.value
+    return _append(session, actor, state, EventType.MESSAGE_ADDED, payload, at)
+
+
+#: What a customer may do to the status of their own ticket.
+CUSTOMER_STATUS_CHANGES = {
+    Status.SOLVED: frozenset({Status.NEW, Status.OPEN, Status.PENDING, Status.ON_HOLD}),
+    Status.OPEN: frozenset({Status.SOLVED}),  # reopen
+}
+
+
+def do_change_status(
+    session: Session, actor: Actor, ticket: Ticket, target: Status, *, at: datetime | None = None
+) -> TicketState:
+    state = _open_state(ticket)
+    if actor.is_customer:
+        if state.status not in CUSTOMER_STATUS_CHANGES.get(target, frozenset()):
+            raise Forbidden("customers may only mark their request solved or reopen it")
+    else:
+        require_worker(actor)
+    check_transition(state.status, target)
+    return _append(
+        session,
+        actor,
+        state,
+        EventType.STATUS_CHANGED,
+        {"from": state.status.value, "to": target.value},
+        at,
+    )
+
+
+def do_assign(
+    session: Session,
+    actor: Actor,
+    ticket: Ticket,
+    *,
+    assignee_id: str | None,
+    team_id: str | None,
+    at: datetime | None = None,
+) -> TicketState:
+    require_worker(actor)
+    state = _open_state(ticket)
+    check_team(session, actor, team_id)
+    check_assignee(session, actor, assignee_id, team_id)
+    if (assignee_id, team_id) == (state.assignee_id, state.team_id):
+        return state
+    return _append(
+        session,
+        actor,
+        state,
+        EventType.ASSIGNED,
+        {
+            "assignee_id": assignee_id,
+            "team_id": team_id,
+            "previous_assignee_id": state.assignee_id,
+            "previous_team_id": state.team_id,
+        },
+        at,
+    )
+
+
+def do_update_fields(
+    session: Session,
+    actor: Actor,
+    ticket: Ticket,
+    changes: dict[str, Any],
+    *,
+    at: datetime | None = None,
+) -> TicketState:
+    """Change subject, kind, priority, category or the linked order/wallet/chain/transaction."""
+    require_worker(actor)
+    state = _open_state(ticket)
+    unknown = sorted(set(changes) - set(EDITABLE_FIELDS))
+    if unknown:
+        raise InvalidInput(f"not editable: {', '.join(unknown)}", fields=unknown)
+    normalized: dict[str, Any] = {}
+    for name, value in changes.items():
+        if name == "subject":
+            value = _text(value, "subject", MAX_SUBJECT)
+        elif name == "kind":
+            value = _enum(Kind, value, name).value
+        elif name == "priority":
+            value = _enum(Priority, value, name).value
+        elif name == "category":
+            value = _text(value, "category", 100) if value is not None else None
+        else:
+            value = _link(name, value)
+        normalized[name] = value
+    current = {name: _field_value(state, name) for name in normalized}
+    diff = {
+        name: {"from": current[name], "to": value}
+        for name, value in sorted(normalized.items())
+        if current[name] != value
+    }
+    if not diff:
+        return state
+    return _append(session, actor, state, EventType.FIELDS_CHANGED, {"changes": diff}, at)
+
+
+def _field_value(state: TicketState, name: str) -> Any:
+    value = getattr(state, name)
+    return value.value if isinstance(value, Kind | Priority) else value
+
+
+def do_change_tags(
+    session: Session,
+    actor: Actor,
+    ticket: Ticket,
+    *,
+    add: list[str],
+    remove: list[str],
+    at: datetime | None = None,
+) -> TicketState:
+    require_worker(actor)
+    state = _open_state(ticket)
+    added = sorted(set(_tags(add)) - set(state.tags))
+    removed = sorted(set(_tags(remove)) & set(state.tags))
+    if len((set(state.tags) | set(added)) - set(removed)) > MAX_TAGS:
+        raise InvalidInput(f"at most {MAX_TAGS} tags", field="tags")
+    if not added and not removed:
+        return state
+    return _append(
+        session, actor, state, EventType.TAGS_CHANGED, {"added": added, "removed": removed}, at
+    )
+
+
+def do_merge(
+    session: Session, actor: Actor, source: Ticket, target: Ticket, *, at: datetime | None = None
+) -> TicketState:
+    """Merge a duplicate (``source``) into ``target``: the source is closed and points at the
+    target, the target records where it came from. Returns the target's new state."""
+    require_worker(actor)
+    if source.id == target.id:
+        raise InvalidInput("a ticket cannot be merged into itself", field="into")
+    source_state, target_state = _open_state(source), _open_state(target)
+    if target_state.merged_into_id is not None:
+        raise InvalidTransition("the target was itself merged away")
+    if source_state.requester_id != target_state.requester_id:
+        # Merging two customers' tickets would show one customer the other's messages.
+        raise InvalidInput("only tickets of the same requester can be merged", field="into")
+    _append(
+        session,
+        actor,
+        source_state,
+        EventType.MERGED,
+        {"into_ticket_id": target.id, "from_status": source_state.status.value},
+        at,
+    )
+    return _append(
+        session, actor, target_state, EventType.MERGE_RECEIVED, {"from_ticket_id": source.id}, at
+    )

@@ -1,0 +1,74 @@
+"""The application factory: one FastAPI app, configured from a :class:`Settings`."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Depends, FastAPI
+from fastapi.responses import HTMLResponse
+
+import proofdesk
+from proofdesk.actions.blobs import BlobStore
+from proofdesk.api import errors
+from proofdesk.api.body_limit import BodyLimit
+from proofdesk.api.deps import Services, reject_nul_characters
+from proofdesk.api.routes import accounts, attachments, auth, tickets
+from proofdesk.auth import RateLimiter
+from proofdesk.errors import ConfigError
+from proofdesk.settings import Settings
+from proofdesk.store.db import Database
+from proofdesk.store.migrate import is_current
+
+API_PREFIX = "/api/v1"
+
+_LANDING = """<!doctype html><html lang="en"><head><meta charset="utf-8">
+<title>ProofDesk</title></head><body>
+<h1>ProofDesk {version}</h1>
+<p>Verifiable customer service for Web3 platforms. 可验证的 Web3 客服平台。</p>
+<ul><li><a href="/api/v1/openapi.json">OpenAPI 3.1 description</a></li>
+<li><a href="/api/v1/health">Health</a></li></ul>
+</body></html>"""
+
+
+def create_app(settings: Settings, db: Database | None = None) -> FastAPI:
+    db = db or Database(settings.effective_database_url)
+    if not is_current(db):
+        raise ConfigError(
+            "the database schema is not current: run `proofdesk migrate`", key="database_url"
+        )
+    app = FastAPI(
+        title="ProofDesk",
+        version=proofdesk.__version__,
+        summary="Verifiable customer service for Web3 platforms.",
+        openapi_url=f"{API_PREFIX}/openapi.json",
+        docs_url=None,  # Swagger UI would load its assets from a CDN; nothing at run time does
+        redoc_url=None,
+    )
+    app.state.services = Services(
+        settings=settings,
+        db=db,
+        blobs=BlobStore(settings.blob_dir),
+        login_limiter=RateLimiter(settings.login_rate_per_minute),
+        login_limiter_by_address=RateLimiter(settings.login_rate_per_minute * 10),
+    )
+    errors.install(app)
+    app.add_middleware(
+        BodyLimit,
+        default=settings.max_body_bytes,
+        by_path={f"{API_PREFIX}/attachments": attachments.upload_body_limit(settings)},
+    )
+    api = APIRouter(prefix=API_PREFIX, dependencies=[Depends(reject_nul_characters)])
+
+    @api.get("/health", tags=["meta"], summary="Liveness and schema check")
+    def health() -> dict[str, str]:
+        return {"status": "ok", "version": proofdesk.__version__, "database": db.dialect}
+
+    api.include_router(auth.router)
+    api.include_router(tickets.router)
+    api.include_router(accounts.router)
+    api.include_router(attachments.router)
+    app.include_router(api)
+
+    @app.get("/", include_in_schema=False, response_class=HTMLResponse)
+    def landing() -> str:
+        return _LANDING.format(version=proofdesk.__version__)
+
+    return app

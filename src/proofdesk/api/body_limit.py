@@ -1,0 +1,73 @@
+"""Request body limits that answer in the API's error shape.
+
+Starlette's own limit answers ``413 Content Too Large`` as plain text from outside the
+exception handlers, so a client would get two different shapes for one error. This middleware
+refuses a declared ``Content-Length`` over the limit before reading anything, and stops a
+streamed body the moment it crosses the limit by raising :class:`PayloadTooLarge` from
+``receive``; the handlers of :mod:`proofdesk.api.errors` turn that into the usual JSON.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+from starlette.exceptions import HTTPException
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from proofdesk.api.errors import error_response
+from proofdesk.errors import PayloadTooLarge
+
+
+class BodyLimit:
+    """Limit request bodies to ``default`` bytes, or to ``by_path[path]`` for listed paths."""
+
+    def __init__(self, app: ASGIApp, default: int, by_path: Mapping[str, int]) -> None:
+        self.app = app
+        self.default = default
+        self.by_path = dict(by_path)
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        limit = self.by_path.get(scope["path"], self.default)
+        declared = _content_length(scope)
+        if declared is not None and declared > limit:
+            error = _too_large(limit)
+            response = error_response(error.http_status, error.code, error.message, error.details)
+            await response(scope, receive, send)
+            return
+        received = 0
+
+        async def limited() -> Message:
+            nonlocal received
+            message = await receive()
+            if message["type"] == "http.request":
+                received += len(message.get("body", b""))
+                if received > limit:
+                    raise _too_large(limit)
+            return message
+
+        await self.app(scope, limited, send)
+
+
+def _content_length(scope: Scope) -> int | None:
+    for name, value in scope["headers"]:
+        if name == b"content-length":
+            text = value.decode("latin-1").strip()
+            return int(text) if text.isdecimal() else None
+    return None
+
+
+class _BodyTooLarge(PayloadTooLarge, HTTPException):
+    """Raised from ``receive``. FastAPI turns any other exception met while it reads a body
+    into a 400, but lets an ``HTTPException`` through; the handler lookup follows the MRO and
+    so answers with the :class:`PayloadTooLarge` shape."""
+
+    def __init__(self, limit: int) -> None:
+        PayloadTooLarge.__init__(self, f"request body exceeds {limit} bytes", limit_bytes=limit)
+        HTTPException.__init__(self, self.http_status, self.message)
+
+
+def _too_large(limit: int) -> _BodyTooLarge:
+    return _BodyTooLarge(limit)

@@ -1,0 +1,92 @@
+"""Request-scoped dependencies: the deployment's services and the authenticated actor."""
+
+from __future__ import annotations
+
+import hmac
+from dataclasses import dataclass
+from typing import Annotated
+
+from fastapi import Depends, Request
+
+from proofdesk.access import Actor
+from proofdesk.actions.blobs import BlobStore
+from proofdesk.auth import (
+    API_TOKEN_PREFIX,
+    RateLimiter,
+    actor_from_api_token,
+    actor_from_session,
+)
+from proofdesk.errors import Forbidden, InvalidInput, Unauthenticated
+from proofdesk.settings import Settings
+from proofdesk.store.db import Database
+
+SESSION_COOKIE = "pd_session"
+CSRF_COOKIE = "pd_csrf"
+CSRF_HEADER = "x-csrf-token"
+SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+
+
+@dataclass(slots=True)
+class Services:
+    settings: Settings
+    db: Database
+    blobs: BlobStore
+    login_limiter: RateLimiter
+    login_limiter_by_address: RateLimiter
+
+
+# Dependencies that do no I/O are ``async def``: FastAPI runs a plain ``def`` dependency in
+# the thread pool, and that round trip costs more than the work (``bench/api_load.py``).
+
+
+def services_of(request: Request) -> Services:
+    services: Services = request.app.state.services
+    return services
+
+
+async def get_services(request: Request) -> Services:
+    return services_of(request)
+
+
+async def reject_nul_characters(request: Request) -> None:
+    """PostgreSQL text cannot hold U+0000 (SQLite can): refuse it in the path and the query
+    string of every request, as bad input, instead of failing in the database. Request bodies
+    are checked by ``schemas.Request``."""
+    if "\x00" in request.scope["path"]:
+        raise InvalidInput("the path must not contain NUL characters", field="path")
+    for name, value in request.query_params.multi_items():
+        if "\x00" in name or "\x00" in value:
+            raise InvalidInput("query parameters must not contain NUL characters", field=name)
+
+
+def get_actor(request: Request) -> Actor:
+    """Bearer token (API token or session token) or session cookie. Writes authenticated by
+    cookie must carry the CSRF token in a header, which a cross-site form cannot set."""
+    services = services_of(request)
+    header = request.headers.get("authorization")
+    with services.db.reader() as session:
+        if header is not None:
+            scheme, _, token = header.partition(" ")
+            if scheme.lower() != "bearer" or not token.strip():
+                raise Unauthenticated("use `Authorization: Bearer <token>`", code="bad_token")
+            token = token.strip()
+            if token.startswith(API_TOKEN_PREFIX):
+                return actor_from_api_token(session, token)
+            return actor_from_session(session, token).actor
+        cookie = request.cookies.get(SESSION_COOKIE)
+        if cookie is None:
+            raise Unauthenticated("log in or send an API token")
+        found = actor_from_session(session, cookie)
+        if request.method not in SAFE_METHODS:
+            sent = request.headers.get(CSRF_HEADER, "")
+            if not _equal(sent, found.csrf_token):
+                raise Forbidden("missing or wrong X-CSRF-Token header", code="csrf_failed")
+        return found.actor
+
+
+def _equal(a: str, b: str) -> bool:
+    return hmac.compare_digest(a.encode(), b.encode())
+
+
+ServicesDep = Annotated[Services, Depends(get_services)]
+ActorDep = Annotated[Actor, Depends(get_actor)]

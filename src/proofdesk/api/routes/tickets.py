@@ -1,0 +1,282 @@
+"""Ticket routes: parse, check access, call a ``do_*`` action, respond."""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal
+
+from fastapi import APIRouter, Query, Request
+from fastapi.responses import JSONResponse
+from sqlalchemy import and_, exists, func, or_, select
+from sqlalchemy.orm import Session
+
+from proofdesk.access import (
+    access_ticket,
+    require_scope,
+    require_staff,
+    visible_messages,
+    visible_tickets,
+)
+from proofdesk.actions import tickets as actions
+from proofdesk.api.deps import ActorDep, ServicesDep
+from proofdesk.api.idempotency import idempotent_create
+from proofdesk.api.pagination import decode_cursor, encode_cursor
+from proofdesk.api.schemas import (
+    AssignmentIn,
+    EventOut,
+    MergeIn,
+    MessageIn,
+    MessageOut,
+    Page,
+    StatusIn,
+    TagsIn,
+    TicketIn,
+    TicketOut,
+    TicketPatch,
+)
+from proofdesk.domain.roles import Scope
+from proofdesk.domain.tickets import Kind, Priority, Status
+from proofdesk.store.events import row_to_event, row_to_state
+from proofdesk.store.models import Message, Ticket, TicketEvent, TicketTag
+
+router = APIRouter(prefix="/tickets", tags=["tickets"])
+
+SortKey = Literal["-updated_at", "updated_at", "-created_at", "created_at", "-number", "number"]
+_SORT_COLUMNS = {
+    "updated_at": Ticket.updated_at,
+    "created_at": Ticket.created_at,
+    "number": Ticket.number,
+}
+
+
+def _like(text: str) -> str:
+    escaped = text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    return f"%{escaped}%"
+
+
+@router.get("", response_model=Page[TicketOut], summary="List and search tickets")
+def list_tickets(
+    services: ServicesDep,
+    actor: ActorDep,
+    status: Annotated[list[Status] | None, Query()] = None,
+    priority: Annotated[list[Priority] | None, Query()] = None,
+    kind: Annotated[list[Kind] | None, Query()] = None,
+    assignee_id: Annotated[
+        str | None, Query(max_length=64, description="An id, `me`, or `none` for unassigned.")
+    ] = None,
+    team_id: Annotated[str | None, Query(max_length=64)] = None,
+    requester_id: Annotated[str | None, Query(max_length=64)] = None,
+    tag: Annotated[str | None, Query(max_length=40)] = None,
+    q: Annotated[
+        str | None,
+        Query(
+            min_length=1,
+            max_length=200,
+            description="Text in the subject or the messages you can see, or a #number.",
+        ),
+    ] = None,
+    sort: SortKey = "-updated_at",
+    limit: Annotated[int, Query(ge=1, le=200)] = 50,
+    cursor: Annotated[str | None, Query(max_length=500)] = None,
+) -> Page[TicketOut]:
+    require_scope(actor, Scope.TICKETS_READ)
+    query = visible_tickets(actor)
+    if status:
+        query = query.where(Ticket.status.in_([s.value for s in status]))
+    if priority:
+        query = query.where(Ticket.priority.in_([p.value for p in priority]))
+    if kind:
+        query = query.where(Ticket.kind.in_([k.value for k in kind]))
+    if assignee_id == "none":
+        query = query.where(Ticket.assignee_id.is_(None))
+    elif assignee_id is not None:
+        query = query.where(
+            Ticket.assignee_id == (actor.user_id if assignee_id == "me" else assignee_id)
+        )
+    if team_id is not None:
+        query = query.where(Ticket.team_id == team_id)
+    if requester_id is not None:
+        query = query.where(Ticket.requester_id == requester_id)
+    if tag is not None:
+        query = query.where(
+            exists().where(TicketTag.ticket_id == Ticket.id, TicketTag.tag == tag.casefold())
+        )
+    if q is not None:
+        text = q.strip()
+        pattern = _like(text)
+        visible = visible_messages(actor, Ticket.id).where(Message.body.ilike(pattern, escape="\\"))
+        conditions = [Ticket.subject.ilike(pattern, escape="\\"), visible.exists()]
+        if text.lstrip("#").isdecimal() and len(text) < 10:
+            conditions.append(Ticket.number == int(text.lstrip("#")))
+        query = query.where(or_(*conditions))
+    descending = sort.startswith("-")
+    key = sort.lstrip("-")
+    column = _SORT_COLUMNS[key]
+    if cursor is not None:
+        value, last_id = decode_cursor(cursor, sort, int if key == "number" else str)
+        if descending:
+            query = query.where(or_(column < value, and_(column == value, Ticket.id < last_id)))
+        else:
+            query = query.where(or_(column > value, and_(column == value, Ticket.id > last_id)))
+    order = (column.desc(), Ticket.id.desc()) if descending else (column.asc(), Ticket.id.asc())
+    with services.db.reader() as session:
+        rows = session.scalars(query.order_by(*order).limit(limit + 1)).all()
+    more = len(rows) > limit
+    rows = rows[:limit]
+    next_cursor = encode_cursor(sort, getattr(rows[-1], key), rows[-1].id) if more else None
+    return Page[TicketOut](
+        items=[TicketOut.of(row_to_state(r)) for r in rows], next_cursor=next_cursor
+    )
+
+
+@router.get("/-/counts", include_in_schema=True, summary="Ticket counts by status")
+def counts(services: ServicesDep, actor: ActorDep) -> dict[str, int]:
+    require_scope(actor, Scope.TICKETS_READ)
+    query = (
+        visible_tickets(actor)
+        .with_only_columns(Ticket.status, func.count())
+        .group_by(Ticket.status)
+    )
+    with services.db.reader() as session:
+        found: dict[str, int] = {row[0]: row[1] for row in session.execute(query)}
+    return {s.value: found.get(s.value, 0) for s in Status}
+
+
+@router.post(
+    "",
+    status_code=201,
+    response_model=TicketOut,
+    summary="Open a ticket",
+    responses={200: {"description": "Replayed response for a repeated Idempotency-Key"}},
+)
+def create_ticket(
+    body: TicketIn, request: Request, services: ServicesDep, actor: ActorDep
+) -> JSONResponse:
+    require_scope(actor, Scope.TICKETS_WRITE)
+    spec = actions.NewTicket(**body.model_dump())
+
+    def create(session: Session) -> TicketOut:
+        return TicketOut.of(actions.do_create_ticket(session, actor, spec))
+
+    return idempotent_create(request, services.db, actor, body, create)
+
+
+@router.get("/{ticket_id}", response_model=TicketOut)
+def get_ticket(ticket_id: str, services: ServicesDep, actor: ActorDep) -> TicketOut:
+    with services.db.reader() as session:
+        return TicketOut.of(row_to_state(access_ticket(session, actor, ticket_id)))
+
+
+@router.patch("/{ticket_id}", response_model=TicketOut, summary="Change ticket fields")
+def patch_ticket(
+    ticket_id: str, body: TicketPatch, services: ServicesDep, actor: ActorDep
+) -> TicketOut:
+    changes = body.model_dump(mode="json", exclude_unset=True)
+    with services.db.writer() as session:
+        ticket = access_ticket(session, actor, ticket_id, write=True, lock=True)
+        return TicketOut.of(actions.do_update_fields(session, actor, ticket, changes))
+
+
+@router.post("/{ticket_id}/status", response_model=TicketOut, summary="Change status")
+def change_status(
+    ticket_id: str, body: StatusIn, services: ServicesDep, actor: ActorDep
+) -> TicketOut:
+    with services.db.writer() as session:
+        ticket = access_ticket(session, actor, ticket_id, write=True, lock=True)
+        return TicketOut.of(actions.do_change_status(session, actor, ticket, body.status))
+
+
+@router.put("/{ticket_id}/assignment", response_model=TicketOut, summary="Assign to agent/team")
+def assign(ticket_id: str, body: AssignmentIn, services: ServicesDep, actor: ActorDep) -> TicketOut:
+    with services.db.writer() as session:
+        ticket = access_ticket(session, actor, ticket_id, write=True, lock=True)
+        state = actions.do_assign(
+            session, actor, ticket, assignee_id=body.assignee_id, team_id=body.team_id
+        )
+        return TicketOut.of(state)
+
+
+@router.post("/{ticket_id}/tags", response_model=TicketOut, summary="Add and remove tags")
+def change_tags(ticket_id: str, body: TagsIn, services: ServicesDep, actor: ActorDep) -> TicketOut:
+    with services.db.writer() as session:
+        ticket = access_ticket(session, actor, ticket_id, write=True, lock=True)
+        return TicketOut.of(
+            actions.do_change_tags(session, actor, ticket, add=body.add, remove=body.remove)
+        )
+
+
+@router.post(
+    "/{ticket_id}/merge",
+    response_model=TicketOut,
+    summary="Merge this ticket into another; returns the surviving ticket",
+)
+def merge(ticket_id: str, body: MergeIn, services: ServicesDep, actor: ActorDep) -> TicketOut:
+    with services.db.writer() as session:
+        source = access_ticket(session, actor, ticket_id, write=True, lock=True)
+        target = access_ticket(session, actor, body.into, write=True, lock=True)
+        return TicketOut.of(actions.do_merge(session, actor, source, target))
+
+
+@router.get(
+    "/{ticket_id}/messages",
+    response_model=list[MessageOut],
+    summary="The conversation (customers never see internal notes)",
+)
+def list_messages(ticket_id: str, services: ServicesDep, actor: ActorDep) -> list[MessageOut]:
+    with services.db.reader() as session:
+        ticket = access_ticket(session, actor, ticket_id)
+        rows = session.scalars(visible_messages(actor, ticket.id)).all()
+        return [MessageOut.of(m) for m in rows]
+
+
+@router.post(
+    "/{ticket_id}/messages",
+    status_code=201,
+    response_model=MessageOut,
+    summary="Reply or add an internal note",
+)
+def add_message(
+    ticket_id: str, body: MessageIn, request: Request, services: ServicesDep, actor: ActorDep
+) -> JSONResponse:
+    def create(session: Session) -> MessageOut:
+        ticket = access_ticket(session, actor, ticket_id, write=True, lock=True)
+        state = actions.do_add_message(
+            session,
+            actor,
+            ticket,
+            body=body.body,
+            visibility=body.visibility,
+            attachment_ids=body.attachment_ids,
+            status=body.status,
+        )
+        message = session.scalars(
+            select(Message).where(Message.ticket_id == state.id, Message.seq == state.last_seq)
+        ).one()
+        return MessageOut.of(message)
+
+    return idempotent_create(request, services.db, actor, body, create, fingerprint_extra=ticket_id)
+
+
+@router.get(
+    "/{ticket_id}/events",
+    response_model=list[EventOut],
+    summary="The ticket's event stream (staff only)",
+)
+def list_events(ticket_id: str, services: ServicesDep, actor: ActorDep) -> list[EventOut]:
+    require_staff(actor)  # events carry internal notes; customers read messages instead
+    with services.db.reader() as session:
+        ticket = access_ticket(session, actor, ticket_id)
+        rows = session.scalars(
+            select(TicketEvent)
+            .where(TicketEvent.ticket_id == ticket.id)
+            .order_by(TicketEvent.ticket_seq)
+        ).all()
+    return [
+        EventOut(
+            **{
+                k: getattr(e, k)
+                for k in ("seq", "ticket_id", "ticket_seq", "actor_id", "occurred_at", "payload")
+            }
+            | {"type": e.type.value}
+        )
+        for e in map(row_to_event, rows)
+    ]

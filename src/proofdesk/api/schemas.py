@@ -1,0 +1,323 @@
+"""Request and response bodies. Requests forbid unknown fields: a typo is an error, not a
+silently ignored setting."""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime
+from typing import Annotated, Any, Generic, TypeVar
+
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StringConstraints, field_validator
+
+from proofdesk.domain.roles import Role, Scope
+from proofdesk.domain.tickets import Channel, Kind, Priority, Status, TicketState, Visibility
+from proofdesk.store.models import ApiToken, Message, Order, Team, User, Wallet
+
+T = TypeVar("T")
+
+
+class Request(BaseModel):
+    model_config = ConfigDict(extra="forbid", str_max_length=64_000)
+
+    @field_validator("*")
+    @classmethod
+    def _no_nul(cls, value: Any) -> Any:
+        """PostgreSQL text cannot hold U+0000 (SQLite can): refuse it on both backends alike,
+        as bad input, instead of failing in the database."""
+        if isinstance(value, str) and "\x00" in value:
+            raise ValueError("must not contain NUL characters")
+        if isinstance(value, list):
+            for item in value:
+                cls._no_nul(item)
+        return value
+
+
+ShortText = Annotated[str, StringConstraints(min_length=1, max_length=300)]
+Id = Annotated[str, StringConstraints(min_length=1, max_length=64)]
+Tag = Annotated[str, StringConstraints(min_length=1, max_length=40)]
+# strict: JSON `true` or "1" is not a chain id (lax mode would record chain 1).
+ChainId = Annotated[int, Field(ge=1, le=2**53 - 1, strict=True)]
+
+
+# --- auth -----------------------------------------------------------------------------------
+
+
+class LoginIn(Request):
+    organization: Annotated[str, StringConstraints(min_length=1, max_length=64)]
+    email: Annotated[str, StringConstraints(min_length=3, max_length=254)]
+    password: Annotated[str, StringConstraints(min_length=1, max_length=1024)]
+
+
+class UserOut(BaseModel):
+    id: str
+    organization_id: str
+    role: Role
+    email: str | None
+    display_name: str
+    locale: str
+    tier: str | None
+    is_active: bool
+    created_at: datetime
+
+    @classmethod
+    def of(cls, user: User) -> UserOut:
+        return cls.model_validate(user, from_attributes=True)
+
+
+class LoginOut(BaseModel):
+    token: str = Field(description="Send as `Authorization: Bearer <token>`; also set as a cookie.")
+    csrf_token: str = Field(description="Send as `X-CSRF-Token` on writes authenticated by cookie.")
+    expires_in: int
+    user: UserOut
+
+
+class TokenIn(Request):
+    name: Annotated[str, StringConstraints(min_length=1, max_length=100)]
+    scopes: list[Scope] = Field(min_length=1)
+    expires_at: AwareDatetime | None = None  # a naive time cannot be compared with now
+
+
+class TokenOut(BaseModel):
+    id: str
+    name: str
+    prefix: str
+    scopes: list[str]
+    created_at: datetime
+    expires_at: datetime | None
+    revoked_at: datetime | None
+
+    @classmethod
+    def of(cls, row: ApiToken) -> TokenOut:
+        return cls(
+            id=row.id,
+            name=row.name,
+            prefix=row.prefix,
+            scopes=row.scopes.split(),
+            created_at=row.created_at,
+            expires_at=row.expires_at,
+            revoked_at=row.revoked_at,
+        )
+
+
+class NewTokenOut(TokenOut):
+    token: str = Field(description="Shown once; only its hash is stored.")
+
+
+# --- users, teams, wallets, orders -------------------------------------------------------------
+
+
+class UserIn(Request):
+    role: Role = Role.CUSTOMER
+    display_name: Annotated[str, StringConstraints(min_length=1, max_length=200)]
+    email: Annotated[str, StringConstraints(max_length=254)] | None = None
+    password: Annotated[str, StringConstraints(min_length=10, max_length=1024)] | None = None
+    locale: str = "en"
+    tier: Annotated[str, StringConstraints(max_length=32)] | None = None
+
+
+class UserPatch(Request):
+    display_name: Annotated[str, StringConstraints(min_length=1, max_length=200)] | None = None
+    locale: str | None = None
+    tier: Annotated[str, StringConstraints(max_length=32)] | None = None
+    is_active: bool | None = None
+
+
+class WalletIn(Request):
+    address: Annotated[str, StringConstraints(min_length=1, max_length=64)]
+    label: Annotated[str, StringConstraints(max_length=100)] | None = None
+
+
+class WalletOut(BaseModel):
+    id: str
+    namespace: str
+    address: str
+    label: str | None
+    created_at: datetime
+
+    @classmethod
+    def of(cls, wallet: Wallet) -> WalletOut:
+        return cls.model_validate(wallet, from_attributes=True)
+
+
+class OrderIn(Request):
+    external_id: Id
+    amount: Annotated[str, StringConstraints(min_length=1, max_length=80)] = Field(
+        description='Decimal string, e.g. "129.99"; never a float.'
+    )
+    currency: Annotated[str, StringConstraints(min_length=1, max_length=16)]
+    status: Annotated[str, StringConstraints(min_length=1, max_length=32)] = "paid"
+    description: Annotated[str, StringConstraints(max_length=500)] | None = None
+
+
+class OrderOut(BaseModel):
+    id: str
+    external_id: str
+    amount: str
+    currency: str
+    status: str
+    description: str | None
+    created_at: datetime
+
+    @classmethod
+    def of(cls, order: Order) -> OrderOut:
+        return cls.model_validate(order, from_attributes=True)
+
+
+class CustomerProfileOut(UserOut):
+    wallets: list[WalletOut]
+    orders: list[OrderOut]
+
+
+class TeamIn(Request):
+    name: Annotated[str, StringConstraints(min_length=1, max_length=100)]
+
+
+class TeamOut(BaseModel):
+    id: str
+    name: str
+    member_ids: list[str]
+
+    @classmethod
+    def of(cls, team: Team, member_ids: list[str]) -> TeamOut:
+        return cls(id=team.id, name=team.name, member_ids=sorted(member_ids))
+
+
+# --- tickets -----------------------------------------------------------------------------------
+
+
+class TicketIn(Request):
+    kind: Kind
+    subject: ShortText
+    body: Annotated[str, StringConstraints(min_length=1, max_length=64_000)]
+    channel: Channel = Channel.WEB
+    priority: Priority | None = None
+    category: Annotated[str, StringConstraints(max_length=100)] | None = None
+    tags: list[Tag] = Field(default_factory=list, max_length=20)
+    team_id: Id | None = None
+    assignee_id: Id | None = None
+    requester_id: Id | None = None
+    order_id: Id | None = None
+    wallet_address: Annotated[str, StringConstraints(max_length=64)] | None = None
+    chain_id: ChainId | None = None
+    tx_hash: Annotated[str, StringConstraints(max_length=80)] | None = None
+    attachment_ids: list[Id] = Field(default_factory=list, max_length=20)
+
+
+class TicketPatch(Request):
+    """Fields to change; a field left out is unchanged, ``null`` clears it."""
+
+    subject: ShortText | None = None
+    kind: Kind | None = None
+    priority: Priority | None = None
+    category: Annotated[str, StringConstraints(max_length=100)] | None = None
+    order_id: Id | None = None
+    wallet_address: Annotated[str, StringConstraints(max_length=64)] | None = None
+    chain_id: ChainId | None = None
+    tx_hash: Annotated[str, StringConstraints(max_length=80)] | None = None
+
+
+class StatusIn(Request):
+    status: Status
+
+
+class AssignmentIn(Request):
+    assignee_id: Id | None = None
+    team_id: Id | None = None
+
+
+class TagsIn(Request):
+    add: list[Tag] = Field(default_factory=list, max_length=20)
+    remove: list[Tag] = Field(default_factory=list, max_length=20)
+
+
+class MergeIn(Request):
+    into: Id = Field(description="Id of the ticket that absorbs this one.")
+
+
+class MessageIn(Request):
+    body: Annotated[str, StringConstraints(min_length=1, max_length=64_000)]
+    visibility: Visibility = Visibility.PUBLIC
+    status: Status | None = Field(
+        default=None, description="Move the ticket in the same step (e.g. reply and set pending)."
+    )
+    attachment_ids: list[Id] = Field(default_factory=list, max_length=20)
+
+
+class TicketOut(BaseModel):
+    id: str
+    number: int
+    kind: Kind
+    subject: str
+    status: Status
+    priority: Priority
+    channel: Channel
+    requester_id: str
+    category: str | None
+    tags: list[str]
+    team_id: str | None
+    assignee_id: str | None
+    order_id: str | None
+    wallet_address: str | None
+    chain_id: int | None
+    tx_hash: str | None
+    merged_into_id: str | None
+    merged_from_ids: list[str]
+    created_at: str
+    updated_at: str
+    first_response_at: str | None
+    solved_at: str | None
+    closed_at: str | None
+    message_count: int
+
+    @classmethod
+    def of(cls, state: TicketState) -> TicketOut:
+        return cls.model_validate(state, from_attributes=True)
+
+
+class AttachmentRef(BaseModel):
+    id: str
+    sha256: str
+    size: int
+    content_type: str
+    filename: str
+
+
+class MessageOut(BaseModel):
+    id: str
+    ticket_id: str
+    seq: int
+    author_id: str | None
+    author_role: Role
+    visibility: Visibility
+    body: str
+    attachments: list[AttachmentRef]
+    created_at: str
+
+    @classmethod
+    def of(cls, m: Message) -> MessageOut:
+        return cls(
+            id=m.id,
+            ticket_id=m.ticket_id,
+            seq=m.seq,
+            author_id=m.author_id,
+            author_role=Role(m.author_role),
+            visibility=Visibility(m.visibility),
+            body=m.body,
+            attachments=[AttachmentRef(**a) for a in json.loads(m.attachments)],
+            created_at=m.created_at,
+        )
+
+
+class EventOut(BaseModel):
+    seq: int
+    ticket_id: str
+    ticket_seq: int
+    type: str
+    actor_id: str | None
+    occurred_at: str
+    payload: dict[str, Any]
+
+
+class Page(BaseModel, Generic[T]):
+    items: list[T]
+    next_cursor: str | None = Field(description="Pass as `cursor` to get the next page.")

@@ -1,0 +1,6 @@
+"""``proofdesk.asgi:app`` for uvicorn and other ASGI servers; configured from the environment."""
+
+from proofdesk.api.app import create_app
+from proofdesk.settings import load_settings
+
+app = create_app(load_settings())

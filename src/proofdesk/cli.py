@@ -1,0 +1,351 @@
+"""The ``proofdesk`` command line. Errors print one line on stderr and exit with code 2."""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections.abc import Callable
+from functools import wraps
+from typing import Annotated, Any, TypeVar
+
+import typer
+from rich.console import Console
+from rich.table import Table
+from sqlalchemy import select
+from sqlalchemy.exc import OperationalError
+
+from proofdesk.domain.roles import Role
+from proofdesk.errors import Error, NotFound
+from proofdesk.settings import Settings, load_settings
+
+app = typer.Typer(
+    help="ProofDesk: verifiable customer service for Web3 platforms.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+)
+user_app = typer.Typer(help="Manage users.", no_args_is_help=True)
+ticket_app = typer.Typer(help="Read tickets.", no_args_is_help=True)
+org_app = typer.Typer(help="Manage organizations (tenants).", no_args_is_help=True)
+token_app = typer.Typer(help="Manage API tokens.", no_args_is_help=True)
+app.add_typer(user_app, name="user")
+app.add_typer(ticket_app, name="ticket")
+app.add_typer(org_app, name="org")
+app.add_typer(token_app, name="token")
+
+out = Console()
+err = Console(stderr=True)
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def fail(message: str) -> typer.Exit:
+    err.print(f"[bold red]error:[/] {message}", highlight=False)
+    return typer.Exit(code=2)
+
+
+def handles_errors(func: F) -> F:
+    """Turn every :class:`Error` (and an unreachable database) into a message and exit 2."""
+
+    @wraps(func)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return func(*args, **kwargs)
+        except Error as exc:
+            raise fail(f"{exc.message} [{exc.code}]") from None
+        except OperationalError as exc:
+            raise fail(f"database unavailable: {exc.orig}") from None
+
+    return wrapper  # type: ignore[return-value]
+
+
+def settings() -> Settings:
+    return load_settings()
+
+
+@app.command()
+@handles_errors
+def migrate() -> None:
+    """Create or upgrade the database schema."""
+    from proofdesk.services import open_database
+    from proofdesk.store.migrate import current_revision
+
+    db = open_database(settings(), migrate=True)
+    out.print(f"schema at revision {current_revision(db)} ({db.dialect})")
+
+
+@app.command()
+@handles_errors
+def serve(
+    host: Annotated[str | None, typer.Option(help="Address to bind.")] = None,
+    port: Annotated[int | None, typer.Option(min=1, max=65535, help="Port.")] = None,
+    workers: Annotated[int, typer.Option(min=1, max=64, help="Worker processes.")] = 1,
+) -> None:
+    """Serve the API (migrating first)."""
+    import uvicorn
+
+    from proofdesk.services import open_database
+
+    overrides: dict[str, Any] = {}
+    if host:
+        overrides["host"] = host
+    if port:
+        overrides["port"] = port
+    conf = load_settings(**overrides)
+    open_database(conf, migrate=True).dispose()
+    out.print(f"ProofDesk serving at [bold]{conf.base_url}/[/] (API {conf.base_url}/api/v1)")
+    uvicorn.run(
+        "proofdesk.asgi:app",
+        host=conf.host,
+        port=conf.port,
+        workers=workers,
+        log_level=conf.log_level,
+        factory=False,
+        env_file=None,
+    )
+
+
+@app.command()
+@handles_errors
+def demo(
+    seed: Annotated[int, typer.Option(help="Random seed: the same seed gives the same data.")] = 7,
+    tickets: Annotated[int, typer.Option(min=0, max=100_000)] = 300,
+    customers: Annotated[int, typer.Option(min=1, max=100_000)] = 50,
+) -> None:
+    """Seed a bilingual demo exchange (organization `demo`), unless it exists."""
+    from proofdesk.demo import seed_demo
+    from proofdesk.services import open_database
+
+    conf = settings()
+    db = open_database(conf, migrate=True)
+    summary = seed_demo(db, conf, seed=seed, tickets=tickets, customers=customers)
+    out.print(summary)
+
+
+@app.command()
+@handles_errors
+def rebuild(
+    check: Annotated[bool, typer.Option("--check", help="Only compare; change nothing.")] = False,
+) -> None:
+    """Recompute ticket projections from the event stream (or check that they match)."""
+    from proofdesk.projections import check_projections, rebuild_all
+    from proofdesk.services import open_database
+
+    db = open_database(settings())
+    if check:
+        problems = check_projections(db)
+        if problems:
+            for line in problems[:50]:
+                err.print(line, highlight=False)
+            raise fail(f"{len(problems)} projection mismatches")
+        out.print("projections match the event stream")
+        return
+    count = rebuild_all(db)
+    out.print(f"rebuilt projections from {count} events")
+
+
+@org_app.command("create")
+@handles_errors
+def org_create(slug: str, name: Annotated[str, typer.Option(help="Display name.")] = "") -> None:
+    """Create an organization."""
+    from proofdesk.actions.accounts import do_create_organization
+    from proofdesk.services import open_database
+
+    db = open_database(settings())
+    with db.writer() as session:
+        org = do_create_organization(session, slug, name or slug)
+        out.print(f"organization {org.slug} ({org.id})")
+
+
+def _org_id(session: Any, slug: str) -> str:
+    from proofdesk.store.models import Organization
+
+    org = session.scalars(select(Organization).where(Organization.slug == slug)).first()
+    if org is None:
+        raise NotFound(f"no organization {slug!r}")
+    return str(org.id)
+
+
+@user_app.command("create")
+@handles_errors
+def user_create(
+    email: str,
+    org: Annotated[str, typer.Option(help="Organization slug.")] = "demo",
+    role: Annotated[Role, typer.Option(help="Role.")] = Role.AGENT,
+    name: Annotated[str, typer.Option(help="Display name.")] = "",
+    password: Annotated[
+        str | None,
+        typer.Option(help="Password (prompted when omitted for staff).", hide_input=True),
+    ] = None,
+    locale: Annotated[str, typer.Option(help="en or zh-CN.")] = "en",
+) -> None:
+    """Create a user (staff or customer)."""
+    from proofdesk.actions.accounts import do_create_user
+    from proofdesk.services import open_database
+
+    if password is None and role is not Role.CUSTOMER:
+        if not sys.stdin.isatty():
+            raise fail("--password is required when not on a terminal")
+        password = typer.prompt("password", hide_input=True, confirmation_prompt=True)
+    db = open_database(settings())
+    with db.writer() as session:
+        user = do_create_user(
+            session,
+            _org_id(session, org),
+            role=role,
+            display_name=name or email.split("@")[0],
+            email=email,
+            password=password,
+            locale=locale,
+        )
+        out.print(f"{user.role} {user.email} ({user.id})")
+
+
+@user_app.command("list")
+@handles_errors
+def user_list(
+    org: Annotated[str, typer.Option(help="Organization slug.")] = "demo",
+    role: Annotated[Role | None, typer.Option(help="Only this role.")] = None,
+) -> None:
+    """List users of an organization."""
+    from proofdesk.services import open_database
+    from proofdesk.store.models import User
+
+    db = open_database(settings())
+    with db.reader() as session:
+        query = select(User).where(User.organization_id == _org_id(session, org))
+        if role:
+            query = query.where(User.role == role.value)
+        table = Table("id", "role", "e-mail", "name", "active")
+        for u in session.scalars(query.order_by(User.role, User.email)):
+            table.add_row(
+                u.id, u.role, u.email or "", u.display_name, "yes" if u.is_active else "no"
+            )
+    out.print(table)
+
+
+@token_app.command("create")
+@handles_errors
+def token_create(
+    email: str,
+    org: Annotated[str, typer.Option(help="Organization slug.")] = "demo",
+    name: Annotated[str, typer.Option(help="What the token is for.")] = "cli",
+    scope: Annotated[
+        list[str] | None, typer.Option(help="Scope (repeat); default: all the role allows.")
+    ] = None,
+) -> None:
+    """Issue an API token for a user and print it once."""
+    from proofdesk.auth import create_api_token
+    from proofdesk.domain.roles import ALL_SCOPES, Scope
+    from proofdesk.services import open_database
+    from proofdesk.store.models import User
+
+    try:
+        scopes = frozenset(Scope(s) for s in scope) if scope else ALL_SCOPES
+    except ValueError:
+        raise fail(f"scopes are: {', '.join(s.value for s in Scope)}") from None
+    db = open_database(settings())
+    with db.writer() as session:
+        user = session.scalars(
+            select(User).where(
+                User.organization_id == _org_id(session, org), User.email == email.lower()
+            )
+        ).first()
+        if user is None:
+            raise NotFound(f"no user {email!r} in {org!r}")
+        if Role(user.role) is not Role.ADMIN:
+            scopes = scopes - {Scope.ADMIN}
+        _, token = create_api_token(session, user, name, scopes)
+    out.print(token, highlight=False, soft_wrap=True)
+
+
+@ticket_app.command("list")
+@handles_errors
+def ticket_list(
+    org: Annotated[str, typer.Option(help="Organization slug.")] = "demo",
+    status: Annotated[list[str] | None, typer.Option(help="Only these statuses.")] = None,
+    limit: Annotated[int, typer.Option(min=1, max=10_000)] = 30,
+    as_json: Annotated[bool, typer.Option("--json", help="JSON lines.")] = False,
+) -> None:
+    """List the most recently updated tickets."""
+    from proofdesk.domain.tickets import Status
+    from proofdesk.services import open_database
+    from proofdesk.store.models import Ticket
+
+    valid = {s.value for s in Status}
+    bad = [s for s in status or [] if s not in valid]
+    if bad:
+        raise fail(f"unknown status {bad[0]!r}; statuses are {', '.join(sorted(valid))}")
+    db = open_database(settings())
+    with db.reader() as session:
+        query = select(Ticket).where(Ticket.organization_id == _org_id(session, org))
+        if status:
+            query = query.where(Ticket.status.in_(status))
+        rows = session.scalars(query.order_by(Ticket.updated_at.desc()).limit(limit)).all()
+    if as_json:
+        for r in rows:
+            out.print_json(
+                json.dumps(
+                    {
+                        "id": r.id,
+                        "number": r.number,
+                        "status": r.status,
+                        "priority": r.priority,
+                        "kind": r.kind,
+                        "subject": r.subject,
+                    }
+                )
+            )
+        return
+    table = Table("#", "status", "priority", "kind", "subject", "updated")
+    for r in rows:
+        table.add_row(str(r.number), r.status, r.priority, r.kind, r.subject, r.updated_at[:19])
+    out.print(table)
+
+
+@ticket_app.command("show")
+@handles_errors
+def ticket_show(
+    ticket: Annotated[str, typer.Argument(help="Ticket id or #number.")],
+    org: Annotated[str, typer.Option(help="Organization slug.")] = "demo",
+) -> None:
+    """Show a ticket with its whole timeline, internal notes included."""
+    from proofdesk.services import open_database
+    from proofdesk.store.models import Message, Ticket
+
+    db = open_database(settings())
+    with db.reader() as session:
+        query = select(Ticket).where(Ticket.organization_id == _org_id(session, org))
+        number = ticket.lstrip("#")
+        if number.isdecimal() and len(number) < 10:
+            query = query.where(Ticket.number == int(number))
+        else:
+            query = query.where(Ticket.id == ticket)
+        row = session.scalars(query).first()
+        if row is None:
+            raise NotFound(f"no ticket {ticket!r} in {org!r}")
+        messages = session.scalars(
+            select(Message).where(Message.ticket_id == row.id).order_by(Message.seq)
+        ).all()
+    out.print(f"[bold]#{row.number} {row.subject}[/]", highlight=False)
+    out.print(
+        f"{row.kind} · {row.status} · {row.priority} · tags: {', '.join(json.loads(row.tags)) or '-'}"
+    )
+    for label, value in (
+        ("order", row.order_id),
+        ("wallet", row.wallet_address),
+        ("chain", row.chain_id),
+        ("tx", row.tx_hash),
+    ):
+        if value is not None:
+            out.print(f"{label}: {value}", highlight=False)
+    for m in messages:
+        style = "yellow" if m.visibility == "internal" else "cyan"
+        out.print(f"[{style}]{m.created_at[:19]} {m.author_role} ({m.visibility})[/]")
+        out.print(m.body, highlight=False)
+
+
+def main() -> None:
+    try:
+        app()
+    except Error as exc:  # settings errors raised before a command runs
+        err.print(f"error: {exc.message}", highlight=False)
+        sys.exit(2)

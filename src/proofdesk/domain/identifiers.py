@@ -1,0 +1,51 @@
+"""Validation of the identifiers a ticket can link to: EVM addresses, transaction hashes, orders.
+
+Addresses and hashes are stored lower-case; EIP-55 checksum display and verification arrive
+with the wallet identity work, which brings a Keccak implementation.
+"""
+
+from __future__ import annotations
+
+import re
+
+from proofdesk.errors import InvalidInput
+
+_EVM_ADDRESS = re.compile(r"^0x[0-9a-fA-F]{40}$")
+_EVM_TX_HASH = re.compile(r"^0x[0-9a-fA-F]{64}$")
+_ORDER_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.:\-]{0,63}$")
+_TAG = re.compile(r"^[\w\-:.]{1,40}$")
+MAX_CHAIN_ID = 2**53 - 1
+
+
+def evm_address(value: str) -> str:
+    if not _EVM_ADDRESS.match(value):
+        raise InvalidInput(
+            "not an EVM address (0x followed by 40 hex digits)", field="wallet_address"
+        )
+    return value.lower()
+
+
+def tx_hash(value: str) -> str:
+    if not _EVM_TX_HASH.match(value):
+        raise InvalidInput("not a transaction hash (0x followed by 64 hex digits)", field="tx_hash")
+    return value.lower()
+
+
+def order_id(value: str) -> str:
+    if not _ORDER_ID.match(value):
+        raise InvalidInput("order id must be 1-64 letters, digits or _.:-", field="order_id")
+    return value
+
+
+def chain_id(value: int) -> int:
+    if isinstance(value, bool) or not 1 <= value <= MAX_CHAIN_ID:
+        raise InvalidInput("chain id must be a positive integer (EIP-155)", field="chain_id")
+    return value
+
+
+def tag(value: str) -> str:
+    """Tags are case-folded words (letters of any script, digits, ``_-:.``), at most 40 long."""
+    folded = value.strip().casefold()
+    if not _TAG.match(folded):
+        raise InvalidInput(f"invalid tag {value!r}: 1-40 letters, digits or _-:.", field="tags")
+    return folded

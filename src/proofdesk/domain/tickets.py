@@ -1,0 +1,301 @@
+"""Tickets: kinds, statuses, the transition table, and the event reducer.
+
+A ticket's state is never written directly: it is the fold of its events through
+:func:`apply_event`. The same function runs when a change is made (``actions``) and when
+``proofdesk rebuild`` recomputes every projection from the stream, so the two cannot drift.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+from enum import StrEnum
+from typing import Any
+
+from proofdesk.errors import InvalidInput, InvalidTransition
+
+
+class Kind(StrEnum):
+    QUESTION = "question"
+    COMPLAINT = "complaint"
+    WARRANTY_CLAIM = "warranty_claim"
+    REFUND_REQUEST = "refund_request"
+    TRANSACTION_PROBLEM = "transaction_problem"
+
+
+class Status(StrEnum):
+    NEW = "new"
+    OPEN = "open"
+    PENDING = "pending"  # waiting on the customer
+    ON_HOLD = "on_hold"  # waiting on a third party
+    SOLVED = "solved"
+    CLOSED = "closed"
+
+
+class Priority(StrEnum):
+    LOW = "low"
+    NORMAL = "normal"
+    HIGH = "high"
+    URGENT = "urgent"
+
+
+class Visibility(StrEnum):
+    PUBLIC = "public"
+    INTERNAL = "internal"  # an internal note: never shown to the customer
+
+
+class Channel(StrEnum):
+    WEB = "web"
+    EMAIL = "email"
+    CHAT = "chat"
+    API = "api"
+    IM = "im"
+
+
+#: The strict transition table. ``closed`` is terminal: a follow-up is a new ticket, as in
+#: Zendesk, so that a closed ticket's history (and later its receipt) never changes again.
+#: ``solved -> open`` is the reopen.
+TRANSITIONS: dict[Status, frozenset[Status]] = {
+    Status.NEW: frozenset({Status.OPEN, Status.PENDING, Status.ON_HOLD, Status.SOLVED}),
+    Status.OPEN: frozenset({Status.PENDING, Status.ON_HOLD, Status.SOLVED}),
+    Status.PENDING: frozenset({Status.OPEN, Status.ON_HOLD, Status.SOLVED}),
+    Status.ON_HOLD: frozenset({Status.OPEN, Status.PENDING, Status.SOLVED}),
+    Status.SOLVED: frozenset({Status.OPEN, Status.CLOSED}),
+    Status.CLOSED: frozenset(),
+}
+
+#: Statuses in which a ticket still needs work.
+UNSOLVED = frozenset({Status.NEW, Status.OPEN, Status.PENDING, Status.ON_HOLD})
+
+
+def check_transition(current: Status, target: Status) -> None:
+    """Raise :class:`InvalidTransition` unless ``current -> target`` is in the table."""
+    if target not in TRANSITIONS[current]:
+        allowed = sorted(s.value for s in TRANSITIONS[current])
+        error = InvalidTransition(f"a {current.value} ticket cannot become {target.value}")
+        error.details.update({"from": current.value, "to": target.value, "allowed": allowed})
+        raise error
+
+
+class EventType(StrEnum):
+    CREATED = "ticket.created"
+    MESSAGE_ADDED = "message.added"
+    STATUS_CHANGED = "status.changed"
+    ASSIGNED = "assignment.changed"
+    FIELDS_CHANGED = "fields.changed"
+    TAGS_CHANGED = "tags.changed"
+    MERGED = "ticket.merged"  # this ticket was merged into another one and closed
+    MERGE_RECEIVED = "ticket.merge_received"  # another ticket was merged into this one
+
+
+#: Fields that ``fields.changed`` may carry, and only those.
+EDITABLE_FIELDS = (
+    "subject",
+    "kind",
+    "priority",
+    "category",
+    "order_id",
+    "wallet_address",
+    "chain_id",
+    "tx_hash",
+)
+
+
+@dataclass(frozen=True, slots=True)
+class Event:
+    """One entry of the ticket event stream, as the reducer sees it."""
+
+    seq: int
+    ticket_id: str
+    ticket_seq: int
+    type: EventType
+    actor_id: str | None
+    occurred_at: str  # RFC 3339 UTC, see canonical.format_time
+    payload: dict[str, Any]
+
+
+@dataclass(frozen=True, slots=True)
+class TicketState:
+    """The projection of one ticket. Every field is a function of its events."""
+
+    id: str
+    organization_id: str
+    number: int
+    kind: Kind
+    subject: str
+    status: Status
+    priority: Priority
+    channel: Channel
+    requester_id: str
+    category: str | None = None
+    tags: tuple[str, ...] = ()
+    team_id: str | None = None
+    assignee_id: str | None = None
+    order_id: str | None = None
+    wallet_address: str | None = None
+    chain_id: int | None = None
+    tx_hash: str | None = None
+    merged_into_id: str | None = None
+    merged_from_ids: tuple[str, ...] = ()
+    created_at: str = ""
+    updated_at: str = ""
+    first_response_at: str | None = None
+    solved_at: str | None = None
+    closed_at: str | None = None
+    message_count: int = 0
+    last_seq: int = 0
+    last_ticket_seq: int = 0
+
+
+def apply_event(state: TicketState | None, event: Event) -> TicketState:
+    """Fold one event into a ticket's state. Pure; raises an :class:`Error` on an event that
+    cannot apply, including a malformed payload (never a raw ``KeyError``/``ValueError``)."""
+    expected = 1 if state is None else state.last_ticket_seq + 1
+    if event.type is EventType.CREATED and state is not None:
+        raise InvalidInput("ticket.created on an existing ticket", ticket_id=event.ticket_id)
+    if event.type is not EventType.CREATED and state is None:
+        raise InvalidInput(f"{event.type.value} before ticket.created", ticket_id=event.ticket_id)
+    if event.ticket_seq != expected:
+        raise InvalidInput(
+            "ticket event out of order",
+            ticket_id=event.ticket_id,
+            expected=expected,
+            got=event.ticket_seq,
+        )
+    try:
+        if state is None:
+            return _on_created(event)
+        touched = replace(
+            state,
+            updated_at=event.occurred_at,
+            last_seq=event.seq,
+            last_ticket_seq=event.ticket_seq,
+        )
+        return _REDUCERS[event.type](touched, event)
+    except (KeyError, ValueError, TypeError) as exc:
+        raise InvalidInput(
+            f"malformed {event.type.value} payload: {type(exc).__name__}: {exc}",
+            ticket_id=event.ticket_id,
+            seq=event.seq,
+        ) from None
+
+
+def _on_created(event: Event) -> TicketState:
+    p = event.payload
+    return TicketState(
+        id=event.ticket_id,
+        organization_id=p["organization_id"],
+        number=p["number"],
+        kind=Kind(p["kind"]),
+        subject=p["subject"],
+        status=Status(p["status"]),
+        priority=Priority(p["priority"]),
+        channel=Channel(p["channel"]),
+        requester_id=p["requester_id"],
+        category=p.get("category"),
+        tags=tuple(sorted(set(p.get("tags", ())))),
+        team_id=p.get("team_id"),
+        assignee_id=p.get("assignee_id"),
+        order_id=p.get("order_id"),
+        wallet_address=p.get("wallet_address"),
+        chain_id=p.get("chain_id"),
+        tx_hash=p.get("tx_hash"),
+        created_at=event.occurred_at,
+        updated_at=event.occurred_at,
+        last_seq=event.seq,
+        last_ticket_seq=event.ticket_seq,
+    )
+
+
+def _status_times(state: TicketState, target: Status, at: str) -> TicketState:
+    solved_at = state.solved_at
+    if target is Status.SOLVED:
+        solved_at = at
+    elif state.status is Status.SOLVED and target is not Status.CLOSED:
+        solved_at = None  # reopened
+    closed_at = at if target is Status.CLOSED else state.closed_at
+    return replace(state, status=target, solved_at=solved_at, closed_at=closed_at)
+
+
+def _on_status(state: TicketState, event: Event) -> TicketState:
+    target = Status(event.payload["to"])
+    check_transition(state.status, target)
+    return _status_times(state, target, event.occurred_at)
+
+
+def _on_message(state: TicketState, event: Event) -> TicketState:
+    p = event.payload
+    first_response = state.first_response_at
+    # The first message is the request itself, even when staff open the ticket for a customer
+    # (phone, e-mail forwarded by hand): it is not a response.
+    if (
+        first_response is None
+        and state.message_count > 0
+        and p["visibility"] == Visibility.PUBLIC
+        and p["author_id"] != state.requester_id
+        and p.get("author_role") != "customer"
+    ):
+        first_response = event.occurred_at
+    state = replace(state, message_count=state.message_count + 1, first_response_at=first_response)
+    if "status" in p:  # a reply can move the ticket, e.g. a customer reply reopens it
+        target = Status(p["status"])
+        check_transition(state.status, target)
+        state = _status_times(state, target, event.occurred_at)
+    return state
+
+
+def _on_assigned(state: TicketState, event: Event) -> TicketState:
+    p = event.payload
+    return replace(state, assignee_id=p["assignee_id"], team_id=p["team_id"])
+
+
+def _on_fields(state: TicketState, event: Event) -> TicketState:
+    changes: dict[str, Any] = {}
+    for name, change in event.payload["changes"].items():
+        if name not in EDITABLE_FIELDS:
+            raise InvalidInput(f"field {name!r} is not editable", field=name)
+        value = change["to"]
+        if name == "kind":
+            value = Kind(value)
+        elif name == "priority":
+            value = Priority(value)
+        changes[name] = value
+    return replace(state, **changes)
+
+
+def _on_tags(state: TicketState, event: Event) -> TicketState:
+    p = event.payload
+    tags = (set(state.tags) | set(p["added"])) - set(p["removed"])
+    return replace(state, tags=tuple(sorted(tags)))
+
+
+def _on_merged(state: TicketState, event: Event) -> TicketState:
+    if state.status is Status.CLOSED:
+        raise InvalidTransition("a closed ticket cannot be merged", ticket_id=state.id)
+    state = replace(state, merged_into_id=event.payload["into_ticket_id"])
+    return replace(state, status=Status.CLOSED, closed_at=event.occurred_at)
+
+
+def _on_merge_received(state: TicketState, event: Event) -> TicketState:
+    merged = (*state.merged_from_ids, event.payload["from_ticket_id"])
+    return replace(state, merged_from_ids=merged)
+
+
+_REDUCERS = {
+    EventType.STATUS_CHANGED: _on_status,
+    EventType.MESSAGE_ADDED: _on_message,
+    EventType.ASSIGNED: _on_assigned,
+    EventType.FIELDS_CHANGED: _on_fields,
+    EventType.TAGS_CHANGED: _on_tags,
+    EventType.MERGED: _on_merged,
+    EventType.MERGE_RECEIVED: _on_merge_received,
+}
+
+
+def replay(events: list[Event]) -> TicketState:
+    """Fold a ticket's whole event list (in ``ticket_seq`` order)."""
+    state: TicketState | None = None
+    for event in events:
+        state = apply_event(state, event)
+    if state is None:
+        raise InvalidInput("no events to replay")
+    return state

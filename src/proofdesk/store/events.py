@@ -1,0 +1,212 @@
+"""Appending to the ticket event stream and keeping the projections in step.
+
+:class:`EventAppender` is the only code that inserts into ``ticket_events``, ``tickets``,
+``ticket_tags`` and ``messages``. It must run inside :meth:`Database.writer` (which holds the
+sequencer lock), so the sequence numbers it hands out are gap-free and in commit order.
+The projection is computed by ``domain.tickets.apply_event`` — the same function that
+``rebuild`` uses — and written in the same transaction as the event.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import fields
+from enum import StrEnum
+from typing import Any
+
+from sqlalchemy import delete, select
+from sqlalchemy.orm import Session
+
+from proofdesk.canonical import canonical_json
+from proofdesk.domain.tickets import (
+    Channel,
+    Event,
+    EventType,
+    Kind,
+    Priority,
+    Status,
+    TicketState,
+    apply_event,
+)
+from proofdesk.errors import Error, InvalidInput, NotFound
+from proofdesk.store.models import LogHead, Message, Ticket, TicketEvent, TicketTag
+
+
+class EventAppender:
+    """Appends events within one write transaction."""
+
+    def __init__(self, session: Session) -> None:
+        self.session = session
+        head = session.get(LogHead, 1)
+        if head is None:
+            raise NotFound("log_head row missing: run `proofdesk migrate`")
+        self._head = head
+
+    def append(
+        self,
+        state: TicketState | None,
+        *,
+        ticket_id: str,
+        organization_id: str,
+        type: EventType,
+        actor_id: str | None,
+        occurred_at: str,
+        payload: dict[str, Any],
+    ) -> tuple[Event, TicketState]:
+        """Write one event and its projection; return the event and the new state."""
+        body = canonical_json(payload)
+        seq = self._head.next_seq
+        self._head.next_seq = seq + 1
+        event = Event(
+            seq=seq,
+            ticket_id=ticket_id,
+            ticket_seq=1 if state is None else state.last_ticket_seq + 1,
+            type=type,
+            actor_id=actor_id,
+            occurred_at=occurred_at,
+            payload=json.loads(body),
+        )
+        new_state = apply_event(state, event)  # raises before anything is written
+        self.session.add(
+            TicketEvent(
+                seq=seq,
+                organization_id=organization_id,
+                ticket_id=ticket_id,
+                ticket_seq=event.ticket_seq,
+                type=type.value,
+                actor_id=actor_id,
+                occurred_at=occurred_at,
+                payload=body.decode(),
+            )
+        )
+        project(self.session, state, new_state, event)
+        return event, new_state
+
+
+def project(session: Session, old: TicketState | None, new: TicketState, event: Event) -> None:
+    """Write ``new`` (and the message an event carries) into the projection tables."""
+    values = state_to_row(new)
+    if old is None:
+        session.add(Ticket(**values))
+        session.flush()
+    else:
+        row = session.get(Ticket, new.id)
+        if row is None:
+            raise NotFound("ticket projection missing", ticket_id=new.id)
+        for key, value in values.items():
+            setattr(row, key, value)
+    if old is None or old.tags != new.tags:
+        before = set(old.tags) if old else set()
+        for tag in set(new.tags) - before:
+            session.add(TicketTag(ticket_id=new.id, tag=tag))
+        removed = before - set(new.tags)
+        if removed:
+            session.execute(
+                delete(TicketTag).where(TicketTag.ticket_id == new.id, TicketTag.tag.in_(removed))
+            )
+    if event.type is EventType.MESSAGE_ADDED:
+        p = event.payload
+        session.add(
+            Message(
+                id=p["message_id"],
+                ticket_id=new.id,
+                seq=event.seq,
+                author_id=p["author_id"],
+                author_role=p["author_role"],
+                visibility=p["visibility"],
+                body=p["body"],
+                attachments=json.dumps(p.get("attachments", []), sort_keys=True),
+                created_at=event.occurred_at,
+            )
+        )
+
+
+#: TicketState fields stored as JSON text in the projection row.
+_JSON_FIELDS = ("tags", "merged_from_ids")
+#: TicketState fields stored as their enum's value.
+_ENUM_FIELDS: dict[str, type[StrEnum]] = {
+    "kind": Kind,
+    "status": Status,
+    "priority": Priority,
+    "channel": Channel,
+}
+
+
+def state_to_row(state: TicketState) -> dict[str, Any]:
+    """Column values of the ``tickets`` row for a state (the table mirrors the dataclass)."""
+    values: dict[str, Any] = {}
+    for f in fields(TicketState):
+        value = getattr(state, f.name)
+        if f.name in _JSON_FIELDS:
+            value = json.dumps(list(value))
+        elif f.name in _ENUM_FIELDS:
+            value = value.value
+        values[f.name] = value
+    return values
+
+
+def row_to_state(row: Ticket) -> TicketState:
+    values: dict[str, Any] = {}
+    for f in fields(TicketState):
+        value = getattr(row, f.name)
+        if f.name in _JSON_FIELDS:
+            value = tuple(json.loads(value))
+        elif f.name in _ENUM_FIELDS:
+            value = _ENUM_FIELDS[f.name](value)
+        values[f.name] = value
+    return TicketState(**values)
+
+
+def row_to_event(row: TicketEvent) -> Event:
+    """The reducer's view of a stored event; a corrupt row is an :class:`InvalidInput`."""
+    try:
+        return Event(
+            seq=row.seq,
+            ticket_id=row.ticket_id,
+            ticket_seq=row.ticket_seq,
+            type=EventType(row.type),
+            actor_id=row.actor_id,
+            occurred_at=row.occurred_at,
+            payload=json.loads(row.payload),
+        )
+    except ValueError as exc:  # unknown type, or a payload that is not JSON
+        raise InvalidInput(f"event {row.seq} is corrupt: {exc}", seq=row.seq) from None
+
+
+def lock_ticket(session: Session, ticket_id: str) -> Ticket | None:
+    """Load a ticket row for update inside a writer transaction (the sequencer lock already
+    serializes writers; ``FOR UPDATE`` keeps that true if it is ever relaxed)."""
+    return session.scalars(select(Ticket).where(Ticket.id == ticket_id).with_for_update()).first()
+
+
+def rebuild_projections(session: Session, *, batch: int = 2000) -> int:
+    """Drop every projection and recompute it from the stream. Returns the events replayed."""
+    session.execute(delete(Message))
+    session.execute(delete(TicketTag))
+    session.execute(delete(Ticket))
+    session.flush()
+    states: dict[str, TicketState] = {}
+    count = 0
+    last = -1  # sequence numbers start at 0
+    while True:
+        rows = session.scalars(
+            select(TicketEvent).where(TicketEvent.seq > last).order_by(TicketEvent.seq).limit(batch)
+        ).all()
+        if not rows:
+            break
+        for row in rows:
+            try:
+                event = row_to_event(row)
+                old = states.get(event.ticket_id)
+                new = apply_event(old, event)
+                project(session, old, new, event)
+            except (KeyError, TypeError, ValueError) as exc:
+                raise InvalidInput(f"malformed event: {exc!r}", seq=row.seq) from None
+            except Error as exc:
+                exc.details.setdefault("seq", row.seq)
+                raise
+            states[event.ticket_id] = new
+            count += 1
+            last = row.seq
+        session.flush()
+    return count

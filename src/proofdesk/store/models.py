@@ -1,0 +1,256 @@
+"""Tables. ``ticket_events`` is the source of truth; ``tickets``, ``ticket_tags`` and
+``messages`` are projections of it that ``proofdesk rebuild`` can drop and recompute.
+
+Ids are random UUID strings so that nothing about one tenant (counts, order) leaks to another;
+tickets also carry a per-organization ``number`` for people to quote.
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+NAMING = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+def new_id() -> str:
+    return str(uuid.uuid4())
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING)
+
+
+ID = String(36)
+TZ = DateTime(timezone=True)
+TIME_TEXT = String(32)  # RFC 3339 UTC text, as in event payloads
+
+
+class Organization(Base):
+    __tablename__ = "organizations"
+    id: Mapped[str] = mapped_column(ID, primary_key=True, default=new_id)
+    slug: Mapped[str] = mapped_column(String(64), unique=True)
+    name: Mapped[str] = mapped_column(String(200))
+    created_at: Mapped[datetime] = mapped_column(TZ)
+
+
+class User(Base):
+    """Everyone who can act: customers and staff. ``role`` is one of ``domain.roles.Role``."""
+
+    __tablename__ = "users"
+    __table_args__ = (UniqueConstraint("organization_id", "email", name="uq_users_org_email"),)
+    id: Mapped[str] = mapped_column(ID, primary_key=True, default=new_id)
+    organization_id: Mapped[str] = mapped_column(ForeignKey("organizations.id"), index=True)
+    role: Mapped[str] = mapped_column(String(16))
+    email: Mapped[str | None] = mapped_column(String(254))
+    display_name: Mapped[str] = mapped_column(String(200))
+    locale: Mapped[str] = mapped_column(String(8), default="en")
+    password_hash: Mapped[str | None] = mapped_column(String(200))
+    is_active: Mapped[bool] = mapped_column(Boolean, default=True)
+    tier: Mapped[str | None] = mapped_column(String(32))
+    created_at: Mapped[datetime] = mapped_column(TZ)
+
+
+class Wallet(Base):
+    """A wallet address linked to a customer (CAIP-2 style namespace, EVM for now)."""
+
+    __tablename__ = "wallets"
+    __table_args__ = (
+        UniqueConstraint("organization_id", "address", name="uq_wallets_org_address"),
+    )
+    id: Mapped[str] = mapped_column(ID, primary_key=True, default=new_id)
+    organization_id: Mapped[str] = mapped_column(ForeignKey("organizations.id"))
+    user_id: Mapped[str] = mapped_column(ForeignKey("users.id"), index=True)
+    namespace: Mapped[str] = mapped_column(String(16), default="eip155")
+    address: Mapped[str] = mapped_column(String(64))
+    label: Mapped[str | None] = mapped_column(String(100))
+    created_at: Mapped[datetime] = mapped_column(TZ)
+
+
+class Order(Base):
+    __tablename__ = "orders"
+    __table_args__ = (UniqueConstraint("organization_id", "external_id", name="uq_orders_org_ext"),)
+    id: Mapped[str] = mapped_column(ID, primary_key=True, default=new_id)
+    organization_id: Mapped[str] = mapped_column(ForeignKey("organizations.id"))
+    customer_id: Mapped[str] = mapped_column(ForeignKey("users.id"), index=True)
+    external_id: Mapped[str] = mapped_column(String(64))
+    amount: Mapped[str] = mapped_column(String(80))  # decimal string, never a float
+    currency: Mapped[str] = mapped_column(String(16))
+    status: Mapped[str] = mapped_column(String(32))
+    description: Mapped[str | None] = mapped_column(String(500))
+    created_at: Mapped[datetime] = mapped_column(TZ)
+
+
+class Team(Base):
+    __tablename__ = "teams"
+    __table_args__ = (UniqueConstraint("organization_id", "name", name="uq_teams_org_name"),)
+    id: Mapped[str] = mapped_column(ID, primary_key=True, default=new_id)
+    organization_id: Mapped[str] = mapped_column(ForeignKey("organizations.id"))
+    name: Mapped[str] = mapped_column(String(100))
+    created_at: Mapped[datetime] = mapped_column(TZ)
+
+
+class TeamMember(Base):
+    __tablename__ = "team_members"
+    team_id: Mapped[str] = mapped_column(ForeignKey("teams.id"), primary_key=True)
+    user_id: Mapped[str] = mapped_column(ForeignKey("users.id"), primary_key=True)
+
+
+class LogHead(Base):
+    """One row: the sequencer. Every write transaction locks it first (see ``store.db``)."""
+
+    __tablename__ = "log_head"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    next_seq: Mapped[int] = mapped_column(BigInteger)
+
+
+class TicketEvent(Base):
+    """The append-only stream. ``payload`` is RFC 8785 canonical JSON text."""
+
+    __tablename__ = "ticket_events"
+    __table_args__ = (
+        UniqueConstraint("ticket_id", "ticket_seq", name="uq_ticket_events_ticket_seq"),
+    )
+    seq: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    organization_id: Mapped[str] = mapped_column(ForeignKey("organizations.id"))
+    ticket_id: Mapped[str] = mapped_column(ID)
+    ticket_seq: Mapped[int] = mapped_column(Integer)
+    type: Mapped[str] = mapped_column(String(40))
+    actor_id: Mapped[str | None] = mapped_column(ID)
+    occurred_at: Mapped[str] = mapped_column(TIME_TEXT)
+    payload: Mapped[str] = mapped_column(Text)
+
+
+class Ticket(Base):
+    """Projection of ``ticket_events`` (see ``domain.tickets.TicketState``)."""
+
+    __tablename__ = "tickets"
+    __table_args__ = (
+        UniqueConstraint("organization_id", "number", name="uq_tickets_org_number"),
+        Index("ix_tickets_org_updated", "organization_id", "updated_at", "id"),
+        Index("ix_tickets_org_status", "organization_id", "status"),
+        Index("ix_tickets_org_requester", "organization_id", "requester_id", "updated_at", "id"),
+        Index("ix_tickets_assignee", "assignee_id"),
+    )
+    id: Mapped[str] = mapped_column(ID, primary_key=True)
+    organization_id: Mapped[str] = mapped_column(ForeignKey("organizations.id"))
+    number: Mapped[int] = mapped_column(Integer)
+    kind: Mapped[str] = mapped_column(String(32))
+    subject: Mapped[str] = mapped_column(String(300))
+    status: Mapped[str] = mapped_column(String(16))
+    priority: Mapped[str] = mapped_column(String(16))
+    channel: Mapped[str] = mapped_column(String(16))
+    requester_id: Mapped[str] = mapped_column(ID)
+    category: Mapped[str | None] = mapped_column(String(100))
+    team_id: Mapped[str | None] = mapped_column(ID)
+    assignee_id: Mapped[str | None] = mapped_column(ID)
+    order_id: Mapped[str | None] = mapped_column(String(64))
+    wallet_address: Mapped[str | None] = mapped_column(String(64))
+    chain_id: Mapped[int | None] = mapped_column(BigInteger)
+    tx_hash: Mapped[str | None] = mapped_column(String(80))
+    merged_into_id: Mapped[str | None] = mapped_column(ID)
+    merged_from_ids: Mapped[str] = mapped_column(Text, default="[]")  # JSON list
+    tags: Mapped[str] = mapped_column(Text, default="[]")  # JSON list, sorted
+    created_at: Mapped[str] = mapped_column(TIME_TEXT)
+    updated_at: Mapped[str] = mapped_column(TIME_TEXT)
+    first_response_at: Mapped[str | None] = mapped_column(TIME_TEXT)
+    solved_at: Mapped[str | None] = mapped_column(TIME_TEXT)
+    closed_at: Mapped[str | None] = mapped_column(TIME_TEXT)
+    message_count: Mapped[int] = mapped_column(Integer)
+    last_seq: Mapped[int] = mapped_column(BigInteger)
+    last_ticket_seq: Mapped[int] = mapped_column(Integer)
+
+
+class TicketTag(Base):
+    """Projection: one row per tag of a ticket, for filtering."""
+
+    __tablename__ = "ticket_tags"
+    __table_args__ = (Index("ix_ticket_tags_tag", "tag"),)
+    ticket_id: Mapped[str] = mapped_column(ForeignKey("tickets.id"), primary_key=True)
+    tag: Mapped[str] = mapped_column(String(40), primary_key=True)
+
+
+class Message(Base):
+    """Projection: a public reply or an internal note, from a ``message.added`` event."""
+
+    __tablename__ = "messages"
+    __table_args__ = (Index("ix_messages_ticket", "ticket_id", "seq"),)
+    id: Mapped[str] = mapped_column(ID, primary_key=True)
+    ticket_id: Mapped[str] = mapped_column(ForeignKey("tickets.id"))
+    seq: Mapped[int] = mapped_column(BigInteger)
+    author_id: Mapped[str | None] = mapped_column(ID)
+    author_role: Mapped[str] = mapped_column(String(16))
+    visibility: Mapped[str] = mapped_column(String(16))
+    body: Mapped[str] = mapped_column(Text)
+    attachments: Mapped[str] = mapped_column(Text, default="[]")  # JSON list of sha256 refs
+    created_at: Mapped[str] = mapped_column(TIME_TEXT)
+
+
+class Attachment(Base):
+    """An uploaded file. Content lives in the blob store under its SHA-256."""
+
+    __tablename__ = "attachments"
+    id: Mapped[str] = mapped_column(ID, primary_key=True, default=new_id)
+    organization_id: Mapped[str] = mapped_column(ForeignKey("organizations.id"))
+    sha256: Mapped[str] = mapped_column(String(64), index=True)
+    size: Mapped[int] = mapped_column(BigInteger)
+    content_type: Mapped[str] = mapped_column(String(100))
+    filename: Mapped[str] = mapped_column(String(255))
+    uploaded_by: Mapped[str] = mapped_column(ForeignKey("users.id"))
+    ticket_id: Mapped[str | None] = mapped_column(ID, index=True)
+    created_at: Mapped[datetime] = mapped_column(TZ)
+
+
+class Session(Base):
+    """A browser session; the cookie holds the token, the table its SHA-256."""
+
+    __tablename__ = "sessions"
+    token_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
+    user_id: Mapped[str] = mapped_column(ForeignKey("users.id"), index=True)
+    csrf_token: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(TZ)
+    expires_at: Mapped[datetime] = mapped_column(TZ)
+
+
+class ApiToken(Base):
+    __tablename__ = "api_tokens"
+    id: Mapped[str] = mapped_column(ID, primary_key=True, default=new_id)
+    user_id: Mapped[str] = mapped_column(ForeignKey("users.id"), index=True)
+    name: Mapped[str] = mapped_column(String(100))
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    prefix: Mapped[str] = mapped_column(String(16))
+    scopes: Mapped[str] = mapped_column(String(300))  # space-separated
+    created_at: Mapped[datetime] = mapped_column(TZ)
+    expires_at: Mapped[datetime | None] = mapped_column(TZ)
+    revoked_at: Mapped[datetime | None] = mapped_column(TZ)
+
+
+class IdempotencyKey(Base):
+    """The first response to a create request, replayed when the same key comes again."""
+
+    __tablename__ = "idempotency_keys"
+    user_id: Mapped[str] = mapped_column(ForeignKey("users.id"), primary_key=True)
+    key: Mapped[str] = mapped_column(String(200), primary_key=True)
+    request_hash: Mapped[str] = mapped_column(String(64))
+    status_code: Mapped[int] = mapped_column(Integer)
+    response: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(TZ)
