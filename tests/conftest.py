@@ -93,6 +93,7 @@ def settings(backend: tuple[str, Path]) -> Settings:
         database_url=backend[0],
         attachment_max_bytes=200_000,
         login_rate_per_minute=1000,
+        checkpoint_interval_seconds=0,  # tests sign checkpoints when they want them
     )
 
 

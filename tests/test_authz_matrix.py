@@ -66,6 +66,7 @@ EXPECTED: dict[str, tuple[str, str]] = {
     "POST /tickets/{id}/tags":               ("200 200 200 403 403 404", "404 404 404 404 404 404"),
     "POST /tickets/{id}/merge":              ("200 200 200 403 403 404", "404 404 404 404 404 404"),
     "GET /tickets/{id}/messages":            ("200 200 200 200 200 404", "404 404 404 404 404 404"),
+    "GET /tickets/{id}/receipt":             ("200 200 200 200 200 404", "404 404 404 404 404 404"),
     "POST /tickets/{id}/messages (reply)":   ("201 201 201 403 201 404", "404 404 404 404 404 404"),
     "POST /tickets/{id}/messages (note)":    ("201 201 201 403 403 404", "404 404 404 404 404 404"),
     "GET /tickets/{id}/events":              ("200 200 200 200 403 403", "404 404 404 404 403 403"),
@@ -283,6 +284,7 @@ CALLS: dict[str, Call] = {
     "POST /tickets/{id}/tags": Call(new_ticket_id, json_body({"add": ["vip"]})),
     "POST /tickets/{id}/merge": Call(two_tickets, json_body(lambda ids: {"into": ids["into"]})),
     "GET /tickets/{id}/messages": Call(shared_ticket),
+    "GET /tickets/{id}/receipt": Call(shared_ticket),
     "POST /tickets/{id}/messages (reply)": Call(new_ticket_id, json_body({"body": "Any news?"})),
     "POST /tickets/{id}/messages (note)": Call(
         new_ticket_id, json_body({"body": "Escalate.", "visibility": "internal"})
@@ -438,6 +440,9 @@ def test_matrix_covers_every_endpoint(client: TestClient) -> None:
 
     paths = client.get(f"{API}/openapi.json").json()["paths"]
     public = {("POST", "/auth/login"), ("GET", "/health")}
+    # The log is public by design: leaf records and proofs, no content (docs/ledger.md).
+    public |= {("GET", f"/log/{p}") for p in ("checkpoint", "checkpoints/{}", "key", "entries")}
+    public |= {("GET", "/log/proof/inclusion"), ("GET", "/log/proof/consistency")}
     routes = {shape(method, path) for path, item in paths.items() for method in item}
     assert routes - {shape(*m) for m in public} == {
         shape(*method_and_path(label)) for label in EXPECTED

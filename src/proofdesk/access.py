@@ -10,12 +10,13 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass, field
+from typing import Any
 
 from sqlalchemy import ColumnElement, Select, select
 from sqlalchemy.orm import InstrumentedAttribute, Session
 
 from proofdesk.domain.roles import ALL_SCOPES, MANAGERS, STAFF, WORKERS, Role, Scope
-from proofdesk.domain.tickets import Visibility
+from proofdesk.domain.tickets import EventType, Visibility
 from proofdesk.errors import Forbidden, NotFound
 from proofdesk.store.models import Attachment, Message, Ticket, User
 
@@ -98,6 +99,18 @@ def visible_messages(
     if actor.is_customer:
         query = query.where(Message.visibility == Visibility.PUBLIC.value)
     return query.order_by(Message.seq)
+
+
+def event_visible(actor: Actor, event_type: str, payload: dict[str, Any]) -> bool:
+    """Whether the content of an event of a ticket already checked with
+    :func:`access_ticket` may be shown to ``actor`` (in a receipt, say). Customers never see
+    the content of internal notes, as in :func:`visible_messages`."""
+    if not actor.is_customer:
+        return True
+    return not (
+        event_type == EventType.MESSAGE_ADDED.value
+        and payload.get("visibility") != Visibility.PUBLIC.value
+    )
 
 
 def visible_users(actor: Actor) -> Select[User]:

@@ -349,3 +349,7 @@ def main() -> None:
     except Error as exc:  # settings errors raised before a command runs
         err.print(f"error: {exc.message}", highlight=False)
         sys.exit(2)
+
+
+# The ledger's commands live in their own module and register themselves on ``app``.
+import proofdesk.cli_log  # noqa: E402, F401

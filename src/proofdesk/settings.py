@@ -54,6 +54,21 @@ class Settings(BaseSettings):
     attachment_types: tuple[str, ...] = DEFAULT_ATTACHMENT_TYPES
     login_rate_per_minute: int = Field(default=10, ge=1)
     log_level: str = "info"
+    log_origin: str | None = Field(
+        default=None,
+        description="Origin line of the log's checkpoints and name of its key; defaults to "
+        "<host of base_url>/proofdesk. Choose it once: it is part of every signature.",
+    )
+    log_key_file: Path | None = Field(
+        default=None,
+        description="The log's Ed25519 signer key (mode 0600); defaults to data_dir/log.key and "
+        "is generated on first start.",
+    )
+    checkpoint_interval_seconds: float = Field(
+        default=1.0,
+        ge=0,
+        description="Sign a checkpoint this often when there are new leaves; 0: never in the background.",
+    )
     demo_password: SecretStr = SecretStr("demo-password")
 
     @field_validator("database_url")
@@ -72,6 +87,16 @@ class Settings(BaseSettings):
     @property
     def blob_dir(self) -> Path:
         return self.data_dir / "blobs"
+
+    @property
+    def effective_log_origin(self) -> str:
+        if self.log_origin:
+            return self.log_origin
+        return self.base_url.split("://", 1)[-1].rstrip("/") + "/proofdesk"
+
+    @property
+    def effective_log_key_file(self) -> Path:
+        return self.log_key_file or self.data_dir / "log.key"
 
     @property
     def base_url(self) -> str:

@@ -2,17 +2,21 @@
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
 from fastapi import APIRouter, Depends, FastAPI
-from fastapi.responses import HTMLResponse
+from fastapi.responses import HTMLResponse, PlainTextResponse
 
 import proofdesk
 from proofdesk.actions.blobs import BlobStore
 from proofdesk.api import errors
 from proofdesk.api.body_limit import BodyLimit
 from proofdesk.api.deps import Services, reject_nul_characters
-from proofdesk.api.routes import accounts, attachments, auth, tickets
+from proofdesk.api.routes import accounts, attachments, auth, log, tickets
 from proofdesk.auth import RateLimiter
 from proofdesk.errors import ConfigError
+from proofdesk.ledger import checkpoints
 from proofdesk.settings import Settings
 from proofdesk.store.db import Database
 from proofdesk.store.migrate import is_current
@@ -34,7 +38,19 @@ def create_app(settings: Settings, db: Database | None = None) -> FastAPI:
         raise ConfigError(
             "the database schema is not current: run `proofdesk migrate`", key="database_url"
         )
+    signer = checkpoints.signer_for(settings)
+    loop = checkpoints.CheckpointLoop(db, signer, settings.checkpoint_interval_seconds)
+
+    @asynccontextmanager
+    async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+        loop.start()
+        try:
+            yield
+        finally:
+            loop.stop()
+
     app = FastAPI(
+        lifespan=lifespan,
         title="ProofDesk",
         version=proofdesk.__version__,
         summary="Verifiable customer service for Web3 platforms.",
@@ -48,6 +64,7 @@ def create_app(settings: Settings, db: Database | None = None) -> FastAPI:
         blobs=BlobStore(settings.blob_dir),
         login_limiter=RateLimiter(settings.login_rate_per_minute),
         login_limiter_by_address=RateLimiter(settings.login_rate_per_minute * 10),
+        signer=signer,
     )
     errors.install(app)
     app.add_middleware(
@@ -63,9 +80,14 @@ def create_app(settings: Settings, db: Database | None = None) -> FastAPI:
 
     api.include_router(auth.router)
     api.include_router(tickets.router)
+    api.include_router(log.router)
     api.include_router(accounts.router)
     api.include_router(attachments.router)
     app.include_router(api)
+
+    @app.get("/.well-known/proofdesk/log-key", include_in_schema=False)
+    def well_known_key() -> PlainTextResponse:
+        return log.verifier_key(app.state.services)
 
     @app.get("/", include_in_schema=False, response_class=HTMLResponse)
     def landing() -> str:

@@ -19,6 +19,7 @@ from proofdesk.auth import (
 from proofdesk.errors import Forbidden, InvalidInput, Unauthenticated
 from proofdesk.settings import Settings
 from proofdesk.store.db import Database
+from proofdesk.verify.note import Signer
 
 SESSION_COOKIE = "pd_session"
 CSRF_COOKIE = "pd_csrf"
@@ -33,6 +34,7 @@ class Services:
     blobs: BlobStore
     login_limiter: RateLimiter
     login_limiter_by_address: RateLimiter
+    signer: Signer
 
 
 # Dependencies that do no I/O are ``async def``: FastAPI runs a plain ``def`` dependency in

@@ -4,7 +4,8 @@
 ``ticket_tags`` and ``messages``. It must run inside :meth:`Database.writer` (which holds the
 sequencer lock), so the sequence numbers it hands out are gap-free and in commit order.
 The projection is computed by ``domain.tickets.apply_event`` — the same function that
-``rebuild`` uses — and written in the same transaction as the event.
+``rebuild`` uses — and written in the same transaction as the event, and so is the event's
+leaf in the Merkle log (``ledger.store.LedgerWriter``).
 """
 
 from __future__ import annotations
@@ -29,6 +30,7 @@ from proofdesk.domain.tickets import (
     apply_event,
 )
 from proofdesk.errors import Error, InvalidInput, NotFound
+from proofdesk.ledger.store import LedgerWriter
 from proofdesk.store.models import LogHead, Message, Ticket, TicketEvent, TicketTag
 
 
@@ -41,6 +43,7 @@ class EventAppender:
         if head is None:
             raise NotFound("log_head row missing: run `proofdesk migrate`")
         self._head = head
+        self.ledger = LedgerWriter(session)
 
     def append(
         self,
@@ -80,6 +83,7 @@ class EventAppender:
             )
         )
         project(self.session, state, new_state, event)
+        self.ledger.append(event, organization_id, None if state is None else state.last_seq)
         return event, new_state
 
 

@@ -21,10 +21,16 @@ def alembic_config() -> Config:
 
 
 def upgrade(db: Database, revision: str = "head") -> None:
+    """Upgrade the schema; at head, also give the ledger leaves for any event without one."""
     with db.engine.begin() as connection:
         config = alembic_config()
         config.attributes["connection"] = connection
         command.upgrade(config, revision)
+    if revision == "head":
+        from proofdesk.ledger.store import catch_up
+
+        with db.writer() as session:
+            catch_up(session)
 
 
 def current_revision(db: Database) -> str | None:

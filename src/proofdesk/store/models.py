@@ -17,7 +17,9 @@ from sqlalchemy import (
     ForeignKey,
     Index,
     Integer,
+    LargeBinary,
     MetaData,
+    SmallInteger,
     String,
     Text,
     UniqueConstraint,
@@ -254,3 +256,43 @@ class IdempotencyKey(Base):
     status_code: Mapped[int] = mapped_column(Integer)
     response: Mapped[str] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(TZ)
+
+
+# --- the ledger (see proofdesk.ledger) -------------------------------------------------------
+
+
+class LedgerLeaf(Base):
+    """The leaf record of event ``seq``: canonical JSON, hashed into the Merkle tree."""
+
+    __tablename__ = "ledger_leaves"
+    seq: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    record: Mapped[str] = mapped_column(Text)
+
+
+class MerkleNode(Base):
+    """A complete subtree: leaves ``[idx * 2**level, (idx + 1) * 2**level)``."""
+
+    __tablename__ = "merkle_nodes"
+    level: Mapped[int] = mapped_column(SmallInteger, primary_key=True, autoincrement=False)
+    idx: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    hash: Mapped[bytes] = mapped_column(LargeBinary(32))
+
+
+class TicketSecret(Base):
+    """The per-ticket secret from which the salts of its commitments are derived.
+    ``secret`` is None once erased: the commitments can then never be opened."""
+
+    __tablename__ = "ticket_secrets"
+    ticket_id: Mapped[str] = mapped_column(ID, primary_key=True)
+    secret: Mapped[bytes | None] = mapped_column(LargeBinary(32))
+    erased_at: Mapped[str | None] = mapped_column(TIME_TEXT)
+
+
+class SignedCheckpoint(Base):
+    """A checkpoint the log signed. The log never signs two inconsistent ones."""
+
+    __tablename__ = "checkpoints"
+    size: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    root: Mapped[bytes] = mapped_column(LargeBinary(32))
+    note: Mapped[str] = mapped_column(Text)
+    issued_at: Mapped[str] = mapped_column(TIME_TEXT)

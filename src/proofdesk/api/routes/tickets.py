@@ -35,6 +35,7 @@ from proofdesk.api.schemas import (
 )
 from proofdesk.domain.roles import Scope
 from proofdesk.domain.tickets import Kind, Priority, Status
+from proofdesk.ledger.receipts import build_receipt
 from proofdesk.store.events import row_to_event, row_to_state
 from proofdesk.store.models import Message, Ticket, TicketEvent, TicketTag
 
@@ -280,3 +281,21 @@ def list_events(ticket_id: str, services: ServicesDep, actor: ActorDep) -> list[
         )
         for e in map(row_to_event, rows)
     ]
+
+
+@router.get(
+    "/{ticket_id}/receipt",
+    summary="A receipt of the ticket's history, checkable offline (docs/receipt.schema.json)",
+    responses={200: {"content": {"application/json": {}}}},
+)
+def get_receipt(
+    ticket_id: str,
+    services: ServicesDep,
+    actor: ActorDep,
+    since: Annotated[
+        int | None,
+        Query(ge=0, le=2**63 - 1, description="Add a consistency proof from this tree size."),
+    ] = None,
+) -> JSONResponse:
+    receipt = build_receipt(services.db, services.signer, actor, ticket_id, since)
+    return JSONResponse(receipt)

@@ -1,0 +1,114 @@
+"""The public face of the log: checkpoints, the verifier key, proofs, leaf records.
+
+These routes need no credentials: a transparency log is for anyone to check. They reveal no
+content, only leaf records (ids, event types, times and commitments).
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Query
+from fastapi.responses import PlainTextResponse
+from sqlalchemy import select
+
+from proofdesk.api.deps import ServicesDep
+from proofdesk.api.schemas import ConsistencyProofOut, InclusionProofOut, LogEntriesOut, LogEntryOut
+from proofdesk.errors import InvalidInput, NotFound
+from proofdesk.ledger import checkpoints
+from proofdesk.ledger.store import log_size, tree
+from proofdesk.ledger.tree import LedgerError
+from proofdesk.store.models import LedgerLeaf, SignedCheckpoint
+from proofdesk.verify.merkle import ProofError
+
+router = APIRouter(prefix="/log", tags=["log"])
+
+MAX_ENTRIES = 1000
+NOTE: dict[int | str, dict[str, Any]] = {200: {"content": {"text/plain": {}}}}
+Size = Annotated[int, Query(ge=0, le=2**63 - 1)]
+
+
+def _bad_range(exc: Exception) -> InvalidInput:
+    return InvalidInput(str(exc), code="invalid_log_range")
+
+
+@router.get(
+    "/checkpoint",
+    response_class=PlainTextResponse,
+    responses=NOTE,
+    summary="The latest signed checkpoint (C2SP tlog-checkpoint in a signed note)",
+)
+def latest_checkpoint(services: ServicesDep) -> PlainTextResponse:
+    with services.db.reader() as session:
+        row = checkpoints.latest(session)
+    if row is None:  # a fresh log: sign its first checkpoint now
+        row = checkpoints.ensure(services.db, services.signer, 0)
+    return PlainTextResponse(row.note)
+
+
+@router.get(
+    "/checkpoints/{size}",
+    response_class=PlainTextResponse,
+    responses=NOTE,
+    summary="The signed checkpoint of one tree size, if the log signed one",
+)
+def checkpoint_of_size(size: int, services: ServicesDep) -> PlainTextResponse:
+    with services.db.reader() as session:
+        row = session.get(SignedCheckpoint, size)
+    if row is None:
+        raise NotFound(f"no checkpoint of size {size}", code="no_such_checkpoint")
+    return PlainTextResponse(row.note)
+
+
+@router.get(
+    "/key",
+    response_class=PlainTextResponse,
+    responses=NOTE,
+    summary="The log's verifier key (signed-note vkey format)",
+)
+def verifier_key(services: ServicesDep) -> PlainTextResponse:
+    return PlainTextResponse(services.signer.verifier.encode() + "\n")
+
+
+@router.get("/proof/inclusion", response_model=InclusionProofOut, summary="Inclusion proof")
+def inclusion(index: Size, size: Size, services: ServicesDep) -> InclusionProofOut:
+    with services.db.reader() as session:
+        t = tree(session)
+        try:
+            if size > t.size:
+                raise ProofError(f"tree size {size} is beyond the log's size {t.size}")
+            proof = t.inclusion_proof(index, size)
+            leaf = t.leaf_hash(index)
+        except (ProofError, LedgerError) as exc:
+            raise _bad_range(exc) from None
+    return InclusionProofOut(
+        index=index, size=size, leaf_hash=leaf.hex(), hashes=[h.hex() for h in proof]
+    )
+
+
+@router.get("/proof/consistency", response_model=ConsistencyProofOut, summary="Consistency proof")
+def consistency(first: Size, second: Size, services: ServicesDep) -> ConsistencyProofOut:
+    with services.db.reader() as session:
+        t = tree(session)
+        try:
+            proof = t.consistency_proof(first, second)
+        except (ProofError, LedgerError) as exc:
+            raise _bad_range(exc) from None
+    return ConsistencyProofOut(first=first, second=second, hashes=[h.hex() for h in proof])
+
+
+@router.get("/entries", response_model=LogEntriesOut, summary="Leaf records [start, end)")
+def entries(start: Size, end: Size, services: ServicesDep) -> LogEntriesOut:
+    with services.db.reader() as session:
+        size = log_size(session)
+        if not start <= end <= size:
+            raise _bad_range(ValueError(f"need start <= end <= {size} (the log size)"))
+        end = min(end, start + MAX_ENTRIES)
+        rows = session.execute(
+            select(LedgerLeaf.seq, LedgerLeaf.record)
+            .where(LedgerLeaf.seq >= start, LedgerLeaf.seq < end)
+            .order_by(LedgerLeaf.seq)
+        ).all()
+    return LogEntriesOut(
+        size=size, entries=[LogEntryOut(index=seq, leaf=record) for seq, record in rows]
+    )

@@ -1,0 +1,147 @@
+"""``proofdesk verify``, ``proofdesk audit`` and ``proofdesk log …``: the ledger's commands.
+
+``verify`` uses only :mod:`proofdesk.verify` and needs no database or settings: it is what a
+customer or auditor runs on a receipt, offline.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.table import Table
+
+from proofdesk.cli import app, err, fail, handles_errors, out, settings
+from proofdesk.verify.note import NoteError, Verifier
+
+log_app = typer.Typer(help="The transparency log: key and checkpoints.", no_args_is_help=True)
+app.add_typer(log_app, name="log")
+
+
+def _read_text(path: Path, what: str) -> str:
+    try:
+        return path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise fail(f"cannot read {what} {path}: {exc}") from None
+
+
+def _key(value: str) -> Verifier:
+    """A verifier key given as text or as a file holding it."""
+    text = value
+    if not value.count("+") >= 2 or Path(value).is_file():
+        text = _read_text(Path(value), "key file")
+    try:
+        return Verifier.parse(text)
+    except NoteError as exc:
+        raise fail(f"--key: {exc}") from None
+
+
+@app.command()
+def verify(
+    receipt: Annotated[Path, typer.Argument(help="The receipt JSON file.")],
+    key: Annotated[
+        str | None,
+        typer.Option(help="The log's verifier key (text or file), obtained independently."),
+    ] = None,
+    checkpoint: Annotated[
+        Path | None,
+        typer.Option(help="A signed checkpoint obtained elsewhere the receipt's must match."),
+    ] = None,
+    since: Annotated[
+        Path | None,
+        typer.Option(help="An older signed checkpoint you kept: detect rollback or fork."),
+    ] = None,
+) -> None:
+    """Check a ticket receipt offline. Exit 0 if valid, 1 if not (naming what failed)."""
+    from proofdesk.verify.receipt import verify_receipt
+
+    try:
+        doc: Any = json.loads(_read_text(receipt, "receipt"))
+    except ValueError as exc:
+        raise fail(f"{receipt} is not JSON: {exc}") from None
+    report = verify_receipt(
+        doc,
+        key=None if key is None else _key(key),
+        checkpoint_note=None if checkpoint is None else _read_text(checkpoint, "checkpoint"),
+        since_note=None if since is None else _read_text(since, "checkpoint"),
+    )
+    for warning in report.warnings:
+        err.print(f"[yellow]warning:[/] {warning}", highlight=False)
+    if report.revealed:
+        table = Table("leaf", "field", "value", title="Revealed content")
+        for index, name, value in report.revealed:
+            text = value if isinstance(value, str) else json.dumps(value, ensure_ascii=False)
+            table.add_row(str(index), name, text[:200])
+        out.print(table)
+    passed = sum(1 for _, ok, _ in report.checks if ok)
+    if report.ok:
+        cp = report.checkpoint
+        assert cp is not None  # a valid report has checked its checkpoint
+        out.print(
+            f"[bold green]VALID[/] receipt of ticket {doc['ticket_id']}: "
+            f"{len(doc['entries'])} events in log {cp.origin} at size {cp.size}; "
+            f"{passed} checks passed",
+            highlight=False,
+        )
+        return
+    out.print(
+        f"[bold red]INVALID[/] receipt: {len(report.failures)} check(s) failed", highlight=False
+    )
+    for item, why in report.failures:
+        out.print(f"  [red]✗[/] {item}: {why}", highlight=False)
+    raise typer.Exit(code=1)
+
+
+@app.command()
+@handles_errors
+def audit() -> None:
+    """Recompute the log from the stored events and check every leaf, node and checkpoint.
+    Exit 0 if all is as signed, 1 with each discrepancy otherwise."""
+    from proofdesk.ledger.audit import audit as run_audit
+    from proofdesk.ledger.checkpoints import signer_for
+    from proofdesk.services import open_database
+
+    conf = settings()
+    report = run_audit(open_database(conf), signer_for(conf).verifier)
+    problems = [f for f in report.findings if f.kind != "erased"]
+    if problems:
+        table = Table("kind", "where", "what", title="Audit findings")
+        for f in problems:
+            table.add_row(f.kind, f.where, f.detail)
+        out.print(table)
+    summary = (
+        f"{report.leaves_checked} leaves, {report.checkpoints_checked} checkpoints, "
+        f"{report.erased_tickets} erased tickets, log size {report.size}"
+    )
+    if report.consequences:
+        summary += f"; {report.consequences} mismatches that follow from these not listed"
+    if report.ok:
+        out.print(f"[bold green]OK[/] {summary}", highlight=False)
+        return
+    out.print(f"[bold red]FAILED[/] {len(problems)} finding(s); {summary}", highlight=False)
+    raise typer.Exit(code=1)
+
+
+@log_app.command("key")
+@handles_errors
+def log_key() -> None:
+    """Print the log's verifier key (generating the key pair on first use)."""
+    from proofdesk.ledger.checkpoints import signer_for
+
+    out.print(signer_for(settings()).verifier.encode(), highlight=False, soft_wrap=True)
+
+
+@log_app.command("checkpoint")
+@handles_errors
+def log_checkpoint() -> None:
+    """Sign a checkpoint of the current log (if it has grown) and print the latest."""
+    from proofdesk.ledger.checkpoints import issue, signer_for
+    from proofdesk.services import open_database
+
+    conf = settings()
+    db = open_database(conf)
+    with db.writer() as session:
+        row = issue(session, signer_for(conf))
+    out.print(row.note, end="", highlight=False, soft_wrap=True, markup=False)

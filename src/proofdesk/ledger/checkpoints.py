@@ -1,0 +1,163 @@
+"""The log's signing key and its signed checkpoints.
+
+A checkpoint is issued under the sequencer lock, so its size is the log head and no leaf can
+arrive half-way. Before signing, the new root is checked against the latest signed
+checkpoint with a consistency proof from the stored tree: if the stored tree no longer
+extends what the log has already signed, it refuses (:class:`LedgerError`) rather than sign a
+fork. Checkpoints are kept; there is at most one per size.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import stat
+import threading
+from pathlib import Path
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from proofdesk.canonical import format_time, utc_now
+from proofdesk.errors import ConfigError
+from proofdesk.ledger.store import log_size, tree
+from proofdesk.ledger.tree import LedgerError
+from proofdesk.settings import Settings
+from proofdesk.store.db import Database
+from proofdesk.store.models import SignedCheckpoint
+from proofdesk.verify.merkle import ProofError, verify_consistency
+from proofdesk.verify.note import Checkpoint, NoteError, Signer, sign_note
+
+log = logging.getLogger("proofdesk.ledger")
+
+
+def load_or_create_signer(path: Path, origin: str) -> Signer:
+    """The signer key at ``path``; generated (mode 0600) if the file does not exist."""
+    try:
+        signer = Signer.generate(origin)
+    except NoteError as exc:
+        raise ConfigError(f"log_origin {origin!r}: {exc}", key="log_origin") from None
+    path.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:
+        return _read_signer(path, origin)
+    with os.fdopen(fd, "w") as handle:
+        handle.write(signer.encode() + "\n")
+    return signer
+
+
+def _read_signer(path: Path, origin: str) -> Signer:
+    mode = path.stat().st_mode
+    if mode & (stat.S_IRWXG | stat.S_IRWXO):
+        raise ConfigError(
+            f"the log key {path} is accessible to other users: chmod 600 it",
+            key="log_key_file",
+        )
+    try:
+        signer = Signer.parse(path.read_text())
+    except (NoteError, UnicodeDecodeError) as exc:
+        raise ConfigError(
+            f"the log key {path} is not a signer key: {exc}", key="log_key_file"
+        ) from None
+    if signer.name != origin:
+        raise ConfigError(
+            f"the log key {path} is for origin {signer.name!r}, not {origin!r}",
+            key="log_origin",
+        )
+    return signer
+
+
+def signer_for(settings: Settings) -> Signer:
+    return load_or_create_signer(settings.effective_log_key_file, settings.effective_log_origin)
+
+
+def latest(session: Session) -> SignedCheckpoint | None:
+    return session.scalars(
+        select(SignedCheckpoint).order_by(SignedCheckpoint.size.desc()).limit(1)
+    ).first()
+
+
+def at_least(session: Session, size: int) -> SignedCheckpoint | None:
+    """The oldest signed checkpoint of at least ``size`` leaves."""
+    return session.scalars(
+        select(SignedCheckpoint)
+        .where(SignedCheckpoint.size >= size)
+        .order_by(SignedCheckpoint.size)
+        .limit(1)
+    ).first()
+
+
+def issue(session: Session, signer: Signer) -> SignedCheckpoint:
+    """Sign the current tree unless the latest checkpoint already covers it. Must run in
+    :meth:`Database.writer`."""
+    size = log_size(session)
+    last = latest(session)
+    if last is not None and last.size > size:
+        raise LedgerError(f"a checkpoint of size {last.size} exceeds the log size {size}")
+    if last is not None and last.size == size:
+        return last
+    t = tree(session, size)
+    root = t.root(size)
+    if last is not None:
+        try:
+            verify_consistency(
+                last.size, size, last.root, root, t.consistency_proof(last.size, size)
+            )
+        except ProofError as exc:
+            raise LedgerError(
+                f"the stored tree does not extend the checkpoint of size {last.size}: {exc}; "
+                "refusing to sign (run `proofdesk audit`)"
+            ) from None
+    note = sign_note(Checkpoint(signer.name, size, root).text(), signer)
+    row = SignedCheckpoint(size=size, root=root, note=note, issued_at=format_time(utc_now()))
+    session.add(row)
+    session.flush()
+    return row
+
+
+def ensure(db: Database, signer: Signer, size: int) -> SignedCheckpoint:
+    """A signed checkpoint covering at least ``size`` leaves, signing one if need be."""
+    with db.reader() as session:
+        found = at_least(session, size)
+    if found is not None:
+        return found
+    with db.writer() as session:
+        return issue(session, signer)
+
+
+class CheckpointLoop:
+    """Signs a checkpoint every ``interval`` seconds when the log has grown (in a thread)."""
+
+    def __init__(self, db: Database, signer: Signer, interval: float) -> None:
+        self.db, self.signer, self.interval = db, signer, interval
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    def start(self) -> None:
+        if self.interval > 0 and self._thread is None:
+            self._stop.clear()
+            self._thread = threading.Thread(target=self._run, name="checkpoints", daemon=True)
+            self._thread.start()
+
+    def stop(self) -> None:
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join()
+            self._thread = None
+
+    def tick(self) -> SignedCheckpoint | None:
+        """Sign a checkpoint if there are leaves no checkpoint covers."""
+        with self.db.reader() as session:
+            size, last = log_size(session), latest(session)
+        if last is not None and last.size >= size:
+            return None
+        with self.db.writer() as session:
+            return issue(session, self.signer)
+
+    def _run(self) -> None:
+        while not self._stop.wait(self.interval):
+            try:
+                self.tick()
+            except Exception:  # keep signing later; the audit will say what is wrong
+                log.exception("could not sign a checkpoint")

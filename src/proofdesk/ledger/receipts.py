@@ -1,0 +1,84 @@
+"""Receipts: a ticket's leaves, what the requester may see of them, and the proofs.
+
+A receipt is self-contained: with it (and, to be sure, the log's key obtained elsewhere)
+``proofdesk verify`` — or anyone's own code over :mod:`proofdesk.verify` — checks offline
+that every event of the ticket is in the signed log, in order, unaltered, and that each
+revealed value is the one the log committed to. See ``docs/receipt.schema.json``.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from sqlalchemy import select
+
+from proofdesk.access import Actor, access_ticket, event_visible
+from proofdesk.canonical import canonical_json, format_time, utc_now
+from proofdesk.errors import InvalidInput
+from proofdesk.ledger import checkpoints
+from proofdesk.ledger.store import salt, tree
+from proofdesk.store.db import Database
+from proofdesk.store.models import LedgerLeaf, TicketEvent, TicketSecret
+from proofdesk.verify.note import Signer
+from proofdesk.verify.receipt import RECEIPT_FORMAT
+
+
+def build_receipt(
+    db: Database, signer: Signer, actor: Actor, ticket_id: str, since: int | None = None
+) -> dict[str, Any]:
+    with db.reader() as session:
+        ticket = access_ticket(session, actor, ticket_id)
+        last_seq = ticket.last_seq
+    cp = checkpoints.ensure(db, signer, last_seq + 1)
+    if since is not None and not 0 <= since <= cp.size:
+        raise InvalidInput(
+            f"since={since} is not between 0 and the checkpoint size {cp.size}",
+            code="invalid_log_range",
+        )
+    with db.reader() as session:
+        ticket = access_ticket(session, actor, ticket_id)
+        rows = session.execute(
+            select(TicketEvent, LedgerLeaf.record)
+            .join(LedgerLeaf, LedgerLeaf.seq == TicketEvent.seq)
+            .where(TicketEvent.ticket_id == ticket.id, TicketEvent.seq < cp.size)
+            .order_by(TicketEvent.ticket_seq)
+        ).all()
+        secret_row = session.get(TicketSecret, ticket.id)
+        secret = None if secret_row is None else secret_row.secret
+        t = tree(session, cp.size)
+        entries = []
+        for event, record in rows:
+            payload: dict[str, Any] = json.loads(event.payload)
+            revealed = {}
+            if secret is not None and event_visible(actor, event.type, payload):
+                revealed = {
+                    name: {
+                        "salt": salt(secret, event.seq, name).hex(),
+                        "value": canonical_json(value).decode(),
+                    }
+                    for name, value in payload.items()
+                }
+            entries.append(
+                {
+                    "index": event.seq,
+                    "leaf": record,
+                    "inclusion_proof": [h.hex() for h in t.inclusion_proof(event.seq, cp.size)],
+                    "revealed": revealed,
+                }
+            )
+        receipt: dict[str, Any] = {
+            "format": RECEIPT_FORMAT,
+            "log": {"origin": signer.name, "verifier_key": signer.verifier.encode()},
+            "checkpoint": cp.note,
+            "ticket_id": ticket.id,
+            "issued_at": format_time(utc_now()),
+            "erased": secret is None,
+            "entries": entries,
+        }
+        if since is not None:
+            receipt["consistency"] = {
+                "first": since,
+                "proof": [h.hex() for h in t.consistency_proof(since, cp.size)],
+            }
+    return receipt

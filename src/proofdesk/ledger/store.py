@@ -1,0 +1,175 @@
+"""Writing leaves: one per event, in the event's own transaction.
+
+:class:`LedgerWriter` is called by ``store.events.EventAppender`` for every event it appends,
+under the sequencer lock, so leaf ``seq`` is event ``seq`` and the tree's size is always the
+log head. Each ticket has a random secret from which the salt of every commitment is derived
+(HMAC-SHA-256 over the event's seq and the field name); erasing the secret makes the
+commitments unopenable while every hash in the log stays as it was.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+import secrets
+from collections.abc import Iterable
+from typing import Any
+
+from sqlalchemy import insert, select, tuple_
+from sqlalchemy.orm import Session
+
+from proofdesk.canonical import canonical_json
+from proofdesk.domain.tickets import Event
+from proofdesk.ledger.tree import Key, LedgerError, Tree, append_leaves, frontier
+from proofdesk.store.models import LedgerLeaf, LogHead, MerkleNode, TicketEvent, TicketSecret
+from proofdesk.verify.merkle import leaf_hash
+from proofdesk.verify.receipt import LEAF_VERSION, commitment
+
+_SALT_CONTEXT = b"proofdesk/commitment-salt/v1"
+
+
+class SqlNodes:
+    """:class:`~proofdesk.ledger.tree.NodeReader` over ``merkle_nodes``."""
+
+    def __init__(self, session: Session) -> None:
+        self.session = session
+
+    def get_nodes(self, keys: Iterable[Key]) -> dict[Key, bytes]:
+        wanted = list(keys)
+        found: dict[Key, bytes] = {}
+        for start in range(0, len(wanted), 500):
+            chunk = wanted[start : start + 500]
+            rows = self.session.execute(
+                select(MerkleNode.level, MerkleNode.idx, MerkleNode.hash).where(
+                    tuple_(MerkleNode.level, MerkleNode.idx).in_(chunk)
+                )
+            )
+            found.update({(level, idx): h for level, idx, h in rows})
+        return found
+
+
+def log_size(session: Session) -> int:
+    head = session.get(LogHead, 1)
+    if head is None:
+        raise LedgerError("log_head row missing: run `proofdesk migrate`")
+    return head.next_seq
+
+
+def tree(session: Session, size: int | None = None) -> Tree:
+    return Tree(SqlNodes(session), log_size(session) if size is None else size)
+
+
+def salt(secret: bytes, seq: int, name: str) -> bytes:
+    message = b"%s\n%d\n%s" % (_SALT_CONTEXT, seq, name.encode())
+    return hmac.new(secret, message, hashlib.sha256).digest()
+
+
+def leaf_record(
+    event: Event, organization_id: str, secret: bytes, prev: bytes | None
+) -> dict[str, Any]:
+    """The leaf record of ``event`` (see :mod:`proofdesk.verify.receipt`)."""
+    return {
+        "v": LEAF_VERSION,
+        "seq": event.seq,
+        "org": organization_id,
+        "ticket": event.ticket_id,
+        "ticket_seq": event.ticket_seq,
+        "type": event.type.value,
+        "actor": event.actor_id,
+        "time": event.occurred_at,
+        "prev": None if prev is None else prev.hex(),
+        "commitments": {
+            name: commitment(salt(secret, event.seq, name), canonical_json(value)).hex()
+            for name, value in event.payload.items()
+        },
+    }
+
+
+class LedgerWriter:
+    """Appends the leaves of one write transaction's events."""
+
+    def __init__(self, session: Session) -> None:
+        self.session = session
+        self._size: int | None = None
+        self._known: dict[Key, bytes] = {}
+        self._secrets: dict[str, bytes] = {}
+
+    def append(self, event: Event, organization_id: str, prev_seq: int | None) -> bytes:
+        """Add the leaf of ``event`` (whose ticket's previous event is ``prev_seq``); return
+        its leaf hash."""
+        if self._size is None:
+            self._size = event.seq
+            self._known = SqlNodes(self.session).get_nodes(frontier(event.seq))
+        if event.seq != self._size:
+            raise LedgerError(f"event {event.seq} is not the next leaf {self._size}")
+        prev = None
+        if prev_seq is not None:
+            prev = self._known.get((0, prev_seq)) or SqlNodes(self.session).get_nodes(
+                [(0, prev_seq)]
+            ).get((0, prev_seq))
+            if prev is None:
+                raise LedgerError(f"leaf {prev_seq} is missing")
+        record = canonical_json(leaf_record(event, organization_id, self._secret(event), prev))
+        h = leaf_hash(record)
+        nodes = append_leaves(self._size, self._known, [h])
+        self.session.add(LedgerLeaf(seq=event.seq, record=record.decode()))
+        self.session.execute(
+            insert(MerkleNode), [{"level": k[0], "idx": k[1], "hash": v} for k, v in nodes]
+        )
+        self._size += 1
+        return h
+
+    def _secret(self, event: Event) -> bytes:
+        ticket_id = event.ticket_id
+        if ticket_id not in self._secrets:
+            row = self.session.get(TicketSecret, ticket_id)
+            if row is None:
+                row = TicketSecret(ticket_id=ticket_id, secret=secrets.token_bytes(32))
+                self.session.add(row)
+            if row.secret is None:
+                raise LedgerError(f"ticket {ticket_id} was erased; it takes no more events")
+            self._secrets[ticket_id] = row.secret
+        return self._secrets[ticket_id]
+
+
+def catch_up(session: Session, batch: int = 1000) -> int:
+    """Append the leaves of events that have none (written before the ledger existed).
+    Run under the sequencer lock. Returns how many were added."""
+    from proofdesk.store.events import row_to_event  # events imports this module
+
+    done = session.scalar(select(LedgerLeaf.seq).order_by(LedgerLeaf.seq.desc()).limit(1))
+    start = 0 if done is None else done + 1
+    writer = LedgerWriter(session)
+    last_seq: dict[str, int] = {}
+    added = 0
+    while True:
+        rows = session.scalars(
+            select(TicketEvent)
+            .where(TicketEvent.seq >= start)
+            .order_by(TicketEvent.seq)
+            .limit(batch)
+        ).all()
+        if not rows:
+            return added
+        for row in rows:
+            prev = last_seq.get(row.ticket_id)
+            if prev is None and row.ticket_seq > 1:
+                prev = session.scalar(
+                    select(TicketEvent.seq).where(
+                        TicketEvent.ticket_id == row.ticket_id,
+                        TicketEvent.ticket_seq == row.ticket_seq - 1,
+                    )
+                )
+            writer.append(row_to_event(row), row.organization_id, prev)
+            last_seq[row.ticket_id] = row.seq
+            added += 1
+        start = rows[-1].seq + 1
+
+
+def stored_record(session: Session, seq: int) -> dict[str, Any]:
+    row = session.get(LedgerLeaf, seq)
+    if row is None:
+        raise LedgerError(f"leaf {seq} is missing")
+    value: dict[str, Any] = json.loads(row.record)
+    return value
