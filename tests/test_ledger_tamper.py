@@ -1,0 +1,270 @@
+"""Tampering with the stored log, hundreds of ways: `audit` catches every one, and receipts
+and checkpoints issued afterwards show it."""
+
+from __future__ import annotations
+
+import random
+import shutil
+import sqlite3
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+from proofdesk.demo import seed_demo
+from proofdesk.ledger import checkpoints
+from proofdesk.ledger.audit import audit
+from proofdesk.ledger.tree import LedgerError
+from proofdesk.settings import Settings
+from proofdesk.store.db import Database
+from proofdesk.store.migrate import upgrade
+from proofdesk.verify.note import Verifier
+
+MUTATIONS = 240
+
+
+@pytest.fixture(scope="module")
+def pristine(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Settings, Verifier]:
+    """A demo log with checkpoints along the way, audited clean."""
+    data = tmp_path_factory.mktemp("tamper")
+    settings = Settings(data_dir=data, checkpoint_interval_seconds=0)
+    db = Database(settings.effective_database_url)
+    upgrade(db)
+    signer = checkpoints.signer_for(settings)
+    with db.writer() as session:
+        checkpoints.issue(session, signer)  # size 0
+    seed_demo(db, settings, tickets=25, customers=6)
+    with db.writer() as session:
+        checkpoints.issue(session, signer)
+    seed_demo_more(db, settings)
+    with db.writer() as session:
+        checkpoints.issue(session, signer)
+    report = audit(db, signer.verifier)
+    assert report.ok, report.findings
+    assert report.checkpoints_checked == 3
+    db.dispose()
+    return data / "proofdesk.db", settings, signer.verifier
+
+
+def seed_demo_more(db: Database, settings: Settings) -> None:
+    """Grow the log a little after the second checkpoint: a reply on an existing ticket."""
+    from sqlalchemy import select
+
+    from proofdesk.access import Actor
+    from proofdesk.actions.tickets import do_add_message
+    from proofdesk.domain.roles import Role
+    from proofdesk.domain.tickets import Visibility
+    from proofdesk.store.models import Ticket, User
+
+    with db.writer() as session:
+        ticket = session.scalars(
+            select(Ticket).where(Ticket.status != "closed").order_by(Ticket.number).limit(1)
+        ).one()
+        agent = session.scalars(
+            select(User).where(User.organization_id == ticket.organization_id, User.role == "agent")
+        ).first()
+        assert agent is not None
+        actor = Actor(agent.id, ticket.organization_id, Role.AGENT)
+        do_add_message(
+            session,
+            actor,
+            ticket,
+            body="Checked on chain: 12 confirmations.",
+            visibility=Visibility.PUBLIC,
+        )
+
+
+Mutation = Callable[[sqlite3.Connection, random.Random], str]
+
+
+def _pick(con: sqlite3.Connection, rng: random.Random, sql: str) -> tuple[object, ...]:
+    rows = con.execute(sql).fetchall()
+    return tuple(rng.choice(rows))
+
+
+def _flip_char(text: str, rng: random.Random) -> str:
+    i = rng.randrange(len(text))
+    choices = [c for c in '0123456789abcdefXYZ"{}:, ' if c != text[i]]
+    return text[:i] + rng.choice(choices) + text[i + 1 :]
+
+
+def _flip_bit(blob: bytes, rng: random.Random) -> bytes:
+    i = rng.randrange(len(blob) * 8)
+    raw = bytearray(blob)
+    raw[i // 8] ^= 1 << (i % 8)
+    return bytes(raw)
+
+
+def edit_payload(con: sqlite3.Connection, rng: random.Random) -> str:
+    seq, payload = _pick(con, rng, "SELECT seq, payload FROM ticket_events")
+    con.execute(
+        "UPDATE ticket_events SET payload=? WHERE seq=?", (_flip_char(str(payload), rng), seq)
+    )
+    return f"payload of event {seq}"
+
+
+def edit_event_field(con: sqlite3.Connection, rng: random.Random) -> str:
+    seq, occurred, actor, kind = _pick(
+        con, rng, "SELECT seq, occurred_at, actor_id, type FROM ticket_events"
+    )
+    column, value = rng.choice(
+        [
+            ("occurred_at", _flip_char(str(occurred), rng)),
+            ("actor_id", f"{actor}x"),
+            ("type", "status.changed" if kind != "status.changed" else "tags.changed"),
+        ]
+    )
+    con.execute(f"UPDATE ticket_events SET {column}=? WHERE seq=?", (value, seq))  # noqa: S608
+    return f"{column} of event {seq}"
+
+
+def delete_event(con: sqlite3.Connection, rng: random.Random) -> str:
+    (seq,) = _pick(con, rng, "SELECT seq FROM ticket_events")
+    con.execute("DELETE FROM ticket_events WHERE seq=?", (seq,))
+    return f"delete event {seq}"
+
+
+def swap_events(con: sqlite3.Connection, rng: random.Random) -> str:
+    seqs = [s for (s,) in con.execute("SELECT seq FROM ticket_events")]
+    a, b = rng.sample(seqs, 2)
+    con.execute("UPDATE ticket_events SET seq=-1 WHERE seq=?", (a,))
+    con.execute("UPDATE ticket_events SET seq=? WHERE seq=?", (a, b))
+    con.execute("UPDATE ticket_events SET seq=? WHERE seq=-1", (b,))
+    return f"swap events {a} and {b}"
+
+
+def insert_event(con: sqlite3.Connection, rng: random.Random) -> str:
+    (size,) = con.execute("SELECT next_seq FROM log_head").fetchone()
+    (seq,) = _pick(con, rng, "SELECT seq FROM ticket_events")
+    con.execute(
+        "INSERT INTO ticket_events (seq, organization_id, ticket_id, ticket_seq, type, actor_id,"
+        " occurred_at, payload) SELECT ?, organization_id, ticket_id, ticket_seq + 1000, type,"
+        " actor_id, occurred_at, payload FROM ticket_events WHERE seq=?",
+        (size + rng.randrange(3), seq),
+    )
+    return "insert an event beyond the head"
+
+
+def edit_node(con: sqlite3.Connection, rng: random.Random) -> str:
+    level, idx, h = _pick(con, rng, "SELECT level, idx, hash FROM merkle_nodes")
+    con.execute(
+        "UPDATE merkle_nodes SET hash=? WHERE level=? AND idx=?",
+        (_flip_bit(bytes(h), rng), level, idx),
+    )
+    return f"node ({level}, {idx})"
+
+
+def delete_node(con: sqlite3.Connection, rng: random.Random) -> str:
+    level, idx = _pick(con, rng, "SELECT level, idx FROM merkle_nodes")
+    con.execute("DELETE FROM merkle_nodes WHERE level=? AND idx=?", (level, idx))
+    return f"delete node ({level}, {idx})"
+
+
+def edit_leaf(con: sqlite3.Connection, rng: random.Random) -> str:
+    seq, record = _pick(con, rng, "SELECT seq, record FROM ledger_leaves")
+    con.execute(
+        "UPDATE ledger_leaves SET record=? WHERE seq=?", (_flip_char(str(record), rng), seq)
+    )
+    return f"leaf {seq}"
+
+
+def delete_leaf(con: sqlite3.Connection, rng: random.Random) -> str:
+    (seq,) = _pick(con, rng, "SELECT seq FROM ledger_leaves")
+    con.execute("DELETE FROM ledger_leaves WHERE seq=?", (seq,))
+    return f"delete leaf {seq}"
+
+
+def edit_secret(con: sqlite3.Connection, rng: random.Random) -> str:
+    ticket, secret = _pick(con, rng, "SELECT ticket_id, secret FROM ticket_secrets")
+    con.execute(
+        "UPDATE ticket_secrets SET secret=? WHERE ticket_id=?",
+        (_flip_bit(bytes(secret), rng), ticket),
+    )
+    return f"secret of {ticket}"
+
+
+def edit_checkpoint(con: sqlite3.Connection, rng: random.Random) -> str:
+    size, note, root = _pick(con, rng, "SELECT size, note, root FROM checkpoints")
+    if rng.random() < 0.5:
+        con.execute(
+            "UPDATE checkpoints SET note=? WHERE size=?", (_flip_char(str(note), rng), size)
+        )
+    else:
+        con.execute(
+            "UPDATE checkpoints SET root=? WHERE size=?", (_flip_bit(bytes(root), rng), size)
+        )
+    return f"checkpoint {size}"
+
+
+def replace_checkpoint(con: sqlite3.Connection, rng: random.Random) -> str:
+    rows = con.execute("SELECT size, note FROM checkpoints").fetchall()
+    (a, _), (_, note_b) = rng.sample(rows, 2)
+    con.execute("UPDATE checkpoints SET note=? WHERE size=?", (note_b, a))
+    return f"checkpoint {a} replaced by another"
+
+
+KINDS: list[Mutation] = [
+    edit_payload,
+    edit_event_field,
+    delete_event,
+    swap_events,
+    insert_event,
+    edit_node,
+    delete_node,
+    edit_leaf,
+    delete_leaf,
+    edit_secret,
+    edit_checkpoint,
+    replace_checkpoint,
+]
+
+
+@pytest.fixture
+def copy_of(pristine: tuple[Path, Settings, Verifier], tmp_path: Path) -> Path:
+    target = tmp_path / "proofdesk.db"
+    shutil.copy(pristine[0], target)
+    return target
+
+
+def test_every_mutation_is_detected(
+    pristine: tuple[Path, Settings, Verifier], tmp_path: Path
+) -> None:
+    source, _, verifier = pristine
+    rng = random.Random(9162)
+    kinds_seen = set()
+    for n in range(MUTATIONS):
+        target = tmp_path / f"m{n}.db"
+        shutil.copy(source, target)
+        mutate = KINDS[n % len(KINDS)]
+        with sqlite3.connect(target) as con:
+            what = mutate(con, rng)
+        db = Database(f"sqlite:///{target}")
+        try:
+            report = audit(db, verifier)
+        finally:
+            db.dispose()
+            target.unlink()
+        assert not report.ok, f"mutation {n} ({what}) went unnoticed"
+        assert report.findings
+        kinds_seen.add(mutate.__name__)
+    assert kinds_seen == {k.__name__ for k in KINDS}
+
+
+def test_the_log_refuses_to_sign_over_a_tampered_tree(
+    pristine: tuple[Path, Settings, Verifier], copy_of: Path
+) -> None:
+    _, settings, _ = pristine
+    with sqlite3.connect(copy_of) as con:
+        # The largest stored subtree: every later root is built on it.
+        con.execute(
+            "UPDATE merkle_nodes SET hash=zeroblob(32) "
+            "WHERE level=(SELECT max(level) FROM merkle_nodes) AND idx=0"
+        )
+    db = Database(f"sqlite:///{copy_of}")
+    try:
+        # Grow the log by one leaf so that there is something new to sign.
+        seed_demo_more(db, settings)
+        with pytest.raises(LedgerError, match="does not extend the checkpoint"), db.writer() as s:
+            checkpoints.issue(s, checkpoints.signer_for(settings))
+    finally:
+        db.dispose()
