@@ -368,3 +368,24 @@ def test_receipts_follow_the_published_schema(
         "prev",
         "commitments",
     }
+
+
+def test_log_key_is_private_and_keeps_its_origin(tmp_path: Path) -> None:
+    from proofdesk.errors import ConfigError
+
+    first = Settings(data_dir=tmp_path, port=8000)
+    signer = checkpoints.signer_for(first)
+    path = first.effective_log_key_file
+    assert path.stat().st_mode & 0o777 == 0o600
+    assert signer.name == "127.0.0.1:8000/proofdesk"
+    # Serving on another port later does not rename the log.
+    assert checkpoints.signer_for(Settings(data_dir=tmp_path, port=9000)) == signer
+    with pytest.raises(ConfigError, match="is for origin"):
+        checkpoints.signer_for(Settings(data_dir=tmp_path, log_origin="other.example/log"))
+    path.chmod(0o644)
+    with pytest.raises(ConfigError, match="chmod 600"):
+        checkpoints.signer_for(first)
+    path.chmod(0o600)
+    path.write_text("PRIVATE+KEY+garbage")
+    with pytest.raises(ConfigError, match="not a signer key"):
+        checkpoints.signer_for(first)

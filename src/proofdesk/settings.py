@@ -56,8 +56,8 @@ class Settings(BaseSettings):
     log_level: str = "info"
     log_origin: str | None = Field(
         default=None,
-        description="Origin line of the log's checkpoints and name of its key; defaults to "
-        "<host of base_url>/proofdesk. Choose it once: it is part of every signature.",
+        description="Origin line of the log's checkpoints and name of its key. Unset: the "
+        "existing key's name, or <host:port of base_url>/proofdesk for a new key.",
     )
     log_key_file: Path | None = Field(
         default=None,
@@ -89,9 +89,8 @@ class Settings(BaseSettings):
         return self.data_dir / "blobs"
 
     @property
-    def effective_log_origin(self) -> str:
-        if self.log_origin:
-            return self.log_origin
+    def default_log_origin(self) -> str:
+        """The origin a new log key gets when ``log_origin`` is not set."""
         return self.base_url.split("://", 1)[-1].rstrip("/") + "/proofdesk"
 
     @property

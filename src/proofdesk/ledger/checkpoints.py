@@ -31,8 +31,13 @@ from proofdesk.verify.note import Checkpoint, NoteError, Signer, sign_note
 log = logging.getLogger("proofdesk.ledger")
 
 
-def load_or_create_signer(path: Path, origin: str) -> Signer:
-    """The signer key at ``path``; generated (mode 0600) if the file does not exist."""
+def load_or_create_signer(path: Path, origin: str | None, default_origin: str) -> Signer:
+    """The signer key at ``path``; generated (mode 0600) if the file does not exist. With no
+    ``origin`` configured, an existing key's name is the origin, and a new key is named
+    ``default_origin``: the origin is chosen once, not re-derived from the address each time."""
+    if origin is None and path.is_file():
+        return _read_signer(path, None)
+    origin = origin or default_origin
     try:
         signer = Signer.generate(origin)
     except NoteError as exc:
@@ -47,7 +52,7 @@ def load_or_create_signer(path: Path, origin: str) -> Signer:
     return signer
 
 
-def _read_signer(path: Path, origin: str) -> Signer:
+def _read_signer(path: Path, origin: str | None) -> Signer:
     mode = path.stat().st_mode
     if mode & (stat.S_IRWXG | stat.S_IRWXO):
         raise ConfigError(
@@ -60,7 +65,7 @@ def _read_signer(path: Path, origin: str) -> Signer:
         raise ConfigError(
             f"the log key {path} is not a signer key: {exc}", key="log_key_file"
         ) from None
-    if signer.name != origin:
+    if origin is not None and signer.name != origin:
         raise ConfigError(
             f"the log key {path} is for origin {signer.name!r}, not {origin!r}",
             key="log_origin",
@@ -69,7 +74,9 @@ def _read_signer(path: Path, origin: str) -> Signer:
 
 
 def signer_for(settings: Settings) -> Signer:
-    return load_or_create_signer(settings.effective_log_key_file, settings.effective_log_origin)
+    return load_or_create_signer(
+        settings.effective_log_key_file, settings.log_origin, settings.default_log_origin
+    )
 
 
 def latest(session: Session) -> SignedCheckpoint | None:
