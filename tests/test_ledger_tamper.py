@@ -8,6 +8,7 @@ import shutil
 import sqlite3
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -268,3 +269,92 @@ def test_the_log_refuses_to_sign_over_a_tampered_tree(
             checkpoints.issue(s, checkpoints.signer_for(settings))
     finally:
         db.dispose()
+
+
+def _receipt_of_first_ticket(
+    db: Database, settings: Settings, since: int | None = None
+) -> dict[str, Any]:
+    from sqlalchemy import select
+
+    from proofdesk.access import Actor
+    from proofdesk.domain.roles import Role
+    from proofdesk.ledger.receipts import build_receipt
+    from proofdesk.store.models import Ticket, User
+
+    with db.reader() as session:
+        ticket = session.scalars(select(Ticket).order_by(Ticket.number).limit(1)).one()
+        admin = session.scalars(
+            select(User).where(User.organization_id == ticket.organization_id, User.role == "admin")
+        ).one()
+        actor = Actor(admin.id, ticket.organization_id, Role.ADMIN)
+    return build_receipt(db, checkpoints.signer_for(settings), actor, ticket.id, since)
+
+
+def test_receipts_show_tampering_precisely(
+    pristine: tuple[Path, Settings, Verifier], copy_of: Path
+) -> None:
+    from proofdesk.verify.note import open_checkpoint
+    from proofdesk.verify.receipt import verify_receipt
+
+    _, settings, verifier = pristine
+    db = Database(f"sqlite:///{copy_of}")
+    try:
+        before = _receipt_of_first_ticket(db, settings)
+        assert verify_receipt(before, key=verifier).ok
+        old_note = before["checkpoint"]
+        old_size = open_checkpoint(old_note, verifier).size
+
+        # An edited message body no longer matches what the log committed to.
+        seq = next(e["index"] for e in before["entries"] if "body" in e["revealed"])
+        with sqlite3.connect(copy_of) as con:
+            (payload,) = con.execute(
+                "SELECT payload FROM ticket_events WHERE seq=?", (seq,)
+            ).fetchone()
+            con.execute(
+                "UPDATE ticket_events SET payload=? WHERE seq=?",
+                (payload.replace('"body":"', '"body":"[edited] '), seq),
+            )
+        after = verify_receipt(_receipt_of_first_ticket(db, settings), key=verifier)
+        assert (f"leaf {seq} field 'body'", "the revealed value does not match its commitment") in (
+            after.failures
+        )
+
+        # A rewritten subtree: the log will not sign over it, and a proof from the checkpoint
+        # the holder kept shows the fork.
+        with sqlite3.connect(copy_of) as con:
+            con.execute(
+                "UPDATE merkle_nodes SET hash=zeroblob(32) "
+                "WHERE level=(SELECT max(level) FROM merkle_nodes) AND idx=0"
+            )
+        seed_demo_more(db, settings)
+        with pytest.raises(LedgerError), db.writer() as s:
+            checkpoints.issue(s, checkpoints.signer_for(settings))
+        forged = _forged_receipt(db, settings, old_size)
+        report = verify_receipt(forged, key=verifier, since_note=old_note)
+        assert any(item == "consistency" and "fork" in why for item, why in report.failures), (
+            report.failures,
+            old_size,
+        )
+    finally:
+        db.dispose()
+
+
+def _forged_receipt(db: Database, settings: Settings, first: int) -> dict[str, Any]:
+    """What a forger holding the key would serve: a checkpoint over the tampered tree, with a
+    consistency proof from ``first`` computed from the tampered nodes."""
+    from proofdesk.ledger.store import tree
+    from proofdesk.verify.note import Checkpoint, sign_note
+
+    signer = checkpoints.signer_for(settings)
+    with db.reader() as session:
+        t = tree(session)
+        note = sign_note(Checkpoint(signer.name, t.size, t.root()).text(), signer)
+        proof = [h.hex() for h in t.consistency_proof(first, t.size)]
+    return {
+        "format": "proofdesk-receipt/v1",
+        "log": {"origin": signer.name, "verifier_key": signer.verifier.encode()},
+        "checkpoint": note,
+        "ticket_id": "forged",
+        "entries": [],
+        "consistency": {"first": first, "proof": proof},
+    }
