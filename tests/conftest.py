@@ -24,6 +24,7 @@ from proofdesk.actions.accounts import do_create_organization, do_create_user
 from proofdesk.api.app import create_app
 from proofdesk.auth import create_api_token
 from proofdesk.domain.roles import ALL_SCOPES, Role, Scope
+from proofdesk.ledger.keys import Keyring
 from proofdesk.settings import Settings
 from proofdesk.store.db import Database
 from proofdesk.store.migrate import upgrade
@@ -68,7 +69,11 @@ def backend(
     request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
 ) -> tuple[str, Path]:
     """(database URL, data dir) of a migrated database, shared by the tests of a session."""
-    data_dir = tmp_path_factory.mktemp(f"data-{request.param}")
+    # The same directory each time pytest re-creates this fixture (it does when tests switch
+    # between parameters): the PostgreSQL database outlives it, and its tickets are sealed under
+    # the data key kept here.
+    data_dir = tmp_path_factory.getbasetemp() / f"data-{request.param}"
+    data_dir.mkdir(exist_ok=True)
     if request.param == "sqlite":
         url = f"sqlite:///{data_dir / 'proofdesk.db'}"
     else:
@@ -81,7 +86,7 @@ def backend(
 
 @pytest.fixture(scope="session")
 def db(backend: tuple[str, Path]) -> Iterator[Database]:
-    database = Database(backend[0])
+    database = Database(backend[0], keyring=Keyring.from_file(backend[1] / "data.key"))
     yield database
     database.dispose()
 

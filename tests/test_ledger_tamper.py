@@ -15,6 +15,7 @@ import pytest
 from proofdesk.demo import seed_demo
 from proofdesk.ledger import checkpoints
 from proofdesk.ledger.audit import audit
+from proofdesk.ledger.keys import Keyring
 from proofdesk.ledger.tree import LedgerError
 from proofdesk.settings import Settings
 from proofdesk.store.db import Database
@@ -24,12 +25,16 @@ from proofdesk.verify.note import Verifier
 MUTATIONS = 240
 
 
+def keyring(settings: Settings) -> Keyring:
+    return Keyring.from_file(settings.effective_data_key_file)
+
+
 @pytest.fixture(scope="module")
 def pristine(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Settings, Verifier]:
     """A demo log with checkpoints along the way, audited clean."""
     data = tmp_path_factory.mktemp("tamper")
     settings = Settings(data_dir=data, checkpoint_interval_seconds=0)
-    db = Database(settings.effective_database_url)
+    db = Database(settings.effective_database_url, keyring=keyring(settings))
     upgrade(db)
     signer = checkpoints.signer_for(settings)
     with db.writer() as session:
@@ -176,9 +181,9 @@ def delete_leaf(con: sqlite3.Connection, rng: random.Random) -> str:
 
 
 def edit_secret(con: sqlite3.Connection, rng: random.Random) -> str:
-    ticket, secret = _pick(con, rng, "SELECT ticket_id, secret FROM ticket_secrets")
+    ticket, secret = _pick(con, rng, "SELECT ticket_id, wrapped FROM ticket_secrets")
     con.execute(
-        "UPDATE ticket_secrets SET secret=? WHERE ticket_id=?",
+        "UPDATE ticket_secrets SET wrapped=? WHERE ticket_id=?",
         (_flip_bit(bytes(secret), rng), ticket),
     )
     return f"secret of {ticket}"
@@ -239,7 +244,7 @@ def test_every_mutation_is_detected(
         mutate = KINDS[n % len(KINDS)]
         with sqlite3.connect(target) as con:
             what = mutate(con, rng)
-        db = Database(f"sqlite:///{target}")
+        db = Database(f"sqlite:///{target}", keyring=keyring(pristine[1]))
         try:
             report = audit(db, verifier)
         finally:
@@ -261,7 +266,7 @@ def test_the_log_refuses_to_sign_over_a_tampered_tree(
             "UPDATE merkle_nodes SET hash=zeroblob(32) "
             "WHERE level=(SELECT max(level) FROM merkle_nodes) AND idx=0"
         )
-    db = Database(f"sqlite:///{copy_of}")
+    db = Database(f"sqlite:///{copy_of}", keyring=keyring(settings))
     try:
         # Grow the log by one leaf so that there is something new to sign.
         seed_demo_more(db, settings)
@@ -297,23 +302,17 @@ def test_receipts_show_tampering_precisely(
     from proofdesk.verify.receipt import verify_receipt
 
     _, settings, verifier = pristine
-    db = Database(f"sqlite:///{copy_of}")
+    db = Database(f"sqlite:///{copy_of}", keyring=keyring(settings))
     try:
         before = _receipt_of_first_ticket(db, settings)
         assert verify_receipt(before, key=verifier).ok
         old_note = before["checkpoint"]
         old_size = open_checkpoint(old_note, verifier).size
 
-        # An edited message body no longer matches what the log committed to.
+        # A body edited by someone holding the keys (re-sealed properly) no longer matches
+        # what the log committed to.
         seq = next(e["index"] for e in before["entries"] if "body" in e["revealed"])
-        with sqlite3.connect(copy_of) as con:
-            (payload,) = con.execute(
-                "SELECT payload FROM ticket_events WHERE seq=?", (seq,)
-            ).fetchone()
-            con.execute(
-                "UPDATE ticket_events SET payload=? WHERE seq=?",
-                (payload.replace('"body":"', '"body":"[edited] '), seq),
-            )
+        _reseal_body(db, seq, "We never received your transfer.")
         after = verify_receipt(_receipt_of_first_ticket(db, settings), key=verifier)
         assert (f"leaf {seq} field 'body'", "the revealed value does not match its commitment") in (
             after.failures
@@ -337,6 +336,26 @@ def test_receipts_show_tampering_precisely(
         )
     finally:
         db.dispose()
+
+
+def _reseal_body(db: Database, seq: int, body: str) -> None:
+    import json
+
+    from proofdesk.canonical import canonical_json
+    from proofdesk.ledger import sealing
+    from proofdesk.ledger.store import EventReader
+    from proofdesk.store.models import TicketEvent
+
+    with db.writer() as session:
+        row = session.get(TicketEvent, seq)
+        assert row is not None
+        reader = EventReader(session)
+        event = reader.event(row)
+        keys = reader.keys(row.ticket_id)
+        assert keys is not None
+        edited = sealing.seal(row.type, dict(event.payload, body=body), seq, keys.content)
+        assert json.loads(row.payload) != edited
+        row.payload = canonical_json(edited).decode()
 
 
 def _forged_receipt(db: Database, settings: Settings, first: int) -> dict[str, Any]:

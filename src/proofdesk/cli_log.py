@@ -145,3 +145,62 @@ def log_checkpoint() -> None:
     with db.writer() as session:
         row = issue(session, signer_for(conf))
     out.print(row.note, end="", highlight=False, soft_wrap=True, markup=False)
+
+
+erase_app = typer.Typer(help="Erase personal data (crypto-shredding).", no_args_is_help=True)
+app.add_typer(erase_app, name="erase")
+
+
+@erase_app.command("customer")
+@handles_errors
+def erase_customer(
+    customer: Annotated[str, typer.Argument(help="The customer's id or e-mail.")],
+    by: Annotated[str, typer.Option("--by", help="E-mail of the admin who orders it.")],
+    org: Annotated[str, typer.Option(help="Organization slug.")] = "demo",
+    yes: Annotated[bool, typer.Option("--yes", help="Do not ask for confirmation.")] = False,
+) -> None:
+    """Erase a customer: their tickets' content becomes unreadable for good, the log and every
+    proof stay valid, and the erasure is logged."""
+    from sqlalchemy import or_, select
+
+    from proofdesk.access import Actor
+    from proofdesk.actions.blobs import BlobStore
+    from proofdesk.actions.erase import do_erase_customer
+    from proofdesk.cli import _org_id
+    from proofdesk.domain.roles import Role
+    from proofdesk.errors import NotFound
+    from proofdesk.services import open_database
+    from proofdesk.store.models import User
+
+    conf = settings()
+    db = open_database(conf)
+    with db.reader() as session:
+        org_id = _org_id(session, org)
+        admin = session.scalars(
+            select(User).where(User.organization_id == org_id, User.email == by)
+        ).first()
+        target = session.scalars(
+            select(User).where(
+                User.organization_id == org_id, or_(User.id == customer, User.email == customer)
+            )
+        ).first()
+    if admin is None or admin.role != Role.ADMIN.value:
+        raise NotFound(f"no admin {by!r} in {org!r}", code="no_such_admin")
+    if target is None:
+        raise NotFound(f"no user {customer!r} in {org!r}")
+    if not yes and not typer.confirm(
+        f"Erase {target.display_name} <{target.email}> for good?", default=False
+    ):
+        raise typer.Exit(code=1)
+    actor = Actor(admin.id, org_id, Role.ADMIN)
+    with db.writer() as session:
+        user = session.get(User, target.id)
+        assert user is not None  # read above in the same organization
+        erasure = do_erase_customer(session, actor, user)
+    blobs = BlobStore(conf.blob_dir)
+    for sha256 in erasure.blobs:
+        blobs.path(sha256).unlink(missing_ok=True)
+    out.print(
+        f"erased {target.id}: {len(erasure.tickets)} tickets, {len(erasure.blobs)} files",
+        highlight=False,
+    )

@@ -34,6 +34,14 @@ class InvalidInput(Error):
     http_status = 422
 
 
+class IntegrityFailure(Error):
+    """Stored data that fails its own integrity check (altered behind the application's back).
+    Not the caller's fault: a 500 with a precise reason, and `proofdesk audit` says more."""
+
+    code = "integrity_failure"
+    http_status = 500
+
+
 class InvalidTransition(Error):
     """A ticket status change that the state machine does not allow."""
 

@@ -64,6 +64,11 @@ class Settings(BaseSettings):
         description="The log's Ed25519 signer key (mode 0600); defaults to data_dir/log.key and "
         "is generated on first start.",
     )
+    data_key_file: Path | None = Field(
+        default=None,
+        description="The key that wraps every ticket's secret (mode 0600); defaults to "
+        "data_dir/data.key and is generated on first start. Losing it loses all sealed content.",
+    )
     checkpoint_interval_seconds: float = Field(
         default=1.0,
         ge=0,
@@ -92,6 +97,10 @@ class Settings(BaseSettings):
     def default_log_origin(self) -> str:
         """The origin a new log key gets when ``log_origin`` is not set."""
         return self.base_url.split("://", 1)[-1].rstrip("/") + "/proofdesk"
+
+    @property
+    def effective_data_key_file(self) -> Path:
+        return self.data_key_file or self.data_dir / "data.key"
 
     @property
     def effective_log_key_file(self) -> Path:

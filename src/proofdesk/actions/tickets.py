@@ -239,6 +239,8 @@ def do_create_ticket(
 
 def _open_state(ticket: Ticket) -> TicketState:
     state = row_to_state(ticket)
+    if state.erased_at is not None:
+        raise InvalidTransition("an erased ticket cannot change", code="ticket_erased")
     if state.status is Status.CLOSED:
         raise InvalidTransition("a closed ticket cannot change", code="ticket_closed")
     return state

@@ -17,6 +17,8 @@ from proofdesk.api.routes import accounts, attachments, auth, log, tickets
 from proofdesk.auth import RateLimiter
 from proofdesk.errors import ConfigError
 from proofdesk.ledger import checkpoints
+from proofdesk.ledger.keys import Keyring
+from proofdesk.services import open_database
 from proofdesk.settings import Settings
 from proofdesk.store.db import Database
 from proofdesk.store.migrate import is_current
@@ -33,7 +35,9 @@ _LANDING = """<!doctype html><html lang="en"><head><meta charset="utf-8">
 
 
 def create_app(settings: Settings, db: Database | None = None) -> FastAPI:
-    db = db or Database(settings.effective_database_url)
+    db = db or open_database(settings)
+    if db.keyring is None:
+        db.keyring = Keyring.from_file(settings.effective_data_key_file)
     if not is_current(db):
         raise ConfigError(
             "the database schema is not current: run `proofdesk migrate`", key="database_url"

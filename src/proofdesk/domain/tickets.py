@@ -85,6 +85,11 @@ class EventType(StrEnum):
     TAGS_CHANGED = "tags.changed"
     MERGED = "ticket.merged"  # this ticket was merged into another one and closed
     MERGE_RECEIVED = "ticket.merge_received"  # another ticket was merged into this one
+    ERASED = "ticket.erased"  # the requester's data was erased (crypto-shredded)
+
+
+#: What erased text reads as, in projections and in replays of erased events.
+ERASED_TEXT = "[erased]"
 
 
 #: Fields that ``fields.changed`` may carry, and only those.
@@ -142,6 +147,7 @@ class TicketState:
     solved_at: str | None = None
     closed_at: str | None = None
     message_count: int = 0
+    erased_at: str | None = None
     last_seq: int = 0
     last_ticket_seq: int = 0
 
@@ -280,6 +286,17 @@ def _on_merge_received(state: TicketState, event: Event) -> TicketState:
     return replace(state, merged_from_ids=merged)
 
 
+def _on_erased(state: TicketState, event: Event) -> TicketState:
+    return replace(
+        state,
+        subject=ERASED_TEXT,
+        order_id=None,
+        wallet_address=None,
+        tx_hash=None,
+        erased_at=event.occurred_at,
+    )
+
+
 _REDUCERS = {
     EventType.STATUS_CHANGED: _on_status,
     EventType.MESSAGE_ADDED: _on_message,
@@ -288,6 +305,7 @@ _REDUCERS = {
     EventType.TAGS_CHANGED: _on_tags,
     EventType.MERGED: _on_merged,
     EventType.MERGE_RECEIVED: _on_merge_received,
+    EventType.ERASED: _on_erased,
 }
 
 

@@ -20,7 +20,9 @@ from sqlalchemy.orm import Session
 
 from proofdesk.canonical import canonical_json
 from proofdesk.errors import Error
-from proofdesk.ledger.store import SqlNodes, leaf_record, log_size
+from proofdesk.ledger import sealing
+from proofdesk.ledger.keys import TicketKeys
+from proofdesk.ledger.store import EventReader, SqlNodes, leaf_record, log_size
 from proofdesk.ledger.tree import Key, LedgerError, Tree, append_leaves, fold, frontier, pieces
 from proofdesk.store.db import Database
 from proofdesk.store.events import row_to_event
@@ -29,7 +31,6 @@ from proofdesk.store.models import (
     MerkleNode,
     SignedCheckpoint,
     TicketEvent,
-    TicketSecret,
 )
 from proofdesk.verify.merkle import EMPTY_ROOT, ProofError, leaf_hash, verify_consistency
 from proofdesk.verify.note import NoteError, Verifier, open_checkpoint
@@ -73,7 +74,8 @@ class _Auditor:
         self.batch = batch
         self.report = AuditReport()
         self.heads: dict[str, tuple[int, bytes]] = {}  # ticket -> (ticket_seq, leaf hash)
-        self.secrets: dict[str, bytes | None] = {}
+        self.reader = EventReader(session)
+        self.keys: dict[str, TicketKeys | None] = {}
         self.roots: dict[int, bytes] = {}
         self.flagged_tickets: set[str] = set()
         self.flagged_seqs: set[int] = set()
@@ -98,7 +100,7 @@ class _Auditor:
             known = {k: known[k] for k in frontier(end)}
         self._count_nodes(size)
         self._checkpoints(size)
-        self.report.erased_tickets = sum(1 for s in self.secrets.values() if s is None)
+        self.report.erased_tickets = sum(1 for f in self.report.findings if f.kind == "erased")
         return self.report
 
     # --- events and leaves -------------------------------------------------------------------
@@ -143,21 +145,24 @@ class _Auditor:
                 f"is event {row.ticket_seq} of ticket {row.ticket_id}, but {expected_seq} "
                 "comes next (events deleted, inserted or reordered)",
             )
+        keys = self._keys(row.ticket_id)
         try:
-            event = row_to_event(row)
-            if canonical_json(event.payload).decode() != row.payload:
+            stored = row_to_event(row)
+            if canonical_json(stored.payload).decode() != row.payload:
                 raise ValueError("payload is not canonical JSON")
+            if not sealing.is_sealed(stored.type.value, stored.payload):
+                raise ValueError("private content is stored unsealed")
+            event = self.reader.event(row) if keys is not None else stored
         except (Error, ValueError) as exc:
             self._flag(row)
             self.report.add("altered", where, f"the stored event is corrupt: {exc}")
             true = (record or "").encode()
         else:
-            secret = self._secret(row.ticket_id)
             prev = None if head is None else head[1]
-            if secret is None:  # erased: the commitments cannot be recomputed
+            if keys is None:  # erased: the commitments cannot be recomputed
                 recomputed = self._erased_record(row, record, prev)
             else:
-                recomputed = leaf_record(event, row.organization_id, secret, prev)
+                recomputed = leaf_record(event, row.organization_id, keys.salt_key, prev)
             true = canonical_json(recomputed)
             if record is not None and record != true.decode():
                 self._describe(row, record, recomputed)
@@ -218,15 +223,19 @@ class _Auditor:
             detail = f"event and leaf record differ in {', '.join(fields)}"
         self.report.add("altered", where, detail)
 
-    def _secret(self, ticket_id: str) -> bytes | None:
-        if ticket_id not in self.secrets:
-            row = self.session.get(TicketSecret, ticket_id)
-            self.secrets[ticket_id] = None if row is None else row.secret
-            if row is None:
-                self.report.add("altered", f"ticket {ticket_id}", "its secret is missing")
-            elif row.secret is None:
-                self.report.add("erased", f"ticket {ticket_id}", "erased: commitments not opened")
-        return self.secrets[ticket_id]
+    def _keys(self, ticket_id: str) -> TicketKeys | None:
+        """The ticket's keys; None (with a finding unless erased) when they cannot be had."""
+        if ticket_id not in self.keys:
+            try:
+                keys = self.reader.keys(ticket_id)
+            except LedgerError as exc:
+                keys = None
+                self.report.add("altered", f"ticket {ticket_id}", str(exc))
+            else:
+                if keys is None:
+                    self.report.add("erased", f"ticket {ticket_id}", "erased: content not opened")
+            self.keys[ticket_id] = keys
+        return self.keys[ticket_id]
 
     def _beyond_head(self, size: int) -> None:
         for model, label in ((TicketEvent, "event"), (LedgerLeaf, "leaf")):

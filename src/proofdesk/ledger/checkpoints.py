@@ -10,8 +10,6 @@ fork. Checkpoints are kept; there is at most one per size.
 from __future__ import annotations
 
 import logging
-import os
-import stat
 import threading
 from pathlib import Path
 
@@ -20,6 +18,7 @@ from sqlalchemy.orm import Session
 
 from proofdesk.canonical import format_time, utc_now
 from proofdesk.errors import ConfigError
+from proofdesk.keyfiles import read_or_create_private, read_private
 from proofdesk.ledger.store import log_size, tree
 from proofdesk.ledger.tree import LedgerError
 from proofdesk.settings import Settings
@@ -36,32 +35,22 @@ def load_or_create_signer(path: Path, origin: str | None, default_origin: str) -
     ``origin`` configured, an existing key's name is the origin, and a new key is named
     ``default_origin``: the origin is chosen once, not re-derived from the address each time."""
     if origin is None and path.is_file():
-        return _read_signer(path, None)
-    origin = origin or default_origin
+        return _parse_signer(path, read_private(path, "log_key_file"), None)
+    name = origin or default_origin
     try:
-        signer = Signer.generate(origin)
+        Signer.generate(name)
     except NoteError as exc:
-        raise ConfigError(f"log_origin {origin!r}: {exc}", key="log_origin") from None
-    path.parent.mkdir(parents=True, exist_ok=True)
-    try:
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    except FileExistsError:
-        return _read_signer(path, origin)
-    with os.fdopen(fd, "w") as handle:
-        handle.write(signer.encode() + "\n")
-    return signer
+        raise ConfigError(f"log_origin {name!r}: {exc}", key="log_origin") from None
+    text = read_or_create_private(
+        path, "log_key_file", lambda: Signer.generate(name).encode() + "\n"
+    )
+    return _parse_signer(path, text, name)
 
 
-def _read_signer(path: Path, origin: str | None) -> Signer:
-    mode = path.stat().st_mode
-    if mode & (stat.S_IRWXG | stat.S_IRWXO):
-        raise ConfigError(
-            f"the log key {path} is accessible to other users: chmod 600 it",
-            key="log_key_file",
-        )
+def _parse_signer(path: Path, text: str, origin: str | None) -> Signer:
     try:
-        signer = Signer.parse(path.read_text())
-    except (NoteError, UnicodeDecodeError) as exc:
+        signer = Signer.parse(text)
+    except NoteError as exc:
         raise ConfigError(
             f"the log key {path} is not a signer key: {exc}", key="log_key_file"
         ) from None

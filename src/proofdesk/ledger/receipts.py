@@ -8,7 +8,6 @@ revealed value is the one the log committed to. See ``docs/receipt.schema.json``
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 from sqlalchemy import select
@@ -17,9 +16,9 @@ from proofdesk.access import Actor, access_ticket, event_visible
 from proofdesk.canonical import canonical_json, format_time, utc_now
 from proofdesk.errors import InvalidInput
 from proofdesk.ledger import checkpoints
-from proofdesk.ledger.store import salt, tree
+from proofdesk.ledger.store import EventReader, salt, tree
 from proofdesk.store.db import Database
-from proofdesk.store.models import LedgerLeaf, TicketEvent, TicketSecret
+from proofdesk.store.models import LedgerLeaf, TicketEvent
 from proofdesk.verify.note import Signer
 from proofdesk.verify.receipt import RECEIPT_FORMAT
 
@@ -44,20 +43,20 @@ def build_receipt(
             .where(TicketEvent.ticket_id == ticket.id, TicketEvent.seq < cp.size)
             .order_by(TicketEvent.ticket_seq)
         ).all()
-        secret_row = session.get(TicketSecret, ticket.id)
-        secret = None if secret_row is None else secret_row.secret
+        reader = EventReader(session)
+        keys = reader.keys(ticket.id)
         t = tree(session, cp.size)
         entries = []
-        for event, record in rows:
-            payload: dict[str, Any] = json.loads(event.payload)
+        for row, record in rows:
+            event = reader.event(row)
             revealed = {}
-            if secret is not None and event_visible(actor, event.type, payload):
+            if keys is not None and event_visible(actor, event.type.value, event.payload):
                 revealed = {
                     name: {
-                        "salt": salt(secret, event.seq, name).hex(),
+                        "salt": salt(keys.salt_key, event.seq, name).hex(),
                         "value": canonical_json(value).decode(),
                     }
-                    for name, value in payload.items()
+                    for name, value in event.payload.items()
                 }
             entries.append(
                 {
@@ -73,7 +72,7 @@ def build_receipt(
             "checkpoint": cp.note,
             "ticket_id": ticket.id,
             "issued_at": format_time(utc_now()),
-            "erased": secret is None,
+            "erased": keys is None,
             "entries": entries,
         }
         if since is not None:

@@ -1,10 +1,11 @@
-"""Writing leaves: one per event, in the event's own transaction.
+"""Writing leaves, one per event in the event's own transaction, and reading events back.
 
 :class:`LedgerWriter` is called by ``store.events.EventAppender`` for every event it appends,
 under the sequencer lock, so leaf ``seq`` is event ``seq`` and the tree's size is always the
-log head. Each ticket has a random secret from which the salt of every commitment is derived
-(HMAC-SHA-256 over the event's seq and the field name); erasing the secret makes the
-commitments unopenable while every hash in the log stays as it was.
+log head. The salt of every commitment is derived from the ticket's salt key (HMAC-SHA-256
+over the event's seq and the field name) and the event's private values are sealed under its
+content key (``ledger.keys``, ``ledger.sealing``). :class:`EventReader` is the one way to read
+an event back with its private values opened — or, for an erased ticket, their placeholders.
 """
 
 from __future__ import annotations
@@ -12,8 +13,8 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
-import secrets
 from collections.abc import Iterable
+from dataclasses import replace
 from typing import Any
 
 from sqlalchemy import insert, select, tuple_
@@ -21,6 +22,8 @@ from sqlalchemy.orm import Session
 
 from proofdesk.canonical import canonical_json
 from proofdesk.domain.tickets import Event
+from proofdesk.ledger import sealing
+from proofdesk.ledger.keys import Keyring, TicketKeys, derive
 from proofdesk.ledger.tree import Key, LedgerError, Tree, append_leaves, frontier
 from proofdesk.store.models import LedgerLeaf, LogHead, MerkleNode, TicketEvent, TicketSecret
 from proofdesk.verify.merkle import leaf_hash
@@ -60,13 +63,57 @@ def tree(session: Session, size: int | None = None) -> Tree:
     return Tree(SqlNodes(session), log_size(session) if size is None else size)
 
 
-def salt(secret: bytes, seq: int, name: str) -> bytes:
+def salt(salt_key: bytes, seq: int, name: str) -> bytes:
     message = b"%s\n%d\n%s" % (_SALT_CONTEXT, seq, name.encode())
-    return hmac.new(secret, message, hashlib.sha256).digest()
+    return hmac.new(salt_key, message, hashlib.sha256).digest()
+
+
+def keyring_of(session: Session) -> Keyring:
+    keyring = session.info.get("keyring")
+    if keyring is None:
+        raise LedgerError("this database was opened without a data key (Database(keyring=…))")
+    assert isinstance(keyring, Keyring)
+    return keyring
+
+
+def ticket_keys(session: Session, ticket_id: str) -> TicketKeys | None:
+    """The keys of a ticket; None once it is erased."""
+    row = session.get(TicketSecret, ticket_id)
+    if row is None:
+        raise LedgerError(f"ticket {ticket_id} has no secret")
+    if row.wrapped is None:
+        return None
+    return derive(keyring_of(session).unwrap(ticket_id, row.wrapped))
+
+
+class EventReader:
+    """Reads stored events with their private values opened (ticket keys cached)."""
+
+    def __init__(self, session: Session) -> None:
+        self.session = session
+        self._keys: dict[str, TicketKeys | None] = {}
+
+    def keys(self, ticket_id: str) -> TicketKeys | None:
+        if ticket_id not in self._keys:
+            self._keys[ticket_id] = ticket_keys(self.session, ticket_id)
+        return self._keys[ticket_id]
+
+    def event(self, row: TicketEvent) -> Event:
+        """The event of ``row`` as written; :class:`InvalidInput` if it is corrupt."""
+        from proofdesk.store.events import row_to_event  # events imports this module
+
+        stored = row_to_event(row)
+        if not sealing.has_private(stored.type.value, stored.payload):
+            return stored
+        keys = self.keys(row.ticket_id)
+        payload = sealing.unseal(
+            stored.type.value, stored.payload, row.seq, None if keys is None else keys.content
+        )
+        return replace(stored, payload=payload)
 
 
 def leaf_record(
-    event: Event, organization_id: str, secret: bytes, prev: bytes | None
+    event: Event, organization_id: str, salt_key: bytes, prev: bytes | None
 ) -> dict[str, Any]:
     """The leaf record of ``event`` (see :mod:`proofdesk.verify.receipt`)."""
     return {
@@ -80,7 +127,7 @@ def leaf_record(
         "time": event.occurred_at,
         "prev": None if prev is None else prev.hex(),
         "commitments": {
-            name: commitment(salt(secret, event.seq, name), canonical_json(value)).hex()
+            name: commitment(salt(salt_key, event.seq, name), canonical_json(value)).hex()
             for name, value in event.payload.items()
         },
     }
@@ -93,7 +140,7 @@ class LedgerWriter:
         self.session = session
         self._size: int | None = None
         self._known: dict[Key, bytes] = {}
-        self._secrets: dict[str, bytes] = {}
+        self._keys: dict[str, TicketKeys] = {}
 
     def append(self, event: Event, organization_id: str, prev_seq: int | None) -> bytes:
         """Add the leaf of ``event`` (whose ticket's previous event is ``prev_seq``); return
@@ -110,7 +157,8 @@ class LedgerWriter:
             ).get((0, prev_seq))
             if prev is None:
                 raise LedgerError(f"leaf {prev_seq} is missing")
-        record = canonical_json(leaf_record(event, organization_id, self._secret(event), prev))
+        salt_key = self.keys(event.ticket_id).salt_key if event.payload else b""
+        record = canonical_json(leaf_record(event, organization_id, salt_key, prev))
         h = leaf_hash(record)
         nodes = append_leaves(self._size, self._known, [h])
         self.session.add(LedgerLeaf(seq=event.seq, record=record.decode()))
@@ -120,17 +168,28 @@ class LedgerWriter:
         self._size += 1
         return h
 
-    def _secret(self, event: Event) -> bytes:
-        ticket_id = event.ticket_id
-        if ticket_id not in self._secrets:
+    def keys(self, ticket_id: str) -> TicketKeys:
+        """The ticket's keys, creating its secret with its first event."""
+        if ticket_id not in self._keys:
             row = self.session.get(TicketSecret, ticket_id)
             if row is None:
-                row = TicketSecret(ticket_id=ticket_id, secret=secrets.token_bytes(32))
-                self.session.add(row)
-            if row.secret is None:
-                raise LedgerError(f"ticket {ticket_id} was erased; it takes no more events")
-            self._secrets[ticket_id] = row.secret
-        return self._secrets[ticket_id]
+                secret, wrapped = keyring_of(self.session).new_secret(ticket_id)
+                self.session.add(TicketSecret(ticket_id=ticket_id, wrapped=wrapped))
+                self._keys[ticket_id] = derive(secret)
+            elif row.wrapped is None:
+                raise LedgerError(f"ticket {ticket_id} was erased; it takes no more content")
+            else:
+                self._keys[ticket_id] = derive(
+                    keyring_of(self.session).unwrap(ticket_id, row.wrapped)
+                )
+        return self._keys[ticket_id]
+
+    def seal(self, event: Event) -> dict[str, Any]:
+        """The payload of ``event`` as stored: its private values sealed."""
+        if not sealing.has_private(event.type.value, event.payload):
+            return event.payload
+        key = self.keys(event.ticket_id).content
+        return sealing.seal(event.type.value, event.payload, event.seq, key)
 
 
 def catch_up(session: Session, batch: int = 1000) -> int:
@@ -161,7 +220,9 @@ def catch_up(session: Session, batch: int = 1000) -> int:
                         TicketEvent.ticket_seq == row.ticket_seq - 1,
                     )
                 )
-            writer.append(row_to_event(row), row.organization_id, prev)
+            event = row_to_event(row)
+            writer.append(event, row.organization_id, prev)
+            row.payload = canonical_json(writer.seal(event)).decode()
             last_seq[row.ticket_id] = row.seq
             added += 1
         start = rows[-1].seq + 1

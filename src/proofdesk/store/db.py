@@ -25,7 +25,7 @@ import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import Engine, create_engine, event, text
 from sqlalchemy.engine import make_url
@@ -33,6 +33,9 @@ from sqlalchemy.exc import ArgumentError
 from sqlalchemy.orm import Session, sessionmaker
 
 from proofdesk.errors import ConfigError
+
+if TYPE_CHECKING:
+    from proofdesk.ledger.keys import Keyring
 
 SQLITE_BUSY_TIMEOUT_MS = 30_000
 
@@ -67,8 +70,10 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
 class Database:
     """Owns the engine; hands out read sessions and locked write transactions."""
 
-    def __init__(self, url: str, *, pool_size: int = 20) -> None:
+    def __init__(self, url: str, *, pool_size: int = 20, keyring: Keyring | None = None) -> None:
         self.url = url
+        #: Unwraps ticket secrets; sessions carry it as ``session.info["keyring"]``.
+        self.keyring = keyring
         self.engine = make_engine(url, pool_size=pool_size)
         self._sessions = sessionmaker(self.engine, expire_on_commit=False)
         self._local_writers = threading.Lock()  # see the module docstring
@@ -79,14 +84,18 @@ class Database:
 
     @contextmanager
     def reader(self) -> Iterator[Session]:
-        with self._sessions() as session:
+        with self._sessions(info={"keyring": self.keyring}) as session:
             yield session
 
     @contextmanager
     def writer(self) -> Iterator[Session]:
         """A transaction that holds the sequencer lock from its first statement to commit.
         Commits on success, rolls back on any exception: nothing half-written."""
-        with self._local_writer_turn(), self._sessions() as session, session.begin():
+        with (
+            self._local_writer_turn(),
+            self._sessions(info={"keyring": self.keyring}) as session,
+            session.begin(),
+        ):
             session.execute(text("UPDATE log_head SET next_seq = next_seq WHERE id = 1"))
             yield session
 

@@ -30,7 +30,7 @@ from proofdesk.domain.tickets import (
     apply_event,
 )
 from proofdesk.errors import Error, InvalidInput, NotFound
-from proofdesk.ledger.store import LedgerWriter
+from proofdesk.ledger.store import EventReader, LedgerWriter
 from proofdesk.store.models import LogHead, Message, Ticket, TicketEvent, TicketTag
 
 
@@ -70,6 +70,7 @@ class EventAppender:
             payload=json.loads(body),
         )
         new_state = apply_event(state, event)  # raises before anything is written
+        self.ledger.append(event, organization_id, None if state is None else state.last_seq)
         self.session.add(
             TicketEvent(
                 seq=seq,
@@ -79,11 +80,10 @@ class EventAppender:
                 type=type.value,
                 actor_id=actor_id,
                 occurred_at=occurred_at,
-                payload=body.decode(),
+                payload=canonical_json(self.ledger.seal(event)).decode(),
             )
         )
         project(self.session, state, new_state, event)
-        self.ledger.append(event, organization_id, None if state is None else state.last_seq)
         return event, new_state
 
 
@@ -190,6 +190,7 @@ def rebuild_projections(session: Session, *, batch: int = 2000) -> int:
     session.execute(delete(Ticket))
     session.flush()
     states: dict[str, TicketState] = {}
+    reader = EventReader(session)
     count = 0
     last = -1  # sequence numbers start at 0
     while True:
@@ -200,7 +201,7 @@ def rebuild_projections(session: Session, *, batch: int = 2000) -> int:
             break
         for row in rows:
             try:
-                event = row_to_event(row)
+                event = reader.event(row)
                 old = states.get(event.ticket_id)
                 new = apply_event(old, event)
                 project(session, old, new, event)

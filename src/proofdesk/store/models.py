@@ -178,6 +178,7 @@ class Ticket(Base):
     solved_at: Mapped[str | None] = mapped_column(TIME_TEXT)
     closed_at: Mapped[str | None] = mapped_column(TIME_TEXT)
     message_count: Mapped[int] = mapped_column(Integer)
+    erased_at: Mapped[str | None] = mapped_column(TIME_TEXT)
     last_seq: Mapped[int] = mapped_column(BigInteger)
     last_ticket_seq: Mapped[int] = mapped_column(Integer)
 
@@ -279,12 +280,12 @@ class MerkleNode(Base):
 
 
 class TicketSecret(Base):
-    """The per-ticket secret from which the salts of its commitments are derived.
-    ``secret`` is None once erased: the commitments can then never be opened."""
+    """A ticket's secret, wrapped under the data key (see ``ledger.keys``). ``wrapped`` is
+    None once the ticket is erased: its sealed content and commitments can never be opened."""
 
     __tablename__ = "ticket_secrets"
     ticket_id: Mapped[str] = mapped_column(ID, primary_key=True)
-    secret: Mapped[bytes | None] = mapped_column(LargeBinary(32))
+    wrapped: Mapped[bytes | None] = mapped_column(LargeBinary)
     erased_at: Mapped[str | None] = mapped_column(TIME_TEXT)
 
 

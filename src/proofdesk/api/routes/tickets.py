@@ -36,7 +36,8 @@ from proofdesk.api.schemas import (
 from proofdesk.domain.roles import Scope
 from proofdesk.domain.tickets import Kind, Priority, Status
 from proofdesk.ledger.receipts import build_receipt
-from proofdesk.store.events import row_to_event, row_to_state
+from proofdesk.ledger.store import EventReader
+from proofdesk.store.events import row_to_state
 from proofdesk.store.models import Message, Ticket, TicketEvent, TicketTag
 
 router = APIRouter(prefix="/tickets", tags=["tickets"])
@@ -271,6 +272,7 @@ def list_events(ticket_id: str, services: ServicesDep, actor: ActorDep) -> list[
             .where(TicketEvent.ticket_id == ticket.id)
             .order_by(TicketEvent.ticket_seq)
         ).all()
+        events = list(map(EventReader(session).event, rows))
     return [
         EventOut(
             **{
@@ -279,7 +281,7 @@ def list_events(ticket_id: str, services: ServicesDep, actor: ActorDep) -> list[
             }
             | {"type": e.type.value}
         )
-        for e in map(row_to_event, rows)
+        for e in events
     ]
 
 

@@ -1,4 +1,5 @@
-"""The ledger: leaf records, stored Merkle subtrees, per-ticket secrets, signed checkpoints.
+"""The ledger: leaf records, stored Merkle subtrees, wrapped per-ticket secrets, signed
+checkpoints, and the erasure mark of tickets.
 
 Events written before this revision get their leaves from ``proofdesk migrate``, which runs
 :func:`proofdesk.ledger.store.catch_up` after the schema upgrade.
@@ -19,6 +20,8 @@ depends_on = None
 
 
 def upgrade() -> None:
+    with op.batch_alter_table("tickets") as batch:
+        batch.add_column(sa.Column("erased_at", sa.String(length=32), nullable=True))
     op.create_table(
         "ledger_leaves",
         sa.Column("seq", sa.BigInteger(), autoincrement=False, nullable=False),
@@ -35,7 +38,7 @@ def upgrade() -> None:
     op.create_table(
         "ticket_secrets",
         sa.Column("ticket_id", sa.String(length=36), nullable=False),
-        sa.Column("secret", sa.LargeBinary(length=32), nullable=True),
+        sa.Column("wrapped", sa.LargeBinary(), nullable=True),
         sa.Column("erased_at", sa.String(length=32), nullable=True),
         sa.PrimaryKeyConstraint("ticket_id", name=op.f("pk_ticket_secrets")),
     )
@@ -50,6 +53,8 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
+    with op.batch_alter_table("tickets") as batch:
+        batch.drop_column("erased_at")
     op.drop_table("checkpoints")
     op.drop_table("ticket_secrets")
     op.drop_table("merkle_nodes")
