@@ -22,7 +22,7 @@ from proofdesk.store.db import Database
 from proofdesk.store.migrate import upgrade
 from proofdesk.verify.note import Verifier
 
-MUTATIONS = 240
+MUTATIONS = 260
 
 
 def keyring(settings: Settings) -> Keyring:
@@ -202,6 +202,12 @@ def edit_checkpoint(con: sqlite3.Connection, rng: random.Random) -> str:
     return f"checkpoint {size}"
 
 
+def edit_frontier(con: sqlite3.Connection, rng: random.Random) -> str:
+    (blob,) = con.execute("SELECT frontier FROM log_head").fetchone()
+    con.execute("UPDATE log_head SET frontier=?", (_flip_bit(bytes(blob), rng),))
+    return "log head frontier"
+
+
 def replace_checkpoint(con: sqlite3.Connection, rng: random.Random) -> str:
     rows = con.execute("SELECT size, note FROM checkpoints").fetchall()
     (a, _), (_, note_b) = rng.sample(rows, 2)
@@ -222,6 +228,7 @@ KINDS: list[Mutation] = [
     edit_secret,
     edit_checkpoint,
     replace_checkpoint,
+    edit_frontier,
 ]
 
 

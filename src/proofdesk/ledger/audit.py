@@ -28,6 +28,7 @@ from proofdesk.store.db import Database
 from proofdesk.store.events import row_to_event
 from proofdesk.store.models import (
     LedgerLeaf,
+    LogHead,
     MerkleNode,
     SignedCheckpoint,
     TicketEvent,
@@ -99,6 +100,7 @@ class _Auditor:
             self._compare_nodes(expected)
             known = {k: known[k] for k in frontier(end)}
         self._count_nodes(size)
+        self._check_frontier(size, known)
         self._checkpoints(size)
         self.report.erased_tickets = sum(1 for f in self.report.findings if f.kind == "erased")
         return self.report
@@ -263,6 +265,14 @@ class _Auditor:
             span = f"leaves {idx << level}..{((idx + 1) << level) - 1}"
             what = "missing" if got is None else "hash differs from the recomputed one"
             self.report.add("tree", f"node {key}", f"{what} ({span})")
+
+    def _check_frontier(self, size: int, known: dict[Key, bytes]) -> None:
+        """The log head's frontier is what the next append builds on: it must be the tree's."""
+        head = self.session.get(LogHead, 1)
+        stored = None if head is None else head.frontier
+        expected = b"".join(known[k] for k in frontier(size))
+        if stored is not None and stored != expected:
+            self.report.add("tree", "log head", "its frontier is not the compact range of the tree")
 
     def _count_nodes(self, size: int) -> None:
         stored = self.session.scalar(select(func.count()).select_from(MerkleNode)) or 0

@@ -17,7 +17,7 @@ from collections.abc import Iterable
 from dataclasses import replace
 from typing import Any
 
-from sqlalchemy import insert, select, tuple_
+from sqlalchemy import event, insert, select, tuple_
 from sqlalchemy.orm import Session
 
 from proofdesk.canonical import canonical_json
@@ -60,6 +60,9 @@ def log_size(session: Session) -> int:
 
 
 def tree(session: Session, size: int | None = None) -> Tree:
+    writer = session.info.get("ledger_writer")
+    if writer is not None:
+        writer.flush()  # nodes appended earlier in this transaction
     return Tree(SqlNodes(session), log_size(session) if size is None else size)
 
 
@@ -134,54 +137,104 @@ def leaf_record(
 
 
 class LedgerWriter:
-    """Appends the leaves of one write transaction's events."""
+    """Appends the leaves of one write transaction's events; one per session (:meth:`of`).
+
+    The tree's frontier (its compact range: the stored subtrees an append may pair with) is
+    kept in the ``log_head`` row next to the size, and each ticket's chain head in its
+    ``ticket_secrets`` row, so an append reads nothing it has not already loaded. Leaves and
+    nodes are buffered and written with one multi-row insert each when the transaction
+    commits (or when something in it reads the tree).
+    """
 
     def __init__(self, session: Session) -> None:
         self.session = session
         self._size: int | None = None
         self._known: dict[Key, bytes] = {}
         self._keys: dict[str, TicketKeys] = {}
+        self._rows: dict[str, TicketSecret] = {}
+        self._leaves: list[dict[str, Any]] = []
+        self._nodes: list[dict[str, Any]] = []
+        event.listen(session, "before_commit", lambda _session: self.flush())
+
+    @classmethod
+    def of(cls, session: Session) -> LedgerWriter:
+        writer = session.info.get("ledger_writer")
+        if writer is None:
+            writer = session.info["ledger_writer"] = cls(session)
+        assert isinstance(writer, LedgerWriter)
+        return writer
+
+    def _start(self, size: int) -> None:
+        head = self.session.get(LogHead, 1)
+        if head is None:
+            raise LedgerError("log_head row missing: run `proofdesk migrate`")
+        keys = frontier(size)
+        stored = head.frontier or b""
+        if len(stored) == 32 * len(keys):
+            self._known = {k: stored[32 * i : 32 * i + 32] for i, k in enumerate(keys)}
+        else:  # a log written before the head kept its frontier
+            self._known = SqlNodes(self.session).get_nodes(keys)
+        self._size = size
+        self._head = head
 
     def append(self, event: Event, organization_id: str, prev_seq: int | None) -> bytes:
         """Add the leaf of ``event`` (whose ticket's previous event is ``prev_seq``); return
         its leaf hash."""
         if self._size is None:
-            self._size = event.seq
-            self._known = SqlNodes(self.session).get_nodes(frontier(event.seq))
+            self._start(event.seq)
         if event.seq != self._size:
             raise LedgerError(f"event {event.seq} is not the next leaf {self._size}")
+        row = self._row(event.ticket_id)
         prev = None
         if prev_seq is not None:
-            prev = self._known.get((0, prev_seq)) or SqlNodes(self.session).get_nodes(
-                [(0, prev_seq)]
-            ).get((0, prev_seq))
+            prev = row.chain_head or SqlNodes(self.session).get_nodes([(0, prev_seq)]).get(
+                (0, prev_seq)
+            )
             if prev is None:
                 raise LedgerError(f"leaf {prev_seq} is missing")
         salt_key = self.keys(event.ticket_id).salt_key if event.payload else b""
         record = canonical_json(leaf_record(event, organization_id, salt_key, prev))
         h = leaf_hash(record)
-        nodes = append_leaves(self._size, self._known, [h])
-        self.session.add(LedgerLeaf(seq=event.seq, record=record.decode()))
-        self.session.execute(
-            insert(MerkleNode), [{"level": k[0], "idx": k[1], "hash": v} for k, v in nodes]
-        )
-        self._size += 1
+        nodes = append_leaves(event.seq, self._known, [h])
+        self._leaves.append({"seq": event.seq, "record": record.decode()})
+        self._nodes += [{"level": k[0], "idx": k[1], "hash": v} for k, v in nodes]
+        row.chain_head = h
+        self._size = event.seq + 1
         return h
+
+    def flush(self) -> None:
+        """Write the buffered leaves and nodes, and the frontier into the log head."""
+        if not self._leaves:
+            return
+        connection = self.session.connection()
+        connection.execute(insert(LedgerLeaf), self._leaves)
+        connection.execute(insert(MerkleNode), self._nodes)
+        assert self._size is not None
+        keys = frontier(self._size)
+        self._known = {k: self._known[k] for k in keys}
+        self._head.frontier = b"".join(self._known[k] for k in keys)
+        self._leaves, self._nodes = [], []
+        self.session.flush()
+
+    def _row(self, ticket_id: str) -> TicketSecret:
+        """The ticket's ``ticket_secrets`` row, created (with its secret) at its first event."""
+        if ticket_id not in self._rows:
+            row = self.session.get(TicketSecret, ticket_id)
+            if row is None:
+                secret, wrapped = keyring_of(self.session).new_secret(ticket_id)
+                row = TicketSecret(ticket_id=ticket_id, wrapped=wrapped)
+                self.session.add(row)
+                self._keys[ticket_id] = derive(secret)
+            self._rows[ticket_id] = row
+        return self._rows[ticket_id]
 
     def keys(self, ticket_id: str) -> TicketKeys:
         """The ticket's keys, creating its secret with its first event."""
         if ticket_id not in self._keys:
-            row = self.session.get(TicketSecret, ticket_id)
-            if row is None:
-                secret, wrapped = keyring_of(self.session).new_secret(ticket_id)
-                self.session.add(TicketSecret(ticket_id=ticket_id, wrapped=wrapped))
-                self._keys[ticket_id] = derive(secret)
-            elif row.wrapped is None:
+            row = self._row(ticket_id)
+            if row.wrapped is None:
                 raise LedgerError(f"ticket {ticket_id} was erased; it takes no more content")
-            else:
-                self._keys[ticket_id] = derive(
-                    keyring_of(self.session).unwrap(ticket_id, row.wrapped)
-                )
+            self._keys[ticket_id] = derive(keyring_of(self.session).unwrap(ticket_id, row.wrapped))
         return self._keys[ticket_id]
 
     def seal(self, event: Event) -> dict[str, Any]:
@@ -199,7 +252,7 @@ def catch_up(session: Session, batch: int = 1000) -> int:
 
     done = session.scalar(select(LedgerLeaf.seq).order_by(LedgerLeaf.seq.desc()).limit(1))
     start = 0 if done is None else done + 1
-    writer = LedgerWriter(session)
+    writer = LedgerWriter.of(session)
     last_seq: dict[str, int] = {}
     added = 0
     while True:

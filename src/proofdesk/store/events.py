@@ -43,7 +43,7 @@ class EventAppender:
         if head is None:
             raise NotFound("log_head row missing: run `proofdesk migrate`")
         self._head = head
-        self.ledger = LedgerWriter(session)
+        self.ledger = LedgerWriter.of(session)
 
     def append(
         self,

@@ -123,6 +123,8 @@ class LogHead(Base):
     __tablename__ = "log_head"
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     next_seq: Mapped[int] = mapped_column(BigInteger)
+    #: The Merkle tree's compact range at ``next_seq`` leaves (``ledger.store.LedgerWriter``).
+    frontier: Mapped[bytes | None] = mapped_column(LargeBinary)
 
 
 class TicketEvent(Base):
@@ -286,6 +288,8 @@ class TicketSecret(Base):
     __tablename__ = "ticket_secrets"
     ticket_id: Mapped[str] = mapped_column(ID, primary_key=True)
     wrapped: Mapped[bytes | None] = mapped_column(LargeBinary)
+    #: Leaf hash of the ticket's latest event: the ``prev`` of its next one.
+    chain_head: Mapped[bytes | None] = mapped_column(LargeBinary(32))
     erased_at: Mapped[str | None] = mapped_column(TIME_TEXT)
 
 

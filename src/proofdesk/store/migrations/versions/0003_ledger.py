@@ -22,6 +22,8 @@ depends_on = None
 def upgrade() -> None:
     with op.batch_alter_table("tickets") as batch:
         batch.add_column(sa.Column("erased_at", sa.String(length=32), nullable=True))
+    with op.batch_alter_table("log_head") as batch:
+        batch.add_column(sa.Column("frontier", sa.LargeBinary(), nullable=True))
     op.create_table(
         "ledger_leaves",
         sa.Column("seq", sa.BigInteger(), autoincrement=False, nullable=False),
@@ -39,6 +41,7 @@ def upgrade() -> None:
         "ticket_secrets",
         sa.Column("ticket_id", sa.String(length=36), nullable=False),
         sa.Column("wrapped", sa.LargeBinary(), nullable=True),
+        sa.Column("chain_head", sa.LargeBinary(length=32), nullable=True),
         sa.Column("erased_at", sa.String(length=32), nullable=True),
         sa.PrimaryKeyConstraint("ticket_id", name=op.f("pk_ticket_secrets")),
     )
@@ -53,6 +56,8 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
+    with op.batch_alter_table("log_head") as batch:
+        batch.drop_column("frontier")
     with op.batch_alter_table("tickets") as batch:
         batch.drop_column("erased_at")
     op.drop_table("checkpoints")
