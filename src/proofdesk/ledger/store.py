@@ -10,6 +10,7 @@ an event back with its private values opened — or, for an erased ticket, their
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import hmac
 import json
@@ -17,7 +18,7 @@ from collections.abc import Iterable
 from dataclasses import replace
 from typing import Any
 
-from sqlalchemy import event, insert, select, tuple_
+from sqlalchemy import TextClause, event, insert, select, text
 from sqlalchemy.orm import Session
 
 from proofdesk.canonical import canonical_json
@@ -39,17 +40,24 @@ class SqlNodes:
         self.session = session
 
     def get_nodes(self, keys: Iterable[Key]) -> dict[Key, bytes]:
-        wanted = list(keys)
+        wanted = sorted(set(keys))
         found: dict[Key, bytes] = {}
-        for start in range(0, len(wanted), 500):
-            chunk = wanted[start : start + 500]
-            rows = self.session.execute(
-                select(MerkleNode.level, MerkleNode.idx, MerkleNode.hash).where(
-                    tuple_(MerkleNode.level, MerkleNode.idx).in_(chunk)
-                )
-            )
+        for start in range(0, len(wanted), 100):
+            chunk = wanted[start : start + 100]
+            params: dict[str, int] = {}
+            for i, (level, idx) in enumerate(chunk):
+                params[f"l{i}"], params[f"i{i}"] = level, idx
+            rows = self.session.execute(_nodes_query(len(chunk)), params)
             found.update({(level, idx): h for level, idx, h in rows})
         return found
+
+
+@functools.lru_cache(maxsize=128)
+def _nodes_query(count: int) -> TextClause:
+    """One statement per number of keys, so the database and SQLAlchemy cache its plan: a
+    proof's few dozen keys as ``(level = ? AND idx = ?) OR …`` on the primary key."""
+    where = " OR ".join(f"(level = :l{i} AND idx = :i{i})" for i in range(count))
+    return text(f"SELECT level, idx, hash FROM merkle_nodes WHERE {where}")  # noqa: S608
 
 
 def log_size(session: Session) -> int:
