@@ -85,9 +85,7 @@ def test_inclusion_vectors(vector: dict[str, Any]) -> None:
     probes = list(inclusion_probes(index, size, leaf, proof, root))
     assert len(probes) >= 9
     for name, probe in probes:
-        with pytest.raises(ProofError):
-            probe()
-            pytest.fail(f"probe {name!r} accepted")
+        assert refused(probe), f"probe {name!r} accepted"
 
 
 @pytest.mark.parametrize(
@@ -101,12 +99,18 @@ def test_consistency_vectors(vector: dict[str, Any]) -> None:
     probes = list(consistency_probes(first, second, root1, root2, proof))
     assert len(probes) >= 9
     for name, probe in probes:
-        with pytest.raises(ProofError):
-            probe()
-            pytest.fail(f"probe {name!r} accepted")
+        assert refused(probe), f"probe {name!r} accepted"
 
 
 Probe = tuple[str, Callable[[], None]]
+
+
+def refused(probe: Callable[[], None]) -> bool:
+    try:
+        probe()
+    except ProofError:
+        return True
+    return False
 
 
 def inclusion_probes(
