@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 export PROOFDESK_DATA_DIR ?= var
 
-.PHONY: run test lint typecheck pytest bench demo clean install screenshot
+.PHONY: run test lint typecheck pytest bench bench-ledger demo clean install screenshot
 
 install: $(STAMP)
 
@@ -37,6 +37,9 @@ test: lint typecheck pytest
 
 bench: $(STAMP)
 	$(BIN)/python bench/api_load.py
+
+bench-ledger: $(STAMP)
+	$(BIN)/python bench/ledger.py --sizes 1e4,1e5,1e6
 
 screenshot: $(STAMP)
 	$(BIN)/python docs/img/render.py
