@@ -90,6 +90,20 @@ def _check_hash(name: str, value: bytes) -> None:
         raise ProofError(f"{name} is not a {HASH_SIZE}-byte hash")
 
 
+def _step(fn: int, sn: int) -> tuple[bool, int, int]:
+    """One step up the path of both verification algorithms: whether the proof element is the
+    left sibling, and ``fn``, ``sn`` after the step (the RFC's shifts, including skipping the
+    levels where the node is the last, right-edge one)."""
+    left = bool(fn & 1 or fn == sn)
+    if left and not fn & 1:
+        while True:
+            fn >>= 1
+            sn >>= 1
+            if fn & 1 or fn == 0:
+                break
+    return left, fn >> 1, sn >> 1
+
+
 def root_from_inclusion_proof(index: int, size: int, leaf: bytes, proof: Sequence[bytes]) -> bytes:
     """The root that ``proof`` implies for leaf hash ``leaf`` at ``index`` in a tree of
     ``size``; :class:`ProofError` if the proof cannot be one for that position."""
@@ -103,18 +117,8 @@ def root_from_inclusion_proof(index: int, size: int, leaf: bytes, proof: Sequenc
     for p in proof:
         if sn == 0:
             raise ProofError("inclusion proof is longer than the path to the root")
-        if fn & 1 or fn == sn:
-            r = node_hash(p, r)
-            if not fn & 1:
-                while True:
-                    fn >>= 1
-                    sn >>= 1
-                    if fn & 1 or fn == 0:
-                        break
-        else:
-            r = node_hash(r, p)
-        fn >>= 1
-        sn >>= 1
+        left, fn, sn = _step(fn, sn)
+        r = node_hash(p, r) if left else node_hash(r, p)
     if sn != 0:
         raise ProofError("inclusion proof is shorter than the path to the root")
     return r
@@ -172,19 +176,12 @@ def verify_consistency(
     for c in path[1:]:
         if sn == 0:
             raise ProofError("consistency proof is longer than needed")
-        if fn & 1 or fn == sn:
+        left, fn, sn = _step(fn, sn)
+        if left:
             fr = node_hash(c, fr)
             sr = node_hash(c, sr)
-            if not fn & 1:
-                while True:
-                    fn >>= 1
-                    sn >>= 1
-                    if fn & 1 or fn == 0:
-                        break
         else:
             sr = node_hash(sr, c)
-        fn >>= 1
-        sn >>= 1
     if sn != 0:
         raise ProofError("consistency proof is shorter than needed")
     if fr != first_root:
