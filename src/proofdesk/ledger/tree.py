@@ -14,14 +14,16 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from typing import Protocol
 
+from proofdesk.errors import IntegrityFailure
 from proofdesk.verify.merkle import EMPTY_ROOT, ProofError, node_hash, split_point
 
 Key = tuple[int, int]  # (level, index)
 Range = tuple[int, int]  # leaves [begin, end)
 
 
-class LedgerError(Exception):
-    """The stored tree is not what it should be (a missing node, a size beyond the tree)."""
+class LedgerError(IntegrityFailure):
+    """The stored log is not what it should be (a missing node or secret, a fork it will not
+    sign): a 500 with this message in the API, exit 2 with it in the CLI."""
 
 
 class NodeReader(Protocol):
