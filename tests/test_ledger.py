@@ -389,3 +389,23 @@ def test_log_key_is_private_and_keeps_its_origin(tmp_path: Path) -> None:
     path.write_text("PRIVATE+KEY+garbage")
     with pytest.raises(ConfigError, match="not a signer key"):
         checkpoints.signer_for(first)
+
+
+def test_redacted_receipt_still_verifies(
+    client: TestClient, tenant: Tenant, history: str, tmp_path: Path
+) -> None:
+    doc = receipt(client, tenant.customer, history)
+    full, small = tmp_path / "full.json", tmp_path / "small.json"
+    full.write_text(json.dumps(doc))
+    result = CliRunner().invoke(app, ["redact", str(full), "--out", str(small), "--keep", "body"])
+    assert result.exit_code == 0, result.output
+    redacted = json.loads(small.read_text())
+    assert {name for e in redacted["entries"] for name in e["revealed"]} == {"body"}
+    report = verify_receipt(redacted, key=log_key(client))
+    assert report.ok, report.failures
+    assert "谢谢，交易哈希已附上。" in revealed(report)
+    bad = CliRunner().invoke(app, ["redact", str(tmp_path / "nope.json"), "--out", str(small)])
+    assert bad.exit_code == 2
+    (tmp_path / "junk.json").write_text('{"entries": 3}')
+    junk = CliRunner().invoke(app, ["redact", str(tmp_path / "junk.json"), "--out", str(small)])
+    assert junk.exit_code == 2 and "not a receipt" in junk.stderr

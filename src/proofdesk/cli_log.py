@@ -95,6 +95,33 @@ def verify(
 
 
 @app.command()
+def redact(
+    receipt: Annotated[Path, typer.Argument(help="The receipt JSON file.")],
+    out_file: Annotated[Path, typer.Option("--out", help="Where to write the redacted copy.")],
+    keep: Annotated[
+        list[str] | None,
+        typer.Option(help="A payload field to keep revealed (repeat); default: none."),
+    ] = None,
+) -> None:
+    """Copy a receipt revealing only the chosen fields. Proofs and chain are untouched, so
+    the copy verifies like the original; it just shows less."""
+    try:
+        doc: Any = json.loads(_read_text(receipt, "receipt"))
+        entries = doc["entries"]
+        for entry in entries:
+            revealed = entry["revealed"]
+            entry["revealed"] = {k: v for k, v in revealed.items() if k in set(keep or ())}
+    except (ValueError, KeyError, TypeError, AttributeError) as exc:
+        raise fail(f"{receipt} is not a receipt: {exc!r}") from None
+    try:
+        out_file.write_text(json.dumps(doc, ensure_ascii=False, indent=2) + "\n")
+    except OSError as exc:
+        raise fail(f"cannot write {out_file}: {exc}") from None
+    kept = sum(len(e["revealed"]) for e in entries)
+    out.print(f"wrote {out_file}: {len(entries)} entries, {kept} revealed values", highlight=False)
+
+
+@app.command()
 @handles_errors
 def audit() -> None:
     """Recompute the log from the stored events and check every leaf, node and checkpoint.
