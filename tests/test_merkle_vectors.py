@@ -179,3 +179,16 @@ def consistency_probes(
         yield "truncated proof", v(p=proof[:-1])
     for k in range(len(proof)):
         yield f"proof[{k}] bit", v(p=[*proof[:k], flip(proof[k]), *proof[k + 1 :]])
+
+
+@pytest.mark.parametrize("vector", VECTORS["inclusion_negative"], ids=lambda v: v["file"])
+def test_inclusion_negative_vectors(vector: dict[str, Any]) -> None:
+    with pytest.raises(ProofError):
+        verify_inclusion(*inclusion_case(vector))
+
+
+@pytest.mark.parametrize("vector", VECTORS["consistency_negative"], ids=lambda v: v["file"])
+def test_consistency_negative_vectors(vector: dict[str, Any]) -> None:
+    first, second, root1, root2, proof = consistency_case(vector)
+    with pytest.raises(ProofError):
+        verify_consistency(first, second, root1, root2, proof)
