@@ -13,13 +13,19 @@ import subprocess
 import sys
 import threading
 import time
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 
 import httpx2
 import pytest
+from sqlalchemy import create_engine, text
+from sqlalchemy.engine import make_url
 
 from proofdesk.store.db import Database
 from proofdesk.store.models import Ticket
+from tests.conftest import DEFAULT_PG, unavailable
 
 pytestmark = pytest.mark.server
 
@@ -27,10 +33,41 @@ ROUNDS = 4
 CLIENTS = 6
 
 
-def proofdesk(data: Path, *args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
+@dataclass
+class Deployment:
+    data: Path
+    url: str
+
+
+@pytest.fixture(params=["sqlite", "pg"])
+def deployment(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Deployment]:
+    """A data directory and a database of its own: SQLite in the directory, or a fresh
+    PostgreSQL database on the server of PROOFDESK_TEST_PG."""
+    if request.param == "sqlite":
+        yield Deployment(tmp_path, f"sqlite:///{tmp_path / 'proofdesk.db'}")
+        return
+    base = make_url(os.environ.get("PROOFDESK_TEST_PG", DEFAULT_PG))
+    name = f"proofdesk_crash_{uuid.uuid4().hex[:12]}"
+    try:
+        admin = create_engine(
+            base, isolation_level="AUTOCOMMIT", connect_args={"connect_timeout": 3}
+        )
+        with admin.connect() as conn:
+            conn.execute(text(f'CREATE DATABASE "{name}"'))
+    except Exception as exc:  # not reachable: skip, or fail under PROOFDESK_REQUIRE_ALL
+        unavailable(f"PostgreSQL not reachable: {type(exc).__name__}")
+    yield Deployment(tmp_path, base.set(database=name).render_as_string(hide_password=False))
+    with admin.connect() as conn:
+        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    admin.dispose()
+
+
+def proofdesk(
+    where: Deployment, *args: str, check: bool = True
+) -> subprocess.CompletedProcess[str]:
     return subprocess.run(  # noqa: S603 - our own command line
         [str(Path(sys.executable).parent / "proofdesk"), *args],
-        env=environment(data),
+        env=environment(where),
         capture_output=True,
         text=True,
         check=check,
@@ -38,11 +75,12 @@ def proofdesk(data: Path, *args: str, check: bool = True) -> subprocess.Complete
     )
 
 
-def environment(data: Path) -> dict[str, str]:
+def environment(where: Deployment) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("PROOFDESK_")}
     return env | {
-        "PROOFDESK_DATA_DIR": str(data),
-        "PROOFDESK_ENV_FILE": str(data / "none.env"),
+        "PROOFDESK_DATA_DIR": str(where.data),
+        "PROOFDESK_DATABASE_URL": where.url,
+        "PROOFDESK_ENV_FILE": str(where.data / "none.env"),
         "PROOFDESK_LOG_LEVEL": "warning",
         "PROOFDESK_CHECKPOINT_INTERVAL_SECONDS": "0.2",
     }
@@ -55,11 +93,11 @@ def free_port() -> int:
         return port
 
 
-def start(data: Path) -> tuple[subprocess.Popen[bytes], str]:
+def start(where: Deployment) -> tuple[subprocess.Popen[bytes], str]:
     port = free_port()
     process = subprocess.Popen(  # noqa: S603
         [str(Path(sys.executable).parent / "proofdesk"), "serve", "--port", str(port)],
-        env=environment(data),
+        env=environment(where),
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
         start_new_session=True,
@@ -90,16 +128,16 @@ def load(url: str, token: str, acknowledged: list[str], stop: threading.Event) -
                 pytest.fail(f"unexpected answer {r.status_code}: {r.text}")
 
 
-def test_sigkill_under_load_loses_nothing_acknowledged(tmp_path: Path) -> None:
-    proofdesk(tmp_path, "migrate")
-    proofdesk(tmp_path, "org", "create", "acme", "--name", "Acme")
-    proofdesk(tmp_path, "user", "create", "c@acme.example", "--org", "acme", "--role", "customer")
-    token = proofdesk(tmp_path, "token", "create", "c@acme.example", "--org", "acme")
+def test_sigkill_under_load_loses_nothing_acknowledged(deployment: Deployment) -> None:
+    proofdesk(deployment, "migrate")
+    proofdesk(deployment, "org", "create", "acme", "--name", "Acme")
+    proofdesk(deployment, "user", "create", "c@acme.example", "--org", "acme", "--role", "customer")
+    token = proofdesk(deployment, "token", "create", "c@acme.example", "--org", "acme")
     token_text = token.stdout.strip()
     rng = random.Random(7)
     acknowledged: list[str] = []
     for _ in range(ROUNDS):
-        process, url = start(tmp_path)
+        process, url = start(deployment)
         stop = threading.Event()
         threads = [
             threading.Thread(target=load, args=(url, token_text, acknowledged, stop))
@@ -115,13 +153,13 @@ def test_sigkill_under_load_loses_nothing_acknowledged(tmp_path: Path) -> None:
             t.join(timeout=10)
     assert len(acknowledged) > 20
 
-    audit = proofdesk(tmp_path, "audit", check=False)
+    audit = proofdesk(deployment, "audit", check=False)
     assert audit.returncode == 0, audit.stdout + audit.stderr
     signed = re.search(r"(\d+) checkpoints", audit.stdout)
     assert signed and int(signed.group(1)) >= ROUNDS, audit.stdout  # signed while under load
-    rebuilt = proofdesk(tmp_path, "rebuild", "--check", check=False)
+    rebuilt = proofdesk(deployment, "rebuild", "--check", check=False)
     assert rebuilt.returncode == 0, rebuilt.stdout + rebuilt.stderr
-    db = Database(f"sqlite:///{tmp_path / 'proofdesk.db'}")
+    db = Database(deployment.url)
     try:
         with db.reader() as session:
             stored = set(session.scalars(Ticket.__table__.select().with_only_columns(Ticket.id)))
