@@ -22,7 +22,13 @@ from proofdesk.canonical import canonical_json
 from proofdesk.errors import Error
 from proofdesk.ledger import sealing
 from proofdesk.ledger.keys import TicketKeys
-from proofdesk.ledger.store import EventReader, SqlNodes, leaf_record, log_size
+from proofdesk.ledger.store import (
+    EventReader,
+    SqlNodes,
+    encode_frontier,
+    leaf_record,
+    log_size,
+)
 from proofdesk.ledger.tree import Key, LedgerError, Tree, append_leaves, fold, frontier, pieces
 from proofdesk.store.db import Database
 from proofdesk.store.events import row_to_event
@@ -270,7 +276,7 @@ class _Auditor:
         """The log head's frontier is what the next append builds on: it must be the tree's."""
         head = self.session.get(LogHead, 1)
         stored = None if head is None else head.frontier
-        expected = b"".join(known[k] for k in frontier(size))
+        expected = encode_frontier(size, known)
         if stored is not None and stored != expected:
             self.report.add("tree", "log head", "its frontier is not the compact range of the tree")
 

@@ -146,6 +146,12 @@ def leaf_record(
     }
 
 
+def encode_frontier(size: int, nodes: dict[Key, bytes]) -> bytes:
+    """What ``log_head.frontier`` holds: the size (8 bytes, big-endian), then the hashes of
+    the tree's compact range at that size, largest subtree first."""
+    return size.to_bytes(8, "big") + b"".join(nodes[k] for k in frontier(size))
+
+
 class LedgerWriter:
     """Appends the leaves of one write transaction's events; one per session (:meth:`of`).
 
@@ -180,9 +186,9 @@ class LedgerWriter:
             raise LedgerError("log_head row missing: run `proofdesk migrate`")
         keys = frontier(size)
         stored = head.frontier or b""
-        if len(stored) == 32 * len(keys):
-            self._known = {k: stored[32 * i : 32 * i + 32] for i, k in enumerate(keys)}
-        else:  # a log written before the head kept its frontier
+        if stored[:8] == size.to_bytes(8, "big") and len(stored) == 8 + 32 * len(keys):
+            self._known = {k: stored[8 + 32 * i : 8 + 32 * i + 32] for i, k in enumerate(keys)}
+        else:  # none kept yet (a log from before), or not for this size: read the nodes
             self._known = SqlNodes(self.session).get_nodes(keys)
         self._size = size
         self._head = head
@@ -222,7 +228,7 @@ class LedgerWriter:
         assert self._size is not None
         keys = frontier(self._size)
         self._known = {k: self._known[k] for k in keys}
-        self._head.frontier = b"".join(self._known[k] for k in keys)
+        self._head.frontier = encode_frontier(self._size, self._known)
         self._leaves, self._nodes = [], []
         self.session.flush()
 
