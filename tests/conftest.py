@@ -11,6 +11,7 @@ from __future__ import annotations
 import os
 import uuid
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -41,11 +42,12 @@ def unavailable(reason: str) -> None:
     pytest.skip(reason)
 
 
-@pytest.fixture(scope="session")
-def pg_url() -> Iterator[str]:
-    """A fresh PostgreSQL database for this test session (and this xdist worker)."""
+@contextmanager
+def fresh_pg_database(prefix: str) -> Iterator[str]:
+    """A new, empty PostgreSQL database on the server of PROOFDESK_TEST_PG, dropped on exit;
+    skipped (or failed, under PROOFDESK_REQUIRE_ALL) when the server does not answer."""
     base = make_url(os.environ.get("PROOFDESK_TEST_PG", DEFAULT_PG))
-    name = f"proofdesk_test_{uuid.uuid4().hex[:12]}"
+    name = f"{prefix}_{uuid.uuid4().hex[:12]}"
     try:
         admin = create_engine(
             base, isolation_level="AUTOCOMMIT", connect_args={"connect_timeout": 3}
@@ -57,11 +59,19 @@ def pg_url() -> Iterator[str]:
             f"PostgreSQL not reachable at {base.render_as_string(hide_password=True)}: "
             f"{type(exc).__name__}"
         )
-    url = base.set(database=name).render_as_string(hide_password=False)
-    yield url
-    with admin.connect() as conn:
-        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-    admin.dispose()
+    try:
+        yield base.set(database=name).render_as_string(hide_password=False)
+    finally:
+        with admin.connect() as conn:
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
+
+
+@pytest.fixture(scope="session")
+def pg_url() -> Iterator[str]:
+    """A fresh PostgreSQL database for this test session (and this xdist worker)."""
+    with fresh_pg_database("proofdesk_test") as url:
+        yield url
 
 
 @pytest.fixture(scope="session", params=["sqlite", "pg"])

@@ -13,19 +13,16 @@ import subprocess
 import sys
 import threading
 import time
-import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
 import httpx2
 import pytest
-from sqlalchemy import create_engine, text
-from sqlalchemy.engine import make_url
 
 from proofdesk.store.db import Database
 from proofdesk.store.models import Ticket
-from tests.conftest import DEFAULT_PG, unavailable
+from tests.conftest import fresh_pg_database
 
 pytestmark = pytest.mark.server
 
@@ -46,20 +43,8 @@ def deployment(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Deplo
     if request.param == "sqlite":
         yield Deployment(tmp_path, f"sqlite:///{tmp_path / 'proofdesk.db'}")
         return
-    base = make_url(os.environ.get("PROOFDESK_TEST_PG", DEFAULT_PG))
-    name = f"proofdesk_crash_{uuid.uuid4().hex[:12]}"
-    try:
-        admin = create_engine(
-            base, isolation_level="AUTOCOMMIT", connect_args={"connect_timeout": 3}
-        )
-        with admin.connect() as conn:
-            conn.execute(text(f'CREATE DATABASE "{name}"'))
-    except Exception as exc:  # not reachable: skip, or fail under PROOFDESK_REQUIRE_ALL
-        unavailable(f"PostgreSQL not reachable: {type(exc).__name__}")
-    yield Deployment(tmp_path, base.set(database=name).render_as_string(hide_password=False))
-    with admin.connect() as conn:
-        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-    admin.dispose()
+    with fresh_pg_database("proofdesk_crash") as url:
+        yield Deployment(tmp_path, url)
 
 
 def proofdesk(
