@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from proofdesk.ledger.keys import Keyring
 from proofdesk.settings import Settings
 from proofdesk.store.db import Database
 from proofdesk.store.migrate import upgrade
+
+if TYPE_CHECKING:
+    from proofdesk.chain.anchoring import Anchorer
 
 
 def open_database(settings: Settings, *, migrate: bool = False) -> Database:
@@ -17,3 +22,18 @@ def open_database(settings: Settings, *, migrate: bool = False) -> Database:
     if migrate:
         upgrade(db)
     return db
+
+
+def open_anchorer(settings: Settings, db: Database) -> Anchorer:
+    """The anchoring service of this deployment's log on its configured chain."""
+    from proofdesk.chain.anchoring import Anchorer, Policy  # noqa: PLC0415
+    from proofdesk.chain.connect import open_chain  # noqa: PLC0415
+    from proofdesk.ledger.checkpoints import signer_for  # noqa: PLC0415
+
+    return Anchorer(
+        db,
+        open_chain(settings),
+        signer_for(settings).name,
+        Policy(settings.anchor_every_leaves, settings.anchor_every_seconds),
+        contract_address=settings.anchor_contract,
+    )

@@ -76,6 +76,50 @@ class Settings(BaseSettings):
     )
     demo_password: SecretStr = SecretStr("demo-password")
 
+    # -- the chain (see docs/chain.md) --------------------------------------------------------
+    chain_rpc_url: str | None = Field(
+        default=None,
+        description="JSON-RPC URL of the EVM chain to anchor on. Unset: the embedded "
+        "development chain in data_dir/chain (not a public network).",
+    )
+    chain_id: int | None = Field(
+        default=None, ge=1, description="Refuse to start if the RPC endpoint serves another chain."
+    )
+    chain_key: SecretStr | None = Field(
+        default=None, description="Hex private key that signs transactions (RPC chains)."
+    )
+    chain_keystore: Path | None = Field(
+        default=None, description="Encrypted keystore (JSON) of the signing key (RPC chains)."
+    )
+    chain_keystore_password: SecretStr | None = None
+    chain_confirmations: int | None = Field(
+        default=None,
+        ge=1,
+        le=1000,
+        description="Blocks (counting the anchor's own) before an anchor is final; default 1 on "
+        "the embedded chain, 2 on an RPC chain.",
+    )
+    chain_gas_cap: int = Field(default=2_000_000, ge=21_000)
+    chain_max_fee_gwei: float | None = Field(
+        default=None, gt=0, description="Never offer more than this per gas (EIP-1559 max fee)."
+    )
+    chain_timeout_seconds: float = Field(default=10.0, gt=0, le=300)
+    anchor_contract: str | None = Field(
+        default=None,
+        pattern=r"^0x[0-9a-fA-F]{40}$",
+        description="Address of a CheckpointAnchor deployed elsewhere; default: the one "
+        "`proofdesk chain deploy` recorded.",
+    )
+    anchor_every_leaves: int = Field(
+        default=1000, ge=1, description="Anchor once this many leaves are unanchored..."
+    )
+    anchor_every_seconds: float = Field(
+        default=60.0,
+        ge=0,
+        description="...or once the oldest unanchored checkpoint is this old; 0: no background "
+        "anchoring (only `proofdesk anchor now`).",
+    )
+
     @field_validator("database_url")
     @classmethod
     def _url_scheme(cls, value: str | None) -> str | None:
@@ -105,6 +149,10 @@ class Settings(BaseSettings):
     @property
     def effective_log_key_file(self) -> Path:
         return self.log_key_file or self.data_dir / "log.key"
+
+    @property
+    def embedded_chain_path(self) -> Path:
+        return self.data_dir / "chain" / "evm.sqlite3"
 
     @property
     def base_url(self) -> str:

@@ -1,0 +1,478 @@
+"""Anchoring signed checkpoints on chain, in batches, through a persistent outbox.
+
+One anchor covers every leaf of its checkpoint, so its cost is shared by all the events since
+the previous one. The service anchors the latest signed checkpoint when ``every_leaves`` new
+leaves are waiting or the oldest waiting checkpoint is ``every_seconds`` old.
+
+Exactly once, whatever fails. At most one anchor is in flight per chain. Its signed bytes are
+written to ``anchors`` (status ``sent``) *before* they are broadcast, so a crash at any point
+leaves a row that the next :meth:`Anchorer.tick` — in this process or after a restart —
+follows: it looks the transaction up, rebroadcasts the same bytes while the nonce is still
+free (same bytes, same hash: the chain can include them once), and waits for
+``confirmations`` blocks, checking that the block is still canonical. When the nonce was
+taken by something else, when the transaction reverted, or when the chain was reset, it asks
+the contract whether the checkpoint is anchored already and adopts that anchor instead of
+sending another; the contract itself refuses a size that is not above the last one, so a
+checkpoint can never be anchored twice. A confirmed anchor that disappears in a reorganisation
+goes back to ``sent`` and is resubmitted.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from eth_utils import keccak
+from hexbytes import HexBytes
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+from web3 import Web3
+
+from proofdesk.canonical import format_time, parse_time, utc_now
+from proofdesk.chain.base import (
+    Chain,
+    ChainError,
+    SignedTx,
+    TxReverted,
+    contract,
+    deploy,
+)
+from proofdesk.ledger import checkpoints
+from proofdesk.store.db import Database
+from proofdesk.store.models import Anchor, ChainContract, SignedCheckpoint
+
+log = logging.getLogger(__name__)
+
+ANCHOR_CONTRACT = "CheckpointAnchor"
+IN_FLIGHT = ("sent", "mined")
+
+#: The event a verifier looks for: Anchored(bytes32 indexed, bytes32 indexed, uint256, string).
+ANCHORED_TOPIC = "0x" + keccak(text="Anchored(bytes32,bytes32,uint256,string)").hex()
+
+
+def log_id(origin: str) -> bytes:
+    """The contract's key of a log: ``keccak256`` of its origin line."""
+    return keccak(text=origin)
+
+
+# -- deployments ---------------------------------------------------------------------------
+
+
+def deployed(session: Session, chain_id: int, name: str) -> ChainContract | None:
+    return session.scalars(
+        select(ChainContract)
+        .where(ChainContract.chain_id == chain_id, ChainContract.name == name)
+        .order_by(ChainContract.id.desc())
+        .limit(1)
+    ).first()
+
+
+def default_constructor_args(chain: Chain, name: str) -> tuple[Any, ...]:
+    if name == "RewardToken":
+        # 1,000,000 tokens a day: a leaked minter key mints at most that before it is revoked.
+        return ("ProofDesk Reward", "PDR", 1_000_000 * 10**18, 86_400)
+    if name == "WarrantyEscrow":
+        return (chain.account.address,)
+    return ()
+
+
+def deploy_contracts(
+    db: Database, chain: Chain, names: tuple[str, ...], *, redeploy: bool = False
+) -> list[ChainContract]:
+    """Deploy the named contracts unless a live deployment is recorded; record each."""
+    rows = []
+    for name in names:
+        with db.reader() as session:
+            row = deployed(session, chain.chain_id, name)
+        if row is not None and not redeploy and chain.code_at(row.address):
+            rows.append(row)
+            continue
+        address, receipt = deploy(chain, name, default_constructor_args(chain, name))
+        with db.writer() as session:
+            row = ChainContract(
+                chain_id=chain.chain_id,
+                name=name,
+                address=address,
+                tx_hash=HexBytes(receipt["transactionHash"]).to_0x_hex(),
+                block_number=int(receipt["blockNumber"]),
+                created_at=format_time(utc_now()),
+            )
+            session.add(row)
+        rows.append(row)
+    return rows
+
+
+# -- anchoring -----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Policy:
+    every_leaves: int = 1000
+    every_seconds: float = 60.0
+
+
+@dataclass(frozen=True)
+class Status:
+    """What ``proofdesk chain status`` and the API report."""
+
+    chain: str
+    chain_id: int
+    development: bool
+    head: int | None
+    contract: str | None
+    contract_live: bool
+    checkpoint_size: int
+    anchored_size: int
+    in_flight: int | None
+    problem: str | None
+
+
+class Anchorer:
+    """Anchors one log's checkpoints on one chain. Safe to run in several processes at once:
+    rows are created under the database's writer lock, and the contract refuses duplicates."""
+
+    def __init__(
+        self,
+        db: Database,
+        chain: Chain,
+        origin: str,
+        policy: Policy,
+        *,
+        contract_address: str | None = None,
+        now: Any = None,
+    ) -> None:
+        self.db, self.chain, self.origin, self.policy = db, chain, origin, policy
+        self._address = contract_address
+        self._now = now or (lambda: datetime.now(UTC))
+
+    # -- what is where -----------------------------------------------------------------
+
+    def contract_address(self) -> str | None:
+        if self._address:
+            return Web3.to_checksum_address(self._address)
+        with self.db.reader() as session:
+            row = deployed(session, self.chain.chain_id, ANCHOR_CONTRACT)
+        return row.address if row else None
+
+    def _contract(self, address: str) -> Any:
+        return contract(self.chain, ANCHOR_CONTRACT, address)
+
+    def _rows(self, session: Session, *statuses: str) -> list[Anchor]:
+        return list(
+            session.scalars(
+                select(Anchor)
+                .where(Anchor.chain_id == self.chain.chain_id, Anchor.status.in_(statuses))
+                .order_by(Anchor.id)
+            )
+        )
+
+    def anchored_size(self, session: Session) -> int:
+        rows = self._rows(session, "confirmed", *IN_FLIGHT)
+        return max((r.tree_size for r in rows), default=0)
+
+    def status(self) -> Status:
+        problem = None
+        head: int | None = None
+        address = self.contract_address()
+        live = False
+        try:
+            head = self.chain.head()
+            live = bool(address and self.chain.code_at(address))
+        except ChainError as exc:
+            problem = exc.message
+        if problem is None and address is None:
+            problem = "no CheckpointAnchor deployed on this chain: run `proofdesk chain deploy`"
+        elif problem is None and not live:
+            problem = (
+                f"no contract code at {address}: the chain was reset or the address is wrong; "
+                "run `proofdesk chain deploy`"
+            )
+        with self.db.reader() as session:
+            cp = checkpoints.latest(session)
+            flying = self._rows(session, *IN_FLIGHT)
+            confirmed = self._rows(session, "confirmed")
+        return Status(
+            chain=self.chain.describe(),
+            chain_id=self.chain.chain_id,
+            development=self.chain.development,
+            head=head,
+            contract=address,
+            contract_live=live,
+            checkpoint_size=cp.size if cp else 0,
+            anchored_size=max((r.tree_size for r in confirmed), default=0),
+            in_flight=flying[0].tree_size if flying else None,
+            problem=problem,
+        )
+
+    # -- the work ----------------------------------------------------------------------
+
+    def tick(self, *, force: bool = False) -> Anchor | None:
+        """Advance the in-flight anchor, check the last confirmed one is still on chain, and
+        start a new anchor if the policy (or ``force``) says so. Returns the row it touched."""
+        address = self.contract_address()
+        if address is None:
+            raise ChainError(
+                "no CheckpointAnchor deployed on this chain: run `proofdesk chain deploy`",
+                code="anchor_contract_missing",
+            )
+        with self.db.reader() as session:
+            flying = self._rows(session, *IN_FLIGHT)
+            confirmed = self._rows(session, "confirmed")
+        if flying:
+            return self._follow(flying[0], address)
+        if confirmed and self._reorganised_away(confirmed[-1], address):
+            return confirmed[-1]
+        return self._maybe_start(address, force=force)
+
+    def _reorganised_away(self, row: Anchor, address: str) -> bool:
+        """A confirmed anchor whose transaction is no longer in its block goes back to
+        ``sent``: the same signed bytes are resubmitted (or the anchor adopted if present)."""
+        receipt = self.chain.receipt(row.tx_hash)
+        if receipt is not None and HexBytes(receipt["blockHash"]).to_0x_hex() == row.block_hash:
+            return False
+        log.warning(
+            "anchor of size %d (tx %s) is no longer in block %s; resubmitting",
+            row.tree_size,
+            row.tx_hash,
+            row.block_number,
+        )
+        self._update(
+            row.id,
+            status="sent",
+            block_number=None,
+            block_hash=None,
+            block_time=None,
+            error=f"reorganised out of block {row.block_number}; resubmitted",
+        )
+        return True
+
+    def _maybe_start(self, address: str, *, force: bool) -> Anchor | None:
+        with self.db.reader() as session:
+            cp = checkpoints.latest(session)
+            anchored = self.anchored_size(session)
+            if cp is None or cp.size <= anchored:
+                return None
+            waiting = cp.size - anchored
+            oldest = checkpoints.at_least(session, anchored + 1)
+        due = force or waiting >= self.policy.every_leaves
+        if not due and oldest is not None and self.policy.every_seconds > 0:
+            age = (self._now() - parse_time(oldest.issued_at)).total_seconds()
+            due = age >= self.policy.every_seconds
+        if not due:
+            return None
+        return self._start(address, cp)
+
+    def _start(self, address: str, cp: SignedCheckpoint) -> Anchor | None:
+        if not self.chain.code_at(address):
+            raise ChainError(
+                f"no contract code at {address} on {self.chain.describe()}: the chain was "
+                "reset; run `proofdesk chain deploy`",
+                code="anchor_contract_missing",
+            )
+        call = self._contract(address).functions.anchor(self.origin, cp.size, bytes(cp.root))
+        with self.chain.sending:
+            try:
+                signed = self.chain.prepare(
+                    {
+                        "to": Web3.to_checksum_address(address),
+                        "data": call._encode_transaction_data(),
+                    }
+                )
+            except TxReverted as exc:
+                return self._adopt_or_fail(None, address, cp.size, bytes(cp.root), exc.reason)
+            row = self._insert(address, cp, signed)
+            if row is not None:
+                self._broadcast(row)
+        return row
+
+    def _insert(self, address: str, cp: SignedCheckpoint, signed: SignedTx) -> Anchor | None:
+        """The outbox row, committed before anything is broadcast."""
+        now = format_time(utc_now())
+        with self.db.writer() as session:
+            if self._rows(session, *IN_FLIGHT) or self.anchored_size(session) >= cp.size:
+                return None  # another process started one first
+            row = Anchor(
+                chain_id=self.chain.chain_id,
+                contract=address,
+                origin=self.origin,
+                tree_size=cp.size,
+                root=bytes(cp.root),
+                status="sent",
+                tx_hash=signed.tx_hash,
+                raw_tx=signed.raw,
+                sender=signed.sender,
+                nonce=signed.nonce,
+                created_at=now,
+                updated_at=now,
+            )
+            session.add(row)
+        return row
+
+    def _broadcast(self, row: Anchor) -> None:
+        if row.raw_tx is None:
+            return
+        signed = SignedTx(row.tx_hash, bytes(row.raw_tx), row.nonce, row.sender, 0)
+        try:
+            self.chain.broadcast(signed)
+        except ChainError as exc:
+            # The row stays in flight; the next tick looks again and decides.
+            log.warning("broadcast of anchor %d failed: %s", row.tree_size, exc.message)
+            self._update(row.id, error=exc.message)
+
+    def _follow(self, row: Anchor, address: str) -> Anchor:
+        receipt = self.chain.receipt(row.tx_hash)
+        if receipt is None:
+            return self._missing(row, address)
+        if receipt["status"] != 1:
+            return self._adopt_or_fail(row, address, row.tree_size, bytes(row.root), "reverted")
+        block_number = int(receipt["blockNumber"])
+        block_hash = HexBytes(receipt["blockHash"]).to_0x_hex()
+        head = self.chain.head()
+        depth = head - block_number + 1
+        status = "confirmed" if depth >= self.chain.confirmations else "mined"
+        block = self.chain.w3.eth.get_block(block_number)
+        if HexBytes(block["hash"]).to_0x_hex() != block_hash:
+            return self._update(row.id, status="sent", error="block replaced; waiting")
+        return self._update(
+            row.id,
+            status=status,
+            block_number=block_number,
+            block_hash=block_hash,
+            block_time=format_time(datetime.fromtimestamp(int(block["timestamp"]), UTC)),
+            gas_used=int(receipt["gasUsed"]),
+            error=None,
+        )
+
+    def _missing(self, row: Anchor, address: str) -> Anchor:
+        """The transaction is in no block: rebroadcast it while its nonce is free."""
+        if not self.chain.code_at(address):
+            return self._update(
+                row.id,
+                status="lost",
+                error=f"no contract code at {address}: the chain was reset",
+            )
+        mined_nonce = self.chain.nonce(row.sender, "latest")
+        if mined_nonce > row.nonce:
+            # Our nonce was used by another transaction (replaced, or sent elsewhere).
+            return self._adopt_or_fail(row, address, row.tree_size, bytes(row.root), "replaced")
+        if mined_nonce < row.nonce and self.chain.nonce(row.sender, "pending") < row.nonce:
+            # A gap below our nonce (the node forgot earlier transactions): this one would
+            # wait forever. Give it up; the next tick signs a new one.
+            return self._update(row.id, status="failed", error="nonce gap; re-signing")
+        self._broadcast(row)
+        return row
+
+    def _adopt_or_fail(
+        self, row: Anchor | None, address: str, size: int, root: bytes, why: str
+    ) -> Anchor:
+        """When the contract already holds an anchor of this checkpoint, record that one."""
+        found = self.find_on_chain(address, size, root)
+        if found is not None:
+            tx_hash, block_number = found
+            if row is None:
+                now = format_time(utc_now())
+                with self.db.writer() as session:
+                    row = Anchor(
+                        chain_id=self.chain.chain_id,
+                        contract=address,
+                        origin=self.origin,
+                        tree_size=size,
+                        root=root,
+                        status="sent",
+                        tx_hash=tx_hash,
+                        raw_tx=None,
+                        sender=self.chain.account.address,
+                        nonce=-1,
+                        created_at=now,
+                        updated_at=now,
+                    )
+                    session.add(row)
+            else:
+                self._update(row.id, tx_hash=tx_hash, raw_tx=None, error=f"adopted after {why}")
+            return self._follow(self._get(row.id), address)
+        if row is None:
+            raise TxReverted(why)
+        return self._update(row.id, status="failed", error=why)
+
+    def find_on_chain(self, address: str, size: int, root: bytes) -> tuple[str, int] | None:
+        """The transaction and block of the ``Anchored`` event of this checkpoint, if any."""
+        logs = self.chain.w3.eth.get_logs(
+            {
+                "address": Web3.to_checksum_address(address),
+                "fromBlock": 0,
+                "toBlock": "latest",
+                "topics": [ANCHORED_TOPIC, "0x" + log_id(self.origin).hex(), "0x" + root.hex()],
+            }
+        )
+        for entry in logs:
+            if int.from_bytes(bytes(entry["data"])[:32], "big") == size:
+                return HexBytes(entry["transactionHash"]).to_0x_hex(), int(entry["blockNumber"])
+        return None
+
+    # -- rows --------------------------------------------------------------------------
+
+    def _get(self, row_id: int) -> Anchor:
+        with self.db.reader() as session:
+            row = session.get(Anchor, row_id)
+            if row is None:
+                raise ChainError(f"anchor row {row_id} vanished")
+            return row
+
+    def _update(self, row_id: int, **values: Any) -> Anchor:
+        with self.db.writer() as session:
+            row = session.get(Anchor, row_id)
+            if row is None:
+                raise ChainError(f"anchor row {row_id} vanished")
+            for key, value in values.items():
+                setattr(row, key, value)
+            row.updated_at = format_time(utc_now())
+        return row
+
+
+def anchors_for_receipt(session: Session, size: int) -> Anchor | None:
+    """The newest confirmed anchor of at most ``size`` leaves (any chain)."""
+    return session.scalars(
+        select(Anchor)
+        .where(Anchor.status == "confirmed", Anchor.tree_size <= size)
+        .order_by(Anchor.tree_size.desc(), Anchor.id.desc())
+        .limit(1)
+    ).first()
+
+
+class AnchorLoop:
+    """Runs :meth:`Anchorer.tick` in a thread; faults are logged and retried next time."""
+
+    def __init__(self, anchorer: Anchorer, interval: float) -> None:
+        self.anchorer, self.interval = anchorer, interval
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+        self.last_error: str | None = None
+
+    def start(self) -> None:
+        if self.interval > 0 and self._thread is None:
+            self._stop.clear()
+            self._thread = threading.Thread(target=self._run, name="anchoring", daemon=True)
+            self._thread.start()
+
+    def stop(self) -> None:
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join()
+            self._thread = None
+
+    def _run(self) -> None:
+        while not self._stop.wait(self.interval):
+            try:
+                self.anchorer.tick()
+                self.last_error = None
+            except ChainError as exc:
+                if exc.message != self.last_error:
+                    log.warning("anchoring: %s", exc.message)
+                self.last_error = exc.message
+            except Exception:
+                log.exception("anchoring failed; trying again in %.1f s", self.interval)
+                time.sleep(self.interval)
