@@ -3,9 +3,10 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
+NODE_STAMP := node_modules/.installed
 export PROOFDESK_DATA_DIR ?= var
 
-.PHONY: run test lint typecheck pytest bench bench-ledger demo clean install screenshot
+.PHONY: run test lint typecheck pytest bench bench-ledger bench-anchoring demo clean install screenshot contracts
 
 install: $(STAMP)
 
@@ -14,6 +15,14 @@ $(STAMP): pyproject.toml requirements.lock
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check --upgrade pip==26.3
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check -c requirements.lock -e '.[dev]'
 	@touch $(STAMP)
+
+# Development tools from npm (anvil, for the chain integration tests), pinned in package-lock.json.
+$(NODE_STAMP): package.json package-lock.json
+	npm ci --no-audit --no-fund --loglevel=error
+	@touch $(NODE_STAMP)
+
+contracts: $(STAMP)
+	$(BIN)/python -m proofdesk.chain.contracts
 
 run: $(STAMP)
 	$(BIN)/proofdesk migrate
@@ -30,7 +39,7 @@ lint: $(STAMP)
 typecheck: $(STAMP)
 	$(BIN)/mypy
 
-pytest: $(STAMP)
+pytest: $(STAMP) $(NODE_STAMP)
 	$(BIN)/pytest -n 2 --dist loadfile $(PYTEST_ARGS)
 
 test: lint typecheck pytest
@@ -41,8 +50,11 @@ bench: $(STAMP)
 bench-ledger: $(STAMP)
 	$(BIN)/python bench/ledger.py --sizes 1e4,1e5,1e6
 
+bench-anchoring: $(STAMP) $(NODE_STAMP)
+	$(BIN)/python bench/anchoring.py
+
 screenshot: $(STAMP)
 	$(BIN)/python docs/img/render.py
 
 clean:
-	rm -rf $(VENV) var .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) var node_modules .pytest_cache .mypy_cache .ruff_cache

@@ -14,6 +14,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
@@ -109,6 +110,7 @@ def settings(backend: tuple[str, Path]) -> Settings:
         attachment_max_bytes=200_000,
         login_rate_per_minute=1000,
         checkpoint_interval_seconds=0,  # tests sign checkpoints when they want them
+        anchor_every_seconds=0,  # and anchor when they want to
     )
 
 
@@ -211,3 +213,25 @@ def new_ticket(client: TestClient, member: Member, **fields: object) -> dict[str
     assert response.status_code == 201, response.text
     result: dict[str, object] = response.json()
     return result
+
+
+@pytest.fixture(scope="session", params=["embedded", "anvil"])
+def chain(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Any]:
+    """A development chain with funded dev accounts: the embedded one, and anvil on loopback.
+    The contract suites run on both."""
+    from proofdesk.chain.embedded import EmbeddedChain
+    from tests.chain_support import Anvil
+
+    workdir = tmp_path_factory.mktemp(f"chain-{request.param}")
+    if request.param == "embedded":
+        embedded = EmbeddedChain(workdir / "evm.sqlite3")
+        yield embedded
+        embedded.close()
+        return
+    node = Anvil(workdir, state=False).start()
+    try:
+        yield node.chain()
+    finally:
+        node.stop()

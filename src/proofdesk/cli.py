@@ -352,5 +352,5 @@ def main() -> None:
 
 
 # The ledger's commands live in their own module and register themselves on ``app``.
+import proofdesk.cli_chain  # noqa: E402
 import proofdesk.cli_log  # noqa: E402, F401
-import proofdesk.cli_chain  # noqa: E402, F401

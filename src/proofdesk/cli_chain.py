@@ -8,6 +8,7 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
+from proofdesk.chain import contracts
 from proofdesk.cli import app, fail, handles_errors, out, settings
 
 chain_app = typer.Typer(help="The EVM chain: contracts and their status.", no_args_is_help=True)
@@ -15,7 +16,7 @@ anchor_app = typer.Typer(help="Anchoring the log's checkpoints on chain.", no_ar
 app.add_typer(chain_app, name="chain")
 app.add_typer(anchor_app, name="anchor")
 
-CONTRACT_NAMES = ("CheckpointAnchor", "RewardToken", "WarrantyEscrow")
+CONTRACT_NAMES = contracts.NAMES
 
 
 @chain_app.command("deploy")

@@ -53,6 +53,17 @@ def verify(
         Path | None,
         typer.Option(help="An older signed checkpoint you kept: detect rollback or fork."),
     ] = None,
+    rpc: Annotated[
+        str | None,
+        typer.Option(help="JSON-RPC URL of the anchor's chain: check the anchor on chain too."),
+    ] = None,
+    embedded_chain: Annotated[
+        Path | None,
+        typer.Option(
+            help="Check the anchor on an embedded development chain's file "
+            "(<data_dir>/chain/evm.sqlite3) instead of over RPC."
+        ),
+    ] = None,
 ) -> None:
     """Check a ticket receipt offline. Exit 0 if valid, 1 if not (naming what failed)."""
     from proofdesk.verify.receipt import verify_receipt
@@ -67,6 +78,8 @@ def verify(
         checkpoint_note=None if checkpoint is None else _read_text(checkpoint, "checkpoint"),
         since_note=None if since is None else _read_text(since, "checkpoint"),
     )
+    if rpc or embedded_chain:
+        _check_on_chain(doc, report, rpc, embedded_chain)
     for warning in report.warnings:
         err.print(f"[yellow]warning:[/] {warning}", highlight=False)
     if report.revealed:
@@ -85,6 +98,14 @@ def verify(
             f"{passed} checks passed",
             highlight=False,
         )
+        if report.anchored_size:
+            covered = sum(1 for e in doc["entries"] if e["index"] < report.anchored_size)
+            out.print(
+                f"{covered} of {len(doc['entries'])} events are in the tree anchored at size "
+                f"{report.anchored_size}"
+                + ("" if rpc or embedded_chain else " (add --rpc URL to check the chain too)"),
+                highlight=False,
+            )
         return
     out.print(
         f"[bold red]INVALID[/] receipt: {len(report.failures)} check(s) failed", highlight=False
@@ -92,6 +113,42 @@ def verify(
     for item, why in report.failures:
         out.print(f"  [red]✗[/] {item}: {why}", highlight=False)
     raise typer.Exit(code=1)
+
+
+def _check_on_chain(doc: Any, report: Any, rpc: str | None, path: Path | None) -> None:
+    """Add the on-chain findings about the receipt's anchor to the report."""
+    from proofdesk.chain.base import ChainError
+    from proofdesk.chain.verify import check_anchor
+    from proofdesk.errors import Error
+
+    anchor = doc.get("anchor") if isinstance(doc, dict) else None
+    if not isinstance(anchor, dict):
+        report.failed("chain anchor", "the receipt has no anchor (the log was not yet anchored)")
+        return
+    origin = doc.get("log", {}).get("origin", "") if isinstance(doc.get("log"), dict) else ""
+    try:
+        if rpc:
+            from eth_account import Account
+
+            from proofdesk.chain.rpc import RpcChain
+
+            # Reading needs no key: a throwaway account satisfies the signing interface.
+            chain: Any = RpcChain(rpc, Account.create(), retries=2)
+        else:
+            from proofdesk.chain.embedded import EmbeddedChain
+
+            assert path is not None
+            if not path.is_file():
+                raise fail(f"--embedded-chain: no chain file at {path}")
+            chain = EmbeddedChain(path)
+    except (ChainError, Error) as exc:
+        report.failed("chain anchor", exc.message)
+        return
+    try:
+        for item, ok, detail in check_anchor(chain, anchor, origin):
+            (report.passed if ok else report.failed)(item, detail)
+    finally:
+        chain.close()
 
 
 @app.command()

@@ -25,15 +25,21 @@ def open_database(settings: Settings, *, migrate: bool = False) -> Database:
 
 
 def open_anchorer(settings: Settings, db: Database) -> Anchorer:
-    """The anchoring service of this deployment's log on its configured chain."""
-    from proofdesk.chain.anchoring import Anchorer, Policy  # noqa: PLC0415
-    from proofdesk.chain.connect import open_chain  # noqa: PLC0415
-    from proofdesk.ledger.checkpoints import signer_for  # noqa: PLC0415
+    """The anchoring service of this deployment's log on its configured chain. The embedded
+    development chain is this deployment's alone: its contracts are deployed on first use."""
+    from proofdesk.chain import contracts
+    from proofdesk.chain.anchoring import Anchorer, Policy, deploy_contracts
+    from proofdesk.chain.connect import open_chain
+    from proofdesk.ledger.checkpoints import signer_for
 
-    return Anchorer(
+    chain = open_chain(settings)
+    anchorer = Anchorer(
         db,
-        open_chain(settings),
+        chain,
         signer_for(settings).name,
         Policy(settings.anchor_every_leaves, settings.anchor_every_seconds),
         contract_address=settings.anchor_contract,
     )
+    if chain.kind == "embedded" and anchorer.contract_address() is None:
+        deploy_contracts(db, chain, contracts.NAMES)
+    return anchorer

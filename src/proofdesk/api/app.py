@@ -13,12 +13,13 @@ from proofdesk.actions.blobs import BlobStore
 from proofdesk.api import errors
 from proofdesk.api.body_limit import BodyLimit
 from proofdesk.api.deps import Services, reject_nul_characters
-from proofdesk.api.routes import accounts, attachments, auth, log, tickets
+from proofdesk.api.routes import accounts, attachments, auth, chain, log, tickets
 from proofdesk.auth import RateLimiter
+from proofdesk.chain.anchoring import AnchorLoop
 from proofdesk.errors import ConfigError
 from proofdesk.ledger import checkpoints
 from proofdesk.ledger.keys import Keyring
-from proofdesk.services import open_database
+from proofdesk.services import open_anchorer, open_database
 from proofdesk.settings import Settings
 from proofdesk.store.db import Database
 from proofdesk.store.migrate import is_current
@@ -44,13 +45,19 @@ def create_app(settings: Settings, db: Database | None = None) -> FastAPI:
         )
     signer = checkpoints.signer_for(settings)
     loop = checkpoints.CheckpointLoop(db, signer, settings.checkpoint_interval_seconds)
+    anchoring = AnchorLoop(
+        lambda: open_anchorer(settings, db),
+        settings.chain_poll_seconds if settings.anchor_every_seconds > 0 else 0,
+    )
 
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
         loop.start()
+        anchoring.start()
         try:
             yield
         finally:
+            anchoring.stop()
             loop.stop()
 
     app = FastAPI(
@@ -69,6 +76,7 @@ def create_app(settings: Settings, db: Database | None = None) -> FastAPI:
         login_limiter=RateLimiter(settings.login_rate_per_minute),
         login_limiter_by_address=RateLimiter(settings.login_rate_per_minute * 10),
         signer=signer,
+        anchoring=anchoring,
     )
     errors.install(app)
     app.add_middleware(
@@ -85,6 +93,7 @@ def create_app(settings: Settings, db: Database | None = None) -> FastAPI:
     api.include_router(auth.router)
     api.include_router(tickets.router)
     api.include_router(log.router)
+    api.include_router(chain.router)
     api.include_router(accounts.router)
     api.include_router(attachments.router)
     app.include_router(api)

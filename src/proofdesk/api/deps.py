@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import hmac
 from dataclasses import dataclass
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 from fastapi import Depends, Request
 
@@ -21,6 +21,9 @@ from proofdesk.settings import Settings
 from proofdesk.store.db import Database
 from proofdesk.verify.note import Signer
 
+if TYPE_CHECKING:
+    from proofdesk.chain.anchoring import AnchorLoop
+
 SESSION_COOKIE = "pd_session"
 CSRF_COOKIE = "pd_csrf"
 CSRF_HEADER = "x-csrf-token"
@@ -35,6 +38,7 @@ class Services:
     login_limiter: RateLimiter
     login_limiter_by_address: RateLimiter
     signer: Signer
+    anchoring: AnchorLoop
 
 
 # Dependencies that do no I/O are ``async def``: FastAPI runs a plain ``def`` dependency in

@@ -21,12 +21,12 @@ from __future__ import annotations
 
 import logging
 import threading
-import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from eth_utils import keccak
+from eth_utils.crypto import keccak
 from hexbytes import HexBytes
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -41,6 +41,7 @@ from proofdesk.chain.base import (
     contract,
     deploy,
 )
+from proofdesk.errors import Error
 from proofdesk.ledger import checkpoints
 from proofdesk.store.db import Database
 from proofdesk.store.models import Anchor, ChainContract, SignedCheckpoint
@@ -285,9 +286,10 @@ class Anchorer:
             except TxReverted as exc:
                 return self._adopt_or_fail(None, address, cp.size, bytes(cp.root), exc.reason)
             row = self._insert(address, cp, signed)
-            if row is not None:
-                self._broadcast(row)
-        return row
+            if row is None:
+                return None
+            self._broadcast(row)
+        return self._follow(row, address)
 
     def _insert(self, address: str, cp: SignedCheckpoint, signed: SignedTx) -> Anchor | None:
         """The outbox row, committed before anything is broadcast."""
@@ -364,6 +366,8 @@ class Anchorer:
             # wait forever. Give it up; the next tick signs a new one.
             return self._update(row.id, status="failed", error="nonce gap; re-signing")
         self._broadcast(row)
+        if self.chain.receipt(row.tx_hash) is not None:  # mined at once (automining chains)
+            return self._follow(row, address)
         return row
 
     def _adopt_or_fail(
@@ -372,7 +376,7 @@ class Anchorer:
         """When the contract already holds an anchor of this checkpoint, record that one."""
         found = self.find_on_chain(address, size, root)
         if found is not None:
-            tx_hash, block_number = found
+            tx_hash, _block = found
             if row is None:
                 now = format_time(utc_now())
                 with self.db.writer() as session:
@@ -433,24 +437,23 @@ class Anchorer:
         return row
 
 
-def anchors_for_receipt(session: Session, size: int) -> Anchor | None:
-    """The newest confirmed anchor of at most ``size`` leaves (any chain)."""
-    return session.scalars(
-        select(Anchor)
-        .where(Anchor.status == "confirmed", Anchor.tree_size <= size)
-        .order_by(Anchor.tree_size.desc(), Anchor.id.desc())
-        .limit(1)
-    ).first()
-
-
 class AnchorLoop:
-    """Runs :meth:`Anchorer.tick` in a thread; faults are logged and retried next time."""
+    """Builds the :class:`Anchorer` when first needed (the node may be down at start-up) and
+    runs its :meth:`~Anchorer.tick` in a thread; faults are logged once and retried."""
 
-    def __init__(self, anchorer: Anchorer, interval: float) -> None:
-        self.anchorer, self.interval = anchorer, interval
+    def __init__(self, factory: Callable[[], Anchorer], interval: float) -> None:
+        self.factory, self.interval = factory, interval
+        self._anchorer: Anchorer | None = None
+        self._build = threading.Lock()
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self.last_error: str | None = None
+
+    def anchorer(self) -> Anchorer:
+        with self._build:
+            if self._anchorer is None:
+                self._anchorer = self.factory()
+            return self._anchorer
 
     def start(self) -> None:
         if self.interval > 0 and self._thread is None:
@@ -463,16 +466,19 @@ class AnchorLoop:
         if self._thread is not None:
             self._thread.join()
             self._thread = None
+        if self._anchorer is not None:
+            self._anchorer.chain.close()
+            self._anchorer = None
 
     def _run(self) -> None:
         while not self._stop.wait(self.interval):
             try:
-                self.anchorer.tick()
+                self.anchorer().tick()
                 self.last_error = None
-            except ChainError as exc:
+            except Error as exc:
                 if exc.message != self.last_error:
                     log.warning("anchoring: %s", exc.message)
                 self.last_error = exc.message
-            except Exception:
+            except Exception as exc:
                 log.exception("anchoring failed; trying again in %.1f s", self.interval)
-                time.sleep(self.interval)
+                self.last_error = f"{type(exc).__name__}: {exc}"

@@ -176,9 +176,10 @@ class SigningChain:
                 raise
             except Exception as exc:
                 # requests' and aiohttp's connection errors are not OSError subclasses.
-                if "connect" not in type(exc).__name__.lower() and "timeout" not in str(
-                    type(exc)
-                ).lower():
+                if (
+                    "connect" not in type(exc).__name__.lower()
+                    and "timeout" not in str(type(exc)).lower()
+                ):
                     raise
                 if attempt == self.retries:
                     raise ChainUnavailable(
@@ -342,7 +343,7 @@ def deploy(
     factory = chain.w3.eth.contract(abi=artifact.abi, bytecode=artifact.bytecode)
     data = factory.constructor(*args).data_in_transaction
     with chain.sending:
-        signed = chain.prepare({"data": data}, account=account, gas_cap=gas_cap)  # type: ignore[typeddict-item]
+        signed = chain.prepare({"data": data}, account=account, gas_cap=gas_cap)
         chain.broadcast(signed)
     receipt = chain.wait(signed.tx_hash)
     address = receipt["contractAddress"]

@@ -9,7 +9,7 @@ from proofdesk.settings import Settings
 def open_chain(settings: Settings) -> Chain:
     """The chain the settings name: an RPC endpoint, or the embedded development chain."""
     if settings.chain_rpc_url:
-        from proofdesk.chain.rpc import RpcChain, load_account  # noqa: PLC0415
+        from proofdesk.chain.rpc import RpcChain, load_account
 
         account = load_account(
             key=settings.chain_key.get_secret_value() if settings.chain_key else None,
@@ -31,7 +31,7 @@ def open_chain(settings: Settings) -> Chain:
             ),
             timeout=settings.chain_timeout_seconds,
         )
-    from proofdesk.chain.embedded import EmbeddedChain  # noqa: PLC0415
+    from proofdesk.chain.embedded import EmbeddedChain
 
     return EmbeddedChain(
         settings.embedded_chain_path,

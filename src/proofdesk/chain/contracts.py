@@ -36,8 +36,8 @@ class Artifact:
 def compile_source(name: str, source_dir: Path = SOURCE_DIR) -> dict[str, Any]:
     """Compile ``contracts/<name>.vy`` with vyper (a development dependency) into the artifact's
     JSON form."""
-    import vyper  # noqa: PLC0415 - only builds and tests need the compiler
-    from vyper.compiler import compile_code  # noqa: PLC0415
+    import vyper
+    from vyper.compiler import compile_code
 
     path = source_dir / f"{name}.vy"
     source = path.read_text(encoding="utf-8")

@@ -27,16 +27,17 @@ from eth.chains.base import MiningChain
 from eth.db.atomic import AtomicDB
 from eth.db.backends.base import BaseDB
 from eth.db.chain import ChainDB
-from eth.vm.forks import PragueVM
+from eth.vm.forks.prague import PragueVM
 from eth_account import Account
 from eth_account.signers.local import LocalAccount
 from eth_tester import EthereumTester, PyEVMBackend
-from eth_tester.exceptions import TransactionFailed
 from eth_tester.backends.pyevm.main import (
     generate_genesis_state_for_keys,
     get_default_genesis_params,
 )
-from eth_utils.toolz import assoc
+from eth_tester.exceptions import TransactionFailed
+from eth_typing import BlockNumber
+from eth_utils.toolz import assoc  # type: ignore[attr-defined]
 from web3 import Web3
 from web3.providers.eth_tester import EthereumTesterProvider
 from web3.types import RPCEndpoint, RPCResponse
@@ -109,7 +110,7 @@ class _DevChain(MiningChain):
     """Post-merge (Prague) rules with a constant gas limit, as eth-tester's own test chain."""
 
     chain_id = DEV_CHAIN_ID
-    vm_configuration = ((0, PragueVM),)
+    vm_configuration = ((BlockNumber(0), PragueVM),)
 
     def create_header_from_parent(self, parent_header: Any, **header_params: Any) -> Any:
         return super().create_header_from_parent(
@@ -120,7 +121,7 @@ class _DevChain(MiningChain):
         return super().get_vm().get_transaction_builder()
 
 
-class _PersistentBackend(PyEVMBackend):  # type: ignore[misc]
+class _PersistentBackend(PyEVMBackend):  # type: ignore[misc]  # eth-tester is untyped
     """eth-tester's py-evm backend on a :class:`SqliteKV` instead of memory."""
 
     def __init__(self, kv: SqliteKV) -> None:
@@ -128,7 +129,7 @@ class _PersistentBackend(PyEVMBackend):  # type: ignore[misc]
         keys = [self._key_from(a) for a in dev_accounts(DEV_ACCOUNTS)]
         super().__init__(genesis_state=generate_genesis_state_for_keys(keys))
 
-    def reset_to_genesis(  # type: ignore[override]
+    def reset_to_genesis(
         self,
         genesis_params: Any = None,
         genesis_state: Any = None,
@@ -147,14 +148,14 @@ class _PersistentBackend(PyEVMBackend):  # type: ignore[misc]
 
     @staticmethod
     def _key_from(account: LocalAccount) -> Any:
-        from eth_keys import keys  # noqa: PLC0415
+        from eth_keys.main import KeyAPI
 
-        return keys.PrivateKey(bytes(account.key))
+        return KeyAPI().PrivateKey(bytes(account.key))
 
     def stored_head(self) -> bytes | None:
         try:
             return bytes(ChainDB(self._db).get_canonical_head().hash)
-        except Exception:  # noqa: BLE001 - an empty database has no canonical head
+        except Exception:
             return None
 
     def reload_if_moved(self) -> None:
@@ -198,6 +199,7 @@ class EmbeddedChain(SigningChain):
         with self._kv.transaction():
             self._backend = _PersistentBackend(self._kv)
         self._provider = _LockedProvider(self._kv, self._backend)
+        self._tester: Any = self._provider.ethereum_tester
         self.accounts = dev_accounts()
         super().__init__(
             Web3(self._provider), self.accounts[0], confirmations=confirmations, gas_cap=gas_cap
@@ -215,7 +217,7 @@ class EmbeddedChain(SigningChain):
         with self._provider._lock, self._kv.transaction():
             self._backend.reload_if_moved()
             latest = self._backend.chain.get_canonical_head()
-            self._provider.ethereum_tester.time_travel(int(latest.timestamp) + seconds)
+            self._tester.time_travel(int(latest.timestamp) + seconds)
 
     def close(self) -> None:
         self._kv.close()

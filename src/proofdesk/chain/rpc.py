@@ -19,9 +19,7 @@ from proofdesk.chain.base import SigningChain
 from proofdesk.errors import ConfigError
 
 
-def load_account(
-    *, key: str | None, keystore: Path | None, password: str | None
-) -> LocalAccount:
+def load_account(*, key: str | None, keystore: Path | None, password: str | None) -> LocalAccount:
     """The signing account from a hex private key, or from a keystore file and its password.
     Errors name the setting, never the secret."""
     if key:
@@ -52,8 +50,8 @@ def load_account(
             f"setting 'chain_keystore': {keystore} does not open with the configured password",
             key="chain_keystore_password",
         ) from None
-    account = Account.from_key(secret)
-    return account
+    decrypted: LocalAccount = Account.from_key(secret)
+    return decrypted
 
 
 class RpcChain(SigningChain):

@@ -16,6 +16,7 @@ from proofdesk.access import Actor, access_ticket, event_visible
 from proofdesk.canonical import canonical_json, format_time, utc_now
 from proofdesk.errors import InvalidInput
 from proofdesk.ledger import checkpoints
+from proofdesk.ledger.anchors import anchor_for_receipt
 from proofdesk.ledger.store import EventReader, salt, tree
 from proofdesk.store.db import Database
 from proofdesk.store.models import LedgerLeaf, TicketEvent
@@ -75,6 +76,21 @@ def build_receipt(
             "erased": keys is None,
             "entries": entries,
         }
+        anchor = anchor_for_receipt(session, cp.size)
+        if anchor is not None:
+            receipt["anchor"] = {
+                "chain_id": anchor.chain_id,
+                "contract": anchor.contract,
+                "tx_hash": anchor.tx_hash,
+                "block_number": anchor.block_number,
+                "block_hash": anchor.block_hash,
+                "block_time": anchor.block_time,
+                "tree_size": anchor.tree_size,
+                "root": bytes(anchor.root).hex(),
+                "consistency_proof": [
+                    h.hex() for h in t.consistency_proof(anchor.tree_size, cp.size)
+                ],
+            }
         if since is not None:
             receipt["consistency"] = {
                 "first": since,

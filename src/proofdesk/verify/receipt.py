@@ -43,6 +43,8 @@ class Report:
     revealed: list[tuple[int, str, Any]] = field(default_factory=list)
     checkpoint: Checkpoint | None = None
     warnings: list[str] = field(default_factory=list)
+    #: The tree size the receipt's anchor covers (0: no anchor in the receipt).
+    anchored_size: int = 0
 
     @property
     def ok(self) -> bool:
@@ -169,6 +171,10 @@ def _verify(
     if since_note is not None:
         _check_since(receipt, report, key, origin, cp, since_note)
 
+    anchor = receipt.get("anchor")
+    if anchor is not None:
+        _check_anchor(anchor, report, cp)
+
     ticket_id = _get(receipt, "ticket_id", str, "receipt")
     entries = _get(receipt, "entries", list, "receipt")
     if not entries:
@@ -177,6 +183,33 @@ def _verify(
     for position, entry in enumerate(entries):
         _check_entry(entry, position, ticket_id, prev_hash, cp, report)
         prev_hash = leaf_hash(entry["leaf"].encode())
+
+
+def _check_anchor(anchor: Any, report: Report, cp: Checkpoint) -> None:
+    """The receipt's checkpoint extends the anchored tree (offline part; the chain itself is
+    asked by ``proofdesk verify --rpc``)."""
+    if not isinstance(anchor, dict):
+        raise _Bad("anchor is not an object")
+    size = _get(anchor, "tree_size", int, "anchor")
+    root = _hex(_get(anchor, "root", str, "anchor"), "anchor root")
+    _get(anchor, "chain_id", int, "anchor")
+    _get(anchor, "tx_hash", str, "anchor")
+    hashes = _get(anchor, "consistency_proof", list, "anchor")
+    proof = [_hex(h, f"anchor consistency proof element {i}") for i, h in enumerate(hashes)]
+    if not 0 < size <= cp.size:
+        report.failed("anchor", f"anchored size {size} is not between 1 and {cp.size}")
+        return
+    try:
+        verify_consistency(size, cp.size, root, cp.root, proof)
+    except ProofError as exc:
+        report.failed("anchor", f"the checkpoint does not extend the anchored tree: {exc}")
+        return
+    report.anchored_size = size
+    report.passed(
+        "anchor",
+        f"the checkpoint extends the tree of size {size} anchored on chain "
+        f"{anchor['chain_id']} in tx {anchor['tx_hash']}",
+    )
 
 
 def _check_since(
