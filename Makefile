@@ -17,8 +17,10 @@ $(STAMP): pyproject.toml requirements.lock
 	@touch $(STAMP)
 
 # Development tools from npm (anvil, for the chain integration tests), pinned in package-lock.json.
+# `npm install`, not `npm ci`: npm 11 leaves the other platforms' optional binaries out of the lock
+# file and `npm ci` then refuses it; with the lock in place `npm install` installs what it pins.
 $(NODE_STAMP): package.json package-lock.json
-	npm ci --no-audit --no-fund --loglevel=error
+	npm install --no-audit --no-fund --loglevel=error
 	@touch $(NODE_STAMP)
 
 contracts: $(STAMP)

@@ -82,10 +82,10 @@ def synthetic(seq: int) -> Event:
     )
 
 
-def build(db: Database, size: int, batch: int) -> float:
-    """Append ``size`` leaves through LedgerWriter; return leaves/s."""
+def build(db: Database, size: int, batch: int, first: int = 0) -> float:
+    """Append leaves ``first .. size - 1`` through LedgerWriter; return leaves/s."""
     started = time.perf_counter()
-    for start in range(0, size, batch):
+    for start in range(first, size, batch):
         with db.writer() as session:
             writer = LedgerWriter.of(session)
             head = session.get(LogHead, 1)
@@ -94,7 +94,7 @@ def build(db: Database, size: int, batch: int) -> float:
                 ticket_seq = seq % EVENTS_PER_TICKET + 1
                 writer.append(synthetic(seq), ORG, None if ticket_seq == 1 else seq - 1)
             head.next_seq = min(size, start + batch)
-    return size / (time.perf_counter() - started)
+    return (size - first) / (time.perf_counter() - started)
 
 
 def timed(samples: int, fn: Callable[[], object]) -> list[float]:
@@ -206,34 +206,51 @@ def write_docs(results: list[Result], argv: list[str]) -> None:
         "durable across a process crash; `FULL` would also survive power loss)",
         f"- one process, one thread; peak RSS of the whole run {results[-1].rss_mib:.0f} MiB",
         "",
-        "| " + " | ".join(HEADERS) + " |",
-        "| " + " | ".join(["---:"] * len(HEADERS)) + " |",
-        *("| " + " | ".join(cells(r)) + " |" for r in results),
+        *markdown_table(HEADERS, [cells(r) for r in results]),
         "",
         END,
     ]
-    block = "\n".join(lines)
+    replace_section(START, END, "Ledger (`bench/ledger.py`)", "\n".join(lines))
+
+
+def counts(text: str) -> list[int]:
+    """An argparse type: comma-separated counts such as ``1e4,1e5`` or ``1,10,100``."""
+    try:
+        return [int(float(part)) for part in text.split(",")]
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not numbers such as 1,10,1e4") from None
+
+
+def markdown_table(headers: list[str], rows: list[list[str]]) -> list[str]:
+    """Lines of a Markdown table with right-aligned columns."""
+    return [
+        "| " + " | ".join(headers) + " |",
+        "| " + " | ".join(["---:"] * len(headers)) + " |",
+        *("| " + " | ".join(row) + " |" for row in rows),
+    ]
+
+
+def replace_section(start: str, end: str, heading: str, block: str) -> None:
+    """Put ``block`` (which begins with ``start`` and ends with ``end``) in docs/benchmarks.md
+    in place of the previous one, or under a new ``heading`` at the end."""
     content = DOCS.read_text()
-    if START in content and END in content:
-        head, rest = content.split(START, 1)
-        _, tail = rest.split(END, 1)
+    if start in content and end in content:
+        head, rest = content.split(start, 1)
+        _, tail = rest.split(end, 1)
         content = head + block + tail
     else:
-        content = content.rstrip("\n") + "\n\n## Ledger (`bench/ledger.py`)\n\n" + block + "\n"
+        content = content.rstrip("\n") + f"\n\n## {heading}\n\n" + block + "\n"
     DOCS.write_text(content)
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--sizes", default="1e4,1e5", help="comma-separated log sizes")
+    parser.add_argument("--sizes", type=counts, default="1e4,1e5", help="comma-separated log sizes")
     parser.add_argument("--batch", type=int, default=1000, help="leaves per transaction")
     parser.add_argument("--samples", type=int, default=2000, help="proofs timed per size")
     parser.add_argument("--no-write", action="store_true", help="do not touch docs/")
     args = parser.parse_args(argv)
-    try:
-        sizes = [int(float(s)) for s in args.sizes.split(",")]
-    except ValueError:
-        parser.error("--sizes takes numbers such as 1e4,1e5")
+    sizes = args.sizes
     if any(s < 2 for s in sizes) or args.batch < 1 or args.samples < 1:
         parser.error("sizes must be at least 2; batch and samples at least 1")
     rng = random.Random(9162)

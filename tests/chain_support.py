@@ -23,7 +23,7 @@ from proofdesk.access import Actor
 from proofdesk.actions.accounts import do_create_organization, do_create_user
 from proofdesk.actions.tickets import NewTicket, do_create_ticket
 from proofdesk.chain.anchoring import ANCHORED_TOPIC, Anchorer, Policy, deploy_contracts
-from proofdesk.chain.base import Chain
+from proofdesk.chain.base import Chain, SignedTx, contract
 from proofdesk.chain.embedded import EmbeddedChain, dev_accounts
 from proofdesk.chain.rpc import RpcChain
 from proofdesk.domain.roles import Role
@@ -64,7 +64,8 @@ def free_port() -> int:
 class Anvil:
     """One anvil node on loopback, which tests stop, restart and rewind."""
 
-    def __init__(self, workdir: Path, *, state: bool = True) -> None:
+    def __init__(self, workdir: Path, *, state: bool = True, extra: tuple[str, ...] = ()) -> None:
+        self.extra = extra
         self.binary = anvil_binary()
         self.workdir = workdir
         self.port = free_port()
@@ -77,6 +78,7 @@ class Anvil:
 
     def start(self, *, keep_state: bool = True) -> Anvil:
         args = [str(self.binary), "--host", "127.0.0.1", "--port", str(self.port), "--silent"]
+        args += self.extra
         if self.state_file is not None:
             if not keep_state and self.state_file.exists():
                 self.state_file.unlink()
@@ -188,6 +190,44 @@ class SmallLog:
         """An anchorer of this log on ``chain``, deploying CheckpointAnchor there if needed."""
         deploy_contracts(self.db, chain, ("CheckpointAnchor",))
         return Anchorer(self.db, chain, self.origin, Policy(every_leaves, every_seconds), **kw)
+
+    def anchor_call(self, chain: Chain, address: str) -> Any:
+        """``anchor(origin, size, root)`` of the latest signed checkpoint, not yet sent."""
+        with self.db.reader() as session:
+            cp = checkpoints.latest(session)
+        assert cp is not None
+        return contract(chain, "CheckpointAnchor", address).functions.anchor(
+            self.origin, cp.size, bytes(cp.root)
+        )
+
+    def outbox_only(self, anchorer: Anchorer) -> SignedTx:
+        """Do what a tick does up to the outbox commit, then stop as if the process died."""
+        address = anchorer.contract_address()
+        assert address is not None
+        call = self.anchor_call(anchorer.chain, address)
+        with self.db.reader() as session:
+            cp = checkpoints.latest(session)
+        assert cp is not None
+        signed = anchorer.chain.prepare({"to": address, "data": call._encode_transaction_data()})
+        row = anchorer._insert(address, cp, signed)
+        assert row is not None and row.status == "sent"
+        return signed
+
+    def settle(
+        self, anchorer: Anchorer, *, force: bool = False, want: tuple[str, ...] = ("confirmed",)
+    ) -> Anchor:
+        """Tick until the newest anchor reaches a wanted status, as the worker would: a node
+        may answer a broadcast before its automining has produced the receipt."""
+        anchorer.tick(force=force)
+        deadline = time.monotonic() + 10
+        while True:
+            rows = self.anchors()
+            if rows and rows[-1].status in want:
+                return rows[-1]
+            if time.monotonic() > deadline:
+                raise AssertionError(f"anchor stuck at {rows[-1].status if rows else None}")
+            time.sleep(0.05)
+            anchorer.tick()
 
     def receipt(self, ticket_id: str | None = None) -> dict[str, Any]:
         return build_receipt(

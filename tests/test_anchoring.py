@@ -13,11 +13,11 @@ from fastapi.testclient import TestClient
 from typer.testing import CliRunner
 
 from proofdesk.api.app import create_app
+from proofdesk.canonical import parse_time
 from proofdesk.chain.base import TxReverted, contract, transact
 from proofdesk.chain.embedded import EmbeddedChain
 from proofdesk.chain.verify import check_anchor
 from proofdesk.cli import app as cli
-from proofdesk.ledger import checkpoints
 from proofdesk.verify.receipt import verify_receipt
 from tests.chain_support import SmallLog, anchored_events
 
@@ -64,15 +64,7 @@ def test_a_crash_after_the_outbox_write_resubmits_the_same_transaction(
     anchorer = log.anchorer(chain)
     address = anchorer.contract_address()
     assert address is not None
-    with log.db.reader() as session:
-        cp = checkpoints.latest(session)
-    assert cp is not None
-    call = contract(chain, "CheckpointAnchor", address).functions.anchor(
-        log.origin, cp.size, bytes(cp.root)
-    )
-    signed = chain.prepare({"to": address, "data": call._encode_transaction_data()})
-    row = anchorer._insert(address, cp, signed)  # committed; then the process died
-    assert row is not None and row.status == "sent"
+    signed = log.outbox_only(anchorer)  # committed; then the process died
     # A new process (new anchorer) finds the row and sends the same bytes.
     again = log.anchorer(chain)
     assert again.tick() is not None
@@ -101,15 +93,7 @@ def test_an_anchor_made_by_another_writer_is_adopted_not_repeated(
     anchorer = log.anchorer(chain)
     address = anchorer.contract_address()
     assert address is not None
-    with log.db.reader() as session:
-        cp = checkpoints.latest(session)
-    assert cp is not None
-    other = transact(
-        chain,
-        contract(chain, "CheckpointAnchor", address).functions.anchor(
-            log.origin, cp.size, bytes(cp.root)
-        ),
-    )
+    other = transact(chain, log.anchor_call(chain, address))
     row = anchorer.tick(force=True)
     assert row is not None and row.status == "confirmed"
     assert row.tx_hash == other["transactionHash"].to_0x_hex()
@@ -162,6 +146,8 @@ def test_api_lists_anchors_and_chain_status(log: SmallLog, chain: Any) -> None:
         body = client.get("/api/v1/log/anchors").json()
         [item] = body["anchors"]
         assert item["status"] == "confirmed" and item["tree_size"] == 4
+        mined, sent = parse_time(item["block_time"]), parse_time(item["created_at"])
+        assert abs((mined - sent).total_seconds()) < 5  # the dev chain's clock is the wall's
         assert body["next_before"] is None
         status = client.get("/api/v1/chain").json()
         assert status["development"] is True and status["anchored_size"] == 4
@@ -196,7 +182,7 @@ def test_cli_deploy_status_anchor_and_verify(
     chain_file = str(log.settings.embedded_chain_path)
     ok = runner.invoke(cli, ["verify", str(path), "--embedded-chain", chain_file])
     assert ok.exit_code == 0, ok.output
-    assert "anchored at size 4" in ok.output
+    assert "anchored at size 4" in ok.output and "development chain" in ok.output
     forged = json.loads(path.read_text())
     forged["anchor"]["tx_hash"] = "0x" + "22" * 32
     path.write_text(json.dumps(forged))

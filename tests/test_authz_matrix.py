@@ -443,6 +443,8 @@ def test_matrix_covers_every_endpoint(client: TestClient) -> None:
     # The log is public by design: leaf records and proofs, no content (docs/ledger.md).
     public |= {("GET", f"/log/{p}") for p in ("checkpoint", "checkpoints/{}", "key", "entries")}
     public |= {("GET", "/log/proof/inclusion"), ("GET", "/log/proof/consistency")}
+    # So are its anchors and the chain they are on (docs/chain.md).
+    public |= {("GET", "/log/anchors"), ("GET", "/chain")}
     routes = {shape(method, path) for path, item in paths.items() for method in item}
     assert routes - {shape(*m) for m in public} == {
         shape(*method_and_path(label)) for label in EXPECTED

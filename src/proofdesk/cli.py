@@ -118,6 +118,24 @@ def demo(
     db = open_database(conf, migrate=True)
     summary = seed_demo(db, conf, seed=seed, tickets=tickets, customers=customers)
     out.print(summary)
+    if not conf.chain_rpc_url:
+        # Anchor the demo's history on the embedded development chain right away, so that
+        # its receipts show an anchor from the first minute.
+        from proofdesk.ledger.checkpoints import CheckpointLoop, signer_for
+        from proofdesk.services import open_anchorer
+
+        CheckpointLoop(db, signer_for(conf), 0).tick()
+        anchorer = open_anchorer(conf, db)
+        try:
+            row = anchorer.tick(force=True)
+        finally:
+            anchorer.chain.close()
+        if row is not None:
+            out.print(
+                f"anchored the log at size {row.tree_size} in block {row.block_number} of the "
+                "embedded development chain",
+                highlight=False,
+            )
 
 
 @app.command()

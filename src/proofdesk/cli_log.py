@@ -144,6 +144,11 @@ def _check_on_chain(doc: Any, report: Any, rpc: str | None, path: Path | None) -
     except (ChainError, Error) as exc:
         report.failed("chain anchor", exc.message)
         return
+    if chain.development:
+        report.warnings.append(
+            f"chain {chain.chain_id} is a development chain: its anchor shows what the "
+            "operator's own node holds, not public evidence"
+        )
     try:
         for item, ok, detail in check_anchor(chain, anchor, origin):
             (report.passed if ok else report.failed)(item, detail)

@@ -104,6 +104,9 @@ class Settings(BaseSettings):
         default=None, gt=0, description="Never offer more than this per gas (EIP-1559 max fee)."
     )
     chain_timeout_seconds: float = Field(default=10.0, gt=0, le=300)
+    chain_retries: int = Field(
+        default=4, ge=0, le=10, description="Retries (exponential backoff) when the node fails."
+    )
     chain_poll_seconds: float = Field(
         default=1.0, gt=0, le=3600, description="How often the anchoring worker looks."
     )

@@ -336,7 +336,7 @@ class Anchorer:
         head = self.chain.head()
         depth = head - block_number + 1
         status = "confirmed" if depth >= self.chain.confirmations else "mined"
-        block = self.chain.w3.eth.get_block(block_number)
+        block = self.chain.block(block_number)
         if HexBytes(block["hash"]).to_0x_hex() != block_hash:
             return self._update(row.id, status="sent", error="block replaced; waiting")
         return self._update(
@@ -404,10 +404,14 @@ class Anchorer:
 
     def find_on_chain(self, address: str, size: int, root: bytes) -> tuple[str, int] | None:
         """The transaction and block of the ``Anchored`` event of this checkpoint, if any."""
-        logs = self.chain.w3.eth.get_logs(
+        with self.db.reader() as session:
+            row = deployed(session, self.chain.chain_id, ANCHOR_CONTRACT)
+        # From the deployment's block: providers limit the range a log query may span.
+        start = row.block_number if row and row.address == address and row.block_number else 0
+        logs = self.chain.logs(
             {
                 "address": Web3.to_checksum_address(address),
-                "fromBlock": 0,
+                "fromBlock": start,
                 "toBlock": "latest",
                 "topics": [ANCHORED_TOPIC, "0x" + log_id(self.origin).hex(), "0x" + root.hex()],
             }

@@ -30,7 +30,7 @@ from web3.exceptions import (
     Web3Exception,
     Web3RPCError,
 )
-from web3.types import TxParams, TxReceipt
+from web3.types import BlockData, FilterParams, LogReceipt, TxParams, TxReceipt
 
 from proofdesk.chain import contracts
 from proofdesk.errors import Error
@@ -116,6 +116,10 @@ class Chain(Protocol):
 
     def code_at(self, address: str) -> bytes: ...
 
+    def block(self, number: int) -> BlockData: ...
+
+    def logs(self, query: FilterParams) -> list[LogReceipt]: ...
+
     def close(self) -> None: ...
 
 
@@ -163,28 +167,26 @@ class SigningChain:
     # -- node access ---------------------------------------------------------------------
 
     def _call(self, fn: Callable[[], T]) -> T:
+        """Run one request to the node. Connection failures and timeouts are retried with
+        exponential backoff, then :class:`ChainUnavailable`; an answer web3 cannot use (not
+        JSON, wrong shape) is a :class:`ChainError`. A JSON-RPC error the node sent on purpose
+        (``Web3RPCError``, a revert) is the caller's to interpret."""
         delay = self.backoff
         for attempt in range(self.retries + 1):
             try:
                 return fn()
-            except (OSError, TimeExhausted) as exc:
-                if attempt == self.retries:
-                    raise ChainUnavailable(
-                        f"{self.describe()} does not answer: {type(exc).__name__}"
-                    ) from None
-            except Web3Exception:
+            except (ContractLogicError, Web3RPCError):
                 raise
-            except Exception as exc:
-                # requests' and aiohttp's connection errors are not OSError subclasses.
-                if (
-                    "connect" not in type(exc).__name__.lower()
-                    and "timeout" not in str(type(exc)).lower()
-                ):
-                    raise
+            except (OSError, TimeExhausted) as exc:  # requests' errors are OSErrors
                 if attempt == self.retries:
-                    raise ChainUnavailable(
-                        f"{self.describe()} does not answer: {type(exc).__name__}"
-                    ) from None
+                    status = getattr(getattr(exc, "response", None), "status_code", None)
+                    why = f"HTTP {status}" if status else type(exc).__name__
+                    raise ChainUnavailable(f"{self.describe()} does not answer: {why}") from None
+            except (Web3Exception, ValueError, KeyError, TypeError) as exc:
+                raise ChainError(
+                    f"{self.describe()} gave an answer that is not valid JSON-RPC: "
+                    f"{type(exc).__name__}: {str(exc)[:200]}"
+                ) from None
             time.sleep(delay)
             delay *= 2
         raise AssertionError("unreachable")
@@ -211,6 +213,12 @@ class SigningChain:
     def code_at(self, address: str) -> bytes:
         checksum = Web3.to_checksum_address(address)
         return bytes(self._call(lambda: self.w3.eth.get_code(checksum)))
+
+    def block(self, number: int) -> BlockData:
+        return self._call(lambda: self.w3.eth.get_block(number))
+
+    def logs(self, query: FilterParams) -> list[LogReceipt]:
+        return self._call(lambda: list(self.w3.eth.get_logs(query)))
 
     def close(self) -> None:
         """Release what the backend holds; the default holds nothing."""

@@ -30,6 +30,7 @@ def open_chain(settings: Settings) -> Chain:
                 int(settings.chain_max_fee_gwei * 10**9) if settings.chain_max_fee_gwei else None
             ),
             timeout=settings.chain_timeout_seconds,
+            retries=settings.chain_retries,
         )
     from proofdesk.chain.embedded import EmbeddedChain
 

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import sqlite3
 import threading
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -37,6 +38,7 @@ from eth_tester.backends.pyevm.main import (
 )
 from eth_tester.exceptions import TransactionFailed
 from eth_typing import BlockNumber
+from eth_utils.exceptions import ValidationError
 from eth_utils.toolz import assoc  # type: ignore[attr-defined]
 from web3 import Web3
 from web3.providers.eth_tester import EthereumTesterProvider
@@ -158,6 +160,14 @@ class _PersistentBackend(PyEVMBackend):  # type: ignore[misc]  # eth-tester is u
         except Exception:
             return None
 
+    def freshen_pending(self) -> None:
+        """Give an empty pending block the wall-clock time, so that a block's timestamp is
+        when its first transaction arrived (not when the previous block was mined)."""
+        chain: Any = self.chain
+        now = int(time.time())
+        if chain.header.gas_used == 0 and chain.header.timestamp < now:
+            chain.header = chain.header.copy(timestamp=now)
+
     def reload_if_moved(self) -> None:
         """Rebuild the chain object when another process extended the stored chain."""
         head = self.stored_head()
@@ -177,6 +187,7 @@ class _LockedProvider(EthereumTesterProvider):
     def make_request(self, method: RPCEndpoint, params: Any) -> RPCResponse:
         with self._lock, self._kv.transaction():
             self._backend.reload_if_moved()
+            self._backend.freshen_pending()
             try:
                 return super().make_request(method, params)
             except TransactionFailed as exc:
@@ -184,6 +195,9 @@ class _LockedProvider(EthereumTesterProvider):
                 return RPCResponse(
                     jsonrpc="2.0", id=0, error={"code": 3, "message": str(exc.args[0])}
                 )
+            except ValidationError as exc:
+                # An invalid transaction (nonce, funds, gas): a node's "invalid input".
+                return RPCResponse(jsonrpc="2.0", id=0, error={"code": -32000, "message": str(exc)})
 
 
 class EmbeddedChain(SigningChain):

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from urllib.parse import urlsplit
 
 from eth_account import Account
 from eth_account.signers.local import LocalAccount
@@ -17,6 +18,12 @@ from web3 import HTTPProvider, Web3
 
 from proofdesk.chain.base import SigningChain
 from proofdesk.errors import ConfigError
+
+
+def public_host(url: str) -> str:
+    parts = urlsplit(url)
+    host = parts.hostname or "?"
+    return f"{parts.scheme}://{host}" + (f":{parts.port}" if parts.port else "")
 
 
 def load_account(*, key: str | None, keystore: Path | None, password: str | None) -> LocalAccount:
@@ -95,4 +102,6 @@ class RpcChain(SigningChain):
         self.development = self.chain_id == 31337
 
     def describe(self) -> str:
-        return f"chain {getattr(self, 'chain_id', '(unknown id)')} at {self.url}"
+        """The chain and the node's host; never the URL's path, query or user info, which
+        often carry a provider's API key."""
+        return f"chain {getattr(self, 'chain_id', '(unknown id)')} at {public_host(self.url)}"

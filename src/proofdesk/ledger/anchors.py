@@ -9,6 +9,17 @@ from sqlalchemy.orm import Session
 from proofdesk.store.models import Anchor
 
 
+def covering_anchor(session: Session, size: int) -> Anchor | None:
+    """The oldest confirmed anchor of at least ``size`` leaves: a receipt citing its checkpoint
+    has every event of the ticket under an on-chain anchor."""
+    return session.scalars(
+        select(Anchor)
+        .where(Anchor.status == "confirmed", Anchor.tree_size >= size)
+        .order_by(Anchor.tree_size, Anchor.id)
+        .limit(1)
+    ).first()
+
+
 def anchor_for_receipt(session: Session, size: int) -> Anchor | None:
     """The newest confirmed anchor of at most ``size`` leaves, on any chain."""
     return session.scalars(

@@ -16,10 +16,10 @@ from proofdesk.access import Actor, access_ticket, event_visible
 from proofdesk.canonical import canonical_json, format_time, utc_now
 from proofdesk.errors import InvalidInput
 from proofdesk.ledger import checkpoints
-from proofdesk.ledger.anchors import anchor_for_receipt
+from proofdesk.ledger.anchors import anchor_for_receipt, covering_anchor
 from proofdesk.ledger.store import EventReader, salt, tree
 from proofdesk.store.db import Database
-from proofdesk.store.models import LedgerLeaf, TicketEvent
+from proofdesk.store.models import LedgerLeaf, SignedCheckpoint, TicketEvent
 from proofdesk.verify.note import Signer
 from proofdesk.verify.receipt import RECEIPT_FORMAT
 
@@ -30,7 +30,11 @@ def build_receipt(
     with db.reader() as session:
         ticket = access_ticket(session, actor, ticket_id)
         last_seq = ticket.last_seq
-    cp = checkpoints.ensure(db, signer, last_seq + 1)
+        # An anchored checkpoint that covers the whole ticket makes the strongest receipt.
+        covering = covering_anchor(session, last_seq + 1)
+        cp = session.get(SignedCheckpoint, covering.tree_size) if covering else None
+    if cp is None:
+        cp = checkpoints.ensure(db, signer, last_seq + 1)
     if since is not None and not 0 <= since <= cp.size:
         raise InvalidInput(
             f"since={since} is not between 0 and the checkpoint size {cp.size}",
