@@ -4,10 +4,12 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+import jsonschema
 import pytest
 from fastapi.testclient import TestClient
 from typer.testing import CliRunner
@@ -20,11 +22,21 @@ from proofdesk.chain.verify import check_anchor
 from proofdesk.cli import app as cli
 from proofdesk.verify.receipt import verify_receipt
 from tests.chain_support import SmallLog, anchored_events
+from tests.conftest import fresh_pg_database
 
 
-@pytest.fixture
-def log(tmp_path: Path) -> SmallLog:
-    return SmallLog.create(tmp_path / "data")
+@pytest.fixture(params=["sqlite", "pg"])
+def log(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[SmallLog]:
+    """A deployment of its own, on SQLite and on PostgreSQL."""
+    if request.param == "sqlite":
+        small = SmallLog.create(tmp_path / "data")
+        yield small
+        small.db.dispose()
+        return
+    with fresh_pg_database("proofdesk_anchor") as url:
+        small = SmallLog.create(tmp_path / "data", database_url=url)
+        yield small
+        small.db.dispose()
 
 
 @pytest.fixture
@@ -112,13 +124,22 @@ def test_receipts_carry_the_anchor_and_verify_after_a_restart(log: SmallLog, cha
     log.grow(3)
     anchorer = log.anchorer(chain)
     anchorer.tick(force=True)
-    log.grow(2)  # the receipt's checkpoint is newer than the anchor
-    receipt = log.receipt()
+    size = log.grow(2)
+    # A ticket wholly inside the anchored tree gets the anchored checkpoint itself...
+    covered = log.receipt(log.tickets[0])
+    assert covered["anchor"]["tree_size"] == 6 and covered["anchor"]["consistency_proof"] == []
+    assert verify_receipt(covered).ok
+    # ...a newer one gets a newer checkpoint and the proof that it extends the anchored tree.
+    receipt = log.receipt(log.tickets[-1])
     anchor = receipt["anchor"]
     assert anchor["tree_size"] == 6 and anchor["chain_id"] == chain.chain_id
+    assert anchor["consistency_proof"] and size > 6
     report = verify_receipt(receipt)
     assert report.ok, report.failures
     assert report.anchored_size == 6
+    schema = json.loads((Path(__file__).parent.parent / "docs/receipt.schema.json").read_text())
+    for doc in (covered, receipt):
+        assert [e.message for e in jsonschema.Draft202012Validator(schema).iter_errors(doc)] == []
     chain.close()
     # Yesterday's anchor, today: a new process opens the same chain file.
     reopened = EmbeddedChain(log.settings.embedded_chain_path)
@@ -162,6 +183,7 @@ def test_cli_deploy_status_anchor_and_verify(
     log: SmallLog, tmp_path: Path, monkeypatch: Any
 ) -> None:
     monkeypatch.setenv("PROOFDESK_DATA_DIR", str(log.settings.data_dir))
+    monkeypatch.setenv("PROOFDESK_DATABASE_URL", log.settings.effective_database_url)
     runner = CliRunner()
     deployed = runner.invoke(cli, ["chain", "deploy"])
     assert deployed.exit_code == 0, deployed.output

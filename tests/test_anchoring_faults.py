@@ -4,15 +4,18 @@ that should be anchored is anchored exactly once, and receipts verify against th
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from typing import Any
 
 import pytest
+from typer.testing import CliRunner
 
 from proofdesk.chain.anchoring import deploy_contracts
 from proofdesk.chain.base import ChainError, ChainUnavailable, contract
 from proofdesk.chain.embedded import dev_accounts
 from proofdesk.chain.verify import check_anchor
+from proofdesk.cli import app as cli
 from proofdesk.ledger import checkpoints
 from proofdesk.verify.receipt import verify_receipt
 from tests.chain_support import Anvil, SmallLog, anchored_events
@@ -41,7 +44,9 @@ def verified_on_chain(log: SmallLog, chain: Any) -> dict[str, Any]:
     return receipt
 
 
-def test_node_down_mid_anchoring_then_back_with_its_state(node: Anvil, log: SmallLog) -> None:
+def test_node_down_mid_anchoring_then_back_with_its_state(
+    node: Anvil, log: SmallLog, tmp_path: Path
+) -> None:
     size = log.grow(2)
     chain = node.chain(retries=1)
     anchorer = log.anchorer(chain)
@@ -58,7 +63,17 @@ def test_node_down_mid_anchoring_then_back_with_its_state(node: Anvil, log: Smal
     [row] = log.anchors()
     assert (row.status, row.tx_hash) == ("confirmed", signed.tx_hash)
     assert anchored_events(chain, address) == [(size, signed.tx_hash)]
-    verified_on_chain(log, chain)
+    receipt = verified_on_chain(log, chain)
+    # The same check from the command line, as a customer would run it.
+    path = tmp_path / "receipt.json"
+    path.write_text(json.dumps(receipt))
+    key = checkpoints.signer_for(log.settings).verifier.encode()
+    ok = CliRunner().invoke(cli, ["verify", str(path), "--key", key, "--rpc", node.url])
+    assert ok.exit_code == 0, ok.output
+    assert "VALID" in ok.output and "anchored at size" in ok.output
+    node.stop()
+    down = CliRunner().invoke(cli, ["verify", str(path), "--key", key, "--rpc", node.url])
+    assert down.exit_code == 1 and "does not answer" in down.output, down.output
 
 
 def test_node_restarted_without_state_needs_a_new_deployment(node: Anvil, log: SmallLog) -> None:

@@ -12,7 +12,7 @@ import pytest
 from eth_account import Account
 from typer.testing import CliRunner
 
-from proofdesk.chain.base import ChainError, ChainUnavailable
+from proofdesk.chain.base import ChainError, ChainUnavailable, GasCapExceeded
 from proofdesk.chain.connect import open_chain
 from proofdesk.chain.rpc import RpcChain, load_account, public_host
 from proofdesk.cli import app as cli
@@ -110,3 +110,33 @@ def test_a_node_that_answers_garbage_is_a_clear_error(tmp_path: Path) -> None:
     finally:
         server.shutdown()
         server.server_close()
+
+
+def test_gas_and_fee_caps_refuse_before_sending(tmp_path: Path) -> None:
+    node = Anvil(tmp_path, state=False).start()
+    try:
+        chain = node.chain()
+        head = chain.head()
+        call = {"to": chain.account.address, "value": 0}
+        with pytest.raises(GasCapExceeded, match="above the cap 20000"):
+            chain.prepare(call, gas_cap=20_000)
+        capped = RpcChain(node.url, chain.account, max_fee_per_gas=1)  # 1 wei: below any base fee
+        with pytest.raises(GasCapExceeded, match="above the configured fee cap"):
+            capped.prepare(call)
+        assert chain.head() == head  # nothing was sent
+        signed = chain.prepare(call)  # within the caps: an EIP-1559 transaction
+        assert signed.raw[0] == 2
+    finally:
+        node.stop()
+
+
+def test_chains_without_a_base_fee_get_a_legacy_gas_price(tmp_path: Path) -> None:
+    node = Anvil(tmp_path, state=False, extra=("--hardfork", "berlin")).start()
+    try:
+        chain = node.chain()
+        signed = chain.prepare({"to": chain.account.address, "value": 1})
+        assert signed.raw[0] == 1 or signed.raw[0] >= 0xC0  # EIP-2930 or legacy, never type 2
+        chain.broadcast(signed)
+        assert chain.wait(signed.tx_hash)["status"] == 1
+    finally:
+        node.stop()

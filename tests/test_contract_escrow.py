@@ -9,6 +9,7 @@ import pytest
 from eth_utils.crypto import keccak
 from vyper.compiler import compile_code
 
+from proofdesk.chain.base import TxReverted, deploy
 from tests.chain_support import advance_time
 from tests.contract_helpers import (
     ALICE,
@@ -44,6 +45,11 @@ def escrow(chain: Any, bond: int = 0) -> Any:
 
 def balance(chain: Any, address: str) -> int:
     return int(chain.w3.eth.get_balance(address))
+
+
+def test_the_decider_is_never_the_zero_address(chain: Any) -> None:
+    with pytest.raises(TxReverted, match="zero address"):
+        deploy(chain, "WarrantyEscrow", (ZERO,))
 
 
 def test_deposit_and_withdraw_what_is_free(chain: Any) -> None:

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import time
-from typing import Annotated
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.table import Table
@@ -11,12 +13,35 @@ from rich.table import Table
 from proofdesk.chain import contracts
 from proofdesk.cli import app, fail, handles_errors, out, settings
 
+if TYPE_CHECKING:
+    from proofdesk.chain.anchoring import Anchorer
+
 chain_app = typer.Typer(help="The EVM chain: contracts and their status.", no_args_is_help=True)
 anchor_app = typer.Typer(help="Anchoring the log's checkpoints on chain.", no_args_is_help=True)
 app.add_typer(chain_app, name="chain")
 app.add_typer(anchor_app, name="anchor")
 
 CONTRACT_NAMES = contracts.NAMES
+
+
+@contextmanager
+def _anchorer(*, sign_first: bool = False) -> Iterator[Anchorer]:
+    """The configured anchorer, its database and chain closed afterwards."""
+    from proofdesk.ledger.checkpoints import CheckpointLoop, signer_for
+    from proofdesk.services import open_anchorer, open_database
+
+    conf = settings()
+    db = open_database(conf)
+    try:
+        if sign_first:  # so that `anchor now` covers every event committed so far
+            CheckpointLoop(db, signer_for(conf), 0).tick()
+        anchorer = open_anchorer(conf, db)
+        try:
+            yield anchorer
+        finally:
+            anchorer.chain.close()
+    finally:
+        db.dispose()
 
 
 @chain_app.command("deploy")
@@ -41,11 +66,14 @@ def chain_deploy(
         raise fail(f"--contract: unknown {', '.join(unknown)} (one of {', '.join(CONTRACT_NAMES)})")
     conf = settings()
     db = open_database(conf, migrate=True)
-    chain = open_chain(conf)
     try:
-        rows = deploy_contracts(db, chain, names, redeploy=redeploy)
+        chain = open_chain(conf)
+        try:
+            rows = deploy_contracts(db, chain, names, redeploy=redeploy)
+        finally:
+            chain.close()
     finally:
-        chain.close()
+        db.dispose()
     table = Table("contract", "address", "block", "tx", title=chain.describe())
     for row in rows:
         table.add_row(row.name, row.address, str(row.block_number), row.tx_hash or "")
@@ -58,14 +86,9 @@ def chain_deploy(
 @handles_errors
 def chain_status() -> None:
     """Show the chain, the anchor contract and how far the log is anchored."""
-    from proofdesk.services import open_anchorer, open_database
 
-    conf = settings()
-    anchorer = open_anchorer(conf, open_database(conf))
-    try:
+    with _anchorer() as anchorer:
         st = anchorer.status()
-    finally:
-        anchorer.chain.close()
     kind = "development chain (not a public network)" if st.development else "chain"
     out.print(f"{kind}: {st.chain}", highlight=False)
     out.print(f"head block: {st.head if st.head is not None else 'unknown'}", highlight=False)
@@ -87,14 +110,8 @@ def anchor_now(
     ] = 60.0,
 ) -> None:
     """Anchor the latest signed checkpoint now (signing one first if the log grew)."""
-    from proofdesk.ledger.checkpoints import CheckpointLoop, signer_for
-    from proofdesk.services import open_anchorer, open_database
 
-    conf = settings()
-    db = open_database(conf)
-    CheckpointLoop(db, signer_for(conf), 0).tick()
-    anchorer = open_anchorer(conf, db)
-    try:
+    with _anchorer(sign_first=True) as anchorer:
         row = anchorer.tick(force=True)
         deadline = time.monotonic() + wait
         while row is not None and row.status in ("sent", "mined"):
@@ -102,8 +119,6 @@ def anchor_now(
                 break
             time.sleep(0.2)
             row = anchorer.tick()
-    finally:
-        anchorer.chain.close()
     if row is None:
         out.print("nothing to anchor: the latest checkpoint is anchored already")
         return
@@ -126,8 +141,11 @@ def anchor_list(limit: Annotated[int, typer.Option(min=1, max=10_000)] = 20) -> 
     from proofdesk.store.models import Anchor
 
     db = open_database(settings())
-    with db.reader() as session:
-        rows = session.scalars(select(Anchor).order_by(Anchor.id.desc()).limit(limit)).all()
+    try:
+        with db.reader() as session:
+            rows = session.scalars(select(Anchor).order_by(Anchor.id.desc()).limit(limit)).all()
+    finally:
+        db.dispose()
     table = Table("size", "status", "chain", "block", "gas", "tx")
     for row in rows:
         table.add_row(
