@@ -28,7 +28,7 @@ from typing import Any
 
 from eth_utils.crypto import keccak
 from hexbytes import HexBytes
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 from web3 import Web3
 
@@ -162,18 +162,23 @@ class Anchorer:
     def _contract(self, address: str) -> Any:
         return contract(self.chain, ANCHOR_CONTRACT, address)
 
-    def _rows(self, session: Session, *statuses: str) -> list[Anchor]:
-        return list(
-            session.scalars(
-                select(Anchor)
-                .where(Anchor.chain_id == self.chain.chain_id, Anchor.status.in_(statuses))
-                .order_by(Anchor.id)
+    def _newest(self, session: Session, *statuses: str) -> Anchor | None:
+        return session.scalars(
+            select(Anchor)
+            .where(Anchor.chain_id == self.chain.chain_id, Anchor.status.in_(statuses))
+            .order_by(Anchor.id.desc())
+            .limit(1)
+        ).first()
+
+    def anchored_size(self, session: Session, *statuses: str) -> int:
+        """The largest size anchored (by default: confirmed or on its way) on this chain."""
+        largest = session.scalar(
+            select(func.max(Anchor.tree_size)).where(
+                Anchor.chain_id == self.chain.chain_id,
+                Anchor.status.in_(statuses or ("confirmed", *IN_FLIGHT)),
             )
         )
-
-    def anchored_size(self, session: Session) -> int:
-        rows = self._rows(session, "confirmed", *IN_FLIGHT)
-        return max((r.tree_size for r in rows), default=0)
+        return int(largest or 0)
 
     def status(self) -> Status:
         problem = None
@@ -194,8 +199,8 @@ class Anchorer:
             )
         with self.db.reader() as session:
             cp = checkpoints.latest(session)
-            flying = self._rows(session, *IN_FLIGHT)
-            confirmed = self._rows(session, "confirmed")
+            flying = self._newest(session, *IN_FLIGHT)
+            anchored = self.anchored_size(session, "confirmed")
         return Status(
             chain=self.chain.describe(),
             chain_id=self.chain.chain_id,
@@ -204,8 +209,8 @@ class Anchorer:
             contract=address,
             contract_live=live,
             checkpoint_size=cp.size if cp else 0,
-            anchored_size=max((r.tree_size for r in confirmed), default=0),
-            in_flight=flying[0].tree_size if flying else None,
+            anchored_size=anchored,
+            in_flight=flying.tree_size if flying else None,
             problem=problem,
         )
 
@@ -221,27 +226,30 @@ class Anchorer:
                 code="anchor_contract_missing",
             )
         with self.db.reader() as session:
-            flying = self._rows(session, *IN_FLIGHT)
-            confirmed = self._rows(session, "confirmed")
-        if flying:
-            return self._follow(flying[0], address)
-        if confirmed and self._reorganised_away(confirmed[-1], address):
-            return confirmed[-1]
+            flying = self._newest(session, *IN_FLIGHT)
+            confirmed = self._newest(session, "confirmed")
+        if flying is not None:
+            return self._follow(flying, address)
+        if confirmed is not None:
+            moved = self._reorganised_away(confirmed)
+            if moved is not None:
+                return moved
         return self._maybe_start(address, force=force)
 
-    def _reorganised_away(self, row: Anchor, address: str) -> bool:
+    def _reorganised_away(self, row: Anchor) -> Anchor | None:
         """A confirmed anchor whose transaction is no longer in its block goes back to
-        ``sent``: the same signed bytes are resubmitted (or the anchor adopted if present)."""
+        ``sent`` (returned): the same signed bytes are resubmitted, or the anchor adopted if
+        present. None while it is where it was."""
         receipt = self.chain.receipt(row.tx_hash)
         if receipt is not None and HexBytes(receipt["blockHash"]).to_0x_hex() == row.block_hash:
-            return False
+            return None
         log.warning(
             "anchor of size %d (tx %s) is no longer in block %s; resubmitting",
             row.tree_size,
             row.tx_hash,
             row.block_number,
         )
-        self._update(
+        return self._update(
             row.id,
             status="sent",
             block_number=None,
@@ -249,7 +257,6 @@ class Anchorer:
             block_time=None,
             error=f"reorganised out of block {row.block_number}; resubmitted",
         )
-        return True
 
     def _maybe_start(self, address: str, *, force: bool) -> Anchor | None:
         with self.db.reader() as session:
@@ -295,7 +302,7 @@ class Anchorer:
         """The outbox row, committed before anything is broadcast."""
         now = format_time(utc_now())
         with self.db.writer() as session:
-            if self._rows(session, *IN_FLIGHT) or self.anchored_size(session) >= cp.size:
+            if self._newest(session, *IN_FLIGHT) or self.anchored_size(session) >= cp.size:
                 return None  # another process started one first
             row = Anchor(
                 chain_id=self.chain.chain_id,

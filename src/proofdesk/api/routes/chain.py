@@ -53,6 +53,8 @@ def anchors(
 @router.get("/chain", response_model=ChainOut, summary="The chain the log is anchored on")
 def chain_status(services: ServicesDep) -> ChainOut:
     st = services.anchoring.anchorer().status()
+    # The worker's last failure (a revert it cannot explain, a node error) also counts.
+    problem = st.problem or services.anchoring.last_error
     return ChainOut(
         chain_id=st.chain_id,
         development=st.development,
@@ -63,5 +65,5 @@ def chain_status(services: ServicesDep) -> ChainOut:
         checkpoint_size=st.checkpoint_size,
         anchored_size=st.anchored_size,
         in_flight=st.in_flight,
-        problem=st.problem,
+        problem=problem,
     )
