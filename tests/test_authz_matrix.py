@@ -87,6 +87,8 @@ EXPECTED: dict[str, tuple[str, str]] = {
     "GET /auth/tokens":                      ("200 200 200 200 200 200", "200 200 200 200 200 200"),
     "POST /auth/tokens":                     ("201 201 201 201 201 201", "201 201 201 201 201 201"),
     "DELETE /auth/tokens/{token}":           ("204 204 204 204 204 404", "404 404 404 404 404 404"),
+    # Signed in, a malformed message is refused by everyone; who may link is in test_siwe.py.
+    "POST /auth/siwe/link":                  ("422 422 422 422 422 422", "422 422 422 422 422 422"),
     "POST /auth/logout":                     ("204 204 204 204 204 204", "204 204 204 204 204 204"),
     "POST /attachments":                     ("201 201 201 403 201 201", "201 201 201 403 201 201"),
     "GET /attachments/{file}":               ("200 200 200 200 200 404", "404 404 404 404 404 404"),
@@ -318,6 +320,9 @@ CALLS: dict[str, Call] = {
     "GET /auth/tokens": Call(),
     "POST /auth/tokens": Call(payload=json_body({"name": "ci", "scopes": ["tickets:read"]})),
     "DELETE /auth/tokens/{token}": Call(new_token),
+    "POST /auth/siwe/link": Call(
+        payload=json_body({"message": "not EIP-4361", "signature": "0x00"})
+    ),
     "POST /auth/logout": Call(),
     "POST /attachments": Call(
         payload=lambda ids, role: {"files": {"file": ("tx.txt", b"0xabc\n", "text/plain")}}
@@ -440,6 +445,7 @@ def test_matrix_covers_every_endpoint(client: TestClient) -> None:
 
     paths = client.get(f"{API}/openapi.json").json()["paths"]
     public = {("POST", "/auth/login"), ("GET", "/health")}
+    public |= {("POST", "/auth/siwe/nonce"), ("POST", "/auth/siwe/verify")}
     # The log is public by design: leaf records and proofs, no content (docs/ledger.md).
     public |= {("GET", f"/log/{p}") for p in ("checkpoint", "checkpoints/{}", "key", "entries")}
     public |= {("GET", "/log/proof/inclusion"), ("GET", "/log/proof/consistency")}

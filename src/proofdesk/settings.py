@@ -76,6 +76,15 @@ class Settings(BaseSettings):
     )
     demo_password: SecretStr = SecretStr("demo-password")
 
+    # -- identity (see docs/identity.md) ------------------------------------------------------
+    siwe_chain_ids: tuple[int, ...] = Field(
+        default=(1, 131277322940537),
+        description="Chain ids a Sign-In with Ethereum message may name (default: Ethereum and "
+        "the embedded development chain).",
+    )
+    siwe_nonce_ttl_seconds: int = Field(default=300, ge=30, le=3600)
+    siwe_clock_skew_seconds: int = Field(default=60, ge=0, le=600)
+
     # -- the chain (see docs/chain.md) --------------------------------------------------------
     chain_rpc_url: str | None = Field(
         default=None,

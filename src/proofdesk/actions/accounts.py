@@ -159,6 +159,11 @@ def do_link_wallet(
     proving their own wallet by signature arrives with Sign-In with Ethereum."""
     require_worker(actor)
     check_customer_access(actor, customer)
+    return attach_wallet(session, customer, address, label)
+
+
+def attach_wallet(session: Session, customer: User, address: str, label: str | None) -> Wallet:
+    """Link ``address`` to ``customer`` (idempotent); the caller has checked the right to."""
     normalized = identifiers.evm_address(address)
     existing = session.scalars(
         select(Wallet).where(

@@ -7,6 +7,7 @@ import json
 from datetime import datetime
 from typing import Annotated, Any, Generic, TypeVar
 
+from eth_utils.address import to_checksum_address
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StringConstraints, field_validator
 
 from proofdesk.domain.roles import Role, Scope
@@ -136,7 +137,9 @@ class WalletOut(BaseModel):
 
     @classmethod
     def of(cls, wallet: Wallet) -> WalletOut:
-        return cls.model_validate(wallet, from_attributes=True)
+        out = cls.model_validate(wallet, from_attributes=True)
+        # Stored in lower case (the form compared); shown with its EIP-55 checksum.
+        return out.model_copy(update={"address": to_checksum_address(wallet.address)})
 
 
 class OrderIn(Request):
@@ -382,3 +385,31 @@ class ChainOut(BaseModel):
     anchored_size: int
     in_flight: int | None
     problem: str | None
+
+
+# --- Sign-In with Ethereum --------------------------------------------------------------------
+
+
+class SiweNonceIn(Request):
+    organization: Annotated[str, StringConstraints(min_length=1, max_length=64)]
+
+
+class SiweNonceOut(BaseModel):
+    nonce: str = Field(
+        description="Put in the message's `Nonce:` line; valid once, until expires_at."
+    )
+    expires_at: datetime
+    domain: str = Field(description="The message's domain (this deployment's host[:port]).")
+    uri: str = Field(description="A URI on this deployment for the message's `URI:` line.")
+    version: str = "1"
+    chain_ids: list[int] = Field(description="Chain ids the message may name.")
+    statement: str = Field(description="The statement to show the user.")
+
+
+class SiweIn(Request):
+    message: Annotated[str, StringConstraints(min_length=1, max_length=4096)] = Field(
+        description="The EIP-4361 message, exactly as signed (LF line ends)."
+    )
+    signature: Annotated[str, StringConstraints(min_length=1, max_length=200)] = Field(
+        description="65-byte hex signature (EIP-191 personal_sign, or the wallet's EIP-1271 one)."
+    )

@@ -118,6 +118,8 @@ class Chain(Protocol):
 
     def block(self, number: int) -> BlockData: ...
 
+    def call(self, fn: Callable[[], T]) -> T: ...
+
     def logs(self, query: FilterParams) -> list[LogReceipt]: ...
 
     def close(self) -> None: ...
@@ -190,6 +192,10 @@ class SigningChain:
             time.sleep(delay)
             delay *= 2
         raise AssertionError("unreachable")
+
+    def call(self, fn: Callable[[], T]) -> T:
+        """Run ``fn`` (which asks the node something) with this chain's retries and errors."""
+        return self._call(fn)
 
     def describe(self) -> str:
         return f"chain {getattr(self, 'chain_id', '(unknown id)')}"

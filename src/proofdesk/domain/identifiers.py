@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import re
 
+from eth_utils.address import is_checksum_address
+
 from proofdesk.errors import InvalidInput
 
 _EVM_ADDRESS = re.compile(r"^0x[0-9a-fA-F]{40}$")
@@ -18,9 +20,16 @@ MAX_CHAIN_ID = 2**53 - 1
 
 
 def evm_address(value: str) -> str:
+    """An EVM address in its stored form (lower case). Mixed case means EIP-55: a checksum
+    that does not match is a typo, refused."""
     if not _EVM_ADDRESS.match(value):
         raise InvalidInput(
             "not an EVM address (0x followed by 40 hex digits)", field="wallet_address"
+        )
+    digits = value[2:]
+    if digits != digits.lower() and digits != digits.upper() and not is_checksum_address(value):
+        raise InvalidInput(
+            "the address's mixed case is not its EIP-55 checksum (a typo?)", field="wallet_address"
         )
     return value.lower()
 

@@ -355,3 +355,17 @@ class Anchor(Base):
         Index("ix_anchors_status", "status"),
         Index("ix_anchors_chain_size", "chain_id", "tree_size"),
     )
+
+
+# --- identity (see proofdesk.identity) -------------------------------------------------------
+
+
+class SiweNonce(Base):
+    """A Sign-In with Ethereum nonce: issued for one organization, used at most once."""
+
+    __tablename__ = "siwe_nonces"
+    nonce: Mapped[str] = mapped_column(String(32), primary_key=True)
+    organization_id: Mapped[str] = mapped_column(ForeignKey("organizations.id"))
+    created_at: Mapped[datetime] = mapped_column(TZ)
+    expires_at: Mapped[datetime] = mapped_column(TZ, index=True)
+    used_at: Mapped[datetime | None] = mapped_column(TZ)

@@ -2,14 +2,31 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from fastapi import APIRouter, Request, Response
 from sqlalchemy import delete, select
+from sqlalchemy.orm import Session
 
+from proofdesk.actions import siwe
 from proofdesk.actions.accounts import do_create_api_token, do_revoke_api_token
-from proofdesk.api.deps import CSRF_COOKIE, SESSION_COOKIE, ActorDep, ServicesDep
-from proofdesk.api.schemas import LoginIn, LoginOut, NewTokenOut, TokenIn, TokenOut, UserOut
+from proofdesk.api.deps import CSRF_COOKIE, SESSION_COOKIE, ActorDep, Services, ServicesDep
+from proofdesk.api.schemas import (
+    LoginIn,
+    LoginOut,
+    NewTokenOut,
+    SiweIn,
+    SiweNonceIn,
+    SiweNonceOut,
+    TokenIn,
+    TokenOut,
+    UserOut,
+    WalletOut,
+)
 from proofdesk.auth import authenticate_password, open_session, token_hash
-from proofdesk.store.models import ApiToken, Session, User
+from proofdesk.chain.base import Chain
+from proofdesk.store.models import ApiToken, User
+from proofdesk.store.models import Session as BrowserSession
 
 router = APIRouter(prefix="/auth", tags=["auth"])
 
@@ -28,11 +45,18 @@ def login(body: LoginIn, request: Request, response: Response, services: Service
     address = _client(request)
     services.login_limiter_by_address.hit(address)
     services.login_limiter.hit(f"{address}|{body.organization}|{body.email.strip().lower()}")
-    ttl = services.settings.session_ttl_seconds
     with services.db.writer() as session:
         user = authenticate_password(session, body.organization, body.email, body.password)
-        token, csrf = open_session(session, user, ttl)
-        out = LoginOut(token=token, csrf_token=csrf, expires_in=ttl, user=UserOut.of(user))
+        return _start_session(session, services, response, user)
+
+
+def _start_session(
+    session: Session, services: Services, response: Response, user: User
+) -> LoginOut:
+    """Open a session for ``user`` and set its HttpOnly cookie and the CSRF cookie."""
+    ttl = services.settings.session_ttl_seconds
+    token, csrf = open_session(session, user, ttl)
+    out = LoginOut(token=token, csrf_token=csrf, expires_in=ttl, user=UserOut.of(user))
     secure = services.settings.cookie_secure
     response.set_cookie(
         SESSION_COOKIE, token, max_age=ttl, httponly=True, samesite="lax", secure=secure, path="/"
@@ -43,14 +67,69 @@ def login(body: LoginIn, request: Request, response: Response, services: Service
     return out
 
 
+def _chain_of(services: Services) -> Callable[[], Chain | None]:
+    """The configured chain, opened only when a contract wallet's signature must be asked."""
+    return lambda: services.anchoring.anchorer().chain
+
+
+@router.post(
+    "/siwe/nonce",
+    response_model=SiweNonceOut,
+    summary="Start Sign-In with Ethereum: a single-use nonce and the message's fields",
+)
+def siwe_nonce(body: SiweNonceIn, request: Request, services: ServicesDep) -> SiweNonceOut:
+    services.login_limiter_by_address.hit(_client(request))
+    settings = services.settings
+    with services.db.writer() as session:
+        row = siwe.issue_nonce(session, body.organization, settings.siwe_nonce_ttl_seconds)
+    scheme, domain = siwe.expected_origin(settings)
+    return SiweNonceOut(
+        nonce=row.nonce,
+        expires_at=row.expires_at,
+        domain=domain,
+        uri=f"{scheme}://{domain}/",
+        chain_ids=list(settings.siwe_chain_ids),
+        statement=siwe.STATEMENT,
+    )
+
+
+@router.post(
+    "/siwe/verify",
+    response_model=LoginOut,
+    summary="Sign in with a signed EIP-4361 message (creates the customer on first use)",
+    responses={401: {"description": "the message or signature is refused; `code` says why"}},
+)
+def siwe_verify(
+    body: SiweIn, request: Request, response: Response, services: ServicesDep
+) -> LoginOut:
+    services.login_limiter_by_address.hit(_client(request))
+    checked = siwe.check(services.settings, body.message, body.signature, _chain_of(services))
+    with services.db.writer() as session:
+        user = siwe.sign_in(session, siwe.consume(session, checked))
+        return _start_session(session, services, response, user)
+
+
+@router.post(
+    "/siwe/link",
+    status_code=201,
+    response_model=WalletOut,
+    summary="Link another wallet to the signed-in customer, proven by its signature",
+)
+def siwe_link(body: SiweIn, services: ServicesDep, actor: ActorDep) -> WalletOut:
+    checked = siwe.check(services.settings, body.message, body.signature, _chain_of(services))
+    with services.db.writer() as session:
+        return WalletOut.of(siwe.link(session, actor, siwe.consume(session, checked)))
+
+
 @router.post("/logout", status_code=204, summary="End the current session")
 def logout(request: Request, response: Response, services: ServicesDep, actor: ActorDep) -> None:
     header = request.headers.get("authorization", "")
     token = header.partition(" ")[2].strip() or request.cookies.get(SESSION_COOKIE, "")
     with services.db.writer() as session:
         session.execute(
-            delete(Session).where(
-                Session.token_hash == token_hash(token), Session.user_id == actor.user_id
+            delete(BrowserSession).where(
+                BrowserSession.token_hash == token_hash(token),
+                BrowserSession.user_id == actor.user_id,
             )
         )
     response.delete_cookie(SESSION_COOKIE, path="/")
