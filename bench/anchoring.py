@@ -15,7 +15,6 @@ import statistics
 import sys
 import tempfile
 import time
-from datetime import UTC, datetime
 from pathlib import Path
 
 from rich.console import Console
@@ -27,8 +26,8 @@ sys.path.insert(0, str(Path(__file__).parent))
 sys.path.insert(1, str(Path(__file__).resolve().parent.parent))
 from tests.chain_support import Anvil
 
-from api_load import cpu_model, git_commit, usable_cpus
-from ledger import build, counts, markdown_table, replace_section
+from api_load import cpu_model, usable_cpus
+from ledger import build, counts, markdown_table, replace_section, run_header
 from proofdesk.chain.anchoring import Anchorer, AnchorLoop, Policy, deploy_contracts
 from proofdesk.chain.base import Chain, transact
 from proofdesk.ledger import checkpoints
@@ -218,10 +217,7 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     lines = [
         START,
-        f"`.venv/bin/python bench/anchoring.py {' '.join(argv or sys.argv[1:])}`".replace(
-            " `", "`"
-        ),
-        f"— {datetime.now(UTC):%Y-%m-%d %H:%M} UTC, git {git_commit()}.",
+        *run_header("anchoring.py", argv or sys.argv[1:]),
         "",
         f"- machine: {usable_cpus()} CPUs, {cpu_model()}; anvil on loopback (automining for gas; "
         f"`--block-time {args.block_time}` for latency)",

@@ -198,8 +198,7 @@ def sqlite_version() -> str:
 def write_docs(results: list[Result], argv: list[str]) -> None:
     lines = [
         START,
-        f"`.venv/bin/python bench/ledger.py {' '.join(argv)}`".replace(" `", "`"),
-        f"— {datetime.now(UTC):%Y-%m-%d %H:%M} UTC, git {git_commit()}.",
+        *run_header("ledger.py", argv),
         "",
         f"- machine: {usable_cpus()} CPUs, {cpu_model()}; Python "
         f"{sys.version.split()[0]}; SQLite {sqlite_version()} (WAL, synchronous=NORMAL: "
@@ -211,6 +210,14 @@ def write_docs(results: list[Result], argv: list[str]) -> None:
         END,
     ]
     replace_section(START, END, "Ledger (`bench/ledger.py`)", "\n".join(lines))
+
+
+def run_header(script: str, argv: list[str]) -> list[str]:
+    """The first lines of a benchmark's section: how to run it again, when, at which commit."""
+    return [
+        f"`.venv/bin/python bench/{script} {' '.join(argv)}`".replace(" `", "`"),
+        f"— {datetime.now(UTC):%Y-%m-%d %H:%M} UTC, git {git_commit()}.",
+    ]
 
 
 def counts(text: str) -> list[int]:

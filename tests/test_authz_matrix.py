@@ -87,6 +87,13 @@ EXPECTED: dict[str, tuple[str, str]] = {
     "GET /auth/tokens":                      ("200 200 200 200 200 200", "200 200 200 200 200 200"),
     "POST /auth/tokens":                     ("201 201 201 201 201 201", "201 201 201 201 201 201"),
     "DELETE /auth/tokens/{token}":           ("204 204 204 204 204 404", "404 404 404 404 404 404"),
+    "POST /auth/logout/all":                 ("204 204 204 204 204 204", "204 204 204 204 204 204"),
+    "POST /auth/mfa/totp/setup":             ("200 200 200 200 200 200", "200 200 200 200 200 200"),
+    # A wrong code is refused for everyone; the working flows are in test_staff_mfa.py.
+    "POST /auth/mfa/totp/enable":            ("422 422 422 422 422 422", "422 422 422 422 422 422"),
+    "POST /auth/mfa/recovery-codes":         ("422 422 422 422 422 422", "422 422 422 422 422 422"),
+    "POST /auth/mfa/totp/disable":           ("403 403 422 422 422 422", "403 403 422 422 422 422"),
+    "PUT /organization/mfa":                 ("200 403 403 403 403 403", "200 403 403 403 403 403"),
     # Signed in, a malformed message is refused by everyone; who may link is in test_siwe.py.
     "POST /auth/siwe/link":                  ("422 422 422 422 422 422", "422 422 422 422 422 422"),
     "POST /auth/logout":                     ("204 204 204 204 204 204", "204 204 204 204 204 204"),
@@ -320,6 +327,12 @@ CALLS: dict[str, Call] = {
     "GET /auth/tokens": Call(),
     "POST /auth/tokens": Call(payload=json_body({"name": "ci", "scopes": ["tickets:read"]})),
     "DELETE /auth/tokens/{token}": Call(new_token),
+    "POST /auth/logout/all": Call(),
+    "POST /auth/mfa/totp/setup": Call(),
+    "POST /auth/mfa/totp/enable": Call(payload=json_body({"code": "000000"})),
+    "POST /auth/mfa/recovery-codes": Call(payload=json_body({"code": "000000"})),
+    "POST /auth/mfa/totp/disable": Call(payload=json_body({"code": "000000"})),
+    "PUT /organization/mfa": Call(payload=json_body({"require_for_agents": False})),
     "POST /auth/siwe/link": Call(
         payload=json_body({"message": "not EIP-4361", "signature": "0x00"})
     ),
@@ -428,7 +441,8 @@ def test_matrix(client: TestClient, world: World, label: str, role: str, tenant:
     if want == 404:
         assert error["code"] == "not_found", error
     if want == 403:
-        assert error["code"] in ("forbidden", "missing_scope"), error
+        # (and the one refusal that is about the role's own duty, not access)
+        assert error["code"] in ("forbidden", "missing_scope", "mfa_required_for_role"), error
     if ids and (want != 403 or role == "customer2" or tenant == "other"):
         # Someone else's object must look like no object at all.
         ghost = send(client, label, {k: str(uuid.uuid4()) for k in ids}, role, member)
@@ -446,6 +460,7 @@ def test_matrix_covers_every_endpoint(client: TestClient) -> None:
     paths = client.get(f"{API}/openapi.json").json()["paths"]
     public = {("POST", "/auth/login"), ("GET", "/health")}
     public |= {("POST", "/auth/siwe/nonce"), ("POST", "/auth/siwe/verify")}
+    public |= {("GET", "/auth/typed-data")}  # the EIP-712 domain: public by nature
     # The log is public by design: leaf records and proofs, no content (docs/ledger.md).
     public |= {("GET", f"/log/{p}") for p in ("checkpoint", "checkpoints/{}", "key", "entries")}
     public |= {("GET", "/log/proof/inclusion"), ("GET", "/log/proof/consistency")}

@@ -23,7 +23,9 @@ from sqlalchemy.orm import Session as DbSession
 from proofdesk.access import Actor
 from proofdesk.canonical import utc_now
 from proofdesk.domain.roles import ALL_SCOPES, Role, Scope
-from proofdesk.errors import InvalidInput, RateLimited, Unauthenticated
+from proofdesk.errors import Error, InvalidInput, RateLimited, Unauthenticated
+from proofdesk.identity import mfa
+from proofdesk.ledger.keys import Keyring
 from proofdesk.store.models import ApiToken, Organization, Session, User
 
 API_TOKEN_PREFIX = "pdk_"  # noqa: S105 - a public prefix, not a secret
@@ -57,22 +59,81 @@ def new_token() -> str:
     return secrets.token_urlsafe(32)
 
 
-def authenticate_password(
-    session: DbSession, organization_slug: str, email: str, password: str
-) -> User:
+@dataclass(frozen=True)
+class PasswordLogin:
+    """The outcome of a log-in attempt. On failure ``error`` is set and the attempt has been
+    counted on the account (commit the transaction, then raise it)."""
+
+    user: User | None = None
+    #: False: staff who must still enrol a second factor get an enrolment-only session.
+    mfa_ok: bool = True
+    new_device: bool = False
+    error: Error | None = None
+
+
+def password_login(
+    session: DbSession,
+    keyring: Keyring,
+    organization_slug: str,
+    email: str,
+    password: str,
+    *,
+    totp_code: str | None,
+    recovery_code: str | None,
+    device_cookie: str,
+    user_agent: str,
+) -> PasswordLogin:
+    """Password, then the second factor if the user has one; account locks after repeated
+    failures except on a device the user logged in from before (``identity.mfa``)."""
     user = session.scalars(
         select(User)
         .join(Organization, Organization.id == User.organization_id)
         .where(Organization.slug == organization_slug, User.email == email.strip().lower())
     ).first()
+    now = utc_now()
+    if user is not None and not mfa.is_known_device(session, user, device_cookie):
+        wait = mfa.locked_for(user, now)
+        if wait:
+            return PasswordLogin(
+                error=RateLimited(
+                    "too many failed log-ins on this account; try again later or from a "
+                    "device you used before",
+                    code="account_locked",
+                    retry_after=wait,
+                )
+            )
     ok = verify_password(user.password_hash if user else None, password)
     if user is None or not ok or not user.is_active:
-        raise Unauthenticated("wrong organization, e-mail or password", code="bad_credentials")
-    return user
+        if user is not None:
+            mfa.record_failure(user, now)
+        return PasswordLogin(
+            error=Unauthenticated("wrong organization, e-mail or password", code="bad_credentials")
+        )
+    mfa_ok = True
+    if user.totp_secret is not None:
+        if not (totp_code or recovery_code):
+            return PasswordLogin(
+                error=Unauthenticated(
+                    "enter the code from your authenticator app (or a recovery code)",
+                    code="mfa_required",
+                )
+            )
+        if not mfa.check_second_factor(session, user, keyring, totp_code, recovery_code):
+            mfa.record_failure(user, now)
+            return PasswordLogin(
+                error=Unauthenticated("wrong or used authentication code", code="bad_mfa_code")
+            )
+    elif mfa.requires_mfa(session, user):
+        mfa_ok = False
+    new_device = mfa.record_success(session, user, device_cookie, user_agent)
+    return PasswordLogin(user=user, mfa_ok=mfa_ok, new_device=new_device)
 
 
-def open_session(session: DbSession, user: User, ttl_seconds: int) -> tuple[str, str]:
-    """Create a browser session; returns (session token, CSRF token)."""
+def open_session(
+    session: DbSession, user: User, ttl_seconds: int, *, mfa_ok: bool = True
+) -> tuple[str, str]:
+    """Create a browser session; returns (session token, CSRF token). Always a new token:
+    a session id chosen before log-in never becomes a logged-in one (no fixation)."""
     token, csrf = new_token(), new_token()
     now = utc_now()
     session.add(
@@ -82,6 +143,8 @@ def open_session(session: DbSession, user: User, ttl_seconds: int) -> tuple[str,
             csrf_token=csrf,
             created_at=now,
             expires_at=now + timedelta(seconds=ttl_seconds),
+            last_seen_at=now,
+            mfa_ok=mfa_ok,
         )
     )
     return token, csrf
@@ -91,16 +154,33 @@ def open_session(session: DbSession, user: User, ttl_seconds: int) -> tuple[str,
 class SessionActor:
     actor: Actor
     csrf_token: str
+    mfa_ok: bool
+    #: The session's key, when its last-seen time is due for an update.
+    touch: str | None = None
 
 
-def actor_from_session(session: DbSession, token: str) -> SessionActor:
-    row = session.get(Session, token_hash(token))
-    if row is None or _aware(row.expires_at) <= utc_now():
+#: How stale a session's last-seen time may get before a request writes it again.
+TOUCH_EVERY = timedelta(seconds=60)
+
+
+def actor_from_session(session: DbSession, token: str, idle_seconds: int) -> SessionActor:
+    key = token_hash(token)
+    row = session.get(Session, key)
+    now = utc_now()
+    if row is None or _aware(row.expires_at) <= now:
         raise Unauthenticated("session expired or unknown; log in again", code="bad_session")
+    seen = _aware(row.last_seen_at or row.created_at)
+    if seen + timedelta(seconds=idle_seconds) <= now:
+        raise Unauthenticated("session idle for too long; log in again", code="bad_session")
     user = session.get(User, row.user_id)
     if user is None or not user.is_active:
         raise Unauthenticated("account disabled", code="bad_session")
-    return SessionActor(Actor(user.id, user.organization_id, Role(user.role)), row.csrf_token)
+    return SessionActor(
+        Actor(user.id, user.organization_id, Role(user.role)),
+        row.csrf_token,
+        row.mfa_ok,
+        key if seen + TOUCH_EVERY <= now else None,
+    )
 
 
 def create_api_token(
@@ -126,7 +206,8 @@ def create_api_token(
     return row, token
 
 
-def actor_from_api_token(session: DbSession, token: str) -> Actor:
+def actor_from_api_token(session: DbSession, token: str) -> tuple[Actor, str | None]:
+    """The token's actor, and the token's id when its last-used time is due for an update."""
     row = session.scalars(select(ApiToken).where(ApiToken.token_hash == token_hash(token))).first()
     now = utc_now()
     if (
@@ -139,7 +220,8 @@ def actor_from_api_token(session: DbSession, token: str) -> Actor:
     if user is None or not user.is_active:
         raise Unauthenticated("account disabled", code="bad_token")
     scopes = frozenset(Scope(s) for s in row.scopes.split()) & ALL_SCOPES
-    return Actor(user.id, user.organization_id, Role(user.role), scopes)
+    due = row.last_used_at is None or _aware(row.last_used_at) + TOUCH_EVERY <= now
+    return Actor(user.id, user.organization_id, Role(user.role), scopes), row.id if due else None
 
 
 def _aware(moment: datetime) -> datetime:

@@ -80,6 +80,13 @@ def verify(
     )
     if rpc or embedded_chain:
         _check_on_chain(doc, report, rpc, embedded_chain)
+    if report.ok:
+        from proofdesk.identity.typed import check_receipt
+
+        for item, ok, detail in check_receipt(doc):
+            (report.passed if ok else report.failed)(item, detail)
+            if ok:
+                out.print(f"  ✓ {item}: {detail}", highlight=False, soft_wrap=True)
     for warning in report.warnings:
         err.print(f"[yellow]warning:[/] {warning}", highlight=False)
     if report.revealed:

@@ -46,6 +46,9 @@ class Settings(BaseSettings):
     port: int = Field(default=8000, ge=1, le=65535)
     public_url: str | None = None
     session_ttl_seconds: int = Field(default=14 * 24 * 3600, ge=60)
+    session_idle_seconds: int = Field(
+        default=8 * 3600, ge=60, description="A session unused this long ends."
+    )
     cookie_secure: bool = False
     max_body_bytes: int = Field(
         default=1_000_000, ge=1024, description="JSON bodies above this are refused."

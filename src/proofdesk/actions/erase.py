@@ -88,7 +88,7 @@ def do_erase_customer(
         session.execute(
             update(Message)
             .where(Message.ticket_id.in_(ids))
-            .values(body=ERASED_TEXT, attachments="[]")
+            .values(body=ERASED_TEXT, attachments="[]", signed_by=None)
         )
         gone = session.scalars(select(Attachment.sha256).where(Attachment.ticket_id.in_(ids))).all()
         session.execute(delete(Attachment).where(Attachment.ticket_id.in_(ids)))

@@ -14,6 +14,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from proofdesk.access import Actor, require_worker
+from proofdesk.actions import signed
 from proofdesk.canonical import format_time, utc_now
 from proofdesk.domain import identifiers
 from proofdesk.domain.roles import WORKERS, Role
@@ -29,6 +30,7 @@ from proofdesk.domain.tickets import (
     check_transition,
 )
 from proofdesk.errors import Forbidden, InvalidInput, InvalidTransition
+from proofdesk.identity.typed import SignatureClaim
 from proofdesk.store.events import EventAppender, row_to_state
 from proofdesk.store.models import Attachment, Team, TeamMember, Ticket, User, new_id
 
@@ -54,6 +56,8 @@ class NewTicket:
     chain_id: int | None = None
     tx_hash: str | None = None
     attachment_ids: list[str] = field(default_factory=list)
+    #: The customer's EIP-712 signature of this request, if they signed it.
+    signature: SignatureClaim | None = None
 
 
 def _text(value: Any, name: str, limit: int) -> str:
@@ -218,6 +222,19 @@ def do_create_ticket(
         payload=payload,
     )
     refs = claim_attachments(session, actor, ticket_id, spec.attachment_ids)
+    message: dict[str, Any] = {
+        "message_id": new_id(),
+        "author_id": actor.user_id,
+        "author_role": actor.role.value,
+        "visibility": Visibility.PUBLIC.value,
+        "body": body,
+        "attachments": refs,
+    }
+    if spec.signature is not None:
+        content = {"kind": spec.kind.value, "subject": subject, "body": body}
+        message["signature"] = signed.accept(
+            session, actor, spec.signature, "ticket.create", "", content
+        )
     _, state = appender.append(
         state,
         ticket_id=ticket_id,
@@ -225,14 +242,7 @@ def do_create_ticket(
         type=EventType.MESSAGE_ADDED,
         actor_id=actor.user_id,
         occurred_at=now,
-        payload={
-            "message_id": new_id(),
-            "author_id": actor.user_id,
-            "author_role": actor.role.value,
-            "visibility": Visibility.PUBLIC.value,
-            "body": body,
-            "attachments": refs,
-        },
+        payload=message,
     )
     return state
 
@@ -276,6 +286,7 @@ def do_add_message(
     attachment_ids: list[str] | None = None,
     status: Status | None = None,
     at: datetime | None = None,
+    signature: SignatureClaim | None = None,
 ) -> TicketState:
     """A public reply or an internal note, optionally moving the ticket in the same event.
 
@@ -307,6 +318,10 @@ def do_add_message(
     }
     if status is not None:
         payload["status"] = status.value
+    if signature is not None:
+        payload["signature"] = signed.accept(
+            session, actor, signature, "message.add", state.id, {"body": body}
+        )
     return _append(session, actor, state, EventType.MESSAGE_ADDED, payload, at)
 
 

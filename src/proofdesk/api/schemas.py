@@ -47,6 +47,12 @@ class LoginIn(Request):
     organization: Annotated[str, StringConstraints(min_length=1, max_length=64)]
     email: Annotated[str, StringConstraints(min_length=3, max_length=254)]
     password: Annotated[str, StringConstraints(min_length=1, max_length=1024)]
+    totp_code: Annotated[str, StringConstraints(pattern=r"^\d{6}$")] | None = Field(
+        default=None, description="The authenticator app's code, for accounts with TOTP."
+    )
+    recovery_code: Annotated[str, StringConstraints(min_length=1, max_length=40)] | None = Field(
+        default=None, description="A one-time recovery code instead of the TOTP code."
+    )
 
 
 class UserOut(BaseModel):
@@ -70,6 +76,11 @@ class LoginOut(BaseModel):
     csrf_token: str = Field(description="Send as `X-CSRF-Token` on writes authenticated by cookie.")
     expires_in: int
     user: UserOut
+    mfa_enrollment_required: bool = Field(
+        default=False,
+        description="True: this session can only enrol a second factor, which the role needs.",
+    )
+    new_device: bool = Field(default=False, description="First log-in from this browser.")
 
 
 class TokenIn(Request):
@@ -86,6 +97,7 @@ class TokenOut(BaseModel):
     created_at: datetime
     expires_at: datetime | None
     revoked_at: datetime | None
+    last_used_at: datetime | None = None
 
     @classmethod
     def of(cls, row: ApiToken) -> TokenOut:
@@ -97,6 +109,7 @@ class TokenOut(BaseModel):
             created_at=row.created_at,
             expires_at=row.expires_at,
             revoked_at=row.revoked_at,
+            last_used_at=row.last_used_at,
         )
 
 
@@ -188,6 +201,21 @@ class TeamOut(BaseModel):
 # --- tickets -----------------------------------------------------------------------------------
 
 
+class SignatureIn(Request):
+    """An EIP-712 signature of this submission by one of the customer's wallets
+    (docs/identity.md): the server rebuilds the typed data from the request and checks it."""
+
+    signer: Annotated[str, StringConstraints(pattern=r"^0x[0-9a-fA-F]{40}$")]
+    signature: Annotated[str, StringConstraints(pattern=r"^0x[0-9a-fA-F]{130}$")]
+    nonce: Annotated[str, StringConstraints(pattern=r"^[0-9]{1,78}$")] = Field(
+        description="A random uint256, as decimal text; never used twice by one signer."
+    )
+    issued_at: int = Field(ge=0, le=2**63, description="Unix seconds when it was signed.")
+    request_id: Annotated[str, StringConstraints(max_length=100)] = Field(
+        default="", description="For a new ticket: an id the client chose (else empty)."
+    )
+
+
 class TicketIn(Request):
     kind: Kind
     subject: ShortText
@@ -204,6 +232,9 @@ class TicketIn(Request):
     chain_id: ChainId | None = None
     tx_hash: Annotated[str, StringConstraints(max_length=80)] | None = None
     attachment_ids: list[Id] = Field(default_factory=list, max_length=20)
+    signed: SignatureIn | None = Field(
+        default=None, description="The customer's EIP-712 signature of kind, subject and body."
+    )
 
 
 class TicketPatch(Request):
@@ -244,6 +275,7 @@ class MessageIn(Request):
         default=None, description="Move the ticket in the same step (e.g. reply and set pending)."
     )
     attachment_ids: list[Id] = Field(default_factory=list, max_length=20)
+    signed: SignatureIn | None = None
 
 
 class TicketOut(BaseModel):
@@ -295,6 +327,9 @@ class MessageOut(BaseModel):
     body: str
     attachments: list[AttachmentRef]
     created_at: str
+    signed_by: str | None = Field(
+        default=None, description="The wallet that signed this message (EIP-712); null: unsigned."
+    )
 
     @classmethod
     def of(cls, m: Message) -> MessageOut:
@@ -308,6 +343,7 @@ class MessageOut(BaseModel):
             body=m.body,
             attachments=[AttachmentRef(**a) for a in json.loads(m.attachments)],
             created_at=m.created_at,
+            signed_by=m.signed_by,
         )
 
 
@@ -413,3 +449,24 @@ class SiweIn(Request):
     signature: Annotated[str, StringConstraints(min_length=1, max_length=200)] = Field(
         description="65-byte hex signature (EIP-191 personal_sign, or the wallet's EIP-1271 one)."
     )
+
+
+# --- staff second factor ----------------------------------------------------------------------
+
+
+class TotpSetupOut(BaseModel):
+    secret: str = Field(description="Base32 secret, for typing into an authenticator app.")
+    otpauth_uri: str
+    qr_svg: str = Field(description="The otpauth URI as a QR code (inline SVG).")
+
+
+class TotpCodeIn(Request):
+    code: Annotated[str, StringConstraints(pattern=r"^\d{6}$")]
+
+
+class RecoveryCodesOut(BaseModel):
+    recovery_codes: list[str] = Field(description="Shown once; each works once.")
+
+
+class MfaPolicyIn(Request):
+    require_for_agents: bool

@@ -35,7 +35,7 @@ _TICKET_FIELDS: dict[str, Any] = {
 #: Private top-level payload fields per event type, with what an erased one reads as.
 PRIVATE: dict[str, dict[str, Any]] = {
     EventType.CREATED.value: _TICKET_FIELDS,
-    EventType.MESSAGE_ADDED.value: {"body": ERASED_TEXT, "attachments": []},
+    EventType.MESSAGE_ADDED.value: {"body": ERASED_TEXT, "attachments": [], "signature": None},
 }
 #: In ``fields.changed``, the changes of these fields are private.
 PRIVATE_CHANGES = _TICKET_FIELDS

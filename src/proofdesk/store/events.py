@@ -121,6 +121,7 @@ def project(session: Session, old: TicketState | None, new: TicketState, event: 
                 body=p["body"],
                 attachments=json.dumps(p.get("attachments", []), sort_keys=True),
                 created_at=event.occurred_at,
+                signed_by=(p.get("signature") or {}).get("signer"),
             )
         )
 

@@ -53,6 +53,8 @@ class Organization(Base):
     slug: Mapped[str] = mapped_column(String(64), unique=True)
     name: Mapped[str] = mapped_column(String(200))
     created_at: Mapped[datetime] = mapped_column(TZ)
+    #: Admins and supervisors always need a second factor; agents when this is set.
+    require_mfa_for_agents: Mapped[bool] = mapped_column(Boolean, default=False)
 
 
 class User(Base):
@@ -70,6 +72,13 @@ class User(Base):
     is_active: Mapped[bool] = mapped_column(Boolean, default=True)
     tier: Mapped[str | None] = mapped_column(String(32))
     created_at: Mapped[datetime] = mapped_column(TZ)
+    #: The TOTP secret, wrapped under the data key; set once enrolment is confirmed.
+    totp_secret: Mapped[bytes | None] = mapped_column(LargeBinary)
+    #: A secret offered by ``/auth/mfa/totp/setup``, not yet confirmed by a code.
+    totp_pending: Mapped[bytes | None] = mapped_column(LargeBinary)
+    totp_last_step: Mapped[int | None] = mapped_column(BigInteger)
+    failed_logins: Mapped[int] = mapped_column(Integer, default=0)
+    locked_until: Mapped[datetime | None] = mapped_column(TZ)
 
 
 class Wallet(Base):
@@ -208,6 +217,8 @@ class Message(Base):
     body: Mapped[str] = mapped_column(Text)
     attachments: Mapped[str] = mapped_column(Text, default="[]")  # JSON list of sha256 refs
     created_at: Mapped[str] = mapped_column(TIME_TEXT)
+    #: The wallet that signed this message (EIP-712), None for an unsigned one.
+    signed_by: Mapped[str | None] = mapped_column(String(42))
 
 
 class Attachment(Base):
@@ -234,6 +245,10 @@ class Session(Base):
     csrf_token: Mapped[str] = mapped_column(String(64))
     created_at: Mapped[datetime] = mapped_column(TZ)
     expires_at: Mapped[datetime] = mapped_column(TZ)
+    last_seen_at: Mapped[datetime | None] = mapped_column(TZ)
+    #: False for a staff member who must still enrol a second factor: such a session may
+    #: only reach the enrolment endpoints.
+    mfa_ok: Mapped[bool] = mapped_column(Boolean, default=True)
 
 
 class ApiToken(Base):
@@ -247,6 +262,7 @@ class ApiToken(Base):
     created_at: Mapped[datetime] = mapped_column(TZ)
     expires_at: Mapped[datetime | None] = mapped_column(TZ)
     revoked_at: Mapped[datetime | None] = mapped_column(TZ)
+    last_used_at: Mapped[datetime | None] = mapped_column(TZ)
 
 
 class IdempotencyKey(Base):
@@ -369,3 +385,35 @@ class SiweNonce(Base):
     created_at: Mapped[datetime] = mapped_column(TZ)
     expires_at: Mapped[datetime] = mapped_column(TZ, index=True)
     used_at: Mapped[datetime | None] = mapped_column(TZ)
+
+
+class RecoveryCode(Base):
+    """A one-time recovery code of a user's second factor (SHA-256 of it)."""
+
+    __tablename__ = "recovery_codes"
+    code_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
+    user_id: Mapped[str] = mapped_column(ForeignKey("users.id"), index=True)
+    created_at: Mapped[datetime] = mapped_column(TZ)
+    used_at: Mapped[datetime | None] = mapped_column(TZ)
+
+
+class KnownDevice(Base):
+    """A browser a user logged in from (its device cookie's SHA-256). Log-ins from a known
+    device skip the account lock, so that an attacker cannot lock the owner out."""
+
+    __tablename__ = "known_devices"
+    device_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
+    user_id: Mapped[str] = mapped_column(ForeignKey("users.id"), primary_key=True)
+    user_agent: Mapped[str] = mapped_column(String(300))
+    first_seen_at: Mapped[datetime] = mapped_column(TZ)
+    last_seen_at: Mapped[datetime] = mapped_column(TZ)
+
+
+class SignedNonce(Base):
+    """A (signer, nonce) of a signed submission already accepted: the same signature twice is
+    a replay."""
+
+    __tablename__ = "signed_nonces"
+    signer: Mapped[str] = mapped_column(String(42), primary_key=True)
+    nonce: Mapped[str] = mapped_column(String(78), primary_key=True)
+    used_at: Mapped[datetime] = mapped_column(TZ)

@@ -23,6 +23,7 @@ from proofdesk.api.idempotency import idempotent_create
 from proofdesk.api.pagination import decode_cursor, encode_cursor
 from proofdesk.api.schemas import (
     CustomerProfileOut,
+    MfaPolicyIn,
     OrderIn,
     OrderOut,
     Page,
@@ -61,6 +62,20 @@ def organization(services: ServicesDep, actor: ActorDep) -> dict[str, str]:
         org = session.get(Organization, actor.organization_id)
         assert org is not None
         return {"id": org.id, "slug": org.slug, "name": org.name}
+
+
+@router.put(
+    "/organization/mfa",
+    summary="Require a second factor for agents too (admins and supervisors always need one)",
+)
+def set_mfa_policy(body: MfaPolicyIn, services: ServicesDep, actor: ActorDep) -> dict[str, bool]:
+    require_scope(actor, Scope.ADMIN)
+    require_admin(actor)
+    with services.db.writer() as session:
+        org = session.get(Organization, actor.organization_id)
+        assert org is not None
+        org.require_mfa_for_agents = body.require_for_agents
+    return {"require_for_agents": body.require_for_agents}
 
 
 @router.get("/users", response_model=Page[UserOut], summary="List users (staff)")

@@ -2,33 +2,52 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
+from typing import Any
 
 from fastapi import APIRouter, Request, Response
-from sqlalchemy import delete, select
+from sqlalchemy import delete, select, update
 from sqlalchemy.orm import Session
 
+from proofdesk.access import Actor
 from proofdesk.actions import siwe
 from proofdesk.actions.accounts import do_create_api_token, do_revoke_api_token
-from proofdesk.api.deps import CSRF_COOKIE, SESSION_COOKIE, ActorDep, Services, ServicesDep
+from proofdesk.api.deps import (
+    CSRF_COOKIE,
+    DEVICE_COOKIE,
+    SESSION_COOKIE,
+    ActorDep,
+    Services,
+    ServicesDep,
+    typed_domain,
+)
 from proofdesk.api.schemas import (
     LoginIn,
     LoginOut,
     NewTokenOut,
+    RecoveryCodesOut,
     SiweIn,
     SiweNonceIn,
     SiweNonceOut,
     TokenIn,
     TokenOut,
+    TotpCodeIn,
+    TotpSetupOut,
     UserOut,
     WalletOut,
 )
-from proofdesk.auth import authenticate_password, open_session, token_hash
+from proofdesk.auth import new_token, open_session, password_login, token_hash
 from proofdesk.chain.base import Chain
+from proofdesk.errors import Forbidden, NotFound
+from proofdesk.identity import mfa, typed
+from proofdesk.ledger.keys import Keyring
 from proofdesk.store.models import ApiToken, User
 from proofdesk.store.models import Session as BrowserSession
 
 router = APIRouter(prefix="/auth", tags=["auth"])
+log = logging.getLogger(__name__)
+DEVICE_COOKIE_DAYS = 365
 
 
 def _client(request: Request) -> str:
@@ -45,17 +64,52 @@ def login(body: LoginIn, request: Request, response: Response, services: Service
     address = _client(request)
     services.login_limiter_by_address.hit(address)
     services.login_limiter.hit(f"{address}|{body.organization}|{body.email.strip().lower()}")
+    device = request.cookies.get(DEVICE_COOKIE) or new_token()
+    keyring = services.db.keyring
+    assert keyring is not None  # create_app sets it
     with services.db.writer() as session:
-        user = authenticate_password(session, body.organization, body.email, body.password)
-        return _start_session(session, services, response, user)
+        attempt = password_login(
+            session,
+            keyring,
+            body.organization,
+            body.email,
+            body.password,
+            totp_code=body.totp_code,
+            recovery_code=body.recovery_code,
+            device_cookie=device,
+            user_agent=request.headers.get("user-agent", ""),
+        )
+        if attempt.user is not None:
+            out = _start_session(session, services, response, attempt.user, mfa_ok=attempt.mfa_ok)
+    if attempt.error is not None:  # the failure is counted (committed) before it is reported
+        raise attempt.error
+    response.set_cookie(
+        DEVICE_COOKIE,
+        device,
+        max_age=DEVICE_COOKIE_DAYS * 86400,
+        httponly=True,
+        samesite="lax",
+        secure=services.settings.cookie_secure,
+        path="/api/v1/auth",
+    )
+    if attempt.new_device:
+        log.info(
+            "log-in from a new device: user %s from %s (%s)",
+            out.user.id,
+            address,
+            request.headers.get("user-agent", "")[:120],
+        )
+    return out.model_copy(
+        update={"mfa_enrollment_required": not attempt.mfa_ok, "new_device": attempt.new_device}
+    )
 
 
 def _start_session(
-    session: Session, services: Services, response: Response, user: User
+    session: Session, services: Services, response: Response, user: User, *, mfa_ok: bool = True
 ) -> LoginOut:
     """Open a session for ``user`` and set its HttpOnly cookie and the CSRF cookie."""
     ttl = services.settings.session_ttl_seconds
-    token, csrf = open_session(session, user, ttl)
+    token, csrf = open_session(session, user, ttl, mfa_ok=mfa_ok)
     out = LoginOut(token=token, csrf_token=csrf, expires_in=ttl, user=UserOut.of(user))
     secure = services.settings.cookie_secure
     response.set_cookie(
@@ -70,6 +124,20 @@ def _start_session(
 def _chain_of(services: Services) -> Callable[[], Chain | None]:
     """The configured chain, opened only when a contract wallet's signature must be asked."""
     return lambda: services.anchoring.anchorer().chain
+
+
+@router.get(
+    "/typed-data",
+    summary="The EIP-712 domain and types that signed submissions use (docs/identity.md)",
+)
+def typed_data(services: ServicesDep) -> dict[str, Any]:
+    chain_id, contract = typed_domain(services)
+    return {
+        "domain": typed.domain(chain_id, contract),
+        "types": typed.TYPES,
+        "primaryType": typed.PRIMARY_TYPE,
+        "actions": {name: list(fields) for name, fields in typed.ACTIONS.items()},
+    }
 
 
 @router.post(
@@ -134,6 +202,87 @@ def logout(request: Request, response: Response, services: ServicesDep, actor: A
         )
     response.delete_cookie(SESSION_COOKIE, path="/")
     response.delete_cookie(CSRF_COOKIE, path="/")
+
+
+@router.post("/logout/all", status_code=204, summary="End every session of the caller")
+def logout_everywhere(response: Response, services: ServicesDep, actor: ActorDep) -> None:
+    with services.db.writer() as session:
+        session.execute(delete(BrowserSession).where(BrowserSession.user_id == actor.user_id))
+    response.delete_cookie(SESSION_COOKIE, path="/")
+    response.delete_cookie(CSRF_COOKIE, path="/")
+
+
+def _keyring(services: Services) -> Keyring:
+    keyring = services.db.keyring
+    assert keyring is not None  # create_app sets it
+    return keyring
+
+
+def _me(session: Session, actor: Actor) -> User:
+    user = session.get(User, actor.user_id)
+    if user is None:
+        raise NotFound("no such user")
+    return user
+
+
+@router.post(
+    "/mfa/totp/setup",
+    response_model=TotpSetupOut,
+    summary="Start TOTP enrolment: a new secret and its QR code",
+)
+def totp_setup(services: ServicesDep, actor: ActorDep) -> TotpSetupOut:
+    keyring = _keyring(services)
+    with services.db.writer() as session:
+        secret, uri, svg = mfa.start_enrolment(_me(session, actor), keyring)
+    return TotpSetupOut(secret=secret, otpauth_uri=uri, qr_svg=svg)
+
+
+@router.post(
+    "/mfa/totp/enable",
+    response_model=RecoveryCodesOut,
+    summary="Confirm TOTP with a code; returns the recovery codes once",
+)
+def totp_enable(
+    body: TotpCodeIn, request: Request, services: ServicesDep, actor: ActorDep
+) -> RecoveryCodesOut:
+    keyring = _keyring(services)
+    with services.db.writer() as session:
+        codes = mfa.confirm_enrolment(session, _me(session, actor), keyring, body.code)
+        # The session that proved the factor is now a full one; others of this user too.
+        session.execute(
+            update(BrowserSession)
+            .where(BrowserSession.user_id == actor.user_id)
+            .values(mfa_ok=True)
+        )
+    return RecoveryCodesOut(recovery_codes=codes)
+
+
+@router.post(
+    "/mfa/recovery-codes",
+    response_model=RecoveryCodesOut,
+    summary="Replace the recovery codes (needs a current TOTP code)",
+)
+def recovery_codes(body: TotpCodeIn, services: ServicesDep, actor: ActorDep) -> RecoveryCodesOut:
+    keyring = _keyring(services)
+    with services.db.writer() as session:
+        user = _me(session, actor)
+        mfa.require_code(session, user, keyring, body.code)
+        return RecoveryCodesOut(recovery_codes=mfa.new_recovery_codes(session, user))
+
+
+@router.post(
+    "/mfa/totp/disable",
+    status_code=204,
+    summary="Remove the second factor (not for roles that require one)",
+)
+def totp_disable(body: TotpCodeIn, services: ServicesDep, actor: ActorDep) -> None:
+    keyring = _keyring(services)
+    with services.db.writer() as session:
+        user = _me(session, actor)
+        if mfa.requires_mfa(session, user):
+            raise Forbidden("your role requires a second factor", code="mfa_required_for_role")
+        mfa.require_code(session, user, keyring, body.code)
+        mfa.disable(session, user)
 
 
 @router.get("/me", response_model=UserOut)

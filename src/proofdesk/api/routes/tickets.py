@@ -17,7 +17,7 @@ from proofdesk.access import (
     visible_tickets,
 )
 from proofdesk.actions import tickets as actions
-from proofdesk.api.deps import ActorDep, ServicesDep
+from proofdesk.api.deps import ActorDep, Services, ServicesDep, typed_domain
 from proofdesk.api.idempotency import idempotent_create
 from proofdesk.api.pagination import decode_cursor, encode_cursor
 from proofdesk.api.schemas import (
@@ -27,6 +27,7 @@ from proofdesk.api.schemas import (
     MessageIn,
     MessageOut,
     Page,
+    SignatureIn,
     StatusIn,
     TagsIn,
     TicketIn,
@@ -35,6 +36,7 @@ from proofdesk.api.schemas import (
 )
 from proofdesk.domain.roles import Scope
 from proofdesk.domain.tickets import Kind, Priority, Status
+from proofdesk.identity.typed import SignatureClaim
 from proofdesk.ledger.receipts import build_receipt
 from proofdesk.ledger.store import EventReader
 from proofdesk.store.events import row_to_state
@@ -154,12 +156,31 @@ def create_ticket(
     body: TicketIn, request: Request, services: ServicesDep, actor: ActorDep
 ) -> JSONResponse:
     require_scope(actor, Scope.TICKETS_WRITE)
-    spec = actions.NewTicket(**body.model_dump())
+    spec = actions.NewTicket(
+        **body.model_dump(exclude={"signed"}), signature=signature_claim(services, body.signed)
+    )
 
     def create(session: Session) -> TicketOut:
         return TicketOut.of(actions.do_create_ticket(session, actor, spec))
 
     return idempotent_create(request, services.db, actor, body, create)
+
+
+def signature_claim(services: Services, signed: SignatureIn | None) -> SignatureClaim | None:
+    """The claim of a signed submission, bound to this deployment's EIP-712 domain (the chain
+    and its anchor contract; opened here, before any write transaction)."""
+    if signed is None:
+        return None
+    chain_id, contract = typed_domain(services)
+    return SignatureClaim(
+        signer=signed.signer,
+        signature=signed.signature,
+        nonce=int(signed.nonce),
+        issued_at=signed.issued_at,
+        request_id=signed.request_id,
+        chain_id=chain_id,
+        verifying_contract=contract,
+    )
 
 
 @router.get("/{ticket_id}", response_model=TicketOut)
@@ -239,6 +260,8 @@ def list_messages(ticket_id: str, services: ServicesDep, actor: ActorDep) -> lis
 def add_message(
     ticket_id: str, body: MessageIn, request: Request, services: ServicesDep, actor: ActorDep
 ) -> JSONResponse:
+    claim = signature_claim(services, body.signed)
+
     def create(session: Session) -> MessageOut:
         ticket = access_ticket(session, actor, ticket_id, write=True, lock=True)
         state = actions.do_add_message(
@@ -249,6 +272,7 @@ def add_message(
             visibility=body.visibility,
             attachment_ids=body.attachment_ids,
             status=body.status,
+            signature=claim,
         )
         message = session.scalars(
             select(Message).where(Message.ticket_id == state.id, Message.seq == state.last_seq)

@@ -1,0 +1,192 @@
+"""Staff sign-in: TOTP (RFC 6238) second factor, recovery codes, account locks, known devices.
+
+- TOTP secrets are 160-bit, wrapped under the deployment's data key (a database leak alone does
+  not give codes); a code is accepted in the current 30-second step or the one before or after,
+  and never twice (the last used step is kept), so a code seen over someone's shoulder is spent.
+- Ten recovery codes of 50 bits each are shown once at enrolment; only their SHA-256 is kept and
+  each works once.
+- After ``FREE_FAILURES`` consecutive failed log-ins an account is locked for 2^(n-5) seconds,
+  at most ``MAX_LOCK``. The lock does not apply to a browser the user logged in from before
+  (its device cookie is known), so an attacker who keeps failing cannot lock the owner out.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import secrets
+from datetime import datetime, timedelta
+
+import pyotp
+import segno
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from proofdesk.canonical import utc_now
+from proofdesk.domain.roles import Role
+from proofdesk.errors import Conflict, InvalidInput
+from proofdesk.ledger.keys import Keyring
+from proofdesk.store.models import KnownDevice, Organization, RecoveryCode, User
+
+ISSUER = "ProofDesk"
+RECOVERY_CODES = 10
+FREE_FAILURES = 5
+MAX_LOCK = timedelta(minutes=15)
+STEP_SECONDS = 30
+
+
+def _aware(moment: datetime | None) -> datetime | None:
+    if moment is None or moment.tzinfo is not None:
+        return moment
+    return moment.replace(tzinfo=utc_now().tzinfo)  # SQLite hands back naive UTC
+
+
+def requires_mfa(session: Session, user: User) -> bool:
+    """Admins and supervisors always; agents when their organization says so."""
+    if user.role in (Role.ADMIN.value, Role.SUPERVISOR.value):
+        return True
+    if user.role == Role.AGENT.value:
+        org = session.get(Organization, user.organization_id)
+        return bool(org and org.require_mfa_for_agents)
+    return False
+
+
+def _context(user: User) -> str:
+    return f"totp:{user.id}"
+
+
+def start_enrolment(user: User, keyring: Keyring) -> tuple[str, str, str]:
+    """Offer a new secret; returns (base32 secret, otpauth URI, QR code as SVG)."""
+    if user.totp_secret is not None:
+        raise Conflict("a second factor is enrolled already; disable it first", code="mfa_enrolled")
+    secret = pyotp.random_base32(32)
+    user.totp_pending = keyring.wrap(_context(user), secret.encode())
+    uri = pyotp.TOTP(secret).provisioning_uri(name=user.email or user.id, issuer_name=ISSUER)
+    svg = segno.make(uri, error="m").svg_inline(scale=4)
+    return secret, uri, svg
+
+
+def _step_accepted(secret: str, code: str, last_step: int | None, now: datetime) -> int | None:
+    """The time step ``code`` belongs to, if it is valid and newer than ``last_step``."""
+    if not (code.isdigit() and len(code) == 6):
+        return None
+    totp = pyotp.TOTP(secret)
+    current = int(now.timestamp()) // STEP_SECONDS
+    for step in (current - 1, current, current + 1):
+        if secrets.compare_digest(totp.at(step * STEP_SECONDS), code) and (
+            last_step is None or step > last_step
+        ):
+            return step
+    return None
+
+
+def confirm_enrolment(session: Session, user: User, keyring: Keyring, code: str) -> list[str]:
+    """Enable the offered secret once the user proves it with a code; returns the recovery
+    codes (shown once)."""
+    if user.totp_pending is None:
+        raise InvalidInput("start the set-up first", code="mfa_not_started")
+    secret = keyring.unwrap(_context(user), user.totp_pending).decode()
+    step = _step_accepted(secret, code, None, utc_now())
+    if step is None:
+        raise InvalidInput("that code is not the authenticator's current one", code="bad_mfa_code")
+    user.totp_secret, user.totp_pending, user.totp_last_step = user.totp_pending, None, step
+    return new_recovery_codes(session, user)
+
+
+def new_recovery_codes(session: Session, user: User) -> list[str]:
+    for old in session.scalars(select(RecoveryCode).where(RecoveryCode.user_id == user.id)):
+        session.delete(old)
+    now = utc_now()
+    codes = []
+    for _ in range(RECOVERY_CODES):
+        raw = base64.b32encode(secrets.token_bytes(7)).decode().rstrip("=").lower()[:10]
+        code = f"{raw[:5]}-{raw[5:]}"
+        session.add(RecoveryCode(code_hash=_hash(code), user_id=user.id, created_at=now))
+        codes.append(code)
+    return codes
+
+
+def _hash(code: str) -> str:
+    return hashlib.sha256(code.strip().lower().encode()).hexdigest()
+
+
+def check_second_factor(
+    session: Session,
+    user: User,
+    keyring: Keyring,
+    totp_code: str | None,
+    recovery_code: str | None,
+) -> bool:
+    """Whether the code (TOTP, or else a recovery code) is right; spends what it uses."""
+    now = utc_now()
+    if totp_code and user.totp_secret is not None:
+        secret = keyring.unwrap(_context(user), user.totp_secret).decode()
+        step = _step_accepted(secret, totp_code.strip(), user.totp_last_step, now)
+        if step is not None:
+            user.totp_last_step = step
+            return True
+    if recovery_code:
+        row = session.get(RecoveryCode, _hash(recovery_code))
+        if row is not None and row.user_id == user.id and row.used_at is None:
+            row.used_at = now
+            return True
+    return False
+
+
+def require_code(session: Session, user: User, keyring: Keyring, code: str) -> None:
+    """A current TOTP code, for changing the factor itself; else ``bad_mfa_code``."""
+    if not check_second_factor(session, user, keyring, code, None):
+        raise InvalidInput("wrong or used authentication code", code="bad_mfa_code")
+
+
+def disable(session: Session, user: User) -> None:
+    user.totp_secret = user.totp_pending = user.totp_last_step = None
+    for old in session.scalars(select(RecoveryCode).where(RecoveryCode.user_id == user.id)):
+        session.delete(old)
+
+
+# -- locks and devices -------------------------------------------------------------------------
+
+
+def device_hash(cookie: str | None) -> str | None:
+    return hashlib.sha256(cookie.encode()).hexdigest() if cookie else None
+
+
+def is_known_device(session: Session, user: User, cookie: str | None) -> bool:
+    digest = device_hash(cookie)
+    return digest is not None and session.get(KnownDevice, (digest, user.id)) is not None
+
+
+def locked_for(user: User, now: datetime) -> int:
+    """Seconds the account stays locked (0: not locked)."""
+    until = _aware(user.locked_until)
+    return 0 if until is None or until <= now else int((until - now).total_seconds()) + 1
+
+
+def record_failure(user: User, now: datetime) -> None:
+    user.failed_logins = (user.failed_logins or 0) + 1
+    extra = user.failed_logins - FREE_FAILURES
+    if extra >= 0:
+        user.locked_until = now + min(timedelta(seconds=2**extra), MAX_LOCK)
+
+
+def record_success(session: Session, user: User, cookie: str, user_agent: str) -> bool:
+    """Reset the failure count and remember the device; True if the device is new."""
+    user.failed_logins, user.locked_until = 0, None
+    now = utc_now()
+    digest = device_hash(cookie)
+    assert digest is not None
+    known = session.get(KnownDevice, (digest, user.id))
+    if known is not None:
+        known.last_seen_at = now
+        return False
+    session.add(
+        KnownDevice(
+            device_hash=digest,
+            user_id=user.id,
+            user_agent=user_agent[:300],
+            first_seen_at=now,
+            last_seen_at=now,
+        )
+    )
+    return True
