@@ -88,6 +88,7 @@ EXPECTED: dict[str, tuple[str, str]] = {
     "POST /auth/tokens":                     ("201 201 201 201 201 201", "201 201 201 201 201 201"),
     "DELETE /auth/tokens/{token}":           ("204 204 204 204 204 404", "404 404 404 404 404 404"),
     "POST /auth/logout/all":                 ("204 204 204 204 204 204", "204 204 204 204 204 204"),
+    "PUT /auth/me/email":                    ("403 403 403 403 200 200", "403 403 403 403 200 200"),
     "POST /auth/mfa/totp/setup":             ("200 200 200 200 200 200", "200 200 200 200 200 200"),
     # A wrong code is refused for everyone; the working flows are in test_staff_mfa.py.
     "POST /auth/mfa/totp/enable":            ("422 422 422 422 422 422", "422 422 422 422 422 422"),
@@ -328,6 +329,7 @@ CALLS: dict[str, Call] = {
     "POST /auth/tokens": Call(payload=json_body({"name": "ci", "scopes": ["tickets:read"]})),
     "DELETE /auth/tokens/{token}": Call(new_token),
     "POST /auth/logout/all": Call(),
+    "PUT /auth/me/email": Call(payload=json_body(lambda ids: {"email": f"{unique()}@x.example"})),
     "POST /auth/mfa/totp/setup": Call(),
     "POST /auth/mfa/totp/enable": Call(payload=json_body({"code": "000000"})),
     "POST /auth/mfa/recovery-codes": Call(payload=json_body({"code": "000000"})),
@@ -442,7 +444,12 @@ def test_matrix(client: TestClient, world: World, label: str, role: str, tenant:
         assert error["code"] == "not_found", error
     if want == 403:
         # (and the one refusal that is about the role's own duty, not access)
-        assert error["code"] in ("forbidden", "missing_scope", "mfa_required_for_role"), error
+        assert error["code"] in (
+            "forbidden",
+            "missing_scope",
+            "mfa_required_for_role",
+            "not_a_customer",
+        ), error
     if ids and (want != 403 or role == "customer2" or tenant == "other"):
         # Someone else's object must look like no object at all.
         ghost = send(client, label, {k: str(uuid.uuid4()) for k in ids}, role, member)

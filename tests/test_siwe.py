@@ -305,3 +305,20 @@ def test_a_contract_wallet_signs_in_by_eip1271(
     text = message_for(client, tenant, address).text()
     stranger = sign_in(client, text, signed(Account.create(), text))
     assert stranger.json()["error"]["code"] == "wrong_signer"
+
+
+def test_a_wallet_customer_links_an_email(client: TestClient, tenant: Tenant) -> None:
+    wallet = Account.create()
+    text = message_for(client, tenant, wallet.address).text()
+    token = sign_in(client, text, signed(wallet, text)).json()["token"]
+    headers = {"Authorization": f"Bearer {token}"}
+    linked = client.put(
+        f"{API}/auth/me/email", json={"email": "Holder@Example.com"}, headers=headers
+    )
+    assert (linked.status_code, linked.json()["email"]) == (200, "holder@example.com")
+    taken = client.put(
+        f"{API}/auth/me/email", json={"email": tenant.customer2.email}, headers=headers
+    )
+    assert (taken.status_code, taken.json()["error"]["code"]) == (409, "email_taken")
+    bad = client.put(f"{API}/auth/me/email", json={"email": "not an address"}, headers=headers)
+    assert bad.status_code == 422

@@ -49,7 +49,10 @@ class Settings(BaseSettings):
     session_idle_seconds: int = Field(
         default=8 * 3600, ge=60, description="A session unused this long ends."
     )
-    cookie_secure: bool = False
+    cookie_secure: bool = Field(
+        default=False,
+        description="Mark cookies Secure; always on when public_url is https://.",
+    )
     max_body_bytes: int = Field(
         default=1_000_000, ge=1024, description="JSON bodies above this are refused."
     )
@@ -167,6 +170,10 @@ class Settings(BaseSettings):
     @property
     def effective_log_key_file(self) -> Path:
         return self.log_key_file or self.data_dir / "log.key"
+
+    @property
+    def secure_cookies(self) -> bool:
+        return self.cookie_secure or self.base_url.startswith("https://")
 
     @property
     def embedded_chain_path(self) -> Path:

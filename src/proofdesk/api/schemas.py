@@ -468,5 +468,9 @@ class RecoveryCodesOut(BaseModel):
     recovery_codes: list[str] = Field(description="Shown once; each works once.")
 
 
+class EmailIn(Request):
+    email: Annotated[str, StringConstraints(min_length=3, max_length=254)]
+
+
 class MfaPolicyIn(Request):
     require_for_agents: bool

@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session
 
 from proofdesk.access import Actor
 from proofdesk.actions import siwe
-from proofdesk.actions.accounts import do_create_api_token, do_revoke_api_token
+from proofdesk.actions.accounts import do_create_api_token, do_revoke_api_token, normalize_email
 from proofdesk.api.deps import (
     CSRF_COOKIE,
     DEVICE_COOKIE,
@@ -23,6 +23,7 @@ from proofdesk.api.deps import (
     typed_domain,
 )
 from proofdesk.api.schemas import (
+    EmailIn,
     LoginIn,
     LoginOut,
     NewTokenOut,
@@ -39,7 +40,8 @@ from proofdesk.api.schemas import (
 )
 from proofdesk.auth import new_token, open_session, password_login, token_hash
 from proofdesk.chain.base import Chain
-from proofdesk.errors import Forbidden, NotFound
+from proofdesk.domain.roles import Role
+from proofdesk.errors import Conflict, Forbidden, NotFound
 from proofdesk.identity import mfa, typed
 from proofdesk.ledger.keys import Keyring
 from proofdesk.store.models import ApiToken, User
@@ -89,7 +91,7 @@ def login(body: LoginIn, request: Request, response: Response, services: Service
         max_age=DEVICE_COOKIE_DAYS * 86400,
         httponly=True,
         samesite="lax",
-        secure=services.settings.cookie_secure,
+        secure=services.settings.secure_cookies,
         path="/api/v1/auth",
     )
     if attempt.new_device:
@@ -111,7 +113,7 @@ def _start_session(
     ttl = services.settings.session_ttl_seconds
     token, csrf = open_session(session, user, ttl, mfa_ok=mfa_ok)
     out = LoginOut(token=token, csrf_token=csrf, expires_in=ttl, user=UserOut.of(user))
-    secure = services.settings.cookie_secure
+    secure = services.settings.secure_cookies
     response.set_cookie(
         SESSION_COOKIE, token, max_age=ttl, httponly=True, samesite="lax", secure=secure, path="/"
     )
@@ -283,6 +285,31 @@ def totp_disable(body: TotpCodeIn, services: ServicesDep, actor: ActorDep) -> No
             raise Forbidden("your role requires a second factor", code="mfa_required_for_role")
         mfa.require_code(session, user, keyring, body.code)
         mfa.disable(session, user)
+
+
+@router.put(
+    "/me/email",
+    response_model=UserOut,
+    summary="Link an e-mail address to the signed-in customer (for replies by e-mail)",
+)
+def link_email(body: EmailIn, services: ServicesDep, actor: ActorDep) -> UserOut:
+    if actor.role is not Role.CUSTOMER:
+        raise Forbidden("staff e-mail addresses are set by an admin", code="not_a_customer")
+    with services.db.writer() as session:
+        user = _me(session, actor)
+        address = normalize_email(body.email)
+        taken = session.scalars(
+            select(User.id).where(
+                User.organization_id == user.organization_id,
+                User.email == address,
+                User.id != user.id,
+            )
+        ).first()
+        if taken is not None:
+            raise Conflict("another account uses this e-mail", code="email_taken", field="email")
+        user.email = address
+        session.flush()
+        return UserOut.of(user)
 
 
 @router.get("/me", response_model=UserOut)
