@@ -8,7 +8,7 @@ from datetime import timedelta
 from typing import Any
 
 from eth_utils.address import to_checksum_address
-from sqlalchemy import select
+from sqlalchemy import delete, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -54,6 +54,8 @@ def accept(
     ).first()
     if owned is None:
         raise Forbidden("the signer is not one of your wallets", code="not_your_wallet")
+    # A nonce older than twice the allowed skew cannot come back (its issuedAt is refused).
+    session.execute(delete(SignedNonce).where(SignedNonce.used_at < now - 2 * MAX_SKEW))
     try:
         with session.begin_nested():
             session.add(SignedNonce(signer=signer.lower(), nonce=str(claim.nonce), used_at=now))

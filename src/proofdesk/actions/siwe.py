@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from urllib.parse import urlsplit
 
-from sqlalchemy import select, update
+from sqlalchemy import delete, select, update
 from sqlalchemy.orm import Session
 
 from proofdesk.access import Actor
@@ -52,6 +52,8 @@ def issue_nonce(session: Session, organization_slug: str, ttl_seconds: int) -> S
     if org is None:
         raise NotFound("no such organization", code="no_such_organization")
     now = utc_now()
+    # Expired nonces can never be used again: drop them as new ones are issued.
+    session.execute(delete(SiweNonce).where(SiweNonce.expires_at < now - timedelta(hours=1)))
     row = SiweNonce(
         nonce="".join(secrets.choice(NONCE_ALPHABET) for _ in range(NONCE_LENGTH)),
         organization_id=org.id,
