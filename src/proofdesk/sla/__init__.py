@@ -1,0 +1,1 @@
+"""Service levels: business calendars and the timers measured in them."""
