@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed
 NODE_STAMP := node_modules/.installed
 export PROOFDESK_DATA_DIR ?= var
 
-.PHONY: run test lint typecheck pytest bench bench-ledger bench-anchoring bench-auth demo clean install screenshot contracts
+.PHONY: run test lint typecheck pytest bench bench-ledger bench-anchoring bench-auth bench-contracts demo clean install screenshot contracts
 
 install: $(STAMP)
 
@@ -51,6 +51,9 @@ bench: $(STAMP)
 
 bench-ledger: $(STAMP)
 	$(BIN)/python bench/ledger.py --sizes 1e4,1e5,1e6
+
+bench-contracts: $(STAMP)
+	$(BIN)/python bench/contracts.py
 
 bench-auth: $(STAMP)
 	$(BIN)/python bench/auth.py

@@ -31,7 +31,41 @@ from proofdesk.identity.siwe import SiweMessage, parse
 from proofdesk.identity.typed import Signed, recover
 from proofdesk.settings import Settings
 
-START, END = "<!-- auth:start -->", "<!-- auth:end -->"
+
+def publish_timings(
+    rows: list[list[str]],
+    *,
+    title: str,
+    notes: list[str],
+    section: tuple[str, str, str],
+    argv: list[str],
+    write: bool,
+) -> None:
+    """Print ``rows`` (operation, per second, µs) and, if ``write``, put them in their section
+    (marker name, heading, script) of docs/benchmarks.md."""
+    headers = ["operation (one core)", "per second", "µs each"]
+    table = Table(*headers, title=title)
+    for row in rows:
+        table.add_row(*row)
+    console = Console(width=140)
+    console.print(table)
+    for note in notes:
+        console.print(note)
+    if not write:
+        return
+    marker, heading, script = section
+    start, end = f"<!-- {marker}:start -->", f"<!-- {marker}:end -->"
+    lines = [
+        start,
+        *run_header(script, argv),
+        "",
+        f"- machine: {cpu_model()}; one process, one thread; " + "; ".join(notes),
+        "",
+        *markdown_table(headers, rows),
+        "",
+        end,
+    ]
+    replace_section(start, end, heading, "\n".join(lines))
 
 
 def rate(seconds: float, fn: Callable[[], object]) -> tuple[float, float]:
@@ -101,27 +135,15 @@ def main(argv: list[str] | None = None) -> int:
         per_second, micros = rate(args.seconds, fn)
         rows.append([name, f"{per_second:,.0f}", f"{micros:,.1f}"])
     coincurve = importlib.util.find_spec("coincurve") is not None
-    headers = ["operation (one core)", "per second", "µs each"]
-    table = Table(*headers, title="Wallet identity checks")
-    for row in rows:
-        table.add_row(*row)
-    console = Console(width=140)
-    console.print(table)
     backend = "coincurve" if coincurve else "pure-Python eth-keys (coincurve not installed)"
-    console.print(f"secp256k1 recovery backend: {backend}")
-    if args.no_write:
-        return 0
-    lines = [
-        START,
-        *run_header("auth.py", argv or sys.argv[1:]),
-        "",
-        f"- machine: {cpu_model()}; one process, one thread; secp256k1 recovery by {backend}",
-        "",
-        *markdown_table(headers, rows),
-        "",
-        END,
-    ]
-    replace_section(START, END, "Wallet identity (`bench/auth.py`)", "\n".join(lines))
+    publish_timings(
+        rows,
+        title="Wallet identity checks",
+        notes=[f"secp256k1 recovery by {backend}"],
+        section=("auth", "Wallet identity (`bench/auth.py`)", "auth.py"),
+        argv=argv or sys.argv[1:],
+        write=not args.no_write,
+    )
     return 0
 
 
