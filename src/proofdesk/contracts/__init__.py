@@ -1,0 +1,1 @@
+"""Service contracts: published rule sets that decide claims, and their replay."""
