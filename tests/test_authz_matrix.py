@@ -29,6 +29,7 @@ from fastapi.testclient import TestClient
 from httpx2 import Response
 from sqlalchemy import func, select
 
+from proofdesk.actions.contracts import do_activate, do_publish
 from proofdesk.actions.tickets import NewTicket, do_create_ticket
 from proofdesk.auth import create_api_token
 from proofdesk.canonical import utc_now
@@ -95,6 +96,9 @@ EXPECTED: dict[str, tuple[str, str]] = {
     "POST /auth/mfa/recovery-codes":         ("422 422 422 422 422 422", "422 422 422 422 422 422"),
     "POST /auth/mfa/totp/disable":           ("403 403 422 422 422 422", "403 403 422 422 422 422"),
     "PUT /organization/mfa":                 ("200 403 403 403 403 403", "200 403 403 403 403 403"),
+    "POST /contracts":                       ("201 403 403 403 403 403", "201 403 403 403 403 403"),
+    "POST /contracts/{hash}/activate":       ("200 403 403 403 403 403", "404 403 403 403 403 403"),
+    "POST /tickets/{id}/decisions":          ("201 201 201 403 403 404", "404 404 404 404 404 404"),
     # Signed in, a malformed message is refused by everyone; who may link is in test_siwe.py.
     "POST /auth/siwe/link":                  ("422 422 422 422 422 422", "422 422 422 422 422 422"),
     "POST /auth/logout":                     ("204 204 204 204 204 204", "204 204 204 204 204 204"),
@@ -205,6 +209,38 @@ def shared_ticket(world: World, role: str) -> Ids:
 
 def new_ticket_id(world: World, role: str) -> Ids:
     return {"id": fresh_ticket(world)}
+
+
+def contract_source() -> str:
+    """A small valid contract with a name of its own (applies to every kind)."""
+    return f"""apiVersion: proofdesk/v1
+kind: ServiceContract
+metadata:
+  name: matrix-{unique()}
+  version: 1
+  title: {{en: Matrix, zh-CN: 矩阵}}
+spec:
+  appliesTo: [question, complaint, warranty_claim, refund_request, transaction_problem]
+  facts: {{customer.tier: string}}
+  rules:
+    - id: vip
+      when: customer.tier == "vip"
+      decision: valid
+      reason: {{en: VIP, zh-CN: 贵宾}}
+  otherwise: {{decision: needs_human, reason: {{en: Someone looks, zh-CN: 人工处理}}}}
+"""
+
+
+def published_contract(world: World, role: str) -> Ids:
+    admin = actor_of(world.home.admin, world.home)
+    with world.db.writer() as session:
+        row, _ = do_publish(session, admin, contract_source())
+        do_activate(session, admin, row.contract_hash)
+        return {"hash": row.contract_hash}
+
+
+def ticket_and_contract(world: World, role: str) -> Ids:
+    return {"id": fresh_ticket(world), **published_contract(world, role)}
 
 
 def two_tickets(world: World, role: str) -> Ids:
@@ -334,6 +370,11 @@ CALLS: dict[str, Call] = {
     "POST /auth/mfa/totp/enable": Call(payload=json_body({"code": "000000"})),
     "POST /auth/mfa/recovery-codes": Call(payload=json_body({"code": "000000"})),
     "POST /auth/mfa/totp/disable": Call(payload=json_body({"code": "000000"})),
+    "POST /contracts": Call(payload=json_body(lambda ids: {"source": contract_source()})),
+    "POST /contracts/{hash}/activate": Call(published_contract),
+    "POST /tickets/{id}/decisions": Call(
+        ticket_and_contract, json_body(lambda ids: {"contract_hash": ids["hash"], "facts": {}})
+    ),
     "PUT /organization/mfa": Call(payload=json_body({"require_for_agents": False})),
     "POST /auth/siwe/link": Call(
         payload=json_body({"message": "not EIP-4361", "signature": "0x00"})
@@ -468,6 +509,8 @@ def test_matrix_covers_every_endpoint(client: TestClient) -> None:
     public = {("POST", "/auth/login"), ("GET", "/health")}
     public |= {("POST", "/auth/siwe/nonce"), ("POST", "/auth/siwe/verify")}
     public |= {("GET", "/auth/typed-data")}  # the EIP-712 domain: public by nature
+    # Published contracts are the promise made to customers: public (docs/contracts.md).
+    public |= {("GET", "/contracts"), ("GET", "/contracts/{}")}
     # The log is public by design: leaf records and proofs, no content (docs/ledger.md).
     public |= {("GET", f"/log/{p}") for p in ("checkpoint", "checkpoints/{}", "key", "entries")}
     public |= {("GET", "/log/proof/inclusion"), ("GET", "/log/proof/consistency")}

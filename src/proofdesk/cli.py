@@ -371,4 +371,5 @@ def main() -> None:
 
 # The ledger's commands live in their own module and register themselves on ``app``.
 import proofdesk.cli_chain  # noqa: E402
+import proofdesk.cli_contracts  # noqa: E402
 import proofdesk.cli_log  # noqa: E402, F401

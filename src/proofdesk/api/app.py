@@ -13,7 +13,7 @@ from proofdesk.actions.blobs import BlobStore
 from proofdesk.api import errors
 from proofdesk.api.body_limit import BodyLimit
 from proofdesk.api.deps import Services, reject_nul_characters
-from proofdesk.api.routes import accounts, attachments, auth, chain, log, tickets
+from proofdesk.api.routes import accounts, attachments, auth, chain, contracts, log, tickets
 from proofdesk.auth import RateLimiter
 from proofdesk.chain.anchoring import AnchorLoop
 from proofdesk.errors import ConfigError
@@ -94,6 +94,7 @@ def create_app(settings: Settings, db: Database | None = None) -> FastAPI:
     api.include_router(tickets.router)
     api.include_router(log.router)
     api.include_router(chain.router)
+    api.include_router(contracts.router)
     api.include_router(accounts.router)
     api.include_router(attachments.router)
     app.include_router(api)

@@ -12,7 +12,15 @@ from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StringConstrai
 
 from proofdesk.domain.roles import Role, Scope
 from proofdesk.domain.tickets import Channel, Kind, Priority, Status, TicketState, Visibility
-from proofdesk.store.models import ApiToken, Message, Order, Team, User, Wallet
+from proofdesk.store.models import (
+    ApiToken,
+    Message,
+    Order,
+    ServiceContract,
+    Team,
+    User,
+    Wallet,
+)
 
 T = TypeVar("T")
 
@@ -474,3 +482,61 @@ class EmailIn(Request):
 
 class MfaPolicyIn(Request):
     require_for_agents: bool
+
+
+# --- service contracts ------------------------------------------------------------------------
+
+
+class ContractIn(Request):
+    source: Annotated[str, StringConstraints(min_length=1, max_length=200_000)] = Field(
+        description="The contract's YAML document (docs/contracts.md)."
+    )
+
+
+class ContractOut(BaseModel):
+    contract_hash: str
+    name: str
+    version: int
+    active: bool
+    published_at: datetime
+    activated_at: datetime | None
+    title: dict[str, str]
+
+    @classmethod
+    def of(cls, row: ServiceContract) -> ContractOut:
+        document = json.loads(row.document)
+        return cls(
+            contract_hash=row.contract_hash,
+            name=row.name,
+            version=row.version,
+            active=row.active,
+            published_at=row.published_at,
+            activated_at=row.activated_at,
+            title=document["metadata"]["title"],
+        )
+
+
+class ContractDocumentOut(ContractOut):
+    source: str
+    document: dict[str, Any]
+
+
+class DecisionIn(Request):
+    contract_hash: Annotated[str, StringConstraints(min_length=1, max_length=80)] = Field(
+        description="The active contract's id (`sha256:…`)."
+    )
+    facts: dict[str, Any] = Field(
+        default_factory=dict,
+        description="Known facts by declared name (timestamps as RFC 3339 text, decimals as text).",
+    )
+
+
+class DecisionOut(BaseModel):
+    outcome: str
+    rule: str | None
+    reason: dict[str, str]
+    actions: list[dict[str, Any]]
+    trace: list[dict[str, str]]
+    contract_hash: str
+    facts_digest: str
+    missing: list[str]

@@ -57,7 +57,8 @@ def _program(expression: str) -> Any:
 
 
 def encode_facts(contract: Contract, facts: dict[str, Any]) -> dict[str, Any]:
-    """The JSON form of known facts (timestamps as RFC 3339 text, decimals as decimal text);
+    """The JSON form of known facts (timestamps as RFC 3339 text, decimals and doubles as
+    decimal text);
     undeclared names are refused, so nothing the contract cannot see is logged with it."""
     out: dict[str, Any] = {}
     for name, value in facts.items():
@@ -86,7 +87,8 @@ def _encode(kind: str, value: Any, name: str) -> Any:
             raise TypeError
     except (TypeError, InvalidOperation):
         raise InvalidInput(f"fact {name!r} is not a {kind}", field=name) from None
-    return float(value) if kind == "double" else value
+    # Doubles travel as their shortest decimal text: logged payloads hold no floats.
+    return repr(float(value)) if kind == "double" else value
 
 
 def decode_facts(contract: Contract, encoded: dict[str, Any]) -> dict[str, Any]:
@@ -95,7 +97,14 @@ def decode_facts(contract: Contract, encoded: dict[str, Any]) -> dict[str, Any]:
         kind = contract.facts.get(name)
         if kind is None:
             raise InvalidInput(f"logged fact {name!r} is not declared by the contract", field=name)
-        facts[name] = parse_time(value) if kind == "timestamp" else value
+        try:
+            if kind == "timestamp":
+                value = parse_time(value)
+            elif kind == "double" and not isinstance(value, bool):
+                value = float(value)
+        except (TypeError, ValueError, AttributeError):
+            raise InvalidInput(f"fact {name!r} is not a {kind}", field=name) from None
+        facts[name] = value
     return facts
 
 

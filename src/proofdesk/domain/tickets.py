@@ -86,6 +86,7 @@ class EventType(StrEnum):
     MERGED = "ticket.merged"  # this ticket was merged into another one and closed
     MERGE_RECEIVED = "ticket.merge_received"  # another ticket was merged into this one
     ERASED = "ticket.erased"  # the requester's data was erased (crypto-shredded)
+    DECIDED = "contract.decided"  # a service contract decided this ticket's claim
 
 
 #: What erased text reads as, in projections and in replays of erased events.
@@ -297,6 +298,13 @@ def _on_erased(state: TicketState, event: Event) -> TicketState:
     )
 
 
+def _on_decided(state: TicketState, event: Event) -> TicketState:
+    """A decision is recorded history; what it leads to arrives as its own events."""
+    if event.payload["outcome"] not in ("valid", "invalid", "needs_human"):
+        raise ValueError("unknown outcome")
+    return state
+
+
 _REDUCERS = {
     EventType.STATUS_CHANGED: _on_status,
     EventType.MESSAGE_ADDED: _on_message,
@@ -306,6 +314,7 @@ _REDUCERS = {
     EventType.MERGED: _on_merged,
     EventType.MERGE_RECEIVED: _on_merge_received,
     EventType.ERASED: _on_erased,
+    EventType.DECIDED: _on_decided,
 }
 
 

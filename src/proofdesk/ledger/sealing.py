@@ -36,6 +36,8 @@ _TICKET_FIELDS: dict[str, Any] = {
 PRIVATE: dict[str, dict[str, Any]] = {
     EventType.CREATED.value: _TICKET_FIELDS,
     EventType.MESSAGE_ADDED.value: {"body": ERASED_TEXT, "attachments": [], "signature": None},
+    # The facts a decision saw may name orders, wallets and amounts.
+    EventType.DECIDED.value: {"facts": {}},
 }
 #: In ``fields.changed``, the changes of these fields are private.
 PRIVATE_CHANGES = _TICKET_FIELDS

@@ -417,3 +417,28 @@ class SignedNonce(Base):
     signer: Mapped[str] = mapped_column(String(42), primary_key=True)
     nonce: Mapped[str] = mapped_column(String(78), primary_key=True)
     used_at: Mapped[datetime] = mapped_column(TZ)
+
+
+# --- service contracts (see proofdesk.contracts) --------------------------------------------
+
+
+class ServiceContract(Base):
+    """A contract an organization published, found by its content hash. At most one version
+    of a name is active."""
+
+    __tablename__ = "service_contracts"
+    __table_args__ = (
+        UniqueConstraint("organization_id", "name", "version", name="uq_service_contracts_version"),
+        UniqueConstraint("organization_id", "contract_hash", name="uq_service_contracts_hash"),
+    )
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    contract_hash: Mapped[str] = mapped_column(String(71))
+    organization_id: Mapped[str] = mapped_column(ForeignKey("organizations.id"), index=True)
+    name: Mapped[str] = mapped_column(String(64))
+    version: Mapped[int] = mapped_column(Integer)
+    document: Mapped[str] = mapped_column(Text)  # canonical JSON
+    source: Mapped[str] = mapped_column(Text)  # the YAML as published
+    published_at: Mapped[datetime] = mapped_column(TZ)
+    published_by: Mapped[str] = mapped_column(ID)
+    active: Mapped[bool] = mapped_column(Boolean, default=False)
+    activated_at: Mapped[datetime | None] = mapped_column(TZ)

@@ -1,0 +1,114 @@
+"""Service contracts over HTTP: admins publish and activate them, anyone reads an
+organization's published contracts, staff ask one to decide a ticket's claim."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict
+
+from fastapi import APIRouter, Query, Response
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from proofdesk.access import access_ticket, require_scope
+from proofdesk.actions import contracts as actions
+from proofdesk.api.deps import ActorDep, ServicesDep
+from proofdesk.api.schemas import (
+    ContractDocumentOut,
+    ContractIn,
+    ContractOut,
+    DecisionIn,
+    DecisionOut,
+)
+from proofdesk.domain.roles import Scope
+from proofdesk.errors import NotFound
+from proofdesk.store.models import Organization, ServiceContract
+
+router = APIRouter(tags=["contracts"])
+
+
+@router.post(
+    "/contracts",
+    status_code=201,
+    response_model=ContractOut,
+    summary="Publish a service contract (checked; not active until activated)",
+    responses={200: {"description": "This exact document was published before"}},
+)
+def publish(
+    body: ContractIn, response: Response, services: ServicesDep, actor: ActorDep
+) -> ContractOut:
+    require_scope(actor, Scope.ADMIN)
+    with services.db.writer() as session:
+        row, new = actions.do_publish(session, actor, body.source)
+        if not new:
+            response.status_code = 200
+        return ContractOut.of(row)
+
+
+@router.post(
+    "/contracts/{contract_hash}/activate",
+    response_model=ContractOut,
+    summary="Make this version the active one of its name",
+)
+def activate(contract_hash: str, services: ServicesDep, actor: ActorDep) -> ContractOut:
+    require_scope(actor, Scope.ADMIN)
+    with services.db.writer() as session:
+        return ContractOut.of(actions.do_activate(session, actor, contract_hash))
+
+
+def _organization(session: Session, slug: str) -> Organization:
+    org = session.scalars(select(Organization).where(Organization.slug == slug)).first()
+    if org is None:
+        raise NotFound("no such organization", code="no_such_organization")
+    return org
+
+
+@router.get(
+    "/contracts",
+    response_model=list[ContractOut],
+    summary="An organization's published contracts (public: the rules are the promise)",
+)
+def list_contracts(
+    services: ServicesDep, organization: str = Query(min_length=1, max_length=64)
+) -> list[ContractOut]:
+    with services.db.reader() as session:
+        org = _organization(session, organization)
+        rows = session.scalars(
+            select(ServiceContract)
+            .where(ServiceContract.organization_id == org.id)
+            .order_by(ServiceContract.name, ServiceContract.version.desc())
+        ).all()
+        return [ContractOut.of(r) for r in rows]
+
+
+@router.get(
+    "/contracts/{contract_hash}",
+    response_model=ContractDocumentOut,
+    summary="One published contract, as published and in canonical form (public)",
+)
+def get_contract(
+    contract_hash: str,
+    services: ServicesDep,
+    organization: str = Query(min_length=1, max_length=64),
+) -> ContractDocumentOut:
+    with services.db.reader() as session:
+        org = _organization(session, organization)
+        row = actions.find(session, org.id, contract_hash)
+        return ContractDocumentOut(
+            **ContractOut.of(row).model_dump(), source=row.source, document=json.loads(row.document)
+        )
+
+
+@router.post(
+    "/tickets/{ticket_id}/decisions",
+    status_code=201,
+    response_model=DecisionOut,
+    summary="Decide the ticket's claim by an active contract; the decision is logged",
+)
+def decide(ticket_id: str, body: DecisionIn, services: ServicesDep, actor: ActorDep) -> DecisionOut:
+    require_scope(actor, Scope.TICKETS_WRITE)
+    with services.db.writer() as session:
+        ticket = access_ticket(session, actor, ticket_id, write=True, lock=True)
+        decision = actions.do_decide(session, actor, ticket, body.contract_hash, body.facts)
+        out = asdict(decision)
+        return DecisionOut(**out)
