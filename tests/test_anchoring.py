@@ -173,6 +173,7 @@ def test_api_lists_anchors_and_chain_status(log: SmallLog, chain: Any) -> None:
         status = client.get("/api/v1/chain").json()
         assert status["development"] is True and status["anchored_size"] == 4
         assert status["contract_live"] is True and status["problem"] is None
+        assert str(log.settings.data_dir) not in status["description"]  # no server paths
         for query in ("limit=0", "limit=x", "status=bogus", "before=0"):
             response = client.get(f"/api/v1/log/anchors?{query}")
             assert response.status_code == 422, query

@@ -141,6 +141,7 @@ BROKEN = {
         REFUND.replace("type: reply", "type: launch_rocket", 1),
         "spec.rules.4.actions.1",
     ),
+    "yaml alias bomb": ('a: &a ["x", "x"]\nb: [*a, *a]\n', "anchors and aliases"),
     "bad amount": (REFUND.replace("amount: order.amount", "amount: order.amount +", 1), "not CEL"),
 }
 

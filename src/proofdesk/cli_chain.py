@@ -86,11 +86,13 @@ def chain_deploy(
 @handles_errors
 def chain_status() -> None:
     """Show the chain, the anchor contract and how far the log is anchored."""
-
+    conf = settings()
     with _anchorer() as anchorer:
         st = anchorer.status()
     kind = "development chain (not a public network)" if st.development else "chain"
     out.print(f"{kind}: {st.chain}", highlight=False)
+    if conf.chain_rpc_url is None:
+        out.print(f"state: {conf.embedded_chain_path}", highlight=False)
     out.print(f"head block: {st.head if st.head is not None else 'unknown'}", highlight=False)
     out.print(f"CheckpointAnchor: {st.contract or 'not deployed'}", highlight=False)
     out.print(

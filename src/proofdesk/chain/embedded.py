@@ -220,7 +220,8 @@ class EmbeddedChain(SigningChain):
         )
 
     def describe(self) -> str:
-        return f"embedded development chain {self.chain_id} ({self.path})"
+        # No file path: this text is shown by the public /api/v1/chain.
+        return f"embedded development chain {self.chain_id}"
 
     def mine(self, blocks: int = 1) -> None:
         """Mine empty blocks (development only: adds confirmations)."""

@@ -118,6 +118,15 @@ def parse(text: str) -> Contract:
             f"a contract is at most {MAX_DOCUMENT_BYTES} bytes", line=None, field=""
         )
     try:
+        for token in yaml.scan(text, Loader=yaml.SafeLoader):
+            if isinstance(token, (yaml.AnchorToken, yaml.AliasToken)):
+                # Aliases can make a small document expand exponentially when walked.
+                line = token.start_mark.line + 1
+                raise ContractError(
+                    f"line {line}: YAML anchors and aliases are not allowed in contracts",
+                    line=line,
+                    field="",
+                )
         root = yaml.compose(text, Loader=yaml.SafeLoader)
         document = yaml.safe_load(text)
     except yaml.YAMLError as exc:
