@@ -1,0 +1,154 @@
+"""SLA timers derived from a ticket's events, in business time.
+
+A target's clock runs while its condition holds and the ticket is not waiting on the customer
+(``pending``) or parked (``on_hold``):
+
+- **first response**: from creation until the first public reply by staff;
+- **next response**: from each customer message that follows a staff reply until the next public
+  staff reply;
+- **resolution**: from creation until the ticket is solved (reopening starts it again, with the
+  time already spent).
+
+Only business time counts (:class:`~proofdesk.sla.calendar.BusinessCalendar`). Everything is a
+pure function of the events, so rebuilding projections recomputes the timers exactly;
+``tests/test_sla_timers.py`` checks them against a minute-by-minute simulation.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from proofdesk.sla.calendar import BusinessCalendar
+
+PAUSED = frozenset({"pending", "on_hold"})
+STOPPED = frozenset({"solved", "closed"})
+
+
+@dataclass(frozen=True)
+class SlaEvent:
+    """What the timers need of a ticket event."""
+
+    at: datetime
+    #: ``created``, ``staff_reply`` (public), ``customer_reply`` or ``status``.
+    kind: str
+    status: str | None = None
+
+
+@dataclass(frozen=True)
+class Policy:
+    first_response_minutes: int | None = None
+    next_response_minutes: int | None = None
+    resolution_minutes: int | None = None
+    warn_before_minutes: int = 30
+
+
+@dataclass(frozen=True)
+class Timer:
+    target: str
+    #: ``running``, ``paused``, ``met``, ``breached`` (still open past its target) or
+    #: ``met_late`` (met after the breach).
+    state: str
+    elapsed_seconds: float
+    target_seconds: float
+    breached_at: datetime | None
+    due_at: datetime | None
+    warn_at: datetime | None
+
+
+def _intervals(
+    events: Sequence[SlaEvent], target: str, now: datetime
+) -> tuple[list[tuple[datetime, datetime]], bool, bool]:
+    """The spans when this target's clock ran, whether it is running at ``now``, whether it
+    was stopped (met) for good."""
+    spans: list[tuple[datetime, datetime]] = []
+    status = "new"
+    waiting = False  # the condition that starts the clock holds
+    met = False
+    replied_once = False
+    started: datetime | None = None
+
+    def running() -> bool:
+        return waiting and status not in PAUSED and status not in STOPPED
+
+    for event in sorted(events, key=lambda e: e.at):
+        before = running()
+        if event.kind == "created":
+            waiting = target in ("first_response", "resolution")
+        elif event.kind == "staff_reply":
+            if target == "first_response" and waiting:
+                waiting, met = False, True
+            if target == "next_response":
+                waiting = False
+            replied_once = True
+        elif event.kind == "customer_reply" and target == "next_response" and replied_once:
+            waiting = True
+        if event.status is not None:
+            status = event.status
+            if target == "resolution":
+                waiting = status not in STOPPED
+                met = status in STOPPED
+        after = running()
+        if before and not after and started is not None:
+            spans.append((started, event.at))
+            started = None
+        elif after and not before:
+            started = event.at
+    if started is not None and started < now:
+        spans.append((started, now))
+    return spans, started is not None, met and not waiting
+
+
+def timer(
+    calendar: BusinessCalendar,
+    policy: Policy,
+    events: Sequence[SlaEvent],
+    target: str,
+    now: datetime,
+) -> Timer | None:
+    """The state of one target (``first_response``, ``next_response`` or ``resolution``) at
+    ``now``; None when the policy sets no such target."""
+    minutes = getattr(policy, f"{target}_minutes")
+    if minutes is None:
+        return None
+    goal = minutes * 60.0
+    spans, running, met = _intervals([e for e in events if e.at <= now], target, now)
+    elapsed = 0.0
+    breached_at: datetime | None = None
+    for start, end in spans:
+        span = calendar.business_seconds(start, end)
+        if breached_at is None and elapsed + span >= goal:
+            breached_at = calendar.add(start, goal - elapsed)
+        elapsed += span
+    if breached_at is not None and not running and elapsed == goal:
+        breached_at = None  # stopped exactly on target: met, not late
+    due_at = warn_at = None
+    if running and breached_at is None:
+        left = goal - elapsed
+        due_at = calendar.add(now, left)
+        warn = max(0.0, left - policy.warn_before_minutes * 60.0)
+        warn_at = calendar.add(now, warn)
+    if met:
+        state = "met_late" if breached_at is not None else "met"
+    elif breached_at is not None:
+        state = "breached"
+    else:
+        state = "running" if running else "paused"
+    return Timer(target, state, elapsed, goal, breached_at, due_at, warn_at)
+
+
+def timers(
+    calendar: BusinessCalendar, policy: Policy, events: Sequence[SlaEvent], now: datetime
+) -> list[Timer]:
+    found = [
+        timer(calendar, policy, events, target, now)
+        for target in ("first_response", "next_response", "resolution")
+    ]
+    return [t for t in found if t is not None]
+
+
+def time_to_breach(found: Sequence[Timer], now: datetime) -> timedelta | None:
+    """How long until the first running target breaches (for sorting a queue)."""
+    dues = [t.due_at for t in found if t.state == "running" and t.due_at is not None]
+    return min(dues) - now if dues else None
