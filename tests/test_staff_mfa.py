@@ -43,7 +43,8 @@ def bearer(token: str) -> dict[str, str]:
     return {"Authorization": f"Bearer {token}"}
 
 
-def enrol(client: TestClient, token: str) -> tuple[pyotp.TOTP, list[str]]:
+def enrol(client: TestClient, token: str) -> tuple[pyotp.TOTP, list[str], str]:
+    """Enrol; returns the authenticator, the recovery codes and the code used to confirm."""
     setup = client.post(f"{API}/auth/mfa/totp/setup", headers=bearer(token))
     assert setup.status_code == 200, setup.text
     body = setup.json()
@@ -53,13 +54,12 @@ def enrol(client: TestClient, token: str) -> tuple[pyotp.TOTP, list[str]]:
         f"{API}/auth/mfa/totp/enable", json={"code": "000000"}, headers=bearer(token)
     )
     assert wrong.json()["error"]["code"] == "bad_mfa_code"
-    enabled = client.post(
-        f"{API}/auth/mfa/totp/enable", json={"code": totp.now()}, headers=bearer(token)
-    )
+    used = totp.now()
+    enabled = client.post(f"{API}/auth/mfa/totp/enable", json={"code": used}, headers=bearer(token))
     assert enabled.status_code == 200, enabled.text
     codes = enabled.json()["recovery_codes"]
     assert len(codes) == 10 and len(set(codes)) == 10
-    return totp, codes
+    return totp, codes, used
 
 
 def next_code(totp: pyotp.TOTP) -> str:
@@ -80,14 +80,14 @@ def test_admins_must_enrol_then_log_in_with_a_code(client: TestClient, staff: Te
         f"{API}/auth/tokens", json={"name": "x", "scopes": ["admin"]}, headers=bearer(token)
     )
     assert blocked.status_code == 403  # no API token around the second factor
-    totp, codes = enrol(client, token)
+    totp, codes, used = enrol(client, token)
     assert client.get(f"{API}/tickets", headers=bearer(token)).status_code == 200
     again = client.post(f"{API}/auth/mfa/totp/setup", headers=bearer(token))
     assert again.json()["error"]["code"] == "mfa_enrolled"
 
     missing = login(client, staff, "admin")
     assert (missing.status_code, missing.json()["error"]["code"]) == (401, "mfa_required")
-    replayed = login(client, staff, "admin", totp_code=totp.now())  # spent at enrolment
+    replayed = login(client, staff, "admin", totp_code=used)  # spent at enrolment
     assert replayed.json()["error"]["code"] == "bad_mfa_code"
     ok = login(client, staff, "admin", totp_code=next_code(totp))
     assert ok.status_code == 200 and ok.json()["mfa_enrollment_required"] is False
@@ -116,7 +116,7 @@ def test_agents_need_mfa_when_the_organization_says_so(client: TestClient, staff
 
 def test_an_agent_may_enrol_and_drop_the_second_factor(client: TestClient, staff: Tenant) -> None:
     token = login(client, staff, "agent").json()["token"]
-    totp, _ = enrol(client, token)
+    totp, _, _ = enrol(client, token)
     wrong = client.post(
         f"{API}/auth/mfa/totp/disable", json={"code": "000000"}, headers=bearer(token)
     )
@@ -130,7 +130,7 @@ def test_an_agent_may_enrol_and_drop_the_second_factor(client: TestClient, staff
 
 def test_recovery_codes_can_be_replaced(client: TestClient, staff: Tenant) -> None:
     token = login(client, staff, "agent").json()["token"]
-    totp, old = enrol(client, token)
+    totp, old, _ = enrol(client, token)
     fresh = client.post(
         f"{API}/auth/mfa/recovery-codes", json={"code": next_code(totp)}, headers=bearer(token)
     )
@@ -156,6 +156,12 @@ def test_failed_logins_lock_strangers_out_but_not_the_owner(
             json={"organization": staff.slug, "email": staff.agent.email, "password": "guess" * 3},
         )
         assert bad.json()["error"]["code"] == "bad_credentials"
+    with db.writer() as session:
+        user = session.get(User, staff.agent.user_id)
+        assert user is not None and user.failed_logins == mfa.FREE_FAILURES
+        assert user.locked_until is not None
+        # Later in the backoff (and so no slow machine outlasts a 1-second lock mid-test).
+        user.locked_until = datetime.now(UTC) + timedelta(minutes=1)
     locked = login(attacker, staff, "agent")  # even with the right password
     assert (locked.status_code, locked.json()["error"]["code"]) == (429, "account_locked")
     assert login(owner, staff, "agent").status_code == 200
