@@ -17,6 +17,7 @@ from auth import publish_timings, rate
 from proofdesk.contracts.document import parse
 from proofdesk.contracts.engine import decide
 from proofdesk.sla.calendar import BusinessCalendar, Window
+from proofdesk.sla.timers import Policy, SlaEvent, timers
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -43,6 +44,16 @@ def main(argv: list[str] | None = None) -> int:
         "Asia/Shanghai", tuple(Window(d, 9 * 60, 18 * 60) for d in range(5)), country="CN"
     )
     start = datetime(2026, 9, 28, 3, 0, tzinfo=UTC)  # before the National Day holidays
+    history = [
+        SlaEvent(start, "created", "new"),
+        SlaEvent(start + timedelta(hours=3), "staff_reply", None),
+        SlaEvent(start + timedelta(hours=3), "status", "pending"),
+        SlaEvent(start + timedelta(days=1), "customer_reply", None),
+        SlaEvent(start + timedelta(days=1), "status", "open"),
+        SlaEvent(start + timedelta(days=9), "status", "solved"),
+    ]
+    policy = Policy(first_response_minutes=240, next_response_minutes=480, resolution_minutes=2400)
+    now = start + timedelta(days=10)
     rows = []
     for name, fn in (
         ("decide: 7-day refund contract, all five rules run", lambda: decide(contract, facts)),
@@ -50,6 +61,10 @@ def main(argv: list[str] | None = None) -> int:
         (
             "business calendar: deadline 8 business hours ahead (CN holidays)",
             lambda: calendar.add(start, 8 * 3600),
+        ),
+        (
+            "SLA timers of one ticket (3 targets, 6 events, across Golden Week)",
+            lambda: timers(calendar, policy, history, now),
         ),
         (
             "business calendar: business time over 30 days",
