@@ -213,5 +213,18 @@ def test_cli_deploy_status_anchor_and_verify(
     assert bad.exit_code == 1 and "not on" in bad.output
     missing = runner.invoke(cli, ["verify", str(path), "--embedded-chain", str(tmp_path / "no")])
     assert missing.exit_code == 2
+    # A file that is not a chain is refused, and left exactly as it was.
+    database = log.settings.data_dir / "proofdesk.db"
+    if database.is_file():
+        before = database.read_bytes()
+        other = runner.invoke(cli, ["verify", str(path), "--embedded-chain", str(database)])
+        assert other.exit_code == 2 and "not an embedded chain" in other.output
+        assert database.read_bytes() == before
+    text = tmp_path / "notes.txt"
+    text.write_text("hello")
+    junk = runner.invoke(cli, ["verify", str(path), "--embedded-chain", str(text)])
+    assert junk.exit_code == 2 and text.read_text() == "hello"
+    bad_url = runner.invoke(cli, ["verify", str(path), "--rpc", "notaurl"])
+    assert bad_url.exit_code == 2 and "http" in bad_url.output
     unknown = runner.invoke(cli, ["chain", "deploy", "--contract", "Nope"])
     assert unknown.exit_code == 2 and "unknown Nope" in unknown.output

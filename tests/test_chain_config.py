@@ -61,6 +61,8 @@ def test_wrong_chain_id_and_dead_node_are_clear_errors(tmp_path: Path) -> None:
         assert chain.describe() == f"chain 31337 at {node.url}" and chain.development
     finally:
         node.stop()
+    with pytest.raises(ConfigError, match="not an http"):
+        RpcChain("ftp://127.0.0.1/", Account.from_key(KEY))
     dead = f"http://127.0.0.1:{free_port()}"
     with pytest.raises(ChainUnavailable, match="does not answer"):
         RpcChain(dead, Account.from_key(KEY), retries=1, backoff=0.01)

@@ -74,6 +74,14 @@ def test_a_missing_fact_routes_to_a_human_and_says_which() -> None:
         or "status" in decision.missing[0]
     )
     assert decision.trace[-1].result.startswith("missing")
+    # The refund rule holds but the amount it pays is not known: a person decides.
+    no_amount = decide(contract, refund_facts(**{"order.amount": None}))
+    assert (no_amount.outcome, no_amount.rule, no_amount.missing) == (
+        "needs_human",
+        "refund",
+        ["order.amount"],
+    )
+    assert no_amount.actions == []
     nothing = decide(contract, {})
     assert nothing.outcome == "needs_human" and nothing.trace[0].rule == "already-refunded"
     assert nothing.missing == ["order.status, order.amount, order.paid_at, order.paid_on_chain"]

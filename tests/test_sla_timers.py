@@ -9,7 +9,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from proofdesk.sla.calendar import BusinessCalendar, Window
-from proofdesk.sla.timers import PAUSED, STOPPED, Policy, SlaEvent, time_to_breach, timer, timers
+from proofdesk.sla.timers import Clock, Policy, SlaEvent, time_to_breach, timer, timers
 
 START = datetime(2026, 9, 28, 0, 0, tzinfo=UTC)  # just before China's National Day week
 
@@ -21,38 +21,26 @@ def simulate(
     goal_minutes: int,
     now: datetime,
 ) -> tuple[int, datetime | None, bool]:
-    """(business minutes counted, breach instant, met) by walking every minute."""
+    """(business minutes counted, breach instant, met), walking every minute: the same rules of
+    when a clock runs (:class:`Clock`), an independent count of the time it ran."""
     ordered = sorted(events, key=lambda e: e.at)
-    status, waiting, replied, met = "new", False, False, False
+    clock = Clock(target)
     counted, breached = 0, None
     index = 0
     moment = ordered[0].at
     while moment < now:
         while index < len(ordered) and ordered[index].at <= moment:
-            event = ordered[index]
-            if event.kind == "created":
-                waiting = target in ("first_response", "resolution")
-            elif event.kind == "staff_reply":
-                if target == "first_response" and waiting:
-                    waiting, met = False, True
-                if target == "next_response":
-                    waiting = False
-                replied = True
-            elif event.kind == "customer_reply" and target == "next_response" and replied:
-                waiting = True
-            if event.status is not None:
-                status = event.status
-                if target == "resolution":
-                    waiting = status not in STOPPED
-                    met = status in STOPPED
+            clock.apply(ordered[index])
             index += 1
-        running = waiting and status not in PAUSED and status not in STOPPED
-        if running and calendar.business_seconds(moment, moment + timedelta(minutes=1)) == 60:
+        if clock.running and calendar.business_seconds(moment, moment + timedelta(minutes=1)) == 60:
             counted += 1
             if counted == goal_minutes and breached is None:
                 breached = moment + timedelta(minutes=1)
         moment += timedelta(minutes=1)
-    return counted, breached, met and not waiting
+    for event in ordered[index:]:  # events at ``now`` itself count for the state
+        if event.at <= now:
+            clock.apply(event)
+    return counted, breached, clock.stopped_for_good
 
 
 kinds = st.sampled_from(["staff_reply", "customer_reply", "status"])

@@ -139,15 +139,18 @@ def _check_on_chain(doc: Any, report: Any, rpc: str | None, path: Path | None) -
 
             from proofdesk.chain.rpc import RpcChain
 
+            if not rpc.startswith(("http://", "https://")):
+                raise fail(f"--rpc: {rpc!r} is not an http:// or https:// URL")
             # Reading needs no key: a throwaway account satisfies the signing interface.
             chain: Any = RpcChain(rpc, Account.create(), retries=2)
         else:
             from proofdesk.chain.embedded import EmbeddedChain
 
             assert path is not None
-            if not path.is_file():
-                raise fail(f"--embedded-chain: no chain file at {path}")
-            chain = EmbeddedChain(path)
+            try:
+                chain = EmbeddedChain(path, create=False)
+            except Error as exc:
+                raise fail(f"--embedded-chain: {exc.message}") from None
     except (ChainError, Error) as exc:
         report.failed("chain anchor", exc.message)
         return

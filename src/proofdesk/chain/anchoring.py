@@ -41,10 +41,10 @@ from proofdesk.chain.base import (
     contract,
     deploy,
 )
-from proofdesk.errors import Error
 from proofdesk.ledger import checkpoints
 from proofdesk.store.db import Database
 from proofdesk.store.models import Anchor, ChainContract, SignedCheckpoint
+from proofdesk.workers import PeriodicWorker
 
 log = logging.getLogger(__name__)
 
@@ -448,17 +448,17 @@ class Anchorer:
         return row
 
 
-class AnchorLoop:
+class AnchorLoop(PeriodicWorker):
     """Builds the :class:`Anchorer` when first needed (the node may be down at start-up) and
     runs its :meth:`~Anchorer.tick` in a thread; faults are logged once and retried."""
 
+    name = "anchoring"
+
     def __init__(self, factory: Callable[[], Anchorer], interval: float) -> None:
-        self.factory, self.interval = factory, interval
+        super().__init__(interval)
+        self.factory = factory
         self._anchorer: Anchorer | None = None
         self._build = threading.Lock()
-        self._stop = threading.Event()
-        self._thread: threading.Thread | None = None
-        self.last_error: str | None = None
 
     def anchorer(self) -> Anchorer:
         with self._build:
@@ -466,30 +466,11 @@ class AnchorLoop:
                 self._anchorer = self.factory()
             return self._anchorer
 
-    def start(self) -> None:
-        if self.interval > 0 and self._thread is None:
-            self._stop.clear()
-            self._thread = threading.Thread(target=self._run, name="anchoring", daemon=True)
-            self._thread.start()
+    def step(self) -> Anchor | None:
+        return self.anchorer().tick()
 
     def stop(self) -> None:
-        self._stop.set()
-        if self._thread is not None:
-            self._thread.join()
-            self._thread = None
+        super().stop()
         if self._anchorer is not None:
             self._anchorer.chain.close()
             self._anchorer = None
-
-    def _run(self) -> None:
-        while not self._stop.wait(self.interval):
-            try:
-                self.anchorer().tick()
-                self.last_error = None
-            except Error as exc:
-                if exc.message != self.last_error:
-                    log.warning("anchoring: %s", exc.message)
-                self.last_error = exc.message
-            except Exception as exc:
-                log.exception("anchoring failed; trying again in %.1f s", self.interval)
-                self.last_error = f"{type(exc).__name__}: {exc}"

@@ -45,6 +45,7 @@ from web3.providers.eth_tester import EthereumTesterProvider
 from web3.types import RPCEndpoint, RPCResponse
 
 from proofdesk.chain.base import SigningChain
+from proofdesk.errors import ConfigError
 
 #: The public development mnemonic; its first accounts are funded at genesis.
 DEV_MNEMONIC = "test test test test test test test test test test test junk"
@@ -66,16 +67,35 @@ def dev_accounts(count: int = DEV_ACCOUNTS) -> list[LocalAccount]:
 class SqliteKV(BaseDB):
     """A py-evm key/value database in one SQLite table; transactions are the caller's."""
 
-    def __init__(self, path: Path) -> None:
+    def __init__(self, path: Path, *, create: bool = True) -> None:
+        """Open (or, with ``create``, make) the chain file. Without ``create`` a file that is
+        not an embedded chain is refused before anything is written to it."""
         self.path = path
-        self.conn = sqlite3.connect(
-            path, isolation_level=None, check_same_thread=False, timeout=30.0
-        )
-        self.conn.execute("PRAGMA journal_mode=WAL")
-        self.conn.execute("PRAGMA synchronous=FULL")
-        self.conn.execute(
-            "CREATE TABLE IF NOT EXISTS kv (k BLOB PRIMARY KEY, v BLOB NOT NULL) WITHOUT ROWID"
-        )
+        if not create and not path.is_file():
+            raise ConfigError(f"no embedded chain at {path}", key="embedded_chain")
+        try:
+            self.conn = sqlite3.connect(
+                f"file:{path}{'' if create else '?mode=rw'}",
+                uri=True,
+                isolation_level=None,
+                check_same_thread=False,
+                timeout=30.0,
+            )
+            if not create:
+                found = self.conn.execute(
+                    "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'kv'"
+                ).fetchone()
+                if found is None:
+                    raise sqlite3.DatabaseError("no kv table")
+            self.conn.execute("PRAGMA journal_mode=WAL")
+            self.conn.execute("PRAGMA synchronous=FULL")
+            self.conn.execute(
+                "CREATE TABLE IF NOT EXISTS kv (k BLOB PRIMARY KEY, v BLOB NOT NULL) WITHOUT ROWID"
+            )
+        except sqlite3.DatabaseError as exc:
+            raise ConfigError(
+                f"{path} is not an embedded chain file ({exc})", key="embedded_chain"
+            ) from None
 
     def __getitem__(self, key: bytes) -> bytes:
         row = self.conn.execute("SELECT v FROM kv WHERE k = ?", (key,)).fetchone()
@@ -206,10 +226,18 @@ class EmbeddedChain(SigningChain):
     kind = "embedded"
     development = True
 
-    def __init__(self, path: Path, *, confirmations: int = 1, gas_cap: int = 5_000_000) -> None:
-        path.parent.mkdir(parents=True, exist_ok=True)
+    def __init__(
+        self,
+        path: Path,
+        *,
+        confirmations: int = 1,
+        gas_cap: int = 5_000_000,
+        create: bool = True,
+    ) -> None:
+        if create:
+            path.parent.mkdir(parents=True, exist_ok=True)
         self.path = path
-        self._kv = SqliteKV(path)
+        self._kv = SqliteKV(path, create=create)
         with self._kv.transaction():
             self._backend = _PersistentBackend(self._kv)
         self._provider = _LockedProvider(self._kv, self._backend)

@@ -80,6 +80,10 @@ class RpcChain(SigningChain):
         retries: int = 4,
         backoff: float = 0.25,
     ) -> None:
+        if urlsplit(url).scheme not in ("http", "https") or not urlsplit(url).hostname:
+            raise ConfigError(
+                f"{public_host(url)} is not an http:// or https:// URL", key="chain_rpc_url"
+            )
         self.url = url
         provider = HTTPProvider(
             url, request_kwargs={"timeout": timeout}, exception_retry_configuration=None

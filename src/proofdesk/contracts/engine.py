@@ -133,65 +133,83 @@ def _missing(contract: Contract, exc: Exception, program: Any, context: dict[str
     return ", ".join(named) or ", ".join(roots) or str(exc).splitlines()[0]
 
 
+class _Missing(Exception):
+    """A fact an expression needed is not known."""
+
+    def __init__(self, fact: str) -> None:
+        super().__init__(fact)
+        self.fact = fact
+
+
+def _run(contract: Contract, expression: str, context: dict[str, Any]) -> Any:
+    program = _program(expression)
+    try:
+        return program.execute(context)
+    except (RuntimeError, KeyError) as exc:
+        raise _Missing(_missing(contract, exc, program, context)) from None
+    except (TypeError, ValueError) as exc:
+        raise InvalidInput(f"{expression!r}: {str(exc).splitlines()[0]}") from None
+
+
 def decide(contract: Contract, facts: dict[str, Any]) -> Decision:
     """Decide by ``contract`` over ``facts`` (declared names only; a missing one is allowed)."""
     encoded = encode_facts(contract, facts)
     digest = facts_digest(encoded)
     conditions, amounts = _contexts(contract, decode_facts(contract, encoded))
     trace: list[Step] = []
+
+    def needs_human(rule: str | None, fact: str) -> Decision:
+        return Decision(
+            "needs_human",
+            rule,
+            {
+                "en": f"A fact this request needs is not known yet ({fact}); a person will "
+                "look at it.",
+                "zh-CN": f"判断所需的信息暂缺（{fact}），将由人工处理。",
+            },
+            [],
+            trace,
+            contract.contract_hash,
+            digest,
+            [fact],
+        )
+
     for rule in contract.spec["rules"]:
-        program = _program(rule["when"])
         try:
-            fired = program.execute(conditions)
-        except (RuntimeError, KeyError) as exc:
-            fact = _missing(contract, exc, program, conditions)
-            trace.append(Step(rule["id"], f"missing {fact}"))
-            return Decision(
-                "needs_human",
-                rule["id"],
-                {
-                    "en": f"A fact this request needs is not known yet ({fact}); a person "
-                    f"will look at it.",
-                    "zh-CN": f"判断所需的信息暂缺（{fact}），将由人工处理。",
-                },
-                [],
-                trace,
-                contract.contract_hash,
-                digest,
-                [fact],
-            )
-        except (TypeError, ValueError) as exc:
-            raise InvalidInput(f"rule {rule['id']}: {str(exc).splitlines()[0]}") from None
+            fired = _run(contract, rule["when"], conditions)
+        except _Missing as missing:
+            trace.append(Step(rule["id"], f"missing {missing.fact}"))
+            return needs_human(rule["id"], missing.fact)
         trace.append(Step(rule["id"], "true" if fired is True else "false"))
         if fired is True:
-            return Decision(
-                rule["decision"],
-                rule["id"],
-                dict(rule["reason"]),
-                _resolve(rule.get("actions", []), amounts),
-                trace,
-                contract.contract_hash,
-                digest,
-            )
-    otherwise = contract.spec["otherwise"]
+            decided: dict[str, Any] = rule
+            break
+    else:
+        decided = contract.spec["otherwise"]
+    try:
+        actions = _resolve(contract, decided.get("actions", []), amounts)
+    except _Missing as missing:  # the rule holds, but an amount it pays is not known
+        return needs_human(decided.get("id"), missing.fact)
     return Decision(
-        otherwise["decision"],
-        None,
-        dict(otherwise["reason"]),
-        _resolve(otherwise.get("actions", []), amounts),
+        decided["decision"],
+        decided.get("id"),
+        dict(decided["reason"]),
+        actions,
         trace,
         contract.contract_hash,
         digest,
     )
 
 
-def _resolve(actions: list[dict[str, Any]], amounts: dict[str, Any]) -> list[dict[str, Any]]:
+def _resolve(
+    contract: Contract, actions: list[dict[str, Any]], amounts: dict[str, Any]
+) -> list[dict[str, Any]]:
     """Actions with their amount expressions evaluated to decimal text."""
     out = []
     for action in actions:
         resolved = dict(action)
         if "amount" in action:
-            value = _program(action["amount"]).execute(amounts)
+            value = _run(contract, action["amount"], amounts)
             try:
                 amount = Decimal(str(value))
             except InvalidOperation:

@@ -10,7 +10,6 @@ fork. Checkpoints are kept; there is at most one per size.
 from __future__ import annotations
 
 import logging
-import threading
 from pathlib import Path
 
 from sqlalchemy import select
@@ -26,6 +25,7 @@ from proofdesk.store.db import Database
 from proofdesk.store.models import SignedCheckpoint
 from proofdesk.verify.merkle import ProofError, verify_consistency
 from proofdesk.verify.note import Checkpoint, NoteError, Signer, sign_note
+from proofdesk.workers import PeriodicWorker
 
 log = logging.getLogger("proofdesk.ledger")
 
@@ -122,25 +122,14 @@ def ensure(db: Database, signer: Signer, size: int) -> SignedCheckpoint:
         return issue(session, signer)
 
 
-class CheckpointLoop:
+class CheckpointLoop(PeriodicWorker):
     """Signs a checkpoint every ``interval`` seconds when the log has grown (in a thread)."""
 
+    name = "checkpoints"
+
     def __init__(self, db: Database, signer: Signer, interval: float) -> None:
-        self.db, self.signer, self.interval = db, signer, interval
-        self._stop = threading.Event()
-        self._thread: threading.Thread | None = None
-
-    def start(self) -> None:
-        if self.interval > 0 and self._thread is None:
-            self._stop.clear()
-            self._thread = threading.Thread(target=self._run, name="checkpoints", daemon=True)
-            self._thread.start()
-
-    def stop(self) -> None:
-        self._stop.set()
-        if self._thread is not None:
-            self._thread.join()
-            self._thread = None
+        super().__init__(interval)
+        self.db, self.signer = db, signer
 
     def tick(self) -> SignedCheckpoint | None:
         """Sign a checkpoint if there are leaves no checkpoint covers."""
@@ -151,9 +140,4 @@ class CheckpointLoop:
         with self.db.writer() as session:
             return issue(session, self.signer)
 
-    def _run(self) -> None:
-        while not self._stop.wait(self.interval):
-            try:
-                self.tick()
-            except Exception:  # keep signing later; the audit will say what is wrong
-                log.exception("could not sign a checkpoint")
+    step = tick

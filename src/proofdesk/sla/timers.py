@@ -57,39 +57,55 @@ class Timer:
     warn_at: datetime | None
 
 
+class Clock:
+    """Whether one target's clock runs, event after event (the rules in the module doc)."""
+
+    def __init__(self, target: str) -> None:
+        self.target = target
+        self.status = "new"
+        self.waiting = False  # the condition that starts the clock holds
+        self.met = False
+        self.replied_once = False
+
+    @property
+    def running(self) -> bool:
+        return self.waiting and self.status not in PAUSED and self.status not in STOPPED
+
+    @property
+    def stopped_for_good(self) -> bool:
+        return self.met and not self.waiting
+
+    def apply(self, event: SlaEvent) -> None:
+        target = self.target
+        if event.kind == "created":
+            self.waiting = target in ("first_response", "resolution")
+        elif event.kind == "staff_reply":
+            if target == "first_response" and self.waiting:
+                self.waiting, self.met = False, True
+            if target == "next_response":
+                self.waiting = False
+            self.replied_once = True
+        elif event.kind == "customer_reply" and target == "next_response" and self.replied_once:
+            self.waiting = True
+        if event.status is not None:
+            self.status = event.status
+            if target == "resolution":
+                self.waiting = event.status not in STOPPED
+                self.met = event.status in STOPPED
+
+
 def _intervals(
     events: Sequence[SlaEvent], target: str, now: datetime
 ) -> tuple[list[tuple[datetime, datetime]], bool, bool]:
     """The spans when this target's clock ran, whether it is running at ``now``, whether it
     was stopped (met) for good."""
     spans: list[tuple[datetime, datetime]] = []
-    status = "new"
-    waiting = False  # the condition that starts the clock holds
-    met = False
-    replied_once = False
+    clock = Clock(target)
     started: datetime | None = None
-
-    def running() -> bool:
-        return waiting and status not in PAUSED and status not in STOPPED
-
     for event in sorted(events, key=lambda e: e.at):
-        before = running()
-        if event.kind == "created":
-            waiting = target in ("first_response", "resolution")
-        elif event.kind == "staff_reply":
-            if target == "first_response" and waiting:
-                waiting, met = False, True
-            if target == "next_response":
-                waiting = False
-            replied_once = True
-        elif event.kind == "customer_reply" and target == "next_response" and replied_once:
-            waiting = True
-        if event.status is not None:
-            status = event.status
-            if target == "resolution":
-                waiting = status not in STOPPED
-                met = status in STOPPED
-        after = running()
+        before = clock.running
+        clock.apply(event)
+        after = clock.running
         if before and not after and started is not None:
             spans.append((started, event.at))
             started = None
@@ -97,7 +113,7 @@ def _intervals(
             started = event.at
     if started is not None and started < now:
         spans.append((started, now))
-    return spans, started is not None, met and not waiting
+    return spans, started is not None, clock.stopped_for_good
 
 
 def timer(
