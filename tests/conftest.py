@@ -111,6 +111,7 @@ def settings(backend: tuple[str, Path]) -> Settings:
         login_rate_per_minute=1000,
         checkpoint_interval_seconds=0,  # tests sign checkpoints when they want them
         anchor_every_seconds=0,  # and anchor when they want to
+        automation_poll_seconds=0,  # and run service contracts when they want to
     )
 
 

@@ -32,7 +32,7 @@ from sqlalchemy import func, select
 from proofdesk.actions.contracts import do_activate, do_publish
 from proofdesk.actions.tickets import NewTicket, do_create_ticket
 from proofdesk.auth import create_api_token
-from proofdesk.canonical import utc_now
+from proofdesk.canonical import format_time, utc_now
 from proofdesk.domain.roles import Scope
 from proofdesk.domain.tickets import Kind
 from proofdesk.store.db import Database
@@ -40,6 +40,8 @@ from proofdesk.store.models import (
     ApiToken,
     Attachment,
     Order,
+    Organization,
+    Payout,
     Team,
     TeamMember,
     TicketEvent,
@@ -99,6 +101,15 @@ EXPECTED: dict[str, tuple[str, str]] = {
     "POST /contracts":                       ("201 403 403 403 403 403", "201 403 403 403 403 403"),
     "POST /contracts/{hash}/activate":       ("200 403 403 403 403 403", "404 403 403 403 403 403"),
     "POST /tickets/{id}/decisions":          ("201 201 201 403 403 404", "404 404 404 404 404 404"),
+    # Staff sync a shop's orders; another tenant's staff cannot name this tenant's customer.
+    "PUT /orders/{order}":                   ("200 200 200 403 403 403", "422 422 422 403 403 403"),
+    "POST /organization/webhook-secret":     ("201 403 403 403 403 403", "201 403 403 403 403 403"),
+    "PUT /organization/escrow":              ("200 403 403 403 403 403", "200 403 403 403 403 403"),
+    "GET /tickets/{id}/payouts":             ("200 200 200 200 200 404", "404 404 404 404 404 404"),
+    "GET /payouts":                          ("200 200 403 403 403 403", "200 200 403 403 403 403"),
+    "POST /payouts/{payout}/approve":        ("200 200 403 403 403 403", "404 404 403 403 403 403"),
+    "POST /payouts/{payout}/reject":         ("200 200 403 403 403 403", "404 404 403 403 403 403"),
+    "POST /payouts/{payout}/retry":          ("200 200 403 403 403 403", "404 404 403 403 403 403"),
     # Signed in, a malformed message is refused by everyone; who may link is in test_siwe.py.
     "POST /auth/siwe/link":                  ("422 422 422 422 422 422", "422 422 422 422 422 422"),
     "POST /auth/logout":                     ("204 204 204 204 204 204", "204 204 204 204 204 204"),
@@ -176,6 +187,51 @@ def fresh_ticket(world: World) -> str:
     spec = NewTicket(kind=Kind.QUESTION, subject=f"Refund {world.marker}", body="Please refund.")
     with world.db.writer() as session:
         return do_create_ticket(session, actor_of(world.home.customer, world.home), spec).id
+
+
+def payout_of(status: str) -> Callable[[World, str], Ids]:
+    """A payout of ``status`` on a fresh ticket of home, ready to approve, reject or retry."""
+
+    def setup(world: World, role: str) -> Ids:
+        tid = fresh_ticket(world)
+        wallet = "0x" + secrets.token_hex(20)
+        with world.db.writer() as session:
+            org = session.get(Organization, world.home.org_id)
+            assert org is not None
+            org.merchant_address = "0x" + "11" * 20
+            session.add(
+                Wallet(
+                    organization_id=world.home.org_id,
+                    user_id=world.home.customer.user_id,
+                    address=wallet,
+                    created_at=utc_now(),
+                    verified_at=utc_now(),
+                )
+            )
+            row = Payout(
+                organization_id=world.home.org_id,
+                ticket_id=tid,
+                decision_seq=0,
+                claim_id="0x" + secrets.token_hex(32),
+                kind="escrow",
+                customer_id=world.home.customer.user_id,
+                recipient=wallet,
+                amount="0.1",
+                amount_units=str(10**17),
+                status=status,
+                recorded=True,
+                created_at=format_time(utc_now()),
+                updated_at=format_time(utc_now()),
+            )
+            session.add(row)
+            session.flush()
+            return {"id": tid, "payout": str(row.id)}
+
+    return setup
+
+
+def new_order(world: World, role: str) -> Ids:
+    return {"order": f"M-{unique()}", "customer": world.home.customer.user_id}
 
 
 def fresh_team_with_agent2(world: World) -> str:
@@ -376,6 +432,24 @@ CALLS: dict[str, Call] = {
         ticket_and_contract, json_body(lambda ids: {"contract_hash": ids["hash"], "facts": {}})
     ),
     "PUT /organization/mfa": Call(payload=json_body({"require_for_agents": False})),
+    "PUT /orders/{order}": Call(
+        new_order,
+        json_body(
+            lambda ids: {
+                "customer_id": ids["customer"],
+                "amount": "1.5",
+                "currency": "ETH",
+                "status": "paid",
+            }
+        ),
+    ),
+    "POST /organization/webhook-secret": Call(),
+    "PUT /organization/escrow": Call(payload=json_body({"merchant_address": "0x" + "22" * 20})),
+    "GET /tickets/{id}/payouts": Call(shared_ticket),
+    "GET /payouts": Call(),
+    "POST /payouts/{payout}/approve": Call(payout_of("held"), json_body({})),
+    "POST /payouts/{payout}/reject": Call(payout_of("held"), json_body({"reason": "duplicate"})),
+    "POST /payouts/{payout}/retry": Call(payout_of("failed")),
     "POST /auth/siwe/link": Call(
         payload=json_body({"message": "not EIP-4361", "signature": "0x00"})
     ),
@@ -516,6 +590,8 @@ def test_matrix_covers_every_endpoint(client: TestClient) -> None:
     public |= {("GET", "/log/proof/inclusion"), ("GET", "/log/proof/consistency")}
     # So are its anchors and the chain they are on (docs/chain.md).
     public |= {("GET", "/log/anchors"), ("GET", "/chain")}
+    # Shops' order webhooks authenticate by their HMAC signature (docs/contracts.md).
+    public |= {("POST", "/webhooks/orders")}
     routes = {shape(method, path) for path, item in paths.items() for method in item}
     assert routes - {shape(*m) for m in public} == {
         shape(*method_and_path(label)) for label in EXPECTED

@@ -81,6 +81,31 @@ def test_bad_documents_are_refused_with_line_and_field(client: TestClient, tenan
     assert agent.status_code == 403
 
 
+SIMPLE = """
+apiVersion: proofdesk/v1
+kind: ServiceContract
+metadata: {name: NAME, version: 1, title: {en: Simple refunds, zh-CN: 简单退款}}
+spec:
+  appliesTo: [refund_request]
+  facts:
+    order.status: string
+    order.amount: decimal
+    claim.reason: string
+  rules:
+    - id: failed
+      when: order.status == "failed" && claim.reason != "changed my mind"
+      decision: valid
+      reason: {en: The order failed., zh-CN: 订单失败。}
+    - id: not-failed
+      when: order.status != "failed"
+      decision: invalid
+      reason: {en: The order did not fail., zh-CN: 订单并未失败。}
+  otherwise:
+    decision: needs_human
+    reason: {en: A person decides., zh-CN: 由人工决定。}
+"""
+
+
 def test_decisions_are_logged_receipted_and_replayed(
     client: TestClient,
     tenant: Tenant,
@@ -89,19 +114,29 @@ def test_decisions_are_logged_receipted_and_replayed(
     tmp_path: Path,
     monkeypatch: object,
 ) -> None:
-    contract = publish(client, tenant, unique(REFUND))
+    contract = publish(client, tenant, SIMPLE.replace("NAME", f"simple-{uuid.uuid4().hex[:8]}"))
     digest = contract["contract_hash"]
+    order = client.put(
+        f"{API}/orders/ORD-{uuid.uuid4().hex[:8]}",
+        json={
+            "customer_id": tenant.customer.user_id,
+            "amount": "0.75",
+            "currency": "ETH",
+            "status": "failed",
+        },
+        headers=tenant.agent.headers,
+    )
+    assert order.status_code == 200, order.text
     ticket = new_ticket(
-        client, tenant.customer, kind="refund_request", subject="Refund", body="Failed"
+        client,
+        tenant.customer,
+        kind="refund_request",
+        subject="Refund",
+        body="Failed",
+        order_id=order.json()["external_id"],
     )
     tid = ticket["id"]
-    facts = {
-        "order.status": "failed",
-        "order.amount": "0.75",
-        "order.paid_at": "2026-11-01T12:00:00Z",
-        "order.paid_on_chain": True,
-        "ticket.created_at": "2026-11-03T12:00:00Z",
-    }
+    facts = {"claim.reason": "never delivered"}
     inactive = client.post(
         f"{API}/tickets/{tid}/decisions",
         json={"contract_hash": digest, "facts": facts},
@@ -116,26 +151,33 @@ def test_decisions_are_logged_receipted_and_replayed(
     )
     assert decided.status_code == 201, decided.text
     body = decided.json()
-    assert (body["outcome"], body["rule"]) == ("valid", "refund")
-    assert body["actions"][0] == {"type": "pay_from_escrow", "amount": "0.75"}
+    assert (body["outcome"], body["rule"]) == ("valid", "failed")
     partial = client.post(
         f"{API}/tickets/{tid}/decisions",
-        json={"contract_hash": digest, "facts": {"order.status": "failed"}},
+        json={"contract_hash": digest, "facts": {}},
         headers=tenant.agent.headers,
     )
-    assert partial.json()["outcome"] == "needs_human" and partial.json()["missing"]
+    assert partial.json()["outcome"] == "needs_human"
+    assert partial.json()["missing"] == ["claim.reason"]
     bad = client.post(
         f"{API}/tickets/{tid}/decisions",
-        json={"contract_hash": digest, "facts": {"order.paid_at": "last week"}},
+        json={"contract_hash": digest, "facts": {"claim.reason": 7}},
         headers=tenant.agent.headers,
     )
     assert bad.status_code == 422
     undeclared = client.post(
         f"{API}/tickets/{tid}/decisions",
-        json={"contract_hash": digest, "facts": {"order.colour": "red"}},
+        json={"contract_hash": digest, "facts": {"claim.colour": "red"}},
         headers=tenant.agent.headers,
     )
-    assert undeclared.status_code == 422
+    assert (undeclared.status_code, undeclared.json()["error"]["code"]) == (422, "unknown_fact")
+    # What a provider knows is never taken from the request: no one can state the amount.
+    forged = client.post(
+        f"{API}/tickets/{tid}/decisions",
+        json={"contract_hash": digest, "facts": {"order.amount": "1000"}},
+        headers=tenant.agent.headers,
+    )
+    assert (forged.status_code, forged.json()["error"]["code"]) == (422, "fact_not_supplied")
     customer = client.post(
         f"{API}/tickets/{tid}/decisions",
         json={"contract_hash": digest, "facts": facts},
@@ -149,6 +191,9 @@ def test_decisions_are_logged_receipted_and_replayed(
         headers=tenant.agent.headers,
     )
     assert wrong_kind.json()["error"]["code"] == "not_applicable"
+    timeline = client.get(f"{API}/tickets/{tid}/messages", headers=tenant.customer.headers).json()
+    told = [m["body"] for m in timeline if m["author_role"] == "automation"]
+    assert told and "The order failed." in told[0] and "failed" in told[0]
 
     receipt = client.get(f"{API}/tickets/{tid}/receipt", headers=tenant.customer.headers).json()
     shown = [e for e in receipt["entries"] if "outcome" in e["revealed"]]

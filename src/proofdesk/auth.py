@@ -21,7 +21,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session as DbSession
 
 from proofdesk.access import Actor
-from proofdesk.canonical import utc_now
+from proofdesk.canonical import stored_utc, utc_now
 from proofdesk.domain.roles import ALL_SCOPES, Role, Scope
 from proofdesk.errors import Error, InvalidInput, RateLimited, Unauthenticated
 from proofdesk.identity import mfa
@@ -167,9 +167,9 @@ def actor_from_session(session: DbSession, token: str, idle_seconds: int) -> Ses
     key = token_hash(token)
     row = session.get(Session, key)
     now = utc_now()
-    if row is None or _aware(row.expires_at) <= now:
+    if row is None or stored_utc(row.expires_at) <= now:
         raise Unauthenticated("session expired or unknown; log in again", code="bad_session")
-    seen = _aware(row.last_seen_at or row.created_at)
+    seen = stored_utc(row.last_seen_at or row.created_at)
     if seen + timedelta(seconds=idle_seconds) <= now:
         raise Unauthenticated("session idle for too long; log in again", code="bad_session")
     user = session.get(User, row.user_id)
@@ -213,20 +213,15 @@ def actor_from_api_token(session: DbSession, token: str) -> tuple[Actor, str | N
     if (
         row is None
         or row.revoked_at is not None
-        or (row.expires_at is not None and _aware(row.expires_at) <= now)
+        or (row.expires_at is not None and stored_utc(row.expires_at) <= now)
     ):
         raise Unauthenticated("API token unknown, revoked or expired", code="bad_token")
     user = session.get(User, row.user_id)
     if user is None or not user.is_active:
         raise Unauthenticated("account disabled", code="bad_token")
     scopes = frozenset(Scope(s) for s in row.scopes.split()) & ALL_SCOPES
-    due = row.last_used_at is None or _aware(row.last_used_at) + TOUCH_EVERY <= now
+    due = row.last_used_at is None or stored_utc(row.last_used_at) + TOUCH_EVERY <= now
     return Actor(user.id, user.organization_id, Role(user.role), scopes), row.id if due else None
-
-
-def _aware(moment: datetime) -> datetime:
-    # SQLite returns naive datetimes for timezone-aware columns; they were written in UTC.
-    return moment if moment.tzinfo else moment.replace(tzinfo=utc_now().tzinfo)
 
 
 class RateLimiter:

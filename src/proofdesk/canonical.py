@@ -64,6 +64,16 @@ def utc_now() -> datetime:
     return datetime.now(UTC)
 
 
+def stored_utc(moment: datetime) -> datetime:
+    """A datetime read from a timezone-aware column: SQLite hands them back naive, and they
+    were written in UTC."""
+    return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
+
+
+def maybe_stored_utc(moment: datetime | None) -> datetime | None:
+    return None if moment is None else stored_utc(moment)
+
+
 def format_time(moment: datetime) -> str:
     """RFC 3339 in UTC with microseconds: ``2026-11-22T22:30:39.000000Z``."""
     if moment.tzinfo is None:

@@ -140,6 +140,13 @@ class Settings(BaseSettings):
         description="...or once the oldest unanchored checkpoint is this old; 0: no background "
         "anchoring (only `proofdesk anchor now`).",
     )
+    automation_poll_seconds: float = Field(
+        default=1.0,
+        ge=0,
+        le=3600,
+        description="How often service contracts look for new tickets to decide; 0: only when "
+        "asked (tests).",
+    )
 
     @field_validator("database_url")
     @classmethod

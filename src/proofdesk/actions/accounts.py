@@ -59,6 +59,8 @@ def do_create_user(
     tier: str | None = None,
 ) -> User:
     """Create a user; the caller has checked that the actor may create this role."""
+    if role is Role.AUTOMATION:
+        raise InvalidInput("no account can have the automation role", field="role")
     if locale not in LOCALES:
         raise InvalidInput(f"locale must be one of {LOCALES}", field="locale")
     normalized = normalize_email(email) if email else None
@@ -162,8 +164,12 @@ def do_link_wallet(
     return attach_wallet(session, customer, address, label)
 
 
-def attach_wallet(session: Session, customer: User, address: str, label: str | None) -> Wallet:
-    """Link ``address`` to ``customer`` (idempotent); the caller has checked the right to."""
+def attach_wallet(
+    session: Session, customer: User, address: str, label: str | None, *, proven: bool = False
+) -> Wallet:
+    """Link ``address`` to ``customer`` (idempotent); the caller has checked the right to.
+    ``proven``: the customer signed with it (Sign-In with Ethereum), which makes it a wallet
+    that payouts may be sent to; a wallet staff typed in is not."""
     normalized = identifiers.evm_address(address)
     existing = session.scalars(
         select(Wallet).where(
@@ -172,6 +178,8 @@ def attach_wallet(session: Session, customer: User, address: str, label: str | N
     ).first()
     if existing is not None:
         if existing.user_id == customer.id:
+            if proven and existing.verified_at is None:
+                existing.verified_at = utc_now()
             return existing
         raise Conflict("this wallet is linked to another customer", code="wallet_taken")
     wallet = Wallet(
@@ -180,6 +188,7 @@ def attach_wallet(session: Session, customer: User, address: str, label: str | N
         address=normalized,
         label=label,
         created_at=utc_now(),
+        verified_at=utc_now() if proven else None,
     )
     session.add(wallet)
     session.flush()

@@ -9,14 +9,19 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from proofdesk.access import Actor, require_admin, require_worker
+from proofdesk.actions import payouts, tickets
 from proofdesk.canonical import canonical_json, format_time, utc_now
+from proofdesk.chain.base import Chain
+from proofdesk.contracts import templates
 from proofdesk.contracts.document import Contract, parse
 from proofdesk.contracts.engine import Decision, decide, decode_facts, encode_facts, replay
-from proofdesk.domain.tickets import EventType
-from proofdesk.errors import Conflict, InvalidInput, NotFound
+from proofdesk.contracts.facts import FactContext, Gathered, gather, is_supplied
+from proofdesk.domain.roles import Role
+from proofdesk.domain.tickets import EventType, Priority, Status, TicketState, Visibility
+from proofdesk.errors import Conflict, Error, InvalidInput, InvalidTransition, NotFound
 from proofdesk.ledger.store import EventReader
 from proofdesk.store.events import EventAppender, row_to_state
-from proofdesk.store.models import ServiceContract, Ticket, TicketEvent
+from proofdesk.store.models import LogHead, ServiceContract, Team, Ticket, TicketEvent, User
 
 
 def do_publish(session: Session, actor: Actor, source: str) -> tuple[ServiceContract, bool]:
@@ -78,6 +83,13 @@ def load(row: ServiceContract) -> Contract:
     return Contract(json.loads(row.document), row.contract_hash)
 
 
+def load_id(session: Session, row_id: int) -> Contract:
+    row = session.get(ServiceContract, row_id)
+    if row is None:
+        raise NotFound("no such contract")
+    return load(row)
+
+
 def do_activate(session: Session, actor: Actor, contract_hash: str) -> ServiceContract:
     """Make this version the active one of its name (the others of the name stop)."""
     require_admin(actor)
@@ -95,25 +107,66 @@ def do_activate(session: Session, actor: Actor, contract_hash: str) -> ServiceCo
     return row
 
 
-def do_decide(
-    session: Session, actor: Actor, ticket: Ticket, contract_hash: str, facts: dict[str, Any]
-) -> Decision:
-    """Decide the ticket's claim by an active contract over the given facts (JSON form) and
-    log the decision, the contract and the facts as a ``contract.decided`` event."""
-    require_worker(actor)
-    row = find(session, ticket.organization_id, contract_hash)
-    if not row.active:
-        raise Conflict("this contract version is not active", code="contract_inactive")
-    contract = load(row)
-    if ticket.kind not in contract.spec["appliesTo"]:
-        raise InvalidInput(
-            f"{contract.name} does not apply to {ticket.kind} tickets", code="not_applicable"
-        )
-    typed = decode_facts(contract, facts)
-    decision = decide(contract, typed)
-    state = row_to_state(ticket)
-    EventAppender(session).append(
-        state,
+#: When a contract decides, unless it says (``spec.decideOn``).
+DEFAULT_TRIGGERS = ("created", "updated")
+AUTOMATION_ID = "automation"
+
+
+def automation_actor(organization_id: str) -> Actor:
+    return Actor(AUTOMATION_ID, organization_id, Role.AUTOMATION)
+
+
+def applicable(
+    session: Session, organization_id: str, kind: str, trigger: str | None = None
+) -> list[tuple[ServiceContract, Contract]]:
+    """The organization's active contracts for a ticket kind (and trigger), by name."""
+    rows = session.scalars(
+        select(ServiceContract)
+        .where(ServiceContract.organization_id == organization_id, ServiceContract.active)
+        .order_by(ServiceContract.name)
+    ).all()
+    out = []
+    for row in rows:
+        contract = load(row)
+        if kind not in contract.spec["appliesTo"]:
+            continue
+        if trigger is not None and trigger not in contract.spec.get("decideOn", DEFAULT_TRIGGERS):
+            continue
+        out.append((row, contract))
+    return out
+
+
+def check_supplied(contract: Contract, supplied: dict[str, Any]) -> dict[str, Any]:
+    """Facts a person states (``claim.*`` the contract declares), typed; others are refused:
+    what a provider knows is never taken from a request."""
+    for name in supplied:
+        if name not in contract.facts:
+            raise InvalidInput(
+                f"fact {name!r} is not declared by the contract", code="unknown_fact", field=name
+            )
+        if not is_supplied(name):
+            raise InvalidInput(
+                f"fact {name!r} comes from its provider and cannot be supplied",
+                code="fact_not_supplied",
+                field=name,
+            )
+    return decode_facts(contract, supplied)
+
+
+def log_decision(
+    session: Session,
+    actor: Actor,
+    ticket: Ticket,
+    contract: Contract,
+    gathered: Gathered,
+    *,
+    trigger: str,
+) -> tuple[Decision, int, TicketState]:
+    """Decide and log a ``contract.decided`` event: the contract, the facts with their sources
+    and, for each fact not known, why."""
+    decision = decide(contract, gathered.values)
+    event, state = EventAppender(session).append(
+        row_to_state(ticket),
         ticket_id=ticket.id,
         organization_id=ticket.organization_id,
         type=EventType.DECIDED,
@@ -123,12 +176,186 @@ def do_decide(
             "contract_hash": contract.contract_hash,
             "contract": contract.name,
             "contract_version": contract.version,
-            "facts": encode_facts(contract, typed),
+            "trigger": trigger,
+            "facts": encode_facts(contract, gathered.values),
+            "sources": dict(sorted(gathered.sources.items())),
+            "unknown": dict(sorted(gathered.unknown.items())),
             "outcome": decision.outcome,
             "decision": json.loads(canonical_json(decision.as_dict())),
         },
     )
+    return decision, event.seq, state
+
+
+def prepare_decision(
+    session: Session,
+    actor: Actor,
+    ticket: Ticket,
+    contract_hash: str,
+    supplied: dict[str, Any],
+    *,
+    chain: Chain | None = None,
+) -> tuple[int, Gathered]:
+    """First half of a decision a person asks for, in a read transaction (providers may ask
+    the chain, which must not happen while the write lock is held): check the request and
+    gather the facts. Returns the contract's row id and the facts."""
+    require_worker(actor)
+    row = find(session, ticket.organization_id, contract_hash)
+    if not row.active:
+        raise Conflict("this contract version is not active", code="contract_inactive")
+    contract = load(row)
+    if ticket.kind not in contract.spec["appliesTo"]:
+        raise InvalidInput(
+            f"{contract.name} does not apply to {ticket.kind} tickets", code="not_applicable"
+        )
+    typed = check_supplied(contract, supplied)
+    context = FactContext(session, row_to_state(ticket), utc_now(), chain)
+    return row.id, gather(context, contract.facts, typed, actor.user_id)
+
+
+def do_decide(
+    session: Session, actor: Actor, ticket: Ticket, contract_id: int, gathered: Gathered
+) -> Decision:
+    """Second half, in the write transaction: decide, log the decision and carry out its
+    actions (attributed to the rule; a claim is paid at most once whatever is asked)."""
+    require_worker(actor)
+    if ticket.status == Status.CLOSED.value or ticket.erased_at is not None:
+        raise InvalidTransition("a closed ticket's claim is not decided again")
+    row = session.get(ServiceContract, contract_id)
+    if row is None or not row.active:
+        raise Conflict("this contract version is not active", code="contract_inactive")
+    contract = load(row)
+    decision, seq, _ = log_decision(session, actor, ticket, contract, gathered, trigger="request")
+    carry_out(session, ticket, contract, decision, seq, gathered)
     return decision
+
+
+def _customer_locale(session: Session, state: TicketState) -> str:
+    user = session.get(User, state.requester_id)
+    return user.locale if user is not None else "en"
+
+
+def carry_out(
+    session: Session,
+    ticket: Ticket,
+    contract: Contract,
+    decision: Decision,
+    decision_seq: int,
+    gathered: Gathered,
+) -> None:
+    """Tell the customer what was decided and why, in their language, then do the actions of
+    the rule that decided. An action that cannot be done (a team that does not exist, a
+    ticket closed meanwhile) becomes an internal note for the agents; nothing is half-done."""
+    actor = automation_actor(ticket.organization_id)
+    by = {
+        "decision_seq": decision_seq,
+        "contract": contract.name,
+        "version": contract.version,
+        "rule": decision.rule,
+    }
+    state = row_to_state(ticket)
+    if state.status is Status.CLOSED or state.erased_at is not None:
+        return
+    locale = _customer_locale(session, state)
+    parts = [templates.text(decision.reason, locale)]
+    pending = False
+    for action in decision.actions:
+        if action["type"] == "reply":
+            parts.append(templates.text(templates.TEMPLATES[action["template"]], locale))
+        elif action["type"] == "request_information":
+            parts.append(templates.text(action["ask"], locale))
+            pending = True
+    if decision.outcome != "needs_human" and decision.rule is not None:
+        short = contract.contract_hash.removeprefix("sha256:")[:12]
+        parts.append(
+            templates.text(templates.APPEAL, locale).format(
+                rule=decision.rule, name=contract.name, version=contract.version, hash=short
+            )
+        )
+    notes: list[str] = []
+    tickets.do_add_message(
+        session,
+        actor,
+        ticket,
+        body="\n\n".join(parts),
+        status=Status.PENDING if pending and state.status is not Status.PENDING else None,
+        by=by,
+    )
+    if decision.outcome == "needs_human":
+        tickets.do_change_tags(session, actor, ticket, add=["needs-human"], remove=[], by=by)
+        if gathered.unknown:
+            notes.append(
+                "Facts not known: "
+                + "; ".join(f"{name}: {why}" for name, why in sorted(gathered.unknown.items()))
+            )
+    ordered = sorted(decision.actions, key=lambda a: a["type"] == "close")
+    for action in ordered:
+        head = session.get(LogHead, 1)
+        before = head.next_seq if head else None
+        try:
+            note = _act(session, actor, ticket, contract, action, decision_seq, by)
+        except Error as exc:
+            if head is not None and head.next_seq != before:
+                raise  # something was written: never leave half an action
+            note = f"Action {action['type']} of rule {decision.rule} was not done: {exc.message}"
+        if note:
+            notes.append(note)
+    if notes:
+        tickets.do_add_message(
+            session, actor, ticket, body="\n".join(notes), visibility=Visibility.INTERNAL, by=by
+        )
+
+
+def _act(
+    session: Session,
+    actor: Actor,
+    ticket: Ticket,
+    contract: Contract,
+    action: dict[str, Any],
+    decision_seq: int,
+    by: dict[str, Any],
+) -> str | None:
+    """Do one action; returns a note for the agents, if any."""
+    kind = action["type"]
+    if kind in ("reply", "request_information"):
+        return None  # said in the decision's message
+    if kind == "set_fields":
+        tickets.do_update_fields(session, actor, ticket, dict(action["fields"]), by=by)
+    elif kind == "route_to_team":
+        team = session.scalars(
+            select(Team).where(
+                Team.organization_id == ticket.organization_id, Team.name == action["team"]
+            )
+        ).first()
+        if team is None:
+            return f"No team named {action['team']!r}: route this ticket by hand."
+        tickets.do_assign(session, actor, ticket, assignee_id=None, team_id=team.id, by=by)
+    elif kind == "escalate_priority":
+        order = [p.value for p in Priority]
+        if order.index(action["priority"]) > order.index(ticket.priority):
+            tickets.do_update_fields(
+                session, actor, ticket, {"priority": action["priority"]}, by=by
+            )
+    elif kind == "close":
+        if ticket.status != Status.SOLVED.value:
+            tickets.do_change_status(session, actor, ticket, Status.SOLVED, by=by)
+    elif kind in ("pay_from_escrow", "credit_reward"):
+        payout, _, new = payouts.create(
+            session,
+            actor,
+            row_to_state(ticket),
+            kind="escrow" if kind == "pay_from_escrow" else "reward",
+            amount=action["amount"],
+            contract=contract.name,
+            limits=dict(contract.spec.get("limits", {})),
+            decision_seq=decision_seq,
+            by=by,
+        )
+        if not new:
+            return f"Claim {payout.claim_id} already has a {payout.status} payout; not paid again."
+        if payout.status == "held":
+            return f"Payout of {payout.amount} held for approval: {payout.hold_reason}."
+    return None
 
 
 def replay_ticket(session: Session, ticket: Ticket) -> list[tuple[int, str, list[str]]]:

@@ -160,6 +160,8 @@ def sign_in(session: Session, verified: Verified) -> User:
         if user.role != Role.CUSTOMER.value:
             # Staff sign in with a password and a second factor, never with a wallet alone.
             raise Forbidden("staff accounts cannot sign in with a wallet", code="staff_wallet")
+        if wallet.verified_at is None:  # typed in by staff, now proven by its owner
+            wallet.verified_at = utc_now()
         return user
     user = do_create_user(
         session,
@@ -168,7 +170,7 @@ def sign_in(session: Session, verified: Verified) -> User:
         display_name=short_address(address),
         email=None,
     )
-    attach_wallet(session, user, address, "Sign-In with Ethereum")
+    attach_wallet(session, user, address, "Sign-In with Ethereum", proven=True)
     return user
 
 
@@ -182,6 +184,8 @@ def link(session: Session, actor: Actor, verified: Verified) -> Wallet:
     if customer is None:
         raise NotFound("no such user")
     try:
-        return attach_wallet(session, customer, verified.message.address, "linked by signature")
+        return attach_wallet(
+            session, customer, verified.message.address, "linked by signature", proven=True
+        )
     except Conflict:
         raise Conflict("this wallet belongs to another customer", code="wallet_taken") from None

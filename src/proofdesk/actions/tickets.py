@@ -263,7 +263,10 @@ def _append(
     type: EventType,
     payload: dict[str, Any],
     at: datetime | None = None,
+    by: dict[str, Any] | None = None,
 ) -> TicketState:
+    if by is not None:  # an automatic change names the rule that made it
+        payload = {**payload, "by": by}
     _, new_state = EventAppender(session).append(
         state,
         ticket_id=state.id,
@@ -286,6 +289,7 @@ def do_add_message(
     attachment_ids: list[str] | None = None,
     status: Status | None = None,
     at: datetime | None = None,
+    by: dict[str, Any] | None = None,
     signature: SignatureClaim | None = None,
 ) -> TicketState:
     """A public reply or an internal note, optionally moving the ticket in the same event.
@@ -322,7 +326,7 @@ def do_add_message(
         payload["signature"] = signed.accept(
             session, actor, signature, "message.add", state.id, {"body": body}
         )
-    return _append(session, actor, state, EventType.MESSAGE_ADDED, payload, at)
+    return _append(session, actor, state, EventType.MESSAGE_ADDED, payload, at, by)
 
 
 #: What a customer may do to the status of their own ticket.
@@ -333,7 +337,13 @@ CUSTOMER_STATUS_CHANGES = {
 
 
 def do_change_status(
-    session: Session, actor: Actor, ticket: Ticket, target: Status, *, at: datetime | None = None
+    session: Session,
+    actor: Actor,
+    ticket: Ticket,
+    target: Status,
+    *,
+    at: datetime | None = None,
+    by: dict[str, Any] | None = None,
 ) -> TicketState:
     state = _open_state(ticket)
     if actor.is_customer:
@@ -349,6 +359,7 @@ def do_change_status(
         EventType.STATUS_CHANGED,
         {"from": state.status.value, "to": target.value},
         at,
+        by,
     )
 
 
@@ -360,6 +371,7 @@ def do_assign(
     assignee_id: str | None,
     team_id: str | None,
     at: datetime | None = None,
+    by: dict[str, Any] | None = None,
 ) -> TicketState:
     require_worker(actor)
     state = _open_state(ticket)
@@ -379,6 +391,7 @@ def do_assign(
             "previous_team_id": state.team_id,
         },
         at,
+        by,
     )
 
 
@@ -389,6 +402,7 @@ def do_update_fields(
     changes: dict[str, Any],
     *,
     at: datetime | None = None,
+    by: dict[str, Any] | None = None,
 ) -> TicketState:
     """Change subject, kind, priority, category or the linked order/wallet/chain/transaction."""
     require_worker(actor)
@@ -417,7 +431,7 @@ def do_update_fields(
     }
     if not diff:
         return state
-    return _append(session, actor, state, EventType.FIELDS_CHANGED, {"changes": diff}, at)
+    return _append(session, actor, state, EventType.FIELDS_CHANGED, {"changes": diff}, at, by)
 
 
 def _field_value(state: TicketState, name: str) -> Any:
@@ -433,6 +447,7 @@ def do_change_tags(
     add: list[str],
     remove: list[str],
     at: datetime | None = None,
+    by: dict[str, Any] | None = None,
 ) -> TicketState:
     require_worker(actor)
     state = _open_state(ticket)
@@ -443,7 +458,7 @@ def do_change_tags(
     if not added and not removed:
         return state
     return _append(
-        session, actor, state, EventType.TAGS_CHANGED, {"added": added, "removed": removed}, at
+        session, actor, state, EventType.TAGS_CHANGED, {"added": added, "removed": removed}, at, by
     )
 
 

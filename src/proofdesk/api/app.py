@@ -13,8 +13,18 @@ from proofdesk.actions.blobs import BlobStore
 from proofdesk.api import errors
 from proofdesk.api.body_limit import BodyLimit
 from proofdesk.api.deps import Services, reject_nul_characters
-from proofdesk.api.routes import accounts, attachments, auth, chain, contracts, log, tickets
+from proofdesk.api.routes import (
+    accounts,
+    attachments,
+    auth,
+    chain,
+    contracts,
+    log,
+    payouts,
+    tickets,
+)
 from proofdesk.auth import RateLimiter
+from proofdesk.automation import Automator
 from proofdesk.chain.anchoring import AnchorLoop
 from proofdesk.errors import ConfigError
 from proofdesk.ledger import checkpoints
@@ -50,13 +60,17 @@ def create_app(settings: Settings, db: Database | None = None) -> FastAPI:
         settings.chain_poll_seconds if settings.anchor_every_seconds > 0 else 0,
     )
 
+    automation = Automator(db, lambda: anchoring.anchorer().chain, settings.automation_poll_seconds)
+
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
         loop.start()
         anchoring.start()
+        automation.start()
         try:
             yield
         finally:
+            automation.stop()
             anchoring.stop()
             loop.stop()
 
@@ -77,6 +91,7 @@ def create_app(settings: Settings, db: Database | None = None) -> FastAPI:
         login_limiter_by_address=RateLimiter(settings.login_rate_per_minute * 10),
         signer=signer,
         anchoring=anchoring,
+        automation=automation,
     )
     errors.install(app)
     app.add_middleware(
@@ -95,6 +110,7 @@ def create_app(settings: Settings, db: Database | None = None) -> FastAPI:
     api.include_router(log.router)
     api.include_router(chain.router)
     api.include_router(contracts.router)
+    api.include_router(payouts.router)
     api.include_router(accounts.router)
     api.include_router(attachments.router)
     app.include_router(api)

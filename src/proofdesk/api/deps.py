@@ -25,7 +25,9 @@ from proofdesk.store.models import Session as BrowserSession
 from proofdesk.verify.note import Signer
 
 if TYPE_CHECKING:
+    from proofdesk.automation import Automator
     from proofdesk.chain.anchoring import AnchorLoop
+    from proofdesk.chain.base import Chain
 
 SESSION_COOKIE = "pd_session"
 #: A long-lived random id of the browser: log-ins from a known one skip the account lock.
@@ -44,6 +46,21 @@ class Services:
     login_limiter_by_address: RateLimiter
     signer: Signer
     anchoring: AnchorLoop
+    automation: Automator
+
+    def chain(self) -> Chain:
+        """The configured chain (opened on first use; :class:`ChainError` if unreachable)."""
+        return self.anchoring.anchorer().chain
+
+    def chain_or_none(self) -> Chain | None:
+        """The chain for facts: None when it cannot be reached (chain facts are then unknown,
+        and a decision says why)."""
+        from proofdesk.chain.base import ChainError
+
+        try:
+            return self.chain()
+        except ChainError:
+            return None
 
 
 # Dependencies that do no I/O are ``async def``: FastAPI runs a plain ``def`` dependency in

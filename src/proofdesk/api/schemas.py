@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import json
 from datetime import datetime
-from typing import Annotated, Any, Generic, TypeVar
+from typing import Annotated, Any, Generic, Literal, TypeVar
 
 from eth_utils.address import to_checksum_address
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StringConstraints, field_validator
@@ -155,6 +155,8 @@ class WalletOut(BaseModel):
     address: str
     label: str | None
     created_at: datetime
+    #: When the customer proved control by a signature (payouts go to such wallets only).
+    verified_at: datetime | None = None
 
     @classmethod
     def of(cls, wallet: Wallet) -> WalletOut:
@@ -173,6 +175,33 @@ class OrderIn(Request):
     description: Annotated[str, StringConstraints(max_length=500)] | None = None
 
 
+class OrderSyncIn(Request):
+    """An order as the shop or exchange has it now (``PUT /orders/{id}`` or the webhook)."""
+
+    customer_id: Id
+    amount: Annotated[str, StringConstraints(min_length=1, max_length=80)] = Field(
+        description='Decimal string, e.g. "0.25"; never a float.'
+    )
+    currency: Annotated[str, StringConstraints(min_length=1, max_length=16)]
+    status: Annotated[str, StringConstraints(min_length=1, max_length=32)] = Field(
+        description="The shop's status: paid, delivered, failed, refunded, pending…"
+    )
+    kind: Literal["purchase", "withdrawal"] = "purchase"
+    description: Annotated[str, StringConstraints(max_length=500)] | None = None
+    paid_at: datetime | None = None
+    delivered_at: datetime | None = None
+    chain_id: int | None = None
+    tx_hash: Annotated[str, StringConstraints(max_length=80)] | None = None
+    updated_at: datetime | None = Field(
+        default=None,
+        description="When the shop last changed the order; an older update is ignored.",
+    )
+
+
+class OrderWebhookIn(OrderSyncIn):
+    external_id: Id
+
+
 class OrderOut(BaseModel):
     id: str
     external_id: str
@@ -181,6 +210,12 @@ class OrderOut(BaseModel):
     status: str
     description: str | None
     created_at: datetime
+    kind: str = "purchase"
+    paid_at: datetime | None = None
+    delivered_at: datetime | None = None
+    chain_id: int | None = None
+    tx_hash: str | None = None
+    updated_at: datetime | None = None
 
     @classmethod
     def of(cls, order: Order) -> OrderOut:
@@ -527,7 +562,9 @@ class DecisionIn(Request):
     )
     facts: dict[str, Any] = Field(
         default_factory=dict,
-        description="Known facts by declared name (timestamps as RFC 3339 text, decimals as text).",
+        description="What you state about the claim: ``claim.*`` facts the contract declares "
+        "(timestamps as RFC 3339 text, decimals as text). Every other fact comes from its "
+        "provider and cannot be given here.",
     )
 
 
@@ -540,3 +577,44 @@ class DecisionOut(BaseModel):
     contract_hash: str
     facts_digest: str
     missing: list[str]
+
+
+class EscrowSettingsIn(Request):
+    merchant_address: Annotated[str, StringConstraints(min_length=42, max_length=42)] = Field(
+        description="The account whose WarrantyEscrow bond pays this organization's claims."
+    )
+
+
+class WebhookSecretOut(BaseModel):
+    secret: str = Field(description="Shown once; sign order webhooks with it.")
+
+
+class PayoutOut(BaseModel):
+    id: int
+    ticket_id: str
+    claim_id: str
+    kind: str
+    recipient: str | None
+    amount: str
+    status: str
+    hold_reason: str | None
+    approved_by: str | None
+    chain_id: int | None
+    contract: str | None
+    tx_hash: str | None
+    block_number: int | None
+    error: str | None
+    created_at: str
+    updated_at: str
+
+    @classmethod
+    def of(cls, row: Any) -> PayoutOut:
+        return cls.model_validate(row, from_attributes=True)
+
+
+class PayoutApproveIn(Request):
+    recipient: Annotated[str, StringConstraints(min_length=42, max_length=42)] | None = None
+
+
+class PayoutRejectIn(Request):
+    reason: Annotated[str, StringConstraints(min_length=1, max_length=500)]

@@ -5,16 +5,13 @@ the previous one. The service anchors the latest signed checkpoint when ``every_
 leaves are waiting or the oldest waiting checkpoint is ``every_seconds`` old.
 
 Exactly once, whatever fails. At most one anchor is in flight per chain. Its signed bytes are
-written to ``anchors`` (status ``sent``) *before* they are broadcast, so a crash at any point
-leaves a row that the next :meth:`Anchorer.tick` — in this process or after a restart —
-follows: it looks the transaction up, rebroadcasts the same bytes while the nonce is still
-free (same bytes, same hash: the chain can include them once), and waits for
-``confirmations`` blocks, checking that the block is still canonical. When the nonce was
-taken by something else, when the transaction reverted, or when the chain was reset, it asks
-the contract whether the checkpoint is anchored already and adopts that anchor instead of
-sending another; the contract itself refuses a size that is not above the last one, so a
-checkpoint can never be anchored twice. A confirmed anchor that disappears in a reorganisation
-goes back to ``sent`` and is resubmitted.
+written to ``anchors`` (status ``sent``) *before* they are broadcast, and the row is followed
+to a final block by :class:`~proofdesk.chain.outbox.Follower` (shared with payouts). When the
+nonce was taken by something else, when the transaction reverted, or when the chain was reset,
+the anchorer asks the contract whether the checkpoint is anchored already and adopts that
+anchor instead of sending another; the contract itself refuses a size that is not above the
+last one, so a checkpoint can never be anchored twice. A confirmed anchor that disappears in a
+reorganisation goes back to ``sent`` and is resubmitted.
 """
 
 from __future__ import annotations
@@ -41,6 +38,7 @@ from proofdesk.chain.base import (
     contract,
     deploy,
 )
+from proofdesk.chain.outbox import IN_FLIGHT, Follower
 from proofdesk.ledger import checkpoints
 from proofdesk.store.db import Database
 from proofdesk.store.models import Anchor, ChainContract, SignedCheckpoint
@@ -49,7 +47,6 @@ from proofdesk.workers import PeriodicWorker
 log = logging.getLogger(__name__)
 
 ANCHOR_CONTRACT = "CheckpointAnchor"
-IN_FLIGHT = ("sent", "mined")
 
 #: The event a verifier looks for: Anchored(bytes32 indexed, bytes32 indexed, uint256, string).
 ANCHORED_TOPIC = "0x" + keccak(text="Anchored(bytes32,bytes32,uint256,string)").hex()
@@ -149,6 +146,7 @@ class Anchorer:
         self.db, self.chain, self.origin, self.policy = db, chain, origin, policy
         self._address = contract_address
         self._now = now or (lambda: datetime.now(UTC))
+        self.follower = Follower(db, chain, Anchor, "anchor")
 
     # -- what is where -----------------------------------------------------------------
 
@@ -237,26 +235,10 @@ class Anchorer:
         return self._maybe_start(address, force=force)
 
     def _reorganised_away(self, row: Anchor) -> Anchor | None:
-        """A confirmed anchor whose transaction is no longer in its block goes back to
-        ``sent`` (returned): the same signed bytes are resubmitted, or the anchor adopted if
-        present. None while it is where it was."""
-        receipt = self.chain.receipt(row.tx_hash)
-        if receipt is not None and HexBytes(receipt["blockHash"]).to_0x_hex() == row.block_hash:
-            return None
-        log.warning(
-            "anchor of size %d (tx %s) is no longer in block %s; resubmitting",
-            row.tree_size,
-            row.tx_hash,
-            row.block_number,
-        )
-        return self._update(
-            row.id,
-            status="sent",
-            block_number=None,
-            block_hash=None,
-            block_time=None,
-            error=f"reorganised out of block {row.block_number}; resubmitted",
-        )
+        """A confirmed anchor no longer in its block goes back to ``sent``: the same signed
+        bytes are resubmitted, or the anchor adopted if present."""
+        moved: Anchor | None = self.follower.reorganised_away(row)
+        return moved
 
     def _maybe_start(self, address: str, *, force: bool) -> Anchor | None:
         with self.db.reader() as session:
@@ -322,60 +304,14 @@ class Anchorer:
         return row
 
     def _broadcast(self, row: Anchor) -> None:
-        if row.raw_tx is None:
-            return
-        signed = SignedTx(row.tx_hash, bytes(row.raw_tx), row.nonce, row.sender, 0)
-        try:
-            self.chain.broadcast(signed)
-        except ChainError as exc:
-            # The row stays in flight; the next tick looks again and decides.
-            log.warning("broadcast of anchor %d failed: %s", row.tree_size, exc.message)
-            self._update(row.id, error=exc.message)
+        self.follower.broadcast(row)
 
     def _follow(self, row: Anchor, address: str) -> Anchor:
-        receipt = self.chain.receipt(row.tx_hash)
-        if receipt is None:
-            return self._missing(row, address)
-        if receipt["status"] != 1:
-            return self._adopt_or_fail(row, address, row.tree_size, bytes(row.root), "reverted")
-        block_number = int(receipt["blockNumber"])
-        block_hash = HexBytes(receipt["blockHash"]).to_0x_hex()
-        head = self.chain.head()
-        depth = head - block_number + 1
-        status = "confirmed" if depth >= self.chain.confirmations else "mined"
-        block = self.chain.block(block_number)
-        if HexBytes(block["hash"]).to_0x_hex() != block_hash:
-            return self._update(row.id, status="sent", error="block replaced; waiting")
-        return self._update(
-            row.id,
-            status=status,
-            block_number=block_number,
-            block_hash=block_hash,
-            block_time=format_time(datetime.fromtimestamp(int(block["timestamp"]), UTC)),
-            gas_used=int(receipt["gasUsed"]),
-            error=None,
-        )
+        def adopt(row: Anchor, why: str) -> Anchor:
+            return self._adopt_or_fail(row, address, row.tree_size, bytes(row.root), why)
 
-    def _missing(self, row: Anchor, address: str) -> Anchor:
-        """The transaction is in no block: rebroadcast it while its nonce is free."""
-        if not self.chain.code_at(address):
-            return self._update(
-                row.id,
-                status="lost",
-                error=f"no contract code at {address}: the chain was reset",
-            )
-        mined_nonce = self.chain.nonce(row.sender, "latest")
-        if mined_nonce > row.nonce:
-            # Our nonce was used by another transaction (replaced, or sent elsewhere).
-            return self._adopt_or_fail(row, address, row.tree_size, bytes(row.root), "replaced")
-        if mined_nonce < row.nonce and self.chain.nonce(row.sender, "pending") < row.nonce:
-            # A gap below our nonce (the node forgot earlier transactions): this one would
-            # wait forever. Give it up; the next tick signs a new one.
-            return self._update(row.id, status="failed", error="nonce gap; re-signing")
-        self._broadcast(row)
-        if self.chain.receipt(row.tx_hash) is not None:  # mined at once (automining chains)
-            return self._follow(row, address)
-        return row
+        followed: Anchor = self.follower.follow(row, adopt)
+        return followed
 
     def _adopt_or_fail(
         self, row: Anchor | None, address: str, size: int, root: bytes, why: str
@@ -431,26 +367,18 @@ class Anchorer:
     # -- rows --------------------------------------------------------------------------
 
     def _get(self, row_id: int) -> Anchor:
-        with self.db.reader() as session:
-            row = session.get(Anchor, row_id)
-            if row is None:
-                raise ChainError(f"anchor row {row_id} vanished")
-            return row
+        row: Anchor = self.follower.get(row_id)
+        return row
 
     def _update(self, row_id: int, **values: Any) -> Anchor:
-        with self.db.writer() as session:
-            row = session.get(Anchor, row_id)
-            if row is None:
-                raise ChainError(f"anchor row {row_id} vanished")
-            for key, value in values.items():
-                setattr(row, key, value)
-            row.updated_at = format_time(utc_now())
+        row: Anchor = self.follower.update(row_id, **values)
         return row
 
 
 class AnchorLoop(PeriodicWorker):
     """Builds the :class:`Anchorer` when first needed (the node may be down at start-up) and
-    runs its :meth:`~Anchorer.tick` in a thread; faults are logged once and retried."""
+    runs its :meth:`~Anchorer.tick` in a thread, then the payouts' (``chain.payouts``) on the
+    same chain and signing key; faults are logged once and retried."""
 
     name = "anchoring"
 
@@ -458,6 +386,7 @@ class AnchorLoop(PeriodicWorker):
         super().__init__(interval)
         self.factory = factory
         self._anchorer: Anchorer | None = None
+        self._payer: Any = None
         self._build = threading.Lock()
 
     def anchorer(self) -> Anchorer:
@@ -466,11 +395,34 @@ class AnchorLoop(PeriodicWorker):
                 self._anchorer = self.factory()
             return self._anchorer
 
+    def payer(self) -> Any:
+        """The :class:`~proofdesk.chain.payouts.Payer` sharing the anchorer's chain."""
+        from proofdesk.chain.payouts import Payer
+
+        anchorer = self.anchorer()
+        with self._build:
+            if self._payer is None:
+                self._payer = Payer(anchorer.db, anchorer.chain)
+            return self._payer
+
     def step(self) -> Anchor | None:
-        return self.anchorer().tick()
+        anchored: Anchor | None = None
+        failure: ChainError | None = None
+        try:
+            anchored = self.anchorer().tick()
+        except ChainError as exc:
+            failure = exc
+        try:
+            self.payer().tick()
+        except ChainError as exc:
+            failure = failure or exc
+        if failure is not None:
+            raise failure
+        return anchored
 
     def stop(self) -> None:
         super().stop()
         if self._anchorer is not None:
             self._anchorer.chain.close()
             self._anchorer = None
+            self._payer = None

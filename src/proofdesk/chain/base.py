@@ -30,7 +30,7 @@ from web3.exceptions import (
     Web3Exception,
     Web3RPCError,
 )
-from web3.types import BlockData, FilterParams, LogReceipt, TxParams, TxReceipt
+from web3.types import BlockData, FilterParams, LogReceipt, TxData, TxParams, TxReceipt
 
 from proofdesk.chain import contracts
 from proofdesk.errors import Error
@@ -109,6 +109,8 @@ class Chain(Protocol):
     def broadcast(self, signed: SignedTx) -> None: ...
 
     def receipt(self, tx_hash: str) -> TxReceipt | None: ...
+
+    def transaction(self, tx_hash: str) -> TxData | None: ...
 
     def nonce(self, address: str, block: str = "latest") -> int: ...
 
@@ -211,6 +213,17 @@ class SigningChain:
         def fetch() -> TxReceipt | None:
             try:
                 return self.w3.eth.get_transaction_receipt(HexBytes(tx_hash))
+            except TransactionNotFound:
+                return None
+
+        return self._call(fetch)
+
+    def transaction(self, tx_hash: str) -> TxData | None:
+        """The transaction (mined or pending), None when the node does not know it."""
+
+        def fetch() -> TxData | None:
+            try:
+                return self.w3.eth.get_transaction(HexBytes(tx_hash))
             except TransactionNotFound:
                 return None
 

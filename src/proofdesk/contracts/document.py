@@ -3,7 +3,9 @@
 A document is checked in three passes, each error naming its line and field: YAML syntax; the
 JSON Schema (``schema.json``, published in ``docs/contracts.md``); then every CEL expression —
 it must compile, use only declared facts, and evaluate on sample values of the declared types
-without a type error. CEL has no loops or recursion, so every condition terminates.
+without a type error. CEL has no loops or recursion, so every condition terminates. Every declared fact must be one a
+provider gives, with its type (``contracts.facts.CATALOG``), or a ``claim.*`` fact a person
+supplies.
 
 A contract is identified by the SHA-256 of its canonical form (RFC 8785 JSON of the parsed
 document): formatting and comments do not change the id, any rule change does.
@@ -145,9 +147,20 @@ def parse(text: str) -> Contract:
         raise ContractError(
             f"line {line}: {_field(path)}: {worst.message}", line=line, field=_field(path)
         )
+    _check_facts(document, root)
     _check_expressions(document, root)
+    _check_templates(document, root)
     digest = hashlib.sha256(canonical_json(document)).hexdigest()
     return Contract(document, f"sha256:{digest}")
+
+
+def _check_facts(document: dict[str, Any], root: yaml.Node | None) -> None:
+    from proofdesk.contracts.facts import check_declared
+
+    for name, problem in check_declared(document["spec"]["facts"]):
+        path: list[str | int] = ["spec", "facts", name]
+        line, where = _line(root, path), _field(path)
+        raise ContractError(f"line {line}: {where}: {problem}", line=line, field=where)
 
 
 def _check_expressions(document: dict[str, Any], root: yaml.Node | None) -> None:
@@ -164,6 +177,26 @@ def _check_expressions(document: dict[str, Any], root: yaml.Node | None) -> None
         if "amount" in action:
             path = ["spec", "otherwise", "actions", a, "amount"]
             _check_one(action["amount"], path, roots, sample, root, None)
+
+
+def _check_templates(document: dict[str, Any], root: yaml.Node | None) -> None:
+    from proofdesk.contracts.templates import TEMPLATES
+
+    places: list[tuple[list[str | int], dict[str, Any]]] = [
+        (["spec", "rules", i], rule) for i, rule in enumerate(document["spec"]["rules"])
+    ]
+    places.append((["spec", "otherwise"], document["spec"]["otherwise"]))
+    for base, holder in places:
+        for a, action in enumerate(holder.get("actions", [])):
+            if action["type"] == "reply" and action["template"] not in TEMPLATES:
+                path = [*base, "actions", a, "template"]
+                line, where = _line(root, path), _field(path)
+                raise ContractError(
+                    f"line {line}: {where}: no template {action['template']!r} "
+                    f"(known: {', '.join(sorted(TEMPLATES))})",
+                    line=line,
+                    field=where,
+                )
 
 
 def _check_one(

@@ -11,11 +11,16 @@ class Role(StrEnum):
     SUPERVISOR = "supervisor"
     ADMIN = "admin"
     AUDITOR = "auditor"  # reads everything in its organization, changes nothing
+    #: Not a person: service contracts and automation rules acting on tickets. No user has
+    #: this role; its events carry ``by`` naming the rule.
+    AUTOMATION = "automation"
 
 
 STAFF = frozenset({Role.AGENT, Role.SUPERVISOR, Role.ADMIN, Role.AUDITOR})
 #: Staff who may change tickets.
-WORKERS = frozenset({Role.AGENT, Role.SUPERVISOR, Role.ADMIN})
+WORKERS = frozenset({Role.AGENT, Role.SUPERVISOR, Role.ADMIN, Role.AUTOMATION})
+#: Roles a user account can have.
+PERSON_ROLES = frozenset(Role) - {Role.AUTOMATION}
 #: Staff who may manage teams and see every agent.
 MANAGERS = frozenset({Role.SUPERVISOR, Role.ADMIN})
 

@@ -87,6 +87,7 @@ class EventType(StrEnum):
     MERGE_RECEIVED = "ticket.merge_received"  # another ticket was merged into this one
     ERASED = "ticket.erased"  # the requester's data was erased (crypto-shredded)
     DECIDED = "contract.decided"  # a service contract decided this ticket's claim
+    PAYOUT = "payout.changed"  # money a decision moves: held, queued, paid, failed, rejected
 
 
 #: What erased text reads as, in projections and in replays of erased events.
@@ -233,13 +234,14 @@ def _on_message(state: TicketState, event: Event) -> TicketState:
     p = event.payload
     first_response = state.first_response_at
     # The first message is the request itself, even when staff open the ticket for a customer
-    # (phone, e-mail forwarded by hand): it is not a response.
+    # (phone, e-mail forwarded by hand): it is not a response. Nor is an automatic reply: the
+    # first-response promise is about a person.
     if (
         first_response is None
         and state.message_count > 0
         and p["visibility"] == Visibility.PUBLIC
         and p["author_id"] != state.requester_id
-        and p.get("author_role") != "customer"
+        and p.get("author_role") not in ("customer", "automation")
     ):
         first_response = event.occurred_at
     state = replace(state, message_count=state.message_count + 1, first_response_at=first_response)
@@ -305,6 +307,16 @@ def _on_decided(state: TicketState, event: Event) -> TicketState:
     return state
 
 
+PAYOUT_STATUSES = frozenset({"held", "queued", "confirmed", "failed", "rejected"})
+
+
+def _on_payout(state: TicketState, event: Event) -> TicketState:
+    """A payout's progress is recorded history, like a decision."""
+    if event.payload["status"] not in PAYOUT_STATUSES:
+        raise ValueError("unknown payout status")
+    return state
+
+
 _REDUCERS = {
     EventType.STATUS_CHANGED: _on_status,
     EventType.MESSAGE_ADDED: _on_message,
@@ -315,6 +327,7 @@ _REDUCERS = {
     EventType.MERGE_RECEIVED: _on_merge_received,
     EventType.ERASED: _on_erased,
     EventType.DECIDED: _on_decided,
+    EventType.PAYOUT: _on_payout,
 }
 
 

@@ -22,7 +22,7 @@ import segno
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from proofdesk.canonical import utc_now
+from proofdesk.canonical import maybe_stored_utc, utc_now
 from proofdesk.domain.roles import Role
 from proofdesk.errors import Conflict, InvalidInput
 from proofdesk.ledger.keys import Keyring
@@ -33,12 +33,6 @@ RECOVERY_CODES = 10
 FREE_FAILURES = 5
 MAX_LOCK = timedelta(minutes=15)
 STEP_SECONDS = 30
-
-
-def _aware(moment: datetime | None) -> datetime | None:
-    if moment is None or moment.tzinfo is not None:
-        return moment
-    return moment.replace(tzinfo=utc_now().tzinfo)  # SQLite hands back naive UTC
 
 
 def requires_mfa(session: Session, user: User) -> bool:
@@ -159,7 +153,7 @@ def is_known_device(session: Session, user: User, cookie: str | None) -> bool:
 
 def locked_for(user: User, now: datetime) -> int:
     """Seconds the account stays locked (0: not locked)."""
-    until = _aware(user.locked_until)
+    until = maybe_stored_utc(user.locked_until)
     return 0 if until is None or until <= now else int((until - now).total_seconds()) + 1
 
 

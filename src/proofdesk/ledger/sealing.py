@@ -38,6 +38,7 @@ PRIVATE: dict[str, dict[str, Any]] = {
     EventType.MESSAGE_ADDED.value: {"body": ERASED_TEXT, "attachments": [], "signature": None},
     # The facts a decision saw may name orders, wallets and amounts.
     EventType.DECIDED.value: {"facts": {}},
+    EventType.PAYOUT.value: {"recipient": None},
 }
 #: In ``fields.changed``, the changes of these fields are private.
 PRIVATE_CHANGES = _TICKET_FIELDS

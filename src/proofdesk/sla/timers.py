@@ -168,3 +168,36 @@ def time_to_breach(found: Sequence[Timer], now: datetime) -> timedelta | None:
     """How long until the first running target breaches (for sorting a queue)."""
     dues = [t.due_at for t in found if t.state == "running" and t.due_at is not None]
     return min(dues) - now if dues else None
+
+
+STAFF_ROLES = frozenset({"agent", "supervisor", "admin"})
+
+
+def sla_events(
+    rows: Sequence[tuple[str, str, str | None, dict[str, object]]], requester_id: str
+) -> list[SlaEvent]:
+    """What the timers need of a ticket's stored events, given as ``(type, occurred_at,
+    actor_id, payload)`` (payload fields the timers read are never sealed). Automatic replies
+    are not responses: the promise is about a person."""
+    from proofdesk.canonical import parse_time
+
+    out: list[SlaEvent] = []
+    for kind, occurred_at, _actor, payload in rows:
+        at = parse_time(occurred_at)
+        status = payload.get("status")
+        if kind == "ticket.created":
+            out.append(SlaEvent(at, "created", str(status)))
+            continue
+        if kind == "message.added":
+            role = payload.get("author_role")
+            if payload.get("author_id") == requester_id or role == "customer":
+                out.append(SlaEvent(at, "customer_reply"))
+            elif role in STAFF_ROLES and payload.get("visibility") == "public":
+                out.append(SlaEvent(at, "staff_reply"))
+            if status is not None:
+                out.append(SlaEvent(at, "status", str(status)))
+        elif kind == "status.changed":
+            out.append(SlaEvent(at, "status", str(payload.get("to"))))
+        elif kind == "ticket.merged":
+            out.append(SlaEvent(at, "status", "closed"))
+    return out

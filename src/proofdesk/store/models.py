@@ -55,6 +55,10 @@ class Organization(Base):
     created_at: Mapped[datetime] = mapped_column(TZ)
     #: Admins and supervisors always need a second factor; agents when this is set.
     require_mfa_for_agents: Mapped[bool] = mapped_column(Boolean, default=False)
+    #: The account whose bond in the WarrantyEscrow contract pays this organization's claims.
+    merchant_address: Mapped[str | None] = mapped_column(String(42))
+    #: The HMAC key of signed order webhooks, wrapped under the data key.
+    webhook_secret: Mapped[bytes | None] = mapped_column(LargeBinary)
 
 
 class User(Base):
@@ -95,9 +99,14 @@ class Wallet(Base):
     address: Mapped[str] = mapped_column(String(64))
     label: Mapped[str | None] = mapped_column(String(100))
     created_at: Mapped[datetime] = mapped_column(TZ)
+    #: When the customer proved control by a signature; payouts go to such wallets only.
+    verified_at: Mapped[datetime | None] = mapped_column(TZ)
 
 
 class Order(Base):
+    """A purchase or a withdrawal that a shop or exchange synced (API or signed webhook); the
+    source of ``order.*`` and ``withdrawal.*`` facts of service contracts."""
+
     __tablename__ = "orders"
     __table_args__ = (UniqueConstraint("organization_id", "external_id", name="uq_orders_org_ext"),)
     id: Mapped[str] = mapped_column(ID, primary_key=True, default=new_id)
@@ -109,6 +118,14 @@ class Order(Base):
     status: Mapped[str] = mapped_column(String(32))
     description: Mapped[str | None] = mapped_column(String(500))
     created_at: Mapped[datetime] = mapped_column(TZ)
+    #: ``purchase`` or ``withdrawal``.
+    kind: Mapped[str] = mapped_column(String(16), default="purchase")
+    paid_at: Mapped[datetime | None] = mapped_column(TZ)
+    delivered_at: Mapped[datetime | None] = mapped_column(TZ)
+    #: The chain and transaction that paid the order (or carried the withdrawal).
+    chain_id: Mapped[int | None] = mapped_column(BigInteger)
+    tx_hash: Mapped[str | None] = mapped_column(String(66))
+    updated_at: Mapped[datetime | None] = mapped_column(TZ)
 
 
 class Team(Base):
@@ -442,3 +459,61 @@ class ServiceContract(Base):
     published_by: Mapped[str] = mapped_column(ID)
     active: Mapped[bool] = mapped_column(Boolean, default=False)
     activated_at: Mapped[datetime | None] = mapped_column(TZ)
+
+
+# --- automation and payouts (see proofdesk.automation) ----------------------------------------
+
+
+class Payout(Base):
+    """Money a decision moves: a refund or warranty payout from the escrow contract (``escrow``)
+    or reward tokens (``reward``). An outbox row, like :class:`Anchor`: the signed transaction
+    is stored before it is broadcast, and ``claim_id`` (unique here, and paid at most once by
+    the contract) makes the payment happen once whatever fails.
+
+    ``status``: ``held`` (above a limit or missing something: a person approves), ``queued``,
+    ``sent``, ``mined``, ``confirmed``, ``failed`` (will be retried by a person), ``rejected``.
+    """
+
+    __tablename__ = "payouts"
+    __table_args__ = (
+        Index("ix_payouts_status", "status"),
+        Index("ix_payouts_ticket", "ticket_id"),
+        Index("ix_payouts_customer", "customer_id", "created_at"),
+    )
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    organization_id: Mapped[str] = mapped_column(ForeignKey("organizations.id"))
+    ticket_id: Mapped[str] = mapped_column(ID)
+    decision_seq: Mapped[int] = mapped_column(BigInteger)
+    claim_id: Mapped[str] = mapped_column(String(66), unique=True)
+    kind: Mapped[str] = mapped_column(String(16))
+    customer_id: Mapped[str] = mapped_column(ID)
+    recipient: Mapped[str | None] = mapped_column(String(42))
+    amount: Mapped[str] = mapped_column(String(80))  # decimal text, in whole coins/tokens
+    amount_units: Mapped[str] = mapped_column(String(80))  # integer text, in wei
+    status: Mapped[str] = mapped_column(String(16))
+    hold_reason: Mapped[str | None] = mapped_column(Text)
+    approved_by: Mapped[str | None] = mapped_column(ID)
+    chain_id: Mapped[int | None] = mapped_column(BigInteger)
+    contract: Mapped[str | None] = mapped_column(String(42))
+    merchant: Mapped[str | None] = mapped_column(String(42))
+    tx_hash: Mapped[str | None] = mapped_column(String(66))
+    raw_tx: Mapped[bytes | None] = mapped_column(LargeBinary)
+    sender: Mapped[str | None] = mapped_column(String(42))
+    nonce: Mapped[int | None] = mapped_column(BigInteger)
+    block_number: Mapped[int | None] = mapped_column(BigInteger)
+    block_hash: Mapped[str | None] = mapped_column(String(66))
+    block_time: Mapped[str | None] = mapped_column(TIME_TEXT)
+    gas_used: Mapped[int | None] = mapped_column(BigInteger)
+    error: Mapped[str | None] = mapped_column(Text)
+    #: The confirmed payment is in the ticket's timeline (a ``payout.changed`` event).
+    recorded: Mapped[bool] = mapped_column(Boolean, default=False)
+    created_at: Mapped[str] = mapped_column(TIME_TEXT)
+    updated_at: Mapped[str] = mapped_column(TIME_TEXT)
+
+
+class Cursor(Base):
+    """How far a consumer of the event stream got: the last ``seq`` it handled."""
+
+    __tablename__ = "cursors"
+    name: Mapped[str] = mapped_column(String(32), primary_key=True)
+    seq: Mapped[int] = mapped_column(BigInteger)

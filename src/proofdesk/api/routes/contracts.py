@@ -107,8 +107,13 @@ def get_contract(
 )
 def decide(ticket_id: str, body: DecisionIn, services: ServicesDep, actor: ActorDep) -> DecisionOut:
     require_scope(actor, Scope.TICKETS_WRITE)
+    chain = services.chain_or_none()
+    with services.db.reader() as session:
+        ticket = access_ticket(session, actor, ticket_id, write=True)
+        contract_id, gathered = actions.prepare_decision(
+            session, actor, ticket, body.contract_hash, body.facts, chain=chain
+        )
     with services.db.writer() as session:
         ticket = access_ticket(session, actor, ticket_id, write=True, lock=True)
-        decision = actions.do_decide(session, actor, ticket, body.contract_hash, body.facts)
-        out = asdict(decision)
-        return DecisionOut(**out)
+        decision = actions.do_decide(session, actor, ticket, contract_id, gathered)
+        return DecisionOut(**asdict(decision))
