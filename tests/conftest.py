@@ -112,6 +112,7 @@ def settings(backend: tuple[str, Path]) -> Settings:
         checkpoint_interval_seconds=0,  # tests sign checkpoints when they want them
         anchor_every_seconds=0,  # and anchor when they want to
         automation_poll_seconds=0,  # and run service contracts when they want to
+        sla_poll_seconds=0,  # and SLA sweeps
     )
 
 

@@ -30,6 +30,7 @@ from httpx2 import Response
 from sqlalchemy import func, select
 
 from proofdesk.actions.contracts import do_activate, do_publish
+from proofdesk.actions.sla import do_create_policy
 from proofdesk.actions.tickets import NewTicket, do_create_ticket
 from proofdesk.auth import create_api_token
 from proofdesk.canonical import format_time, utc_now
@@ -110,6 +111,11 @@ EXPECTED: dict[str, tuple[str, str]] = {
     "POST /payouts/{payout}/approve":        ("200 200 403 403 403 403", "404 404 403 403 403 403"),
     "POST /payouts/{payout}/reject":         ("200 200 403 403 403 403", "404 404 403 403 403 403"),
     "POST /payouts/{payout}/retry":          ("200 200 403 403 403 403", "404 404 403 403 403 403"),
+    "GET /sla/policies":                     ("200 200 200 200 403 403", "200 200 200 200 403 403"),
+    "POST /sla/policies":                    ("201 403 403 403 403 403", "201 403 403 403 403 403"),
+    "PUT /sla/policies/{policy}":            ("200 403 403 403 403 403", "404 403 403 403 403 403"),
+    "DELETE /sla/policies/{policy}":         ("204 403 403 403 403 403", "404 403 403 403 403 403"),
+    "GET /tickets/{id}/sla":                 ("200 200 200 200 200 404", "404 404 404 404 404 404"),
     # Signed in, a malformed message is refused by everyone; who may link is in test_siwe.py.
     "POST /auth/siwe/link":                  ("422 422 422 422 422 422", "422 422 422 422 422 422"),
     "POST /auth/logout":                     ("204 204 204 204 204 204", "204 204 204 204 204 204"),
@@ -228,6 +234,22 @@ def payout_of(status: str) -> Callable[[World, str], Ids]:
             return {"id": tid, "payout": str(row.id)}
 
     return setup
+
+
+def sla_policy(world: World, role: str) -> Ids:
+    admin = actor_of(world.home.admin, world.home)
+    with world.db.writer() as session:
+        row = do_create_policy(
+            session,
+            admin,
+            {
+                "name": f"p-{unique()}",
+                "position": 1,
+                "first_response_minutes": 60,
+                "warn_before_minutes": 10,
+            },
+        )
+        return {"policy": str(row.id)}
 
 
 def new_order(world: World, role: str) -> Ids:
@@ -446,6 +468,15 @@ CALLS: dict[str, Call] = {
     "POST /organization/webhook-secret": Call(),
     "PUT /organization/escrow": Call(payload=json_body({"merchant_address": "0x" + "22" * 20})),
     "GET /tickets/{id}/payouts": Call(shared_ticket),
+    "GET /sla/policies": Call(),
+    "POST /sla/policies": Call(
+        payload=json_body(lambda ids: {"name": f"p-{unique()}", "first_response_minutes": 60})
+    ),
+    "PUT /sla/policies/{policy}": Call(
+        sla_policy, json_body(lambda ids: {"name": f"p-{unique()}", "resolution_minutes": 600})
+    ),
+    "DELETE /sla/policies/{policy}": Call(sla_policy),
+    "GET /tickets/{id}/sla": Call(shared_ticket),
     "GET /payouts": Call(),
     "POST /payouts/{payout}/approve": Call(payout_of("held"), json_body({})),
     "POST /payouts/{payout}/reject": Call(payout_of("held"), json_body({"reason": "duplicate"})),

@@ -31,6 +31,8 @@ def simulate(
     while moment < now:
         while index < len(ordered) and ordered[index].at <= moment:
             clock.apply(ordered[index])
+            if target == "periodic_update" and ordered[index].kind == "staff_reply":
+                counted, breached = 0, None  # each reply starts a new count
             index += 1
         if clock.running and calendar.business_seconds(moment, moment + timedelta(minutes=1)) == 60:
             counted += 1
@@ -40,6 +42,8 @@ def simulate(
     for event in ordered[index:]:  # events at ``now`` itself count for the state
         if event.at <= now:
             clock.apply(event)
+            if target == "periodic_update" and event.kind == "staff_reply":
+                counted, breached = 0, None
     return counted, breached, clock.stopped_for_good
 
 
@@ -63,7 +67,7 @@ def histories(draw: st.DrawFn) -> list[SlaEvent]:
     st.sampled_from(["Asia/Shanghai", "Europe/Berlin", "UTC"]),
     st.sampled_from([None, "CN"]),
     histories(),
-    st.sampled_from(["first_response", "next_response", "resolution"]),
+    st.sampled_from(["first_response", "next_response", "resolution", "periodic_update"]),
     st.integers(30, 16 * 60).map(lambda m: m - m % 15),
     st.integers(60, 7 * 24 * 60),
 )

@@ -2,7 +2,7 @@
 
 The stream is the queue. The worker reads the events after its cursor (a row of ``cursors``)
 in order, and for each event that is a trigger — a ticket created; its kind, order or
-transaction changed (``updated``); its first response; its solving — it asks every active
+transaction changed (``updated``); its first response; its solving; an SLA breach — it asks every active
 contract that applies to the ticket's kind and lists that trigger (``spec.decideOn``, by
 default created and updated) to decide, then carries out the actions. Facts are gathered first,
 outside the write transaction (they may ask the chain); the decision, its actions and the
@@ -48,6 +48,8 @@ def trigger_of(row: TicketEvent, ticket: Ticket) -> str | None:
     kind = row.type
     if kind == EventType.CREATED.value:
         return "created"
+    if kind == EventType.SLA_BREACHED.value:
+        return "sla_breached"
     if kind == EventType.FIELDS_CHANGED.value:
         return "updated" if UPDATED_FIELDS & set(payload.get("changes", {})) else None
     if kind == EventType.STATUS_CHANGED.value and payload.get("to") == Status.SOLVED.value:

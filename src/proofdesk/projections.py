@@ -19,8 +19,15 @@ from proofdesk.store.models import Message, Ticket, TicketTag
 
 
 def rebuild_all(db: Database) -> int:
+    """Recompute every projection from the events, the SLA timers included."""
+    from proofdesk.canonical import utc_now
+    from proofdesk.sla.policies import recompute_all
+
     with db.writer() as session:
-        return rebuild_projections(session)
+        count = rebuild_projections(session)
+        session.flush()
+        recompute_all(session, utc_now())
+        return count
 
 
 class _Rollback(Exception):

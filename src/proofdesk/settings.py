@@ -147,6 +147,13 @@ class Settings(BaseSettings):
         description="How often service contracts look for new tickets to decide; 0: only when "
         "asked (tests).",
     )
+    sla_poll_seconds: float = Field(
+        default=15.0,
+        ge=0,
+        le=3600,
+        description="How often SLA timers are brought up to date and warnings and breaches "
+        "written; 0: only when asked (tests).",
+    )
 
     @field_validator("database_url")
     @classmethod

@@ -21,6 +21,7 @@ from proofdesk.api.routes import (
     contracts,
     log,
     payouts,
+    sla,
     tickets,
 )
 from proofdesk.auth import RateLimiter
@@ -31,6 +32,7 @@ from proofdesk.ledger import checkpoints
 from proofdesk.ledger.keys import Keyring
 from proofdesk.services import open_anchorer, open_database
 from proofdesk.settings import Settings
+from proofdesk.sla.policies import SlaWorker
 from proofdesk.store.db import Database
 from proofdesk.store.migrate import is_current
 
@@ -59,17 +61,19 @@ def create_app(settings: Settings, db: Database | None = None) -> FastAPI:
         lambda: open_anchorer(settings, db),
         settings.chain_poll_seconds if settings.anchor_every_seconds > 0 else 0,
     )
-
     automation = Automator(db, lambda: anchoring.anchorer().chain, settings.automation_poll_seconds)
+    sla_worker = SlaWorker(db, settings.sla_poll_seconds)
 
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
         loop.start()
         anchoring.start()
         automation.start()
+        sla_worker.start()
         try:
             yield
         finally:
+            sla_worker.stop()
             automation.stop()
             anchoring.stop()
             loop.stop()
@@ -92,6 +96,7 @@ def create_app(settings: Settings, db: Database | None = None) -> FastAPI:
         signer=signer,
         anchoring=anchoring,
         automation=automation,
+        sla=sla_worker,
     )
     errors.install(app)
     app.add_middleware(
@@ -111,6 +116,7 @@ def create_app(settings: Settings, db: Database | None = None) -> FastAPI:
     api.include_router(chain.router)
     api.include_router(contracts.router)
     api.include_router(payouts.router)
+    api.include_router(sla.router)
     api.include_router(accounts.router)
     api.include_router(attachments.router)
     app.include_router(api)

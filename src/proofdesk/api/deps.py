@@ -28,6 +28,7 @@ if TYPE_CHECKING:
     from proofdesk.automation import Automator
     from proofdesk.chain.anchoring import AnchorLoop
     from proofdesk.chain.base import Chain
+    from proofdesk.sla.policies import SlaWorker
 
 SESSION_COOKIE = "pd_session"
 #: A long-lived random id of the browser: log-ins from a known one skip the account lock.
@@ -47,6 +48,7 @@ class Services:
     signer: Signer
     anchoring: AnchorLoop
     automation: Automator
+    sla: SlaWorker
 
     def chain(self) -> Chain:
         """The configured chain (opened on first use; :class:`ChainError` if unreachable)."""

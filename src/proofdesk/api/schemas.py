@@ -4,7 +4,7 @@ silently ignored setting."""
 from __future__ import annotations
 
 import json
-from datetime import datetime
+from datetime import date, datetime
 from typing import Annotated, Any, Generic, Literal, TypeVar
 
 from eth_utils.address import to_checksum_address
@@ -618,3 +618,54 @@ class PayoutApproveIn(Request):
 
 class PayoutRejectIn(Request):
     reason: Annotated[str, StringConstraints(min_length=1, max_length=500)]
+
+
+class CalendarHoursIn(Request):
+    days: list[Annotated[int, Field(ge=0, le=6)]] = Field(min_length=1, max_length=7)
+    start: Annotated[str, StringConstraints(pattern=r"^\d{2}:\d{2}$")]
+    end: Annotated[str, StringConstraints(pattern=r"^\d{2}:\d{2}$")]
+
+
+class CalendarIn(Request):
+    timezone: Annotated[str, StringConstraints(min_length=1, max_length=64)] = "UTC"
+    hours: list[CalendarHoursIn] = Field(min_length=1, max_length=50)
+    country: Annotated[str, StringConstraints(min_length=2, max_length=3)] | None = None
+    subdivision: Annotated[str, StringConstraints(max_length=10)] | None = None
+    closed_days: list[date] = Field(default_factory=list, max_length=1000)
+
+
+class SlaPolicyIn(Request):
+    name: Annotated[str, StringConstraints(min_length=1, max_length=100)]
+    position: Annotated[int, Field(ge=0, le=10_000)] = 100
+    kinds: list[Kind] | None = Field(default=None, description="Null: every kind.")
+    priorities: list[Priority] | None = None
+    tiers: list[Annotated[str, StringConstraints(min_length=1, max_length=32)]] | None = None
+    first_response_minutes: Annotated[int, Field(ge=1, le=525_600)] | None = None
+    next_response_minutes: Annotated[int, Field(ge=1, le=525_600)] | None = None
+    periodic_update_minutes: Annotated[int, Field(ge=1, le=525_600)] | None = None
+    resolution_minutes: Annotated[int, Field(ge=1, le=525_600)] | None = None
+    warn_before_minutes: Annotated[int, Field(ge=0, le=10_080)] = 30
+    escalate_to: Literal["high", "urgent"] | None = None
+    calendar: CalendarIn | None = Field(default=None, description="Null: around the clock.")
+
+
+class SlaPolicyOut(BaseModel):
+    id: int
+    name: str
+    position: int
+    kinds: list[str] | None
+    priorities: list[str] | None
+    tiers: list[str] | None
+    first_response_minutes: int | None
+    next_response_minutes: int | None
+    periodic_update_minutes: int | None
+    resolution_minutes: int | None
+    warn_before_minutes: int
+    escalate_to: str | None
+    calendar: dict[str, Any] | None
+
+
+class TicketSlaOut(BaseModel):
+    policy: SlaPolicyOut | None
+    due_at: str | None = Field(description="When the first running target breaches (or did).")
+    timers: list[dict[str, Any]]

@@ -48,9 +48,14 @@ class ContractError(InvalidInput):
     code = "invalid_contract"
 
 
+#: Document kinds and their schemas: service contracts decide claims; automation rules change
+#: tickets on events and on a periodic sweep (``proofdesk.automation``).
+SCHEMAS = {"ServiceContract": "schema.json", "Automation": "automation.json"}
+
+
 @cache
-def schema() -> dict[str, Any]:
-    text = resources.files(__package__).joinpath("schema.json").read_text("utf-8")
+def schema(kind: str = "ServiceContract") -> dict[str, Any]:
+    text = resources.files(__package__).joinpath(SCHEMAS[kind]).read_text("utf-8")
     loaded: dict[str, Any] = json.loads(text)
     return loaded
 
@@ -72,6 +77,10 @@ class Contract:
     def spec(self) -> dict[str, Any]:
         spec: dict[str, Any] = self.document["spec"]
         return spec
+
+    @property
+    def kind(self) -> str:
+        return str(self.document["kind"])
 
     @property
     def facts(self) -> dict[str, str]:
@@ -138,7 +147,10 @@ def parse(text: str) -> Contract:
         raise ContractError(f"line {line}: YAML: {problem}", line=line, field="") from None
     if not isinstance(document, dict):
         raise ContractError("a contract is a YAML mapping", line=1, field="")
-    validator = jsonschema.Draft202012Validator(schema())
+    kind = document.get("kind")
+    validator = jsonschema.Draft202012Validator(
+        schema(kind if isinstance(kind, str) and kind in SCHEMAS else "ServiceContract")
+    )
     errors = sorted(validator.iter_errors(document), key=lambda e: list(e.absolute_path))
     if errors:
         worst = jsonschema.exceptions.best_match(errors)
@@ -173,7 +185,7 @@ def _check_expressions(document: dict[str, Any], root: yaml.Node | None) -> None
             if "amount" in action:
                 path: list[str | int] = ["spec", "rules", index, "actions", a, "amount"]
                 _check_one(action["amount"], path, roots, sample, root, None)
-    for a, action in enumerate(document["spec"]["otherwise"].get("actions", [])):
+    for a, action in enumerate(document["spec"].get("otherwise", {}).get("actions", [])):
         if "amount" in action:
             path = ["spec", "otherwise", "actions", a, "amount"]
             _check_one(action["amount"], path, roots, sample, root, None)
@@ -185,7 +197,8 @@ def _check_templates(document: dict[str, Any], root: yaml.Node | None) -> None:
     places: list[tuple[list[str | int], dict[str, Any]]] = [
         (["spec", "rules", i], rule) for i, rule in enumerate(document["spec"]["rules"])
     ]
-    places.append((["spec", "otherwise"], document["spec"]["otherwise"]))
+    if "otherwise" in document["spec"]:
+        places.append((["spec", "otherwise"], document["spec"]["otherwise"]))
     for base, holder in places:
         for a, action in enumerate(holder.get("actions", [])):
             if action["type"] == "reply" and action["template"] not in TEMPLATES:

@@ -238,3 +238,28 @@ def replay(contract: Contract, logged: dict[str, Any]) -> list[str]:
         if before != now:
             differences.append(f"{key}: logged {before!r}, now {now!r}")
     return differences
+
+
+@dataclass(frozen=True)
+class Firing:
+    """An automation rule whose condition held, with its actions."""
+
+    rule: str
+    actions: list[dict[str, Any]]
+
+
+def fire(rules: Contract, facts: dict[str, Any]) -> tuple[list[Firing], list[Step]]:
+    """Every automation rule whose condition holds fires (in order). A rule that needs a fact
+    not known does not fire; the trace says so."""
+    conditions, _ = _contexts(rules, decode_facts(rules, encode_facts(rules, facts)))
+    fired, trace = [], []
+    for rule in rules.spec["rules"]:
+        try:
+            holds = _run(rules, rule["when"], conditions)
+        except _Missing as missing:
+            trace.append(Step(rule["id"], f"missing {missing.fact}"))
+            continue
+        trace.append(Step(rule["id"], "true" if holds is True else "false"))
+        if holds is True:
+            fired.append(Firing(rule["id"], [dict(a) for a in rule["actions"]]))
+    return fired, trace

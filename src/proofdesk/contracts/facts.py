@@ -80,6 +80,7 @@ class TicketFacts:
     name = "ticket"
     facts: Mapping[str, str] = {
         "ticket.created_at": "timestamp",
+        "ticket.updated_at": "timestamp",
         "ticket.kind": "string",
         "ticket.priority": "string",
         "ticket.channel": "string",
@@ -92,6 +93,7 @@ class TicketFacts:
         t = ctx.ticket
         every = {
             "ticket.created_at": parse_time(t.created_at),
+            "ticket.updated_at": parse_time(t.updated_at),
             "ticket.kind": t.kind.value,
             "ticket.priority": t.priority.value,
             "ticket.channel": t.channel.value,

@@ -88,6 +88,8 @@ class EventType(StrEnum):
     ERASED = "ticket.erased"  # the requester's data was erased (crypto-shredded)
     DECIDED = "contract.decided"  # a service contract decided this ticket's claim
     PAYOUT = "payout.changed"  # money a decision moves: held, queued, paid, failed, rejected
+    SLA_WARNING = "sla.warning"  # an SLA target is about to be missed
+    SLA_BREACHED = "sla.breached"  # an SLA target was missed
 
 
 #: What erased text reads as, in projections and in replays of erased events.
@@ -317,6 +319,13 @@ def _on_payout(state: TicketState, event: Event) -> TicketState:
     return state
 
 
+def _on_sla(state: TicketState, event: Event) -> TicketState:
+    """An SLA alert is recorded history; the timers are derived from the other events."""
+    if not isinstance(event.payload["target"], str):
+        raise ValueError("target must be text")
+    return state
+
+
 _REDUCERS = {
     EventType.STATUS_CHANGED: _on_status,
     EventType.MESSAGE_ADDED: _on_message,
@@ -328,6 +337,8 @@ _REDUCERS = {
     EventType.ERASED: _on_erased,
     EventType.DECIDED: _on_decided,
     EventType.PAYOUT: _on_payout,
+    EventType.SLA_WARNING: _on_sla,
+    EventType.SLA_BREACHED: _on_sla,
 }
 
 

@@ -7,7 +7,10 @@ A target's clock runs while its condition holds and the ticket is not waiting on
 - **next response**: from each customer message that follows a staff reply until the next public
   staff reply;
 - **resolution**: from creation until the ticket is solved (reopening starts it again, with the
-  time already spent).
+  time already spent);
+- **periodic update**: from creation, and again from each public staff reply, until the next
+  one — the customer hears from us at least this often while the ticket is open; each staff
+  reply starts a new count.
 
 Only business time counts (:class:`~proofdesk.sla.calendar.BusinessCalendar`). Everything is a
 pure function of the events, so rebuilding projections recomputes the timers exactly;
@@ -23,6 +26,7 @@ from datetime import datetime, timedelta
 from proofdesk.sla.calendar import BusinessCalendar
 
 PAUSED = frozenset({"pending", "on_hold"})
+TARGETS = ("first_response", "next_response", "resolution", "periodic_update")
 STOPPED = frozenset({"solved", "closed"})
 
 
@@ -41,6 +45,7 @@ class Policy:
     first_response_minutes: int | None = None
     next_response_minutes: int | None = None
     resolution_minutes: int | None = None
+    periodic_update_minutes: int | None = None
     warn_before_minutes: int = 30
 
 
@@ -78,7 +83,7 @@ class Clock:
     def apply(self, event: SlaEvent) -> None:
         target = self.target
         if event.kind == "created":
-            self.waiting = target in ("first_response", "resolution")
+            self.waiting = target in ("first_response", "resolution", "periodic_update")
         elif event.kind == "staff_reply":
             if target == "first_response" and self.waiting:
                 self.waiting, self.met = False, True
@@ -116,6 +121,17 @@ def _intervals(
     return spans, started is not None, clock.stopped_for_good
 
 
+def _current_cycle(
+    events: Sequence[SlaEvent], spans: list[tuple[datetime, datetime]]
+) -> list[tuple[datetime, datetime]]:
+    """For the periodic update: only the time since the last public staff reply counts."""
+    replies = [e.at for e in events if e.kind == "staff_reply"]
+    if not replies:
+        return spans
+    last = max(replies)
+    return [(max(lo, last), hi) for lo, hi in spans if hi > last]
+
+
 def timer(
     calendar: BusinessCalendar,
     policy: Policy,
@@ -129,7 +145,10 @@ def timer(
     if minutes is None:
         return None
     goal = minutes * 60.0
-    spans, running, met = _intervals([e for e in events if e.at <= now], target, now)
+    seen = [e for e in events if e.at <= now]
+    spans, running, met = _intervals(seen, target, now)
+    if target == "periodic_update":
+        spans = _current_cycle(seen, spans)
     elapsed = 0.0
     breached_at: datetime | None = None
     for start, end in spans:
@@ -157,10 +176,7 @@ def timer(
 def timers(
     calendar: BusinessCalendar, policy: Policy, events: Sequence[SlaEvent], now: datetime
 ) -> list[Timer]:
-    found = [
-        timer(calendar, policy, events, target, now)
-        for target in ("first_response", "next_response", "resolution")
-    ]
+    found = [timer(calendar, policy, events, target, now) for target in TARGETS]
     return [t for t in found if t is not None]
 
 

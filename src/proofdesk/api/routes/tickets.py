@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import JSONResponse
@@ -39,16 +39,23 @@ from proofdesk.domain.tickets import Kind, Priority, Status
 from proofdesk.identity.typed import SignatureClaim
 from proofdesk.ledger.receipts import build_receipt
 from proofdesk.ledger.store import EventReader
+from proofdesk.sla.policies import NEVER
 from proofdesk.store.events import row_to_state
-from proofdesk.store.models import Message, Ticket, TicketEvent, TicketTag
+from proofdesk.store.models import Message, Ticket, TicketEvent, TicketSla, TicketTag
 
 router = APIRouter(prefix="/tickets", tags=["tickets"])
 
-SortKey = Literal["-updated_at", "updated_at", "-created_at", "created_at", "-number", "number"]
-_SORT_COLUMNS = {
+SortKey = Literal[
+    "-updated_at", "updated_at", "-created_at", "created_at", "-number", "number", "sla_due"
+]
+#: ``sla_due``: the instant the ticket's first running SLA target breaches (breached ones
+#: first, tickets without a running target last) — the agent queue's "time to breach".
+_SLA_DUE = func.coalesce(TicketSla.due_at, NEVER)
+_SORT_COLUMNS: dict[str, Any] = {
     "updated_at": Ticket.updated_at,
     "created_at": Ticket.created_at,
     "number": Ticket.number,
+    "sla_due": _SLA_DUE,
 }
 
 
@@ -115,6 +122,8 @@ def list_tickets(
     descending = sort.startswith("-")
     key = sort.lstrip("-")
     column = _SORT_COLUMNS[key]
+    if key == "sla_due":
+        query = query.outerjoin(TicketSla, TicketSla.ticket_id == Ticket.id)
     if cursor is not None:
         value, last_id = decode_cursor(cursor, sort, int if key == "number" else str)
         if descending:
@@ -124,9 +133,15 @@ def list_tickets(
     order = (column.desc(), Ticket.id.desc()) if descending else (column.asc(), Ticket.id.asc())
     with services.db.reader() as session:
         rows = session.scalars(query.order_by(*order).limit(limit + 1)).all()
-    more = len(rows) > limit
-    rows = rows[:limit]
-    next_cursor = encode_cursor(sort, getattr(rows[-1], key), rows[-1].id) if more else None
+        more = len(rows) > limit
+        rows = rows[:limit]
+        last: Any = None
+        if more and key == "sla_due":
+            sla = session.get(TicketSla, rows[-1].id)
+            last = sla.due_at if sla is not None else NEVER
+        elif more:
+            last = getattr(rows[-1], key)
+    next_cursor = encode_cursor(sort, last, rows[-1].id) if more else None
     return Page[TicketOut](
         items=[TicketOut.of(row_to_state(r)) for r in rows], next_cursor=next_cursor
     )
