@@ -113,6 +113,7 @@ def settings(backend: tuple[str, Path]) -> Settings:
         anchor_every_seconds=0,  # and anchor when they want to
         automation_poll_seconds=0,  # and run service contracts when they want to
         sla_poll_seconds=0,  # and SLA sweeps
+        automation_sweep_seconds=0,
     )
 
 

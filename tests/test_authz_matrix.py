@@ -30,6 +30,7 @@ from httpx2 import Response
 from sqlalchemy import func, select
 
 from proofdesk.actions.contracts import do_activate, do_publish
+from proofdesk.actions.macros import do_create_macro
 from proofdesk.actions.sla import do_create_policy
 from proofdesk.actions.tickets import NewTicket, do_create_ticket
 from proofdesk.auth import create_api_token
@@ -116,6 +117,10 @@ EXPECTED: dict[str, tuple[str, str]] = {
     "PUT /sla/policies/{policy}":            ("200 403 403 403 403 403", "404 403 403 403 403 403"),
     "DELETE /sla/policies/{policy}":         ("204 403 403 403 403 403", "404 403 403 403 403 403"),
     "GET /tickets/{id}/sla":                 ("200 200 200 200 200 404", "404 404 404 404 404 404"),
+    "GET /macros":                           ("200 200 200 200 403 403", "200 200 200 200 403 403"),
+    "POST /macros":                          ("201 201 403 403 403 403", "201 201 403 403 403 403"),
+    "DELETE /macros/{macro}":                ("204 204 403 403 403 403", "404 404 403 403 403 403"),
+    "POST /tickets/{id}/macros/{macro}":     ("200 200 200 403 403 404", "404 404 404 404 404 404"),
     # Signed in, a malformed message is refused by everyone; who may link is in test_siwe.py.
     "POST /auth/siwe/link":                  ("422 422 422 422 422 422", "422 422 422 422 422 422"),
     "POST /auth/logout":                     ("204 204 204 204 204 204", "204 204 204 204 204 204"),
@@ -250,6 +255,23 @@ def sla_policy(world: World, role: str) -> Ids:
             },
         )
         return {"policy": str(row.id)}
+
+
+def a_macro(world: World, role: str) -> Ids:
+    supervisor = actor_of(world.home.supervisor, world.home)
+    with world.db.writer() as session:
+        row = do_create_macro(
+            session,
+            supervisor,
+            f"m-{unique()}",
+            {"en": "Tag", "zh-CN": "标记"},
+            [{"type": "add_tags", "tags": ["macro"]}],
+        )
+        return {"macro": str(row.id)}
+
+
+def ticket_and_macro(world: World, role: str) -> Ids:
+    return {"id": fresh_ticket(world), **a_macro(world, role)}
 
 
 def new_order(world: World, role: str) -> Ids:
@@ -477,6 +499,18 @@ CALLS: dict[str, Call] = {
     ),
     "DELETE /sla/policies/{policy}": Call(sla_policy),
     "GET /tickets/{id}/sla": Call(shared_ticket),
+    "GET /macros": Call(),
+    "POST /macros": Call(
+        payload=json_body(
+            lambda ids: {
+                "name": f"m-{unique()}",
+                "title": {"en": "Tag", "zh-CN": "标记"},
+                "actions": [{"type": "add_tags", "tags": ["macro"]}],
+            }
+        )
+    ),
+    "DELETE /macros/{macro}": Call(a_macro),
+    "POST /tickets/{id}/macros/{macro}": Call(ticket_and_macro),
     "GET /payouts": Call(),
     "POST /payouts/{payout}/approve": Call(payout_of("held"), json_body({})),
     "POST /payouts/{payout}/reject": Call(payout_of("held"), json_body({"reason": "duplicate"})),

@@ -32,7 +32,9 @@ def refund_facts(**changes: Any) -> dict[str, Any]:
     return {k: v for k, v in facts.items() if v is not None}
 
 
-@pytest.mark.parametrize("path", sorted(EXAMPLES.glob("*.yaml")), ids=lambda p: p.name)
+@pytest.mark.parametrize(
+    "path", sorted(EXAMPLES.parent.glob("*/*.yaml")), ids=lambda p: f"{p.parent.name}/{p.name}"
+)
 def test_examples_parse_and_their_hash_ignores_formatting(path: Path) -> None:
     contract = parse(path.read_text())
     reformatted = yaml.safe_dump(contract.document, allow_unicode=True, sort_keys=True, indent=4)
@@ -213,3 +215,17 @@ def test_any_facts_give_a_decision_that_replays(
         "decision": decision.as_dict(),
     }
     assert replay(contract, logged) == []
+
+
+def test_automation_documents_are_checked_like_contracts() -> None:
+    source = (EXAMPLES.parent / "automation" / "idle.yaml").read_text()
+    assert parse(source).kind == "Automation"
+    for broken, where in (
+        (source.replace("triggers: [sweep]", "triggers: [hourly]"), "spec.triggers.0"),
+        (source.replace('ticket.status == "pending"', "ticket.colour"), "spec.rules.0.when"),
+        (source.replace("{type: close}", "{type: pay_from_escrow, amount: '1'}"), "spec.rules.0"),
+        (source.replace("ticket.status: string", "ticket.status: int"), "spec.facts"),
+    ):
+        with pytest.raises(ContractError) as caught:
+            parse(broken)
+        assert caught.value.details["field"].startswith(where), caught.value.message

@@ -20,17 +20,20 @@ import json
 import logging
 from collections.abc import Callable
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import func, select, update
 
 from proofdesk.actions import contracts as actions
 from proofdesk.canonical import parse_time, stored_utc, utc_now
 from proofdesk.chain.base import Chain, ChainError
+from proofdesk.contracts.engine import fire
 from proofdesk.contracts.facts import FactContext, Gathered, gather
-from proofdesk.domain.tickets import EventType, Status
+from proofdesk.domain.tickets import UNSOLVED, EventType, Status
+from proofdesk.ledger.store import EventReader
 from proofdesk.store.db import Database
 from proofdesk.store.events import lock_ticket, row_to_state
-from proofdesk.store.models import Cursor, Ticket, TicketEvent
+from proofdesk.store.models import Cursor, ServiceContract, Ticket, TicketEvent
 from proofdesk.workers import PeriodicWorker
 
 log = logging.getLogger(__name__)
@@ -66,6 +69,31 @@ def trigger_of(row: TicketEvent, ticket: Ticket) -> str | None:
     return None
 
 
+#: Events that trigger automation rules (``spec.triggers``), whoever made them: a rule may
+#: follow another, within the loop guard of ``actions.contracts.carry_out_rules``.
+RULE_TRIGGERS = {
+    EventType.CREATED.value: "created",
+    EventType.MESSAGE_ADDED.value: "message",
+    EventType.FIELDS_CHANGED.value: "updated",
+    EventType.TAGS_CHANGED.value: "updated",
+    EventType.ASSIGNED.value: "updated",
+    EventType.STATUS_CHANGED.value: "updated",
+    EventType.SLA_BREACHED.value: "sla_breached",
+}
+
+
+def _origin(row: TicketEvent) -> dict[str, Any]:
+    """Where a chain of automatic changes stands after this event (its ``by``, if any)."""
+    by = json.loads(row.payload).get("by") or {}
+    if "automation" in by and "rule" in by:
+        return {
+            "origin": by.get("origin", row.seq),
+            "depth": int(by.get("depth", 1)),
+            "chain": list(by.get("chain", [])),
+        }
+    return {"origin": row.seq, "depth": 0, "chain": []}
+
+
 class Automator(PeriodicWorker):
     """Runs contracts on the triggers of the event stream; ``chain`` gives the configured
     chain (or raises :class:`ChainError` when it cannot be reached: chain facts are then
@@ -80,10 +108,14 @@ class Automator(PeriodicWorker):
         interval: float,
         *,
         batch: int = 100,
+        sweep_seconds: float = 300.0,
+        sweep_batch: int = 1000,
         now: Callable[[], datetime] | None = None,
     ) -> None:
         super().__init__(interval)
         self.db, self._chain, self.batch = db, chain, batch
+        self.sweep_seconds, self.sweep_batch = sweep_seconds, sweep_batch
+        self._last_sweep: datetime | None = None
         self._now = now or utc_now
 
     def chain(self) -> Chain | None:
@@ -106,7 +138,13 @@ class Automator(PeriodicWorker):
             return int(row.seq)
 
     def step(self) -> int:
-        """Handle the next batch of events; returns how many decisions were made."""
+        """Handle the next batch of events (and sweep when due); returns how many contracts
+        and rule sets ran."""
+        if self.sweep_seconds > 0 and (
+            self._last_sweep is None
+            or (self._now() - self._last_sweep).total_seconds() >= self.sweep_seconds
+        ):
+            self.sweep()
         decisions = 0
         position = self.cursor()
         with self.db.reader() as session:
@@ -125,18 +163,34 @@ class Automator(PeriodicWorker):
         return decisions
 
     def _handle(self, position: int, row: TicketEvent) -> int | None:
-        """Decide on one event and advance the cursor past it; None if the cursor moved."""
+        """Decide and run rules on one event and advance the cursor past it; None if the
+        cursor moved."""
         work: list[tuple[int, Gathered, str]] = []
         with self.db.reader() as session:
             ticket = session.get(Ticket, row.ticket_id)
-            trigger = trigger_of(row, ticket) if ticket is not None else None
-            if ticket is not None and trigger is not None and self._open(ticket):
+            if ticket is not None and self._open(ticket):
                 at = parse_time(row.occurred_at)
                 state = row_to_state(ticket)
                 chain = None
-                for contract_row, contract in actions.applicable(
-                    session, ticket.organization_id, ticket.kind, trigger
-                ):
+                event = EventReader(session).event(row)
+                found: list[tuple[Any, Any, str]] = []
+                trigger = trigger_of(row, ticket)
+                if trigger is not None:
+                    found += [
+                        (r, c, trigger)
+                        for r, c in actions.applicable(
+                            session, ticket.organization_id, ticket.kind, trigger
+                        )
+                    ]
+                rule_trigger = RULE_TRIGGERS.get(row.type)
+                if rule_trigger is not None:
+                    found += [
+                        (r, c, rule_trigger)
+                        for r, c in actions.active(
+                            session, ticket.organization_id, "Automation", ticket.kind, rule_trigger
+                        )
+                    ]
+                for contract_row, contract, why in found:
                     activated = contract_row.activated_at
                     if activated is None or stored_utc(activated) > at:
                         continue
@@ -144,8 +198,8 @@ class Automator(PeriodicWorker):
                         n.startswith(("chain.", "order.")) for n in contract.facts
                     ):
                         chain = self.chain()
-                    context = FactContext(session, state, self._now(), chain)
-                    work.append((contract_row.id, gather(context, contract.facts), trigger))
+                    context = FactContext(session, state, self._now(), chain, event)
+                    work.append((contract_row.id, gather(context, contract.facts), why))
         with self.db.writer() as session:
             moved = session.execute(
                 update(Cursor)
@@ -158,8 +212,13 @@ class Automator(PeriodicWorker):
             ticket = lock_ticket(session, row.ticket_id) if work else None
             if ticket is None or not self._open(ticket):
                 return 0
+            origin = _origin(row)
             for contract_id, gathered, trigger in work:
                 contract = actions.load_id(session, contract_id)
+                if contract.kind == "Automation":
+                    firings, _trace = fire(contract, gathered.values)
+                    actions.carry_out_rules(session, ticket, contract, firings, origin)
+                    continue
                 decision, seq, _ = actions.log_decision(
                     session,
                     actions.automation_actor(ticket.organization_id),
@@ -170,6 +229,56 @@ class Automator(PeriodicWorker):
                 )
                 actions.carry_out(session, ticket, contract, decision, seq, gathered)
         return len(work)
+
+    def sweep(self) -> int:
+        """Run the time-based rules (``triggers: [sweep]``) over open tickets; returns how many
+        rules fired. A rule does not fire again on a ticket whose last change it made."""
+        now = self._now()
+        fired = 0
+        with self.db.reader() as session:
+            rows = session.scalars(select(ServiceContract).where(ServiceContract.active)).all()
+            plans = []
+            for row in rows:
+                rules = actions.load(row)
+                if rules.kind == "Automation" and "sweep" in rules.spec["triggers"]:
+                    plans.append((row.organization_id, rules))
+        for organization_id, rules in plans:
+            with self.db.reader() as session:
+                tickets = session.scalars(
+                    select(Ticket)
+                    .where(
+                        Ticket.organization_id == organization_id,
+                        Ticket.kind.in_(rules.spec["appliesTo"]),
+                        Ticket.status.in_([s.value for s in UNSOLVED]),
+                    )
+                    .order_by(Ticket.updated_at)
+                    .limit(self.sweep_batch)
+                ).all()
+                work = []
+                for ticket in tickets:
+                    context = FactContext(session, row_to_state(ticket), now, None)
+                    gathered = gather(context, rules.facts)
+                    firings, _ = fire(rules, gathered.values)
+                    if firings:
+                        work.append((ticket.id, ticket.last_seq, firings))
+            for ticket_id, last_seq, firings in work:
+                with self.db.writer() as session:
+                    locked = lock_ticket(session, ticket_id)
+                    if locked is None or locked.last_seq != last_seq or not self._open(locked):
+                        continue  # changed meanwhile: the next sweep looks again
+                    last = session.get(TicketEvent, locked.last_seq)
+                    made_by = json.loads(last.payload).get("by", {}) if last else {}
+                    fresh = [
+                        f
+                        for f in firings
+                        if (made_by.get("automation"), made_by.get("rule")) != (rules.name, f.rule)
+                    ]
+                    if fresh:
+                        origin = {"origin": locked.last_seq, "depth": 0, "chain": []}
+                        actions.carry_out_rules(session, locked, rules, fresh, origin)
+                        fired += len(fresh)
+        self._last_sweep = now
+        return fired
 
     @staticmethod
     def _open(ticket: Ticket) -> bool:

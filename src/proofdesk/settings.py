@@ -147,6 +147,13 @@ class Settings(BaseSettings):
         description="How often service contracts look for new tickets to decide; 0: only when "
         "asked (tests).",
     )
+    automation_sweep_seconds: float = Field(
+        default=300.0,
+        ge=0,
+        le=86_400,
+        description="How often time-based automation rules (`triggers: [sweep]`) look at open "
+        "tickets; 0: never by themselves.",
+    )
     sla_poll_seconds: float = Field(
         default=15.0,
         ge=0,

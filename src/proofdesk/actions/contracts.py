@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import logging
 from typing import Any
 
 from sqlalchemy import select, update
@@ -14,7 +15,14 @@ from proofdesk.canonical import canonical_json, format_time, utc_now
 from proofdesk.chain.base import Chain
 from proofdesk.contracts import templates
 from proofdesk.contracts.document import Contract, parse
-from proofdesk.contracts.engine import Decision, decide, decode_facts, encode_facts, replay
+from proofdesk.contracts.engine import (
+    Decision,
+    Firing,
+    decide,
+    decode_facts,
+    encode_facts,
+    replay,
+)
 from proofdesk.contracts.facts import FactContext, Gathered, gather, is_supplied
 from proofdesk.domain.roles import Role
 from proofdesk.domain.tickets import EventType, Priority, Status, TicketState, Visibility
@@ -107,6 +115,8 @@ def do_activate(session: Session, actor: Actor, contract_hash: str) -> ServiceCo
     return row
 
 
+log = logging.getLogger(__name__)
+
 #: When a contract decides, unless it says (``spec.decideOn``).
 DEFAULT_TRIGGERS = ("created", "updated")
 AUTOMATION_ID = "automation"
@@ -116,10 +126,11 @@ def automation_actor(organization_id: str) -> Actor:
     return Actor(AUTOMATION_ID, organization_id, Role.AUTOMATION)
 
 
-def applicable(
-    session: Session, organization_id: str, kind: str, trigger: str | None = None
+def active(
+    session: Session, organization_id: str, document_kind: str, kind: str, trigger: str | None
 ) -> list[tuple[ServiceContract, Contract]]:
-    """The organization's active contracts for a ticket kind (and trigger), by name."""
+    """The organization's active documents of one kind (``ServiceContract`` or ``Automation``)
+    for a ticket kind and trigger, by name."""
     rows = session.scalars(
         select(ServiceContract)
         .where(ServiceContract.organization_id == organization_id, ServiceContract.active)
@@ -128,12 +139,24 @@ def applicable(
     out = []
     for row in rows:
         contract = load(row)
-        if kind not in contract.spec["appliesTo"]:
+        if contract.kind != document_kind or kind not in contract.spec["appliesTo"]:
             continue
-        if trigger is not None and trigger not in contract.spec.get("decideOn", DEFAULT_TRIGGERS):
+        listed = (
+            contract.spec.get("decideOn", DEFAULT_TRIGGERS)
+            if document_kind == "ServiceContract"
+            else contract.spec["triggers"]
+        )
+        if trigger is not None and trigger not in listed:
             continue
         out.append((row, contract))
     return out
+
+
+def applicable(
+    session: Session, organization_id: str, kind: str, trigger: str | None = None
+) -> list[tuple[ServiceContract, Contract]]:
+    """The organization's active service contracts for a ticket kind (and trigger)."""
+    return active(session, organization_id, "ServiceContract", kind, trigger)
 
 
 def check_supplied(contract: Contract, supplied: dict[str, Any]) -> dict[str, Any]:
@@ -204,6 +227,8 @@ def prepare_decision(
     if not row.active:
         raise Conflict("this contract version is not active", code="contract_inactive")
     contract = load(row)
+    if contract.kind != "ServiceContract":
+        raise InvalidInput(f"{contract.name} is not a service contract", code="not_applicable")
     if ticket.kind not in contract.spec["appliesTo"]:
         raise InvalidInput(
             f"{contract.name} does not apply to {ticket.kind} tickets", code="not_applicable"
@@ -306,11 +331,106 @@ def carry_out(
         )
 
 
+#: How many automatic changes may follow one another from one person's (or the clock's) event.
+MAX_DEPTH = 3
+
+
+def carry_out_rules(
+    session: Session,
+    ticket: Ticket,
+    rules: Contract,
+    firings: list[Firing],
+    origin: dict[str, Any],
+) -> None:
+    """Do the actions of the automation rules that fired, each change attributed to its rule
+    (``by``: automation, version, rule, the origin event, the depth and the chain of rules so
+    far). A rule already in the chain would start a loop, and a chain deeper than
+    :data:`MAX_DEPTH` is cut: both stop with an internal note instead."""
+    actor = automation_actor(ticket.organization_id)
+    chain: list[str] = list(origin.get("chain", []))
+    depth = int(origin.get("depth", 0)) + 1
+    stopped: list[str] = []
+    for firing in firings:
+        link = f"{rules.name}.{firing.rule}"
+        if link in chain or depth > MAX_DEPTH:
+            stopped.append(link)
+            continue
+        state = row_to_state(ticket)
+        if state.status is Status.CLOSED or state.erased_at is not None:
+            return
+        by = {
+            "automation": rules.name,
+            "version": rules.version,
+            "rule": firing.rule,
+            "origin": origin.get("origin"),
+            "depth": depth,
+            "chain": [*chain, link],
+        }
+        notes = []
+        for action in sorted(firing.actions, key=lambda a: a["type"] == "close"):
+            head = session.get(LogHead, 1)
+            before = head.next_seq if head else None
+            try:
+                note = act(session, actor, ticket, rules, action, by)
+            except Error as exc:
+                if head is not None and head.next_seq != before:
+                    raise
+                note = f"Action {action['type']} of rule {link} was not done: {exc.message}"
+            if note:
+                notes.append(note)
+        if notes:
+            tickets.do_add_message(
+                session, actor, ticket, body="\n".join(notes), visibility=Visibility.INTERNAL, by=by
+            )
+    if stopped and row_to_state(ticket).status is not Status.CLOSED:
+        log.warning("automation loop stopped on ticket %s: %s", ticket.id, " → ".join(chain))
+        tickets.do_add_message(
+            session,
+            actor,
+            ticket,
+            body="Automation stopped to avoid a loop: "
+            + ", ".join(stopped)
+            + f" would fire again after {' → '.join(chain) or 'the same change'}.",
+            visibility=Visibility.INTERNAL,
+            by={"automation": rules.name, "loop_stopped": stopped, "chain": chain},
+        )
+
+
+def act(
+    session: Session,
+    actor: Actor,
+    ticket: Ticket,
+    rules: Contract | None,
+    action: dict[str, Any],
+    by: dict[str, Any],
+) -> str | None:
+    """Do one action of an automation rule or a macro (``rules`` None)."""
+    kind = action["type"]
+    locale = _customer_locale(session, row_to_state(ticket))
+    if kind == "reply":
+        body = templates.text(templates.TEMPLATES[action["template"]], locale)
+        tickets.do_add_message(session, actor, ticket, body=body, by=by)
+    elif kind == "request_information":
+        status = Status.PENDING if ticket.status != Status.PENDING.value else None
+        body = templates.text(action["ask"], locale)
+        tickets.do_add_message(session, actor, ticket, body=body, status=status, by=by)
+    elif kind == "add_tags":
+        tickets.do_change_tags(session, actor, ticket, add=list(action["tags"]), remove=[], by=by)
+    elif kind == "add_note":
+        text = f"{action['text']['en']}\n{action['text']['zh-CN']}"
+        tickets.do_add_message(
+            session, actor, ticket, body=text, visibility=Visibility.INTERNAL, by=by
+        )
+    else:
+        return _act(session, actor, ticket, rules, action, -1, by)
+    return None
+
+
 def _act(
     session: Session,
     actor: Actor,
     ticket: Ticket,
-    contract: Contract,
+    contract: Contract | None,
     action: dict[str, Any],
     decision_seq: int,
     by: dict[str, Any],
@@ -340,6 +460,7 @@ def _act(
         if ticket.status != Status.SOLVED.value:
             tickets.do_change_status(session, actor, ticket, Status.SOLVED, by=by)
     elif kind in ("pay_from_escrow", "credit_reward"):
+        assert contract is not None, "only service contracts move money"
         payout, _, new = payouts.create(
             session,
             actor,

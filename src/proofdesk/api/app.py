@@ -20,6 +20,7 @@ from proofdesk.api.routes import (
     chain,
     contracts,
     log,
+    macros,
     payouts,
     sla,
     tickets,
@@ -61,7 +62,12 @@ def create_app(settings: Settings, db: Database | None = None) -> FastAPI:
         lambda: open_anchorer(settings, db),
         settings.chain_poll_seconds if settings.anchor_every_seconds > 0 else 0,
     )
-    automation = Automator(db, lambda: anchoring.anchorer().chain, settings.automation_poll_seconds)
+    automation = Automator(
+        db,
+        lambda: anchoring.anchorer().chain,
+        settings.automation_poll_seconds,
+        sweep_seconds=settings.automation_sweep_seconds,
+    )
     sla_worker = SlaWorker(db, settings.sla_poll_seconds)
 
     @asynccontextmanager
@@ -117,6 +123,7 @@ def create_app(settings: Settings, db: Database | None = None) -> FastAPI:
     api.include_router(contracts.router)
     api.include_router(payouts.router)
     api.include_router(sla.router)
+    api.include_router(macros.router)
     api.include_router(accounts.router)
     api.include_router(attachments.router)
     app.include_router(api)

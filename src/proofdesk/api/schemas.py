@@ -669,3 +669,24 @@ class TicketSlaOut(BaseModel):
     policy: SlaPolicyOut | None
     due_at: str | None = Field(description="When the first running target breaches (or did).")
     timers: list[dict[str, Any]]
+
+
+class BilingualText(Request):
+    en: Annotated[str, StringConstraints(min_length=1, max_length=2000)]
+    zh_CN: Annotated[str, StringConstraints(min_length=1, max_length=2000)] = Field(alias="zh-CN")
+
+
+class MacroIn(Request):
+    name: Annotated[str, StringConstraints(min_length=1, max_length=100)]
+    title: BilingualText
+    actions: list[dict[str, Any]] = Field(
+        description="Actions of automation rules, and `{type: reply, body: {en, zh-CN}}` "
+        "with `$ticket_number` and `$customer_name` filled in."
+    )
+
+
+class MacroOut(BaseModel):
+    id: int
+    name: str
+    title: dict[str, str]
+    actions: list[dict[str, Any]]

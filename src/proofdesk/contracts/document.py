@@ -212,6 +212,40 @@ def _check_templates(document: dict[str, Any], root: yaml.Node | None) -> None:
                 )
 
 
+_STRINGS = re.compile(r'"(?:[^"\\]|\\.)*"|\'(?:[^\'\\]|\\.)*\'')
+_PATHS = re.compile(r"(?<![\w.])([A-Za-z_]\w*(?:\.[A-Za-z_]\w*)*)(\s*\()?")
+
+
+def sample_names(tree: dict[str, Any], prefix: str = "") -> list[str]:
+    """Every declared fact and every prefix of one (``order``, ``order.amount``)."""
+    names = []
+    for key, value in tree.items():
+        name = f"{prefix}{key}"
+        names.append(name)
+        if isinstance(value, dict):
+            names += sample_names(value, name + ".")
+    return names
+
+
+def _check_paths(
+    expression: str, declared: set[str], roots: set[str], line: Any, where: str
+) -> None:
+    """Every fact path an expression names must be declared. (Evaluating on samples is not
+    enough: ``false && order.colour`` is false in CEL, whatever ``order.colour`` is.)"""
+    text = _STRINGS.sub('""', expression)
+    for match in _PATHS.finditer(text):
+        parts = match.group(1).split(".")
+        if match.group(2):  # a call: the last part is a function or method
+            parts = parts[:-1]
+        if not parts or parts[0] not in roots:
+            continue
+        name = ".".join(parts)
+        if name not in declared:
+            raise ContractError(
+                f"line {line}: {where}: undeclared fact {name}", line=line, field=where
+            )
+
+
 def _check_one(
     expression: str,
     path: list[str | int],
@@ -229,6 +263,7 @@ def _check_one(
             f"line {line}: {where}: not CEL: {first}", line=line, field=where
         ) from None
     bound = set(_BOUND.findall(expression))  # a macro's own variable: list.exists(x, …)
+    _check_paths(expression, set(sample_names(sample)), roots - bound, line, where)
     unknown = sorted(set(program.variables()) - roots - bound)
     if unknown:
         raise ContractError(

@@ -27,7 +27,7 @@ from sqlalchemy.orm import Session
 
 from proofdesk.canonical import maybe_stored_utc, parse_time, stored_utc
 from proofdesk.chain.base import Chain, ChainError
-from proofdesk.domain.tickets import TicketState
+from proofdesk.domain.tickets import Event, EventType, TicketState
 from proofdesk.store.models import Order, User, Wallet
 
 #: The root of facts a person supplies with a decision request.
@@ -46,6 +46,8 @@ class FactContext:
     now: datetime
     #: The configured chain, None when there is none to ask.
     chain: Chain | None = None
+    #: The event being handled (unsealed), for ``message.*`` facts.
+    event: Event | None = None
 
 
 @dataclass
@@ -301,6 +303,31 @@ class ChainFacts:
         return values, unknown
 
 
+class MessageFacts:
+    """The message an automation rule was triggered by."""
+
+    name = "message"
+    facts: Mapping[str, str] = {
+        "message.body": "string",
+        "message.author_role": "string",
+        "message.visibility": "string",
+        "message.from_customer": "bool",
+    }
+
+    def provide(self, ctx: FactContext, wanted: set[str]) -> tuple[dict[str, Any], dict[str, str]]:
+        event = ctx.event
+        if event is None or event.type is not EventType.MESSAGE_ADDED:
+            return _unknown(wanted, "not triggered by a message")
+        p = event.payload
+        every = {
+            "message.body": str(p.get("body", "")),
+            "message.author_role": str(p.get("author_role", "")),
+            "message.visibility": str(p.get("visibility", "")),
+            "message.from_customer": p.get("author_id") == ctx.ticket.requester_id,
+        }
+        return {k: v for k, v in every.items() if k in wanted}, {}
+
+
 class TimeFacts:
     name = "time"
     facts: Mapping[str, str] = {"now": "timestamp"}
@@ -357,6 +384,7 @@ PROVIDERS: tuple[FactProvider, ...] = (
     ChainFacts(),
     TimeFacts(),
     SlaFacts(),
+    MessageFacts(),
 )
 #: Every fact a provider gives, with its type.
 CATALOG: dict[str, str] = {name: kind for p in PROVIDERS for name, kind in p.facts.items()}

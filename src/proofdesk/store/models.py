@@ -567,3 +567,18 @@ class TicketSla(Base):
     timers: Mapped[str] = mapped_column(Text)  # JSON
     #: Alerts already in the stream (``sla.warning``/``sla.breached`` keys), JSON list.
     alerted: Mapped[str] = mapped_column(Text, default="[]")
+
+
+class Macro(Base):
+    """A named set of actions an agent applies to a ticket in one click (the same actions as
+    automation rules, and replies with their own text)."""
+
+    __tablename__ = "macros"
+    __table_args__ = (UniqueConstraint("organization_id", "name", name="uq_macros_name"),)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    organization_id: Mapped[str] = mapped_column(ForeignKey("organizations.id"), index=True)
+    name: Mapped[str] = mapped_column(String(100))
+    title: Mapped[str] = mapped_column(Text)  # JSON {"en", "zh-CN"}
+    actions: Mapped[str] = mapped_column(Text)  # JSON list
+    created_by: Mapped[str] = mapped_column(ID)
+    created_at: Mapped[datetime] = mapped_column(TZ)
