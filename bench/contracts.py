@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -73,6 +74,15 @@ def main(argv: list[str] | None = None) -> int:
     ):
         per_second, micros = rate(args.seconds, fn)
         rows.append([name, f"{per_second:,.0f}", f"{micros:,.1f}"])
+    per_second, micros = automation_rate(min(400, max(50, int(args.seconds * 60))))
+    rows.append(
+        [
+            "automation worker: a refund ticket end to end (SQLite; its 2 events read, facts, "
+            "decision and reply committed)",
+            f"{per_second:,.0f}",
+            f"{micros:,.1f}",
+        ]
+    )
     [sla_row] = [row for row in rows if row[0].startswith("SLA timers")]
     sla_rate = float(sla_row[1].replace(",", ""))
     publish_timings(
@@ -87,6 +97,90 @@ def main(argv: list[str] | None = None) -> int:
         write=not args.no_write,
     )
     return 0
+
+
+BENCH_CONTRACT = """
+apiVersion: proofdesk/v1
+kind: ServiceContract
+metadata: {name: bench-refunds, version: 1, title: {en: Refunds, zh-CN: 退款}}
+spec:
+  appliesTo: [refund_request]
+  facts: {order.status: string, order.amount: decimal, order.paid_at: timestamp,
+          ticket.created_at: timestamp}
+  rules:
+    - id: not-failed
+      when: order.status != "failed"
+      decision: invalid
+      reason: {en: Not failed., zh-CN: 未失败。}
+    - id: refund
+      when: ticket.created_at - order.paid_at <= duration("168h")
+      decision: valid
+      reason: {en: Refunded., zh-CN: 已退款。}
+      actions: [{type: reply, template: refund-approved}]
+  otherwise: {decision: needs_human, reason: {en: A person decides., zh-CN: 人工处理。}}
+"""
+
+
+def automation_rate(tickets: int) -> tuple[float, float]:
+    """Tickets decided per second by the automation worker, end to end on SQLite."""
+    import tempfile
+
+    from proofdesk.access import Actor
+    from proofdesk.actions.accounts import do_create_organization, do_create_user
+    from proofdesk.actions.contracts import do_activate, do_publish
+    from proofdesk.actions.orders import OrderSync, sync
+    from proofdesk.actions.tickets import NewTicket, do_create_ticket
+    from proofdesk.automation import Automator
+    from proofdesk.domain.roles import Role
+    from proofdesk.domain.tickets import Kind
+    from proofdesk.services import open_database
+    from proofdesk.settings import Settings
+
+    with tempfile.TemporaryDirectory() as tmp:
+        db = open_database(Settings(data_dir=Path(tmp)), migrate=True)
+        with db.writer() as session:
+            org = do_create_organization(session, "bench", "Bench")
+            admin = do_create_user(
+                session, org.id, role=Role.ADMIN, display_name="a", email="a@bench.example"
+            )
+            customer = do_create_user(
+                session, org.id, role=Role.CUSTOMER, display_name="c", email=None
+            )
+            actor = Actor(admin.id, org.id, Role.ADMIN)
+            row, _ = do_publish(session, actor, BENCH_CONTRACT)
+            do_activate(session, actor, row.contract_hash)
+        worker = Automator(db, None, 0, batch=500)
+        worker.cursor()
+        with db.writer() as session:
+            you = Actor(customer.id, org.id, Role.CUSTOMER)
+            for n in range(tickets):
+                sync(
+                    session,
+                    org.id,
+                    OrderSync(
+                        f"B-{n}",
+                        customer.id,
+                        "0.5",
+                        "ETH",
+                        "failed",
+                        paid_at=datetime.now(UTC) - timedelta(days=1),
+                    ),
+                )
+                do_create_ticket(
+                    session,
+                    you,
+                    NewTicket(
+                        kind=Kind.REFUND_REQUEST, subject="Refund", body="x", order_id=f"B-{n}"
+                    ),
+                )
+        started = time.perf_counter()
+        decided = 0
+        while made := worker.step():
+            decided += made
+        elapsed = time.perf_counter() - started
+        db.dispose()
+    assert decided == tickets, decided
+    return tickets / elapsed, elapsed / tickets * 1e6
 
 
 if __name__ == "__main__":

@@ -650,6 +650,7 @@ def test_matrix_covers_every_endpoint(client: TestClient) -> None:
     public |= {("GET", "/auth/typed-data")}  # the EIP-712 domain: public by nature
     # Published contracts are the promise made to customers: public (docs/contracts.md).
     public |= {("GET", "/contracts"), ("GET", "/contracts/{}")}
+    public |= {("GET", "/contracts/activations/receipt")}
     # The log is public by design: leaf records and proofs, no content (docs/ledger.md).
     public |= {("GET", f"/log/{p}") for p in ("checkpoint", "checkpoints/{}", "key", "entries")}
     public |= {("GET", "/log/proof/inclusion"), ("GET", "/log/proof/consistency")}

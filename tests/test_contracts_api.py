@@ -235,3 +235,73 @@ def test_contracts_check_command(tmp_path: Path) -> None:
     assert bad.exit_code == 2 and "line " in bad.output
     missing = CliRunner().invoke(cli, ["contracts", "check", str(tmp_path / "none.yaml")])
     assert missing.exit_code == 2
+
+
+def test_activation_is_a_logged_event_and_new_versions_leave_past_decisions_alone(
+    client: TestClient, tenant: Tenant, db: Database
+) -> None:
+    from proofdesk.verify.note import Verifier
+    from proofdesk.verify.receipt import verify_receipt
+
+    name = f"simple-{uuid.uuid4().hex[:8]}"
+    v1 = publish(client, tenant, SIMPLE.replace("NAME", name))
+    on = client.post(
+        f"{API}/contracts/{v1['contract_hash']}/activate", headers=tenant.admin.headers
+    )
+    assert on.json()["activated_seq"] is not None
+    again = client.post(
+        f"{API}/contracts/{v1['contract_hash']}/activate", headers=tenant.admin.headers
+    )
+    assert again.json()["activated_seq"] == on.json()["activated_seq"]  # a no-op
+    order = client.put(
+        f"{API}/orders/ORD-{uuid.uuid4().hex[:8]}",
+        json={
+            "customer_id": tenant.customer.user_id,
+            "amount": "1",
+            "currency": "ETH",
+            "status": "failed",
+        },
+        headers=tenant.agent.headers,
+    ).json()
+    ticket = new_ticket(
+        client, tenant.customer, kind="refund_request", order_id=order["external_id"]
+    )
+    first = client.post(
+        f"{API}/tickets/{ticket['id']}/decisions",
+        json={"contract_hash": v1["contract_hash"], "facts": {"claim.reason": "broken"}},
+        headers=tenant.agent.headers,
+    ).json()
+    assert first["outcome"] == "valid"
+
+    # Version 2 refuses what version 1 accepted; it replaces version 1 by a logged event.
+    stricter = SIMPLE.replace("NAME", name).replace("version: 1", "version: 2")
+    stricter = stricter.replace("decision: valid", "decision: invalid")
+    v2 = publish(client, tenant, stricter)
+    client.post(f"{API}/contracts/{v2['contract_hash']}/activate", headers=tenant.admin.headers)
+    receipt = client.get(
+        f"{API}/contracts/activations/receipt", params={"organization": tenant.slug}
+    ).json()
+    key = Verifier.parse(client.get("/.well-known/proofdesk/log-key").text)
+    report = verify_receipt(receipt, key=key)
+    assert report.ok, report.failures
+    activations = [json.loads(e["revealed"]["contract_hash"]["value"]) for e in receipt["entries"]]
+    assert activations[-2:] == [v1["contract_hash"], v2["contract_hash"]]
+    assert json.loads(receipt["entries"][-1]["revealed"]["replaces"]["value"]) == [
+        v1["contract_hash"]
+    ]
+    with db.reader() as session:
+        from proofdesk.actions.contracts import replay_ticket
+        from proofdesk.store.models import Ticket
+
+        row = session.get(Ticket, ticket["id"])
+        assert row is not None
+        [(_, which, differences)] = replay_ticket(session, row)
+    assert which == f"{name} v1" and differences == []  # decided by v1, and still so
+    now = client.post(
+        f"{API}/tickets/{ticket['id']}/decisions",
+        json={"contract_hash": v2["contract_hash"], "facts": {"claim.reason": "broken"}},
+        headers=tenant.agent.headers,
+    ).json()
+    assert now["outcome"] == "invalid"
+    unknown = client.get(f"{API}/contracts/activations/receipt", params={"organization": "nope"})
+    assert unknown.status_code == 404

@@ -129,6 +129,10 @@ class Automator(PeriodicWorker):
 
     def cursor(self) -> int:
         """The last sequence number handled; created at the stream's end on first use."""
+        with self.db.reader() as session:
+            found = session.get(Cursor, CURSOR)
+            if found is not None:
+                return int(found.seq)
         with self.db.writer() as session:
             row = session.get(Cursor, CURSOR)
             if row is None:
@@ -154,17 +158,37 @@ class Automator(PeriodicWorker):
                 .order_by(TicketEvent.seq)
                 .limit(self.batch)
             ).all()
+        # Events that need nothing are passed over without a write: the cursor moves past them
+        # with the next event that does (or at the end of the batch), in one compare-and-set.
         for row in rows:
-            made = self._handle(position, row)
+            work = self._prepare(row)
+            if not work:
+                continue
+            made = self._commit(position, row, work)
             if made is None:
-                break  # another worker moved the cursor: start again from it next step
+                return decisions  # another worker moved the cursor: start again from it
             decisions += made
             position = row.seq
+        if rows and rows[-1].seq != position:
+            self._advance(position, rows[-1].seq)
         return decisions
 
-    def _handle(self, position: int, row: TicketEvent) -> int | None:
-        """Decide and run rules on one event and advance the cursor past it; None if the
-        cursor moved."""
+    def _advance(self, position: int, seq: int) -> bool:
+        with self.db.writer() as session:
+            return self._move(session, position, seq)
+
+    @staticmethod
+    def _move(session: Any, position: int, seq: int) -> bool:
+        moved = session.execute(
+            update(Cursor)
+            .where(Cursor.name == CURSOR, Cursor.seq == position)
+            .values(seq=seq)
+            .returning(Cursor.seq)
+        ).first()
+        return moved is not None
+
+    def _prepare(self, row: TicketEvent) -> list[tuple[int, Gathered, str]]:
+        """What one event calls for: each applicable contract or rule set with its facts."""
         work: list[tuple[int, Gathered, str]] = []
         with self.db.reader() as session:
             ticket = session.get(Ticket, row.ticket_id)
@@ -200,16 +224,17 @@ class Automator(PeriodicWorker):
                         chain = self.chain()
                     context = FactContext(session, state, self._now(), chain, event)
                     work.append((contract_row.id, gather(context, contract.facts), why))
+        return work
+
+    def _commit(
+        self, position: int, row: TicketEvent, work: list[tuple[int, Gathered, str]]
+    ) -> int | None:
+        """Decide and act on one event, moving the cursor from ``position`` past it in the same
+        transaction; None if another worker moved the cursor first."""
         with self.db.writer() as session:
-            moved = session.execute(
-                update(Cursor)
-                .where(Cursor.name == CURSOR, Cursor.seq == position)
-                .values(seq=row.seq)
-                .returning(Cursor.seq)
-            ).first()
-            if moved is None:
+            if not self._move(session, position, row.seq):
                 return None
-            ticket = lock_ticket(session, row.ticket_id) if work else None
+            ticket = lock_ticket(session, row.ticket_id)
             if ticket is None or not self._open(ticket):
                 return 0
             origin = _origin(row)

@@ -125,11 +125,16 @@ def demo(
         from proofdesk.services import open_anchorer
 
         CheckpointLoop(db, signer_for(conf), 0).tick()
+        from proofdesk.demo import fund_escrow
+
         anchorer = open_anchorer(conf, db)
         try:
             row = anchorer.tick(force=True)
+            funded = fund_escrow(db, anchorer.chain)
         finally:
             anchorer.chain.close()
+        if funded:
+            out.print(funded, highlight=False)
         if row is not None:
             out.print(
                 f"anchored the log at size {row.tree_size} in block {row.block_number} of the "

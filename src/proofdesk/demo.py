@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from importlib.resources import files
 from importlib.resources.abc import Traversable
-from typing import Literal, TypeVar
+from typing import Any, Literal, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 from sqlalchemy import select
@@ -350,7 +350,45 @@ def seed_demo(
         cast = _create_people(session, rng, now, password_hash, max(customers, 1))
         for plan in sorted(_plan_tickets(rng, cast, tickets, now), key=lambda p: p.opened_at):
             _play(_Run(session, cast, plan, rng, _Clock(plan.opened_at, now)))
+        _create_sla_policies(session, cast.staff["admin"].actor)
     return _summary(settings, tickets, len(cast.customers))
+
+
+#: The demo exchange's promises: VIPs around the clock, everyone else in Shanghai office hours.
+DEMO_SLA = (
+    {
+        "name": "VIP",
+        "position": 10,
+        "tiers": ["vip"],
+        "first_response_minutes": 30,
+        "periodic_update_minutes": 240,
+        "resolution_minutes": 24 * 60,
+        "warn_before_minutes": 10,
+        "escalate_to": "urgent",
+        "calendar": None,
+    },
+    {
+        "name": "Standard",
+        "position": 100,
+        "first_response_minutes": 4 * 60,
+        "next_response_minutes": 8 * 60,
+        "resolution_minutes": 3 * 9 * 60,
+        "warn_before_minutes": 30,
+        "escalate_to": "high",
+        "calendar": {
+            "timezone": "Asia/Shanghai",
+            "country": "CN",
+            "hours": [{"days": [0, 1, 2, 3, 4], "start": "09:00", "end": "18:00"}],
+        },
+    },
+)
+
+
+def _create_sla_policies(session: Session, admin: Actor) -> None:
+    from proofdesk.actions.sla import do_create_policy
+
+    for policy in DEMO_SLA:
+        do_create_policy(session, admin, dict(policy))
 
 
 def _summary(settings: Settings, tickets: int, customers: int) -> str:
@@ -902,3 +940,25 @@ def _solve(run: _Run) -> None:
             fields = {"priority": Priority.HIGH.value}
             do_update_fields(run.session, run.agent.actor, run.row(), fields, at=at)
         run.reply(PHRASES.reopen_fix, Status.SOLVED, (60, 1440))
+
+
+def fund_escrow(db: Database, chain: Any) -> str | None:
+    """On the embedded development chain: make dev account 3 the demo's escrow merchant with a
+    10-coin bond, so that approved refunds are really paid. Returns what to print."""
+    from proofdesk.chain.base import contract, transact
+    from proofdesk.chain.embedded import dev_accounts
+    from proofdesk.chain.payouts import Payer
+
+    address = Payer(db, chain).contract_address("escrow")
+    if address is None:
+        return None
+    merchant = dev_accounts()[3]
+    escrow = contract(chain, "WarrantyEscrow", address)
+    with db.writer() as session:
+        org = session.scalars(select(Organization).where(Organization.slug == DEMO_SLUG)).first()
+        if org is None:
+            return None
+        org.merchant_address = merchant.address.lower()
+    if chain.call(lambda: escrow.functions.bond(merchant.address).call()) == 0:
+        transact(chain, escrow.functions.deposit(), account=merchant, value=10 * 10**18)
+    return f"escrow bond of the demo merchant {merchant.address}: 10 (development chain)"

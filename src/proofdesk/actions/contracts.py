@@ -99,9 +99,23 @@ def load_id(session: Session, row_id: int) -> Contract:
 
 
 def do_activate(session: Session, actor: Actor, contract_hash: str) -> ServiceContract:
-    """Make this version the active one of its name (the others of the name stop)."""
+    """Make this version the active one of its name (the others of the name stop), by a
+    ``contract.activated`` event in the organization's stream — an entry of the transparency
+    log, so when each version governed is provable. Activating the active version is a
+    no-op."""
     require_admin(actor)
     row = find(session, actor.organization_id, contract_hash)
+    if row.active:
+        return row
+    replaced = list(
+        session.scalars(
+            select(ServiceContract.contract_hash).where(
+                ServiceContract.organization_id == actor.organization_id,
+                ServiceContract.name == row.name,
+                ServiceContract.active,
+            )
+        )
+    )
     session.execute(
         update(ServiceContract)
         .where(
@@ -111,7 +125,21 @@ def do_activate(session: Session, actor: Actor, contract_hash: str) -> ServiceCo
         )
         .values(active=False)
     )
-    row.active, row.activated_at = True, utc_now()
+    now = utc_now()
+    event = EventAppender(session).append_organization(
+        organization_id=actor.organization_id,
+        type=EventType.CONTRACT_ACTIVATED,
+        actor_id=actor.user_id,
+        occurred_at=format_time(now),
+        payload={
+            "contract_hash": row.contract_hash,
+            "kind": load(row).kind,
+            "name": row.name,
+            "version": row.version,
+            "replaces": replaced,
+        },
+    )
+    row.active, row.activated_at, row.activated_seq = True, now, event.seq
     return row
 
 

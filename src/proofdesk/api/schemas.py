@@ -535,6 +535,12 @@ class ContractOut(BaseModel):
     active: bool
     published_at: datetime
     activated_at: datetime | None
+    activated_seq: int | None = Field(
+        default=None,
+        description="The log entry of its latest activation (`contract.activated`): prove it "
+        "with `/log/proof/inclusion`.",
+    )
+    kind: str = Field(default="ServiceContract", description="ServiceContract or Automation.")
     title: dict[str, str]
 
     @classmethod
@@ -547,6 +553,8 @@ class ContractOut(BaseModel):
             active=row.active,
             published_at=row.published_at,
             activated_at=row.activated_at,
+            activated_seq=row.activated_seq,
+            kind=document["kind"],
             title=document["metadata"]["title"],
         )
 

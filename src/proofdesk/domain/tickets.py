@@ -88,9 +88,15 @@ class EventType(StrEnum):
     ERASED = "ticket.erased"  # the requester's data was erased (crypto-shredded)
     DECIDED = "contract.decided"  # a service contract decided this ticket's claim
     PAYOUT = "payout.changed"  # money a decision moves: held, queued, paid, failed, rejected
+    #: An organization's event, not a ticket's: a service contract or rule set became active.
+    #: Its stream is the organization's own (``ticket_id`` is the organization id).
+    CONTRACT_ACTIVATED = "contract.activated"
     SLA_WARNING = "sla.warning"  # an SLA target is about to be missed
     SLA_BREACHED = "sla.breached"  # an SLA target was missed
 
+
+#: Events of an organization's own stream, which no ticket projection folds.
+ORGANIZATION_EVENTS = frozenset({EventType.CONTRACT_ACTIVATED})
 
 #: What erased text reads as, in projections and in replays of erased events.
 ERASED_TEXT = "[erased]"

@@ -8,13 +8,15 @@ revealed value is the one the log committed to. See ``docs/receipt.schema.json``
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from proofdesk.access import Actor, access_ticket, event_visible
 from proofdesk.canonical import canonical_json, format_time, utc_now
-from proofdesk.errors import InvalidInput
+from proofdesk.domain.tickets import Event
+from proofdesk.errors import InvalidInput, NotFound
 from proofdesk.ledger import checkpoints
 from proofdesk.ledger.anchors import anchor_for_receipt, covering_anchor
 from proofdesk.ledger.store import EventReader, salt, tree
@@ -27,10 +29,43 @@ from proofdesk.verify.receipt import RECEIPT_FORMAT
 def build_receipt(
     db: Database, signer: Signer, actor: Actor, ticket_id: str, since: int | None = None
 ) -> dict[str, Any]:
+    """A ticket's receipt, revealing what ``actor`` may see of each event."""
     with db.reader() as session:
         ticket = access_ticket(session, actor, ticket_id)
-        last_seq = ticket.last_seq
-        # An anchored checkpoint that covers the whole ticket makes the strongest receipt.
+        stream, last_seq = ticket.id, ticket.last_seq
+    return stream_receipt(
+        db,
+        signer,
+        stream,
+        last_seq,
+        lambda event: event_visible(actor, event.type.value, event.payload),
+        since,
+    )
+
+
+def organization_receipt(db: Database, signer: Signer, organization_id: str) -> dict[str, Any]:
+    """The receipt of an organization's own stream (which contract versions it activated, and
+    when), every value revealed: the rules an organization promises by are public."""
+    with db.reader() as session:
+        last_seq = session.scalar(
+            select(func.max(TicketEvent.seq)).where(TicketEvent.ticket_id == organization_id)
+        )
+    if last_seq is None:
+        raise NotFound("this organization has activated nothing", code="no_activations")
+    return stream_receipt(db, signer, organization_id, int(last_seq), lambda event: True, None)
+
+
+def stream_receipt(
+    db: Database,
+    signer: Signer,
+    stream: str,
+    last_seq: int,
+    reveal: Callable[[Event], bool],
+    since: int | None,
+) -> dict[str, Any]:
+    """The receipt of one stream (a ticket's events, or an organization's)."""
+    with db.reader() as session:
+        # An anchored checkpoint that covers the whole stream makes the strongest receipt.
         covering = covering_anchor(session, last_seq + 1)
         cp = session.get(SignedCheckpoint, covering.tree_size) if covering else None
     if cp is None:
@@ -41,21 +76,20 @@ def build_receipt(
             code="invalid_log_range",
         )
     with db.reader() as session:
-        ticket = access_ticket(session, actor, ticket_id)
         rows = session.execute(
             select(TicketEvent, LedgerLeaf.record)
             .join(LedgerLeaf, LedgerLeaf.seq == TicketEvent.seq)
-            .where(TicketEvent.ticket_id == ticket.id, TicketEvent.seq < cp.size)
+            .where(TicketEvent.ticket_id == stream, TicketEvent.seq < cp.size)
             .order_by(TicketEvent.ticket_seq)
         ).all()
         reader = EventReader(session)
-        keys = reader.keys(ticket.id)
+        keys = reader.keys(stream)
         t = tree(session, cp.size)
         entries = []
         for row, record in rows:
             event = reader.event(row)
             revealed = {}
-            if keys is not None and event_visible(actor, event.type.value, event.payload):
+            if keys is not None and reveal(event):
                 revealed = {
                     name: {
                         "salt": salt(keys.salt_key, event.seq, name).hex(),
@@ -75,7 +109,7 @@ def build_receipt(
             "format": RECEIPT_FORMAT,
             "log": {"origin": signer.name, "verifier_key": signer.verifier.encode()},
             "checkpoint": cp.note,
-            "ticket_id": ticket.id,
+            "ticket_id": stream,
             "issued_at": format_time(utc_now()),
             "erased": keys is None,
             "entries": entries,

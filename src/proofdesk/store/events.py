@@ -20,6 +20,7 @@ from sqlalchemy.orm import Session
 
 from proofdesk.canonical import canonical_json
 from proofdesk.domain.tickets import (
+    ORGANIZATION_EVENTS,
     Channel,
     Event,
     EventType,
@@ -86,6 +87,52 @@ class EventAppender:
         project(self.session, state, new_state, event)
         return event, new_state
 
+    def append_organization(
+        self,
+        *,
+        organization_id: str,
+        type: EventType,
+        actor_id: str | None,
+        occurred_at: str,
+        payload: dict[str, Any],
+    ) -> Event:
+        """Write one event of the organization's own stream (``ticket_id`` = the organization
+        id): in the log like any event, folded into no ticket."""
+        if type not in ORGANIZATION_EVENTS:
+            raise InvalidInput(f"{type.value} is a ticket event", type=type.value)
+        last = self.session.execute(
+            select(TicketEvent.seq, TicketEvent.ticket_seq)
+            .where(TicketEvent.ticket_id == organization_id)
+            .order_by(TicketEvent.ticket_seq.desc())
+            .limit(1)
+        ).first()
+        body = canonical_json(payload)
+        seq = self._head.next_seq
+        self._head.next_seq = seq + 1
+        event = Event(
+            seq=seq,
+            ticket_id=organization_id,
+            ticket_seq=1 if last is None else last[1] + 1,
+            type=type,
+            actor_id=actor_id,
+            occurred_at=occurred_at,
+            payload=json.loads(body),
+        )
+        self.ledger.append(event, organization_id, None if last is None else last[0])
+        self.session.add(
+            TicketEvent(
+                seq=seq,
+                organization_id=organization_id,
+                ticket_id=organization_id,
+                ticket_seq=event.ticket_seq,
+                type=type.value,
+                actor_id=actor_id,
+                occurred_at=occurred_at,
+                payload=canonical_json(self.ledger.seal(event)).decode(),
+            )
+        )
+        return event
+
 
 def project(session: Session, old: TicketState | None, new: TicketState, event: Event) -> None:
     """Write ``new`` (and the message an event carries) into the projection tables."""
@@ -125,6 +172,8 @@ def project(session: Session, old: TicketState | None, new: TicketState, event: 
             )
         )
 
+
+_ORGANIZATION_TYPES = frozenset(t.value for t in ORGANIZATION_EVENTS)
 
 #: TicketState fields stored as JSON text in the projection row.
 _JSON_FIELDS = ("tags", "merged_from_ids")
@@ -201,6 +250,10 @@ def rebuild_projections(session: Session, *, batch: int = 2000) -> int:
         if not rows:
             break
         for row in rows:
+            if row.type in _ORGANIZATION_TYPES:  # the organization's stream: no ticket
+                count += 1
+                last = row.seq
+                continue
             try:
                 event = reader.event(row)
                 old = states.get(event.ticket_id)

@@ -459,6 +459,8 @@ class ServiceContract(Base):
     published_by: Mapped[str] = mapped_column(ID)
     active: Mapped[bool] = mapped_column(Boolean, default=False)
     activated_at: Mapped[datetime | None] = mapped_column(TZ)
+    #: The ``contract.activated`` event (log entry) of its latest activation.
+    activated_seq: Mapped[int | None] = mapped_column(BigInteger)
 
 
 # --- automation and payouts (see proofdesk.automation) ----------------------------------------

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import asdict
+from typing import Any
 
 from fastapi import APIRouter, Query, Response
 from sqlalchemy import select
@@ -22,6 +23,7 @@ from proofdesk.api.schemas import (
 )
 from proofdesk.domain.roles import Scope
 from proofdesk.errors import NotFound
+from proofdesk.ledger.receipts import organization_receipt
 from proofdesk.store.models import Organization, ServiceContract
 
 router = APIRouter(tags=["contracts"])
@@ -79,6 +81,19 @@ def list_contracts(
             .order_by(ServiceContract.name, ServiceContract.version.desc())
         ).all()
         return [ContractOut.of(r) for r in rows]
+
+
+@router.get(
+    "/contracts/activations/receipt",
+    summary="Receipt of an organization's contract activations: each `contract.activated` "
+    "entry of the log, opened, with inclusion proofs (public)",
+)
+def activations_receipt(
+    services: ServicesDep, organization: str = Query(min_length=1, max_length=64)
+) -> dict[str, Any]:
+    with services.db.reader() as session:
+        org_id = _organization(session, organization).id
+    return organization_receipt(services.db, services.signer, org_id)
 
 
 @router.get(
