@@ -165,6 +165,7 @@ def automation_rate(tickets: int) -> tuple[float, float]:
                         "failed",
                         paid_at=datetime.now(UTC) - timedelta(days=1),
                     ),
+                    "api",
                 )
                 do_create_ticket(
                     session,

@@ -103,8 +103,9 @@ EXPECTED: dict[str, tuple[str, str]] = {
     "POST /contracts":                       ("201 403 403 403 403 403", "201 403 403 403 403 403"),
     "POST /contracts/{hash}/activate":       ("200 403 403 403 403 403", "404 403 403 403 403 403"),
     "POST /tickets/{id}/decisions":          ("201 201 201 403 403 404", "404 404 404 404 404 404"),
-    # Staff sync a shop's orders; another tenant's staff cannot name this tenant's customer.
-    "PUT /orders/{order}":                   ("200 200 200 403 403 403", "422 422 422 403 403 403"),
+    # Integrations (admin tokens) sync a shop's orders; another tenant's cannot name this
+    # tenant's customer.
+    "PUT /orders/{order}":                   ("200 403 403 403 403 403", "422 403 403 403 403 403"),
     "POST /organization/webhook-secret":     ("201 403 403 403 403 403", "201 403 403 403 403 403"),
     "PUT /organization/escrow":              ("200 403 403 403 403 403", "200 403 403 403 403 403"),
     "GET /tickets/{id}/payouts":             ("200 200 200 200 200 404", "404 404 404 404 404 404"),

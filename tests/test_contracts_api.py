@@ -124,7 +124,7 @@ def test_decisions_are_logged_receipted_and_replayed(
             "currency": "ETH",
             "status": "failed",
         },
-        headers=tenant.agent.headers,
+        headers=tenant.admin.headers,
     )
     assert order.status_code == 200, order.text
     ticket = new_ticket(
@@ -261,7 +261,7 @@ def test_activation_is_a_logged_event_and_new_versions_leave_past_decisions_alon
             "currency": "ETH",
             "status": "failed",
         },
-        headers=tenant.agent.headers,
+        headers=tenant.admin.headers,
     ).json()
     ticket = new_ticket(
         client, tenant.customer, kind="refund_request", order_id=order["external_id"]

@@ -86,7 +86,7 @@ def activate(client: TestClient, tenant: Tenant, name: str) -> str:
 def sync_order(client: TestClient, tenant: Tenant, **fields: Any) -> str:
     external_id = f"ORD-{uuid.uuid4().hex[:10]}"
     body = {"customer_id": tenant.customer.user_id, "currency": "ETH", **fields}
-    response = client.put(f"{API}/orders/{external_id}", json=body, headers=tenant.agent.headers)
+    response = client.put(f"{API}/orders/{external_id}", json=body, headers=tenant.admin.headers)
     assert response.status_code == 200, response.text
     return external_id
 

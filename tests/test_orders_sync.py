@@ -90,17 +90,53 @@ def test_signed_webhooks_sync_orders_and_nothing_else_does(
 def test_an_order_stays_with_its_customer(client: TestClient, tenant: Tenant) -> None:
     body = order_body(tenant)
     external_id = body.pop("external_id")
-    first = client.put(f"{API}/orders/{external_id}", json=body, headers=tenant.agent.headers)
+    first = client.put(f"{API}/orders/{external_id}", json=body, headers=tenant.admin.headers)
     assert first.status_code == 200, first.text
     moved = client.put(
         f"{API}/orders/{external_id}",
         json={**body, "customer_id": tenant.customer2.user_id},
-        headers=tenant.agent.headers,
+        headers=tenant.admin.headers,
     )
     assert (moved.status_code, moved.json()["error"]["code"]) == (409, "order_customer_differs")
     bad = client.put(
         f"{API}/orders/{external_id}",
         json={**body, "tx_hash": "0x1234"},
-        headers=tenant.agent.headers,
+        headers=tenant.admin.headers,
     )
     assert bad.status_code == 422
+
+
+def test_only_the_shop_side_syncs_orders_and_typed_in_ones_are_not_facts(
+    client: TestClient, tenant: Tenant
+) -> None:
+    body = order_body(tenant)
+    external_id = body.pop("external_id")
+    agent = client.put(f"{API}/orders/{external_id}", json=body, headers=tenant.agent.headers)
+    assert agent.status_code == 403
+    # An order an agent typed in does not decide a claim: a person checks it with the shop.
+    typed = client.post(
+        f"{API}/users/{tenant.customer.user_id}/orders",
+        json={"external_id": external_id, "amount": "5", "currency": "ETH", "status": "failed"},
+        headers=tenant.agent.headers,
+    )
+    assert typed.status_code == 201 and typed.json()["source"] == "staff"
+    from proofdesk.contracts.facts import FactContext, gather
+
+    services = client.app.state.services  # type: ignore[attr-defined]
+    ticket = client.post(
+        f"{API}/tickets",
+        json={"kind": "refund_request", "subject": "R", "body": "x", "order_id": external_id},
+        headers=tenant.customer.headers,
+    ).json()
+    from proofdesk.canonical import utc_now
+    from proofdesk.store.events import row_to_state
+    from proofdesk.store.models import Ticket
+
+    with services.db.reader() as session:
+        row = session.get(Ticket, ticket["id"])
+        found = gather(
+            FactContext(session, row_to_state(row), utc_now()), {"order.status": "string"}
+        )
+    assert "recorded by staff" in found.unknown["order.status"]
+    synced = client.put(f"{API}/orders/{external_id}", json=body, headers=tenant.admin.headers)
+    assert synced.status_code == 200 and synced.json()["source"] == "api"

@@ -1,7 +1,7 @@
 """Orders a shop or exchange keeps in step with ProofDesk: purchases and withdrawals, the
 source of the ``order.*`` and ``withdrawal.*`` facts of service contracts.
 
-Two ways in: ``PUT /api/v1/orders/{id}`` with a staff API token, and a webhook signed with the
+Two ways in: ``PUT /api/v1/orders/{id}`` with an admin's (integration) API token, and a webhook signed with the
 organization's secret (HMAC-SHA256 over ``"<unix time>.<body>"``, sent as
 ``X-ProofDesk-Signature: t=<unix time>,v1=<hex>``; five minutes of clock skew at most). A sync
 carries the shop's ``updated_at``; an update older than the stored one is ignored, so a replayed
@@ -20,7 +20,7 @@ from datetime import datetime
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from proofdesk.access import Actor, require_admin, require_worker
+from proofdesk.access import Actor, require_admin
 from proofdesk.canonical import decimal_string, maybe_stored_utc, utc_now
 from proofdesk.domain import identifiers
 from proofdesk.errors import Conflict, InvalidInput, Unauthenticated
@@ -49,8 +49,11 @@ class OrderSync:
     updated_at: datetime | None = None
 
 
-def sync(session: Session, organization_id: str, spec: OrderSync) -> tuple[Order, bool]:
-    """Create or update an order; returns it and whether anything was written."""
+def sync(
+    session: Session, organization_id: str, spec: OrderSync, source: str
+) -> tuple[Order, bool]:
+    """Create or update an order as the shop has it (``source``: ``api`` or ``webhook``);
+    returns it and whether anything was written."""
     external_id = identifiers.order_id(spec.external_id)
     if spec.kind not in KINDS:
         raise InvalidInput(f"kind must be one of {KINDS}", field="kind")
@@ -80,6 +83,7 @@ def sync(session: Session, organization_id: str, spec: OrderSync) -> tuple[Order
         "chain_id": None if spec.chain_id is None else identifiers.chain_id(spec.chain_id),
         "tx_hash": None if spec.tx_hash is None else identifiers.tx_hash(spec.tx_hash),
         "updated_at": updated,
+        "source": source,
     }
     order = session.scalars(
         select(Order).where(
@@ -107,8 +111,10 @@ def sync(session: Session, organization_id: str, spec: OrderSync) -> tuple[Order
 
 
 def do_sync(session: Session, actor: Actor, spec: OrderSync) -> tuple[Order, bool]:
-    require_worker(actor)
-    return sync(session, actor.organization_id, spec)
+    """An integration (an admin's token) syncs an order. Agents cannot: what a shop says about
+    an order can pay a refund, so it must come from the shop's side."""
+    require_admin(actor)
+    return sync(session, actor.organization_id, spec, "api")
 
 
 def _context(organization_id: str) -> str:

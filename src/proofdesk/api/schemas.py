@@ -216,6 +216,9 @@ class OrderOut(BaseModel):
     chain_id: int | None = None
     tx_hash: str | None = None
     updated_at: datetime | None = None
+    source: str = Field(
+        default="staff", description="staff (typed in), api or webhook (synced by the shop)."
+    )
 
     @classmethod
     def of(cls, order: Order) -> OrderOut:

@@ -151,6 +151,9 @@ def linked_order(ctx: FactContext) -> tuple[Order | None, str]:
     if order.customer_id != ctx.ticket.requester_id:
         # A claim on someone else's order is never decided automatically.
         return None, f"order {ctx.ticket.order_id} belongs to another customer"
+    if order.source not in ("api", "webhook"):
+        # Typed in by an agent: a person checks it against the shop before money moves.
+        return None, f"order {ctx.ticket.order_id} was recorded by staff, not synced by the shop"
     return order, ""
 
 

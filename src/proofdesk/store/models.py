@@ -126,6 +126,9 @@ class Order(Base):
     chain_id: Mapped[int | None] = mapped_column(BigInteger)
     tx_hash: Mapped[str | None] = mapped_column(String(66))
     updated_at: Mapped[datetime | None] = mapped_column(TZ)
+    #: Who says so: ``staff`` (typed in by an agent), ``api`` (an admin's integration token) or
+    #: ``webhook`` (signed by the shop). Contracts take only synced orders as facts.
+    source: Mapped[str] = mapped_column(String(16), default="staff")
 
 
 class Team(Base):

@@ -37,7 +37,7 @@ def _sync_spec(external_id: str, body: OrderSyncIn) -> orders.OrderSync:
 @router.put(
     "/orders/{external_id}",
     response_model=OrderOut,
-    summary="Create or update an order or withdrawal as the shop has it (staff token)",
+    summary="Create or update an order or withdrawal as the shop has it (integration: admin token)",
 )
 def put_order(
     external_id: str, body: OrderSyncIn, response: Response, services: ServicesDep, actor: ActorDep
@@ -72,7 +72,7 @@ async def order_webhook(
         keyring = services.db.keyring
         assert keyring is not None
         orders.check_signature(org, keyring, request.headers.get(orders.SIGNATURE_HEADER), raw)
-        order, _ = orders.sync(session, org.id, _sync_spec(body.external_id, body))
+        order, _ = orders.sync(session, org.id, _sync_spec(body.external_id, body), "webhook")
         return OrderOut.of(order)
 
 
