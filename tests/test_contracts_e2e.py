@@ -289,6 +289,12 @@ def test_payouts_above_the_limit_wait_for_a_supervisor(
     services.automation.step()
     [payout] = client.get(f"{API}/payouts?status=held", headers=tenant.supervisor.headers).json()
     assert "per-claim limit of 2" in payout["hold_reason"]
+    told = [
+        m["body"]
+        for m in messages(client, tenant, ticket["id"])
+        if m["author_role"] == "automation"
+    ]
+    assert any("needs a supervisor's approval" in t for t in told)
     refused = client.post(
         f"{API}/payouts/{payout['id']}/approve", json={}, headers=tenant.agent.headers
     )

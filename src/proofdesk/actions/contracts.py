@@ -29,7 +29,15 @@ from proofdesk.domain.tickets import EventType, Priority, Status, TicketState, V
 from proofdesk.errors import Conflict, Error, InvalidInput, InvalidTransition, NotFound
 from proofdesk.ledger.store import EventReader
 from proofdesk.store.events import EventAppender, row_to_state
-from proofdesk.store.models import LogHead, ServiceContract, Team, Ticket, TicketEvent, User
+from proofdesk.store.models import (
+    LogHead,
+    Payout,
+    ServiceContract,
+    Team,
+    Ticket,
+    TicketEvent,
+    User,
+)
 
 
 def do_publish(session: Session, actor: Actor, source: str) -> tuple[ServiceContract, bool]:
@@ -356,6 +364,13 @@ def carry_out(
     if notes:
         tickets.do_add_message(
             session, actor, ticket, body="\n".join(notes), visibility=Visibility.INTERNAL, by=by
+        )
+    held = session.scalars(
+        select(Payout.id).where(Payout.decision_seq == decision_seq, Payout.status == "held")
+    ).first()
+    if held is not None:  # the customer was told of a payment; say it waits for a person
+        tickets.do_add_message(
+            session, actor, ticket, body=templates.text(templates.HELD, locale), by=by
         )
 
 

@@ -26,6 +26,13 @@ TEMPLATES: dict[str, dict[str, str]] = {
     },
 }
 
+#: Said when a payment the decision ordered waits for a person (above a limit, say).
+HELD = {
+    "en": "The payment needs a supervisor's approval first (it is above our automatic limits, "
+    "or we need to confirm your wallet); you will see it in this request once it is sent.",
+    "zh-CN": "该笔付款需先经主管批准（超出自动限额，或需确认您的钱包），发送后将显示在本工单中。",
+}
+
 #: What the customer is told about appealing an automatic decision, with the rule to cite.
 APPEAL = {
     "en": "Decided automatically by rule “{rule}” of our published service contract {name} "
