@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session
 
 from proofdesk.access import Actor, require_worker
 from proofdesk.actions import signed
+from proofdesk.assistant.redaction import redact
 from proofdesk.canonical import format_time, utc_now
 from proofdesk.domain import identifiers
 from proofdesk.domain.roles import WORKERS, Role
@@ -185,8 +186,11 @@ def do_create_ticket(
     requester_id = check_requester(session, actor, spec.requester_id)
     check_team(session, actor, spec.team_id)
     check_assignee(session, actor, spec.assignee_id, spec.team_id)
-    subject = _text(spec.subject, "subject", MAX_SUBJECT)
-    body = _text(spec.body, "body", MAX_BODY)
+    subject, body, secrets_found = _without_secrets(
+        _text(spec.subject, "subject", MAX_SUBJECT),
+        _text(spec.body, "body", MAX_BODY),
+        signed=spec.signature is not None,
+    )
     links = {name: _link(name, getattr(spec, name)) for name in _LINK_VALIDATORS}
     number = (
         session.scalar(
@@ -244,7 +248,61 @@ def do_create_ticket(
         occurred_at=now,
         payload=message,
     )
+    if secrets_found:
+        state = _warn_of_secrets(session, actor, state, secrets_found, now)
     return state
+
+
+def _without_secrets(*texts: str, signed: bool) -> tuple[Any, ...]:
+    """The texts with every secret removed (``assistant.redaction``), then the kinds found.
+    A signed text cannot be changed without breaking its signature: it is refused instead."""
+    cleaned = [redact(text) for text in texts]
+    kinds = list(dict.fromkeys(k for c in cleaned for k in c.kinds))
+    if kinds and signed:
+        raise InvalidInput(
+            "this signed text contains a secret (a seed phrase or a private key); remove it, "
+            "sign again, and move your funds to a new wallet",
+            code="secret_in_signed_text",
+        )
+    return (*(c.text for c in cleaned), kinds)
+
+
+def _warn_of_secrets(
+    session: Session, actor: Actor, state: TicketState, kinds: list[str], at: str
+) -> TicketState:
+    """Tell the customer (in their language) that a secret was removed and to move their
+    funds; when staff pasted it, tell the agents in a note."""
+    from proofdesk.contracts.templates import SECRET_WARNING, text
+
+    customer = session.get(User, state.requester_id)
+    locale = customer.locale if customer is not None else "en"
+    public = actor.user_id == state.requester_id or actor.is_customer
+    body = (
+        text(SECRET_WARNING, locale)
+        if public
+        else (
+            "A secret (" + ", ".join(kinds) + ") was removed from a staff message before it was "
+            "stored. Check how it got there; the customer's wallet may be exposed."
+        )
+    )
+    _, new_state = EventAppender(session).append(
+        state,
+        ticket_id=state.id,
+        organization_id=state.organization_id,
+        type=EventType.MESSAGE_ADDED,
+        actor_id="automation",
+        occurred_at=at,
+        payload={
+            "message_id": new_id(),
+            "author_id": "automation",
+            "author_role": Role.AUTOMATION.value,
+            "visibility": (Visibility.PUBLIC if public else Visibility.INTERNAL).value,
+            "body": body,
+            "attachments": [],
+            "by": {"safety": kinds},
+        },
+    )
+    return new_state
 
 
 def _open_state(ticket: Ticket) -> TicketState:
@@ -298,7 +356,9 @@ def do_add_message(
     (it is waiting on us again). An agent's first public reply to a new ticket opens it.
     """
     state = _open_state(ticket)
-    body = _text(body, "body", MAX_BODY)
+    body, secrets_found = _without_secrets(
+        _text(body, "body", MAX_BODY), signed=signature is not None
+    )
     if actor.is_customer:
         if visibility is not Visibility.PUBLIC or status is not None:
             raise Forbidden("customers add public replies only")
@@ -326,7 +386,10 @@ def do_add_message(
         payload["signature"] = signed.accept(
             session, actor, signature, "message.add", state.id, {"body": body}
         )
-    return _append(session, actor, state, EventType.MESSAGE_ADDED, payload, at, by)
+    state = _append(session, actor, state, EventType.MESSAGE_ADDED, payload, at, by)
+    if secrets_found:
+        state = _warn_of_secrets(session, actor, state, secrets_found, _stamp(at))
+    return state
 
 
 #: What a customer may do to the status of their own ticket.

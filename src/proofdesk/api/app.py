@@ -25,6 +25,7 @@ from proofdesk.api.routes import (
     sla,
     tickets,
 )
+from proofdesk.assistant.redaction import install_log_filter
 from proofdesk.auth import RateLimiter
 from proofdesk.automation import Automator
 from proofdesk.chain.anchoring import AnchorLoop
@@ -72,6 +73,7 @@ def create_app(settings: Settings, db: Database | None = None) -> FastAPI:
 
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+        install_log_filter()  # no seed phrase or key reaches a log line (access logs included)
         loop.start()
         anchoring.start()
         automation.start()

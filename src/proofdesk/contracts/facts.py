@@ -157,11 +157,14 @@ def linked_order(ctx: FactContext) -> tuple[Order | None, str]:
     return order, ""
 
 
-def _receipt_facts(chain: Chain, tx_hash: str) -> tuple[dict[str, Any], str | None]:
-    """What the chain says of a transaction: ``found`` and, when found, the rest."""
+def transaction_facts(chain: Chain, tx_hash: str) -> dict[str, Any]:
+    """What the chain says of a transaction: ``found`` and, when found, ``status`` (pending,
+    success, failed), ``confirmations``, ``from``, ``to``, ``value`` (native coin, decimal text),
+    and once mined ``block_time`` and ``token_transfers``. Shared by contract facts and the
+    assistant's transaction lookup."""
     tx = chain.transaction(tx_hash)
     if tx is None:
-        return {"found": False}, None
+        return {"found": False}
     out: dict[str, Any] = {
         "found": True,
         "from": str(tx["from"]).lower(),
@@ -171,7 +174,7 @@ def _receipt_facts(chain: Chain, tx_hash: str) -> tuple[dict[str, Any], str | No
     receipt = chain.receipt(tx_hash)
     if receipt is None:
         out.update(status="pending", confirmations=0)
-        return out, None
+        return out
     head = chain.head()
     block = chain.block(int(receipt["blockNumber"]))
     out.update(
@@ -184,7 +187,7 @@ def _receipt_facts(chain: Chain, tx_hash: str) -> tuple[dict[str, Any], str | No
             if entry["topics"] and HexBytes(entry["topics"][0]).to_0x_hex() == TRANSFER_TOPIC
         ),
     )
-    return out, None
+    return out
 
 
 class OrderFacts:
@@ -255,7 +258,7 @@ class OrderFacts:
         if order.chain_id is not None and order.chain_id != ctx.chain.chain_id:
             return None, f"the payment is on chain {order.chain_id}, which is not configured"
         try:
-            found, _ = _receipt_facts(ctx.chain, order.tx_hash)
+            found = transaction_facts(ctx.chain, order.tx_hash)
         except ChainError as exc:
             return None, f"the chain could not be asked: {exc.message}"
         return bool(found.get("found") and found.get("status") == "success"), ""
@@ -290,7 +293,7 @@ class ChainFacts:
             return _unknown(wanted, f"the transaction is on chain {chain_id}, not configured")
         else:
             try:
-                found, _ = _receipt_facts(ctx.chain, tx_hash)
+                found = transaction_facts(ctx.chain, tx_hash)
             except ChainError as exc:
                 return _unknown(wanted, f"the chain could not be asked: {exc.message}")
         values: dict[str, Any] = {}

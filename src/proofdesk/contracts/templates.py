@@ -26,6 +26,15 @@ TEMPLATES: dict[str, dict[str, str]] = {
     },
 }
 
+#: Said when a customer pasted a seed phrase, a private key or a keystore file.
+SECRET_WARNING = {
+    "en": "Your message contained a secret (a seed phrase, a private key or a keystore file). "
+    "We removed it before storing anything, but anyone who saw it can take your funds: move "
+    "them to a new wallet now. We will never ask for your seed phrase or private key.",
+    "zh-CN": "您的消息中包含机密信息（助记词、私钥或密钥库文件）。我们已在保存前将其删除，"
+    "但任何看到它的人都可能转走您的资产：请立即将资产转移到新钱包。我们绝不会索要您的助记词或私钥。",
+}
+
 #: Said when a payment the decision ordered waits for a person (above a limit, say).
 HELD = {
     "en": "The payment needs a supervisor's approval first (it is above our automatic limits, "

@@ -1,0 +1,1 @@
+"""The assistant: understanding customers in Chinese and English, crypto entities, safety."""

@@ -1,0 +1,126 @@
+"""Looking up the EVM transactions a customer mentions on the configured chain, and saying what
+the chain says, in the customer's language: not found, pending, confirmed with N
+confirmations, or failed — with sender, recipient and value. The facts are the same ones service
+contracts read (``contracts.facts.transaction_facts``)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from decimal import Decimal
+from typing import Any
+
+from proofdesk.assistant.entities import extract
+from proofdesk.chain.base import Chain, ChainError
+from proofdesk.contracts.facts import transaction_facts
+
+
+@dataclass(frozen=True)
+class TxReport:
+    tx_hash: str
+    chain_id: int
+    #: ``not_found``, ``pending``, ``confirmed`` (deep enough), ``confirming``, ``failed``,
+    #: or ``unavailable`` (the chain did not answer).
+    state: str
+    confirmations: int = 0
+    required: int = 1
+    sender: str | None = None
+    recipient: str | None = None
+    value: str | None = None
+    block_time: datetime | None = None
+    token_transfers: int = 0
+    problem: str | None = None
+
+
+def look_up(chain: Chain, tx_hash: str) -> TxReport:
+    try:
+        facts: dict[str, Any] = transaction_facts(chain, tx_hash)
+    except ChainError as exc:
+        return TxReport(tx_hash, chain.chain_id, "unavailable", problem=exc.message)
+    if not facts["found"]:
+        return TxReport(tx_hash, chain.chain_id, "not_found", required=chain.confirmations)
+    status = facts["status"]
+    confirmations = int(facts.get("confirmations", 0))
+    if status == "success":
+        state = "confirmed" if confirmations >= chain.confirmations else "confirming"
+    else:
+        state = status  # pending or failed
+    return TxReport(
+        tx_hash,
+        chain.chain_id,
+        state,
+        confirmations,
+        chain.confirmations,
+        facts.get("from"),
+        facts.get("to"),
+        facts.get("value"),
+        facts.get("block_time"),
+        int(facts.get("token_transfers", 0)),
+    )
+
+
+def _short(value: str | None) -> str:
+    if not value:
+        return "—"
+    return f"{value[:8]}…{value[-6:]}" if len(value) > 20 else value
+
+
+def _coins(value: str | None) -> str:
+    if value is None:
+        return "?"
+    return format(Decimal(value).normalize(), "f")
+
+
+_TEXT = {
+    "en": {
+        "not_found": "I cannot find transaction {tx} on chain {chain}. Check that it was sent on "
+        "this network; one sent moments ago may not have reached it yet.",
+        "pending": "Transaction {tx} is waiting to be included in a block (pending). From "
+        "{sender} to {recipient}, {value} in the native coin.",
+        "confirming": "Transaction {tx} is in a block and has {confirmations} of the "
+        "{required} confirmations we wait for. From {sender} to {recipient}, {value} in the "
+        "native coin{tokens}.",
+        "confirmed": "Transaction {tx} succeeded and is confirmed ({confirmations} "
+        "confirmations). From {sender} to {recipient}, {value} in the native coin{tokens}.",
+        "failed": "Transaction {tx} failed on chain: it was mined but reverted, so nothing was "
+        "transferred (the network fee was still paid). From {sender} to {recipient}.",
+        "unavailable": "I could not reach chain {chain} to check transaction {tx}; an agent "
+        "will look at it.",
+        "tokens": ", with {n} token transfer(s)",
+    },
+    "zh-CN": {
+        "not_found": "在链 {chain} 上找不到交易 {tx}。请确认交易是在该网络上发出的；刚刚发出的交易可能尚未"
+        "广播到网络。",
+        "pending": "交易 {tx} 正在等待打包（待确认）。从 {sender} 转至 {recipient}，金额 {value}（原生币）。",
+        "confirming": "交易 {tx} 已被打包，目前 {confirmations} 个确认（需要 {required} 个）。从 {sender} "
+        "转至 {recipient}，金额 {value}（原生币）{tokens}。",
+        "confirmed": "交易 {tx} 已成功并确认（{confirmations} 个确认）。从 {sender} 转至 {recipient}，"
+        "金额 {value}（原生币）{tokens}。",
+        "failed": "交易 {tx} 在链上执行失败：已被打包但被回滚，资产未转出（网络手续费仍已扣除）。从 "
+        "{sender} 转至 {recipient}。",
+        "unavailable": "暂时无法连接链 {chain} 查询交易 {tx}，客服将人工核实。",
+        "tokens": "，含 {n} 笔代币转账",
+    },
+}
+
+
+def describe(report: TxReport, locale: str) -> str:
+    """The report in plain words, in ``locale`` (zh-CN or en)."""
+    words = _TEXT.get(locale, _TEXT["en"])
+    tokens = words["tokens"].format(n=report.token_transfers) if report.token_transfers else ""
+    return words[report.state].format(
+        tx=_short(report.tx_hash),
+        chain=report.chain_id,
+        sender=_short(report.sender),
+        recipient=_short(report.recipient),
+        value=_coins(report.value),
+        confirmations=report.confirmations,
+        required=report.required,
+        tokens=tokens,
+    )
+
+
+def answer_transactions(text: str, chain: Chain, limit: int = 3) -> list[TxReport]:
+    """Look up each EVM transaction hash in ``text`` (at most ``limit``)."""
+    hashes = list(dict.fromkeys(e.value for e in extract(text) if e.kind == "evm_tx"))
+    return [look_up(chain, tx_hash) for tx_hash in hashes[:limit]]
