@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed
 NODE_STAMP := node_modules/.installed
 export PROOFDESK_DATA_DIR ?= var
 
-.PHONY: run test lint typecheck pytest bench bench-ledger bench-anchoring bench-auth bench-contracts demo clean install screenshot contracts
+.PHONY: run test lint typecheck pytest bench bench-ledger bench-anchoring bench-auth bench-contracts bench-assistant demo clean install screenshot contracts
 
 install: $(STAMP)
 
@@ -54,6 +54,9 @@ bench-ledger: $(STAMP)
 
 bench-contracts: $(STAMP)
 	$(BIN)/python bench/contracts.py
+
+bench-assistant: $(STAMP)
+	$(BIN)/python bench/assistant.py
 
 bench-auth: $(STAMP)
 	$(BIN)/python bench/auth.py

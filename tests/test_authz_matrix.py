@@ -22,6 +22,7 @@ import secrets
 import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -33,6 +34,9 @@ from proofdesk.actions.contracts import do_activate, do_publish
 from proofdesk.actions.macros import do_create_macro
 from proofdesk.actions.sla import do_create_policy
 from proofdesk.actions.tickets import NewTicket, do_create_ticket
+from proofdesk.assistant.conversation import Models, take_turn
+from proofdesk.assistant.kb import read_path as kb_read
+from proofdesk.assistant.kb import save as kb_save
 from proofdesk.auth import create_api_token
 from proofdesk.canonical import format_time, utc_now
 from proofdesk.domain.roles import Scope
@@ -53,6 +57,7 @@ from proofdesk.store.models import (
 from tests.conftest import Member, Tenant, actor_of, make_tenant, new_ticket
 
 API = "/api/v1"
+KB_DIR = Path(__file__).parent.parent / "data" / "kb"
 ROLES = ("admin", "supervisor", "agent", "auditor", "customer", "customer2")
 TENANTS = ("own", "other")
 
@@ -119,6 +124,11 @@ EXPECTED: dict[str, tuple[str, str]] = {
     "DELETE /sla/policies/{policy}":         ("204 403 403 403 403 403", "404 403 403 403 403 403"),
     "GET /tickets/{id}/sla":                 ("200 200 200 200 200 404", "404 404 404 404 404 404"),
     "GET /macros":                           ("200 200 200 200 403 403", "200 200 200 200 403 403"),
+    # The assistant talks with customers; a conversation is its customer's alone.
+    "POST /assistant/messages":              ("403 403 403 403 200 200", "403 403 403 403 200 200"),
+    "POST /assistant/turns/{turn}/feedback": ("403 403 403 403 204 404", "403 403 403 403 404 404"),
+    "GET /kb/articles":                      ("200 200 200 200 200 200", "200 200 200 200 200 200"),
+    "PUT /kb/articles":                      ("200 200 403 403 403 403", "200 200 403 403 403 403"),
     "POST /macros":                          ("201 201 403 403 403 403", "201 201 403 403 403 403"),
     "DELETE /macros/{macro}":                ("204 204 403 403 403 403", "404 404 403 403 403 403"),
     "POST /tickets/{id}/macros/{macro}":     ("200 200 200 403 403 404", "404 404 404 404 404 404"),
@@ -273,6 +283,23 @@ def a_macro(world: World, role: str) -> Ids:
 
 def ticket_and_macro(world: World, role: str) -> Ids:
     return {"id": fresh_ticket(world), **a_macro(world, role)}
+
+
+def knowledge(world: World, role: str) -> Ids:
+    for tenant in (world.home, world.away):
+        with world.db.writer() as session:
+            for spec in kb_read(KB_DIR):
+                kb_save(session, None, tenant.org_id, spec)
+    return {}
+
+
+def an_answer(world: World, role: str) -> Ids:
+    knowledge(world, role)
+    result = take_turn(
+        world.db, Models(), actor_of(world.home.customer, world.home), "KYC 审核要多久"
+    )
+    assert result.turn.kind == "answer"
+    return {"turn": str(result.turn.id)}
 
 
 def new_order(world: World, role: str) -> Ids:
@@ -501,6 +528,20 @@ CALLS: dict[str, Call] = {
     "DELETE /sla/policies/{policy}": Call(sla_policy),
     "GET /tickets/{id}/sla": Call(shared_ticket),
     "GET /macros": Call(),
+    "POST /assistant/messages": Call(knowledge, json_body({"text": "how long does KYC take"})),
+    "POST /assistant/turns/{turn}/feedback": Call(an_answer, json_body({"helpful": True})),
+    "GET /kb/articles": Call(),
+    "PUT /kb/articles": Call(
+        payload=json_body(
+            lambda ids: {
+                "slug": f"a-{unique()}",
+                "locale": "en",
+                "title": "T",
+                "body": "B",
+                "intent": "matrix",
+            }
+        )
+    ),
     "POST /macros": Call(
         payload=json_body(
             lambda ids: {

@@ -118,6 +118,11 @@ def demo(
     db = open_database(conf, migrate=True)
     summary = seed_demo(db, conf, seed=seed, tickets=tickets, customers=customers)
     out.print(summary)
+    from proofdesk.demo import import_starter_kb
+
+    starter = import_starter_kb(db)
+    if starter:
+        out.print(starter, highlight=False)
     if not conf.chain_rpc_url:
         # Anchor the demo's history on the embedded development chain right away, so that
         # its receipts show an anchor from the first minute.
@@ -375,6 +380,7 @@ def main() -> None:
 
 
 # The ledger's commands live in their own module and register themselves on ``app``.
+import proofdesk.cli_assistant  # noqa: E402
 import proofdesk.cli_chain  # noqa: E402
 import proofdesk.cli_contracts  # noqa: E402
 import proofdesk.cli_log  # noqa: E402, F401

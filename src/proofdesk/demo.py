@@ -22,6 +22,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from importlib.resources import files
 from importlib.resources.abc import Traversable
+from pathlib import Path
 from typing import Any, Literal, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
@@ -962,3 +963,22 @@ def fund_escrow(db: Database, chain: Any) -> str | None:
     if chain.call(lambda: escrow.functions.bond(merchant.address).call()) == 0:
         transact(chain, escrow.functions.deposit(), account=merchant, value=10 * 10**18)
     return f"escrow bond of the demo merchant {merchant.address}: 10 (development chain)"
+
+
+#: The starter knowledge base, in a checkout of the repository (``make run``).
+STARTER_KB = Path(__file__).resolve().parents[2] / "data" / "kb"
+
+
+def import_starter_kb(db: Database) -> str | None:
+    """Give the demo organization the starter knowledge base, when the checkout has it."""
+    from proofdesk.assistant import kb
+
+    if not STARTER_KB.is_dir():
+        return None
+    specs = kb.read_path(STARTER_KB)
+    with db.writer() as session:
+        org = session.scalars(select(Organization).where(Organization.slug == DEMO_SLUG)).first()
+        if org is None:
+            return None
+        changed = sum(kb.save(session, None, org.id, spec) for spec in specs)
+    return f"knowledge base: {len(specs)} starter articles ({changed} new or changed)"

@@ -15,6 +15,7 @@ from proofdesk.api.body_limit import BodyLimit
 from proofdesk.api.deps import Services, reject_nul_characters
 from proofdesk.api.routes import (
     accounts,
+    assistant,
     attachments,
     auth,
     chain,
@@ -25,6 +26,7 @@ from proofdesk.api.routes import (
     sla,
     tickets,
 )
+from proofdesk.assistant.conversation import Models
 from proofdesk.assistant.redaction import install_log_filter
 from proofdesk.auth import RateLimiter
 from proofdesk.automation import Automator
@@ -105,6 +107,7 @@ def create_app(settings: Settings, db: Database | None = None) -> FastAPI:
         anchoring=anchoring,
         automation=automation,
         sla=sla_worker,
+        assistant=Models(),
     )
     errors.install(app)
     app.add_middleware(
@@ -126,6 +129,7 @@ def create_app(settings: Settings, db: Database | None = None) -> FastAPI:
     api.include_router(payouts.router)
     api.include_router(sla.router)
     api.include_router(macros.router)
+    api.include_router(assistant.router)
     api.include_router(accounts.router)
     api.include_router(attachments.router)
     app.include_router(api)

@@ -25,6 +25,7 @@ from proofdesk.store.models import Session as BrowserSession
 from proofdesk.verify.note import Signer
 
 if TYPE_CHECKING:
+    from proofdesk.assistant.conversation import Models
     from proofdesk.automation import Automator
     from proofdesk.chain.anchoring import AnchorLoop
     from proofdesk.chain.base import Chain
@@ -49,6 +50,7 @@ class Services:
     anchoring: AnchorLoop
     automation: Automator
     sla: SlaWorker
+    assistant: Models
 
     def chain(self) -> Chain:
         """The configured chain (opened on first use; :class:`ChainError` if unreachable)."""

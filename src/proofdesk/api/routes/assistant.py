@@ -1,0 +1,129 @@
+"""The assistant over HTTP (a conversation turn, feedback) and the knowledge base (read by
+everyone in the organization, public articles only for customers; written by supervisors)."""
+
+from __future__ import annotations
+
+from dataclasses import asdict
+
+from fastapi import APIRouter, Response
+
+from proofdesk.access import require_scope
+from proofdesk.api.deps import ActorDep, ServicesDep
+from proofdesk.api.schemas import (
+    AssistantFeedbackIn,
+    AssistantMessageIn,
+    AssistantReplyOut,
+    AssistantSourceOut,
+    KbArticleIn,
+    KbArticleOut,
+)
+from proofdesk.assistant import conversation, kb
+from proofdesk.assistant.conversation import TurnResult
+from proofdesk.domain.roles import Scope
+from proofdesk.store.models import KbArticle
+
+router = APIRouter(tags=["assistant"])
+
+
+def _out(result: TurnResult) -> AssistantReplyOut:
+    turn, reply = result.turn, result.reply
+    sources = (
+        [
+            AssistantSourceOut(
+                slug=reply.article.slug, locale=reply.article.locale, title=reply.article.title
+            )
+        ]
+        if reply.kind == "answer" and reply.article is not None
+        else []
+    )
+    return AssistantReplyOut(
+        turn_id=turn.id,
+        conversation_id=turn.conversation_id,
+        kind="answer" if reply.kind == "answer" else "handoff",
+        reason=reply.reason,
+        intent=reply.intent,
+        confidence=round(reply.confidence, 4),
+        text=result.text,
+        sources=sources,
+        entities=[
+            {
+                "kind": e.kind,
+                "value": e.value,
+                "valid": e.valid,
+                "problem": e.problem,
+                "detail": e.detail,
+            }
+            for e in result.entities
+        ],
+        transactions=[
+            {
+                k: (str(v) if k == "block_time" and v is not None else v)
+                for k, v in asdict(r).items()
+            }
+            for r in result.transactions
+        ],
+        ticket_id=result.ticket.id if result.ticket else None,
+        ticket_number=result.ticket.number if result.ticket else None,
+    )
+
+
+@router.post(
+    "/assistant/messages",
+    response_model=AssistantReplyOut,
+    summary="A conversation turn: the assistant answers with sources, or hands off to a person",
+)
+def message(body: AssistantMessageIn, services: ServicesDep, actor: ActorDep) -> AssistantReplyOut:
+    require_scope(actor, Scope.TICKETS_WRITE)
+    result = conversation.take_turn(
+        services.db,
+        services.assistant,
+        actor,
+        body.text,
+        conversation_id=body.conversation_id,
+        locale=body.locale,
+        chain=services.chain_or_none(),
+    )
+    return _out(result)
+
+
+@router.post(
+    "/assistant/turns/{turn_id}/feedback",
+    response_model=AssistantReplyOut | None,
+    summary="Did the answer help? A no hands the conversation to a person",
+)
+def feedback(
+    turn_id: str, body: AssistantFeedbackIn, services: ServicesDep, actor: ActorDep
+) -> AssistantReplyOut | Response:
+    require_scope(actor, Scope.TICKETS_WRITE)
+    result = conversation.feedback(services.db, services.assistant, actor, turn_id, body.helpful)
+    return Response(status_code=204) if result is None else _out(result)
+
+
+def _article_out(row: KbArticle) -> KbArticleOut:
+    return KbArticleOut(**asdict(kb.to_spec(row)), version=row.version, updated_at=row.updated_at)
+
+
+@router.get("/kb/articles", response_model=list[KbArticleOut], summary="Knowledge-base articles")
+def list_articles(services: ServicesDep, actor: ActorDep) -> list[KbArticleOut]:
+    require_scope(actor, Scope.TICKETS_READ)
+    with services.db.reader() as session:
+        rows = kb.articles(session, actor.organization_id)
+        return [_article_out(r) for r in rows if actor.is_staff or r.audience == "public"]
+
+
+@router.put(
+    "/kb/articles",
+    response_model=KbArticleOut,
+    summary="Create or change an article (by slug and language); each change is a version",
+)
+def put_article(body: KbArticleIn, services: ServicesDep, actor: ActorDep) -> KbArticleOut:
+    require_scope(actor, Scope.TICKETS_WRITE)
+    with services.db.writer() as session:
+        spec = kb.ArticleSpec(**body.model_dump())
+        kb.save(session, actor, actor.organization_id, spec)
+        row = next(
+            r
+            for r in kb.articles(session, actor.organization_id)
+            if (r.slug, r.locale) == (spec.slug, spec.locale)
+        )
+        return _article_out(row)

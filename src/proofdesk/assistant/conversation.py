@@ -1,0 +1,340 @@
+"""A conversation turn with the assistant: understand, answer with sources — or hand off to a
+person with the context gathered.
+
+Each turn: secrets are removed first (``redaction``); entities are extracted and EVM
+transactions looked up on the configured chain; the organization's model (its knowledge base)
+decides. An answer cites its article and asks whether it helped. A hand-off — the customer asked
+for a person, an always-human intent, low confidence, nothing public to answer with, or a "no"
+to "did this help?" — opens a chat ticket with the transcript, tags it with the intent, adds an
+internal note for the agents (intent, confidence, entities, what the chain said, a suggested
+reply), and tells the customer what happens next and when to expect a person.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+import uuid
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from proofdesk.access import Actor
+from proofdesk.actions import tickets
+from proofdesk.assistant import kb
+from proofdesk.assistant.entities import Entity, extract
+from proofdesk.assistant.lookup import TxReport, answer_transactions, describe
+from proofdesk.assistant.redaction import redact
+from proofdesk.assistant.understanding import Model, Reply, Thresholds
+from proofdesk.canonical import utc_now
+from proofdesk.chain.base import Chain
+from proofdesk.contracts.templates import SECRET_WARNING, text
+from proofdesk.domain.roles import Role
+from proofdesk.domain.tickets import Channel, Kind, Visibility
+from proofdesk.errors import Forbidden, InvalidInput, NotFound
+from proofdesk.sla.policies import policy_for
+from proofdesk.store.db import Database
+from proofdesk.store.models import AssistantTurn, KbArticle, Ticket, User
+
+MAX_TEXT = 4000
+#: The ticket kind a hand-off opens, by intent.
+KIND_OF_INTENT = {
+    "refund": Kind.REFUND_REQUEST,
+    "hardware_warranty": Kind.WARRANTY_CLAIM,
+    "deposit_not_credited": Kind.TRANSACTION_PROBLEM,
+    "withdrawal_pending": Kind.TRANSACTION_PROBLEM,
+    "wrong_network": Kind.TRANSACTION_PROBLEM,
+    "missing_memo": Kind.TRANSACTION_PROBLEM,
+    "hacked_account": Kind.COMPLAINT,
+    "fraud_report": Kind.COMPLAINT,
+    "legal_complaint": Kind.COMPLAINT,
+}
+
+_WORDS = {
+    "en": {
+        "helped": "Did this answer your question?",
+        "handoff": "I have passed your request to our team (request #{number}); a person will "
+        "reply here{when}. You can add details or files to the request meanwhile.",
+        "when": " within {time}",
+        "hours": "{n} hour(s)",
+        "minutes": "{n} minutes",
+        "business": " (business hours)",
+        "source": "Source",
+    },
+    "zh-CN": {
+        "helped": "这个回答解决您的问题了吗？",
+        "handoff": "已将您的问题转交人工客服（工单 #{number}），客服将{when}在此回复。您也可以在工单中补充"
+        "说明或附件。",
+        "when": "在 {time} 内",
+        "hours": "{n} 小时",
+        "minutes": "{n} 分钟",
+        "business": "（工作时间）",
+        "source": "来源",
+    },
+}
+
+
+class Models:
+    """Each organization's model, rebuilt when its knowledge base changes."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._models: dict[str, tuple[tuple[Any, ...], Model]] = {}
+
+    def of(self, session: Session, organization_id: str) -> Model:
+        stamp = tuple(
+            session.execute(
+                select(
+                    func.count(KbArticle.id),
+                    func.max(KbArticle.updated_at),
+                    func.sum(KbArticle.version),
+                ).where(KbArticle.organization_id == organization_id)
+            ).one()
+        )
+        with self._lock:
+            cached = self._models.get(organization_id)
+            if cached is not None and cached[0] == stamp:
+                return cached[1]
+        specs = [kb.to_spec(row) for row in kb.articles(session, organization_id)]
+        if len({s.intent for s in specs}) < 2:
+            raise NotFound("this organization has no knowledge base yet", code="no_knowledge_base")
+        model = Model.from_articles(specs)
+        with self._lock:
+            self._models[organization_id] = (stamp, model)
+        return model
+
+
+@dataclass
+class TurnResult:
+    turn: AssistantTurn
+    reply: Reply
+    text: str
+    entities: list[Entity] = field(default_factory=list)
+    transactions: list[TxReport] = field(default_factory=list)
+    ticket: Ticket | None = None
+
+
+def _locale(text_: str, asked: str | None, customer: User) -> str:
+    if asked in ("en", "zh-CN"):
+        return asked
+    if any("\u4e00" <= c <= "\u9fff" for c in text_):
+        return "zh-CN"
+    return customer.locale if customer.locale in ("en", "zh-CN") else "en"
+
+
+def take_turn(
+    db: Database,
+    models: Models,
+    actor: Actor,
+    message: str,
+    *,
+    conversation_id: str | None = None,
+    locale: str | None = None,
+    chain: Chain | None = None,
+    thresholds: Thresholds = Thresholds(),
+) -> TurnResult:
+    if not actor.is_customer:
+        raise Forbidden("the assistant talks with customers", code="not_a_customer")
+    if not isinstance(message, str) or not message.strip() or len(message) > MAX_TEXT:
+        raise InvalidInput(f"text must be 1-{MAX_TEXT} characters", field="text")
+    if conversation_id is not None:
+        try:
+            conversation_id = str(uuid.UUID(conversation_id))
+        except ValueError:
+            raise InvalidInput("conversation_id is a UUID", field="conversation_id") from None
+    cleaned = redact(message.strip())
+    entities = extract(cleaned.text)
+    transactions = answer_transactions(cleaned.text, chain) if chain is not None else []
+    with db.reader() as session:
+        customer = session.get(User, actor.user_id)
+        if customer is None:
+            raise NotFound("no such user")
+        lang = _locale(cleaned.text, locale, customer)
+        model = models.of(session, actor.organization_id)
+        if conversation_id is not None:
+            _check_conversation(session, actor, conversation_id)
+    reply = model.respond(cleaned.text, lang, thresholds)
+    words = _WORDS[lang]
+    parts = [text(SECRET_WARNING, lang)] if cleaned.changed else []
+    parts += [describe(report, lang) for report in transactions]
+    with db.writer() as session:
+        turn = AssistantTurn(
+            conversation_id=conversation_id or str(uuid.uuid4()),
+            organization_id=actor.organization_id,
+            customer_id=actor.user_id,
+            text=cleaned.text,
+            locale=lang,
+            kind=reply.kind,
+            reason=reply.reason,
+            intent=reply.intent,
+            confidence=reply.confidence,
+            article=f"{reply.article.slug}.{reply.article.locale}" if reply.article else None,
+            reply="",
+            created_at=utc_now(),
+        )
+        session.add(turn)
+        session.flush()
+        ticket = None
+        if reply.kind == "answer" and reply.article is not None:
+            parts += [
+                f"{reply.article.title}\n\n{reply.article.body}",
+                f"{words['source']}: {reply.article.slug} ({reply.article.locale})",
+                words["helped"],
+            ]
+        else:
+            ticket = _hand_off(session, actor, turn, model, reply, entities, transactions)
+            parts.append(_next_steps(session, ticket, lang))
+        turn.reply = "\n\n".join(parts)
+        session.flush()
+        session.expunge(turn)
+        if ticket is not None:
+            session.expunge(ticket)
+    return TurnResult(turn, reply, turn.reply, entities, transactions, ticket)
+
+
+def _check_conversation(session: Session, actor: Actor, conversation_id: str) -> None:
+    owner = session.scalar(
+        select(AssistantTurn.customer_id)
+        .where(AssistantTurn.conversation_id == conversation_id)
+        .limit(1)
+    )
+    if owner is not None and owner != actor.user_id:
+        raise NotFound("no such conversation", code="no_such_conversation")
+
+
+def feedback(
+    db: Database, models: Models, actor: Actor, turn_id: str, helpful: bool
+) -> TurnResult | None:
+    """Record whether an answer helped; a "no" hands the conversation to a person (returned)."""
+    if not actor.is_customer:
+        raise Forbidden("the assistant talks with customers", code="not_a_customer")
+    with db.writer() as session:
+        turn = session.get(AssistantTurn, int(turn_id)) if turn_id.isdigit() else None
+        if turn is None or turn.customer_id != actor.user_id:
+            raise NotFound("no such turn")
+        if turn.kind != "answer":
+            raise InvalidInput("only answers ask whether they helped", code="not_an_answer")
+        turn.helpful = helpful
+        if helpful or turn.ticket_id is not None:
+            return None
+        model = models.of(session, actor.organization_id)
+        reply = Reply("handoff", "unhelpful", turn.intent, turn.confidence, 0.0)
+        entities = extract(turn.text)
+        ticket = _hand_off(session, actor, turn, model, reply, entities, [])
+        message = _next_steps(session, ticket, turn.locale)
+        session.flush()
+        session.expunge(turn)
+        session.expunge(ticket)
+    return TurnResult(turn, reply, message, entities, [], ticket)
+
+
+def _hand_off(
+    session: Session,
+    actor: Actor,
+    turn: AssistantTurn,
+    model: Model,
+    reply: Reply,
+    entities: list[Entity],
+    transactions: list[TxReport],
+) -> Ticket:
+    """Open (or reuse) the conversation's ticket with the transcript and a note for agents."""
+    previous = session.scalar(
+        select(AssistantTurn.ticket_id).where(
+            AssistantTurn.conversation_id == turn.conversation_id,
+            AssistantTurn.ticket_id.is_not(None),
+        )
+    )
+    automation = Actor("automation", actor.organization_id, Role.AUTOMATION)
+    # The intent names the ticket's kind and a tag only when the model was sure of it.
+    intent = reply.intent if reply.confidence >= Thresholds().threshold else None
+    if previous is not None:
+        ticket = session.get(Ticket, previous)
+        assert ticket is not None
+        tickets.do_add_message(session, actor, ticket, body=turn.text)
+    else:
+        # Opened as the customer's own request (so that service contracts decide it like any
+        # other), then tagged by the assistant.
+        state = tickets.do_create_ticket(
+            session,
+            actor,
+            tickets.NewTicket(
+                kind=KIND_OF_INTENT.get(intent or "", Kind.QUESTION),
+                subject=turn.text.splitlines()[0][:120] or "Chat",
+                body=_transcript(session, turn),
+                channel=Channel.CHAT,
+            ),
+        )
+        ticket = session.get(Ticket, state.id)
+        assert ticket is not None
+        tags = ["assistant-handoff"] + (
+            [reply.intent.replace("_", "-")[:40]] if reply.intent else []
+        )
+        tickets.do_change_tags(
+            session, automation, ticket, add=tags, remove=[], by={"assistant": reply.reason}
+        )
+    suggestion = model.article_for(reply.intent, turn.locale) if reply.intent else None
+    similar = model.search(turn.text, k=3, audience="agents")
+    note = {
+        "handoff": reply.reason,
+        "intent": reply.intent,
+        "confidence": round(reply.confidence, 3),
+        "entities": [
+            {"kind": e.kind, "value": e.value, "valid": e.valid, "problem": e.problem}
+            for e in entities
+        ],
+        "chain": [
+            {"tx": r.tx_hash, "state": r.state, "confirmations": r.confirmations}
+            for r in transactions
+        ],
+        "suggested_reply": f"{suggestion.slug} ({suggestion.locale})" if suggestion else None,
+        "related_articles": [f"{a.slug} ({a.locale}, {score:.2f})" for a, score in similar],
+    }
+    body = "Assistant hand-off / 智能助手转人工:\n" + json.dumps(note, ensure_ascii=False, indent=1)
+    if suggestion is not None:
+        body += "\n\nSuggested reply / 建议回复:\n" + suggestion.body
+    tickets.do_add_message(
+        session,
+        automation,
+        ticket,
+        body=body[: tickets.MAX_BODY],
+        visibility=Visibility.INTERNAL,
+        by={"assistant": reply.reason},
+    )
+    session.query(AssistantTurn).filter(
+        AssistantTurn.conversation_id == turn.conversation_id
+    ).update({AssistantTurn.ticket_id: ticket.id})
+    return ticket
+
+
+def _transcript(session: Session, turn: AssistantTurn) -> str:
+    rows = session.scalars(
+        select(AssistantTurn)
+        .where(AssistantTurn.conversation_id == turn.conversation_id)
+        .order_by(AssistantTurn.id)
+    ).all()
+    lines = []
+    for row in rows:
+        lines.append(f"Customer / 客户: {row.text}")
+        if row.reply:
+            lines.append(f"Assistant / 助手: {row.reply}")
+    return "\n\n".join(lines)[: tickets.MAX_BODY]
+
+
+def _next_steps(session: Session, ticket: Ticket, lang: str) -> str:
+    """What happens next, with the first-response target of the ticket's SLA policy."""
+    words = _WORDS[lang]
+    policy = policy_for(session, ticket)
+    when = ""
+    if policy is not None and policy.first_response_minutes:
+        minutes = policy.first_response_minutes
+        amount = (
+            words["hours"].format(n=minutes // 60)
+            if minutes % 60 == 0
+            else words["minutes"].format(n=minutes)
+        )
+        if policy.calendar:
+            amount += words["business"]
+        when = words["when"].format(time=amount)
+    return words["handoff"].format(number=ticket.number, when=when)

@@ -1,0 +1,162 @@
+"""``proofdesk kb …`` and ``proofdesk assistant …``: the knowledge base in and out, asking the
+assistant, and evaluating it on labelled data."""
+
+from __future__ import annotations
+
+import csv
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated
+
+import typer
+from rich.table import Table
+
+from proofdesk.cli import app, fail, handles_errors, out, settings
+
+if TYPE_CHECKING:
+    from proofdesk.assistant.kb import ArticleSpec
+    from proofdesk.store.db import Database
+
+kb_app = typer.Typer(help="The knowledge base: import and export.", no_args_is_help=True)
+assistant_app = typer.Typer(help="The assistant: ask, evaluate.", no_args_is_help=True)
+app.add_typer(kb_app, name="kb")
+app.add_typer(assistant_app, name="assistant")
+
+
+def _organization(slug: str) -> tuple[Database, str]:
+    from sqlalchemy import select
+
+    from proofdesk.services import open_database
+    from proofdesk.store.models import Organization
+
+    db = open_database(settings())
+    with db.reader() as session:
+        org = session.scalars(select(Organization).where(Organization.slug == slug)).first()
+        if org is None:
+            db.dispose()
+            raise fail(f"no organization {slug!r}")
+        return db, org.id
+
+
+def _articles(slug: str) -> list[ArticleSpec]:
+    from proofdesk.assistant import kb
+
+    db, org_id = _organization(slug)
+    try:
+        with db.reader() as session:
+            return [kb.to_spec(row) for row in kb.articles(session, org_id)]
+    finally:
+        db.dispose()
+
+
+@kb_app.command("import")
+@handles_errors
+def kb_import(
+    path: Annotated[Path, typer.Argument(help="A Markdown file, a directory of them, or CSV.")],
+    org: Annotated[str, typer.Option(help="The organization's slug.")] = "demo",
+) -> None:
+    """Import articles (new ones created, changed ones get a new version)."""
+    from proofdesk.assistant import kb
+
+    if not path.exists():
+        raise fail(f"{path} does not exist")
+    try:
+        specs = kb.read_path(path)
+    except (OSError, UnicodeDecodeError) as exc:
+        raise fail(f"cannot read {path}: {exc}") from None
+    db, org_id = _organization(org)
+    try:
+        with db.writer() as session:
+            changed = sum(kb.save(session, None, org_id, spec) for spec in specs)
+    finally:
+        db.dispose()
+    out.print(f"{len(specs)} articles read, {changed} created or changed")
+
+
+@kb_app.command("export")
+@handles_errors
+def kb_export(
+    target: Annotated[Path, typer.Argument(help="A directory (Markdown) or a .csv file.")],
+    org: Annotated[str, typer.Option(help="The organization's slug.")] = "demo",
+) -> None:
+    """Export every article as Markdown files (one per article and language) or one CSV."""
+    from proofdesk.assistant import kb
+
+    specs = _articles(org)
+    if target.suffix.lower() == ".csv":
+        target.write_text(kb.to_csv(specs), encoding="utf-8")
+    else:
+        target.mkdir(parents=True, exist_ok=True)
+        for spec in specs:
+            (target / f"{spec.slug}.{spec.locale}.md").write_text(kb.to_markdown(spec), "utf-8")
+    out.print(f"{len(specs)} articles written to {target}")
+
+
+def _labelled(path: Path) -> list[tuple[str, str]]:
+    try:
+        with path.open(encoding="utf-8-sig", newline="") as handle:
+            reader = csv.DictReader(handle)
+            if not reader.fieldnames or {"text", "label"} - set(reader.fieldnames):
+                raise fail(f"{path}: a CSV with the columns text,label")
+            rows = [(r["text"], r["label"]) for r in reader if r["text"] and r["label"]]
+    except (OSError, UnicodeDecodeError, csv.Error) as exc:
+        raise fail(f"cannot read {path}: {exc}") from None
+    if not rows:
+        raise fail(f"{path} has no labelled rows")
+    return rows
+
+
+@assistant_app.command("evaluate")
+@handles_errors
+def evaluate(
+    train: Annotated[Path, typer.Option(help="CSV text,label to train on.")],
+    test: Annotated[Path, typer.Option(help="CSV text,label to test on (held out).")],
+    threshold: Annotated[float, typer.Option(min=0, max=1)] = 0.45,
+    margin: Annotated[float, typer.Option(min=0, max=1)] = 0.15,
+) -> None:
+    """Train on one labelled file, test on another: accuracy, macro-F1, hand-off rate,
+    accuracy of what was answered at the threshold, coverage, out-of-scope hand-offs,
+    latency. The label ``out_of_scope`` marks what the assistant should not answer."""
+    from proofdesk.assistant.understanding import Thresholds
+    from proofdesk.assistant.understanding import evaluate as run
+
+    result = run(_labelled(train), _labelled(test), Thresholds(threshold, margin))
+    table = Table("measure", "value", title=f"{result.total} test queries")
+    for name, value in (
+        ("top-1 intent accuracy", f"{result.accuracy:.1%}"),
+        ("macro-F1", f"{result.macro_f1:.3f}"),
+        ("hand-off rate", f"{result.handoff_rate:.1%}"),
+        ("accuracy of what was answered", f"{result.answered_accuracy:.1%}"),
+        ("in-scope queries answered", f"{result.in_scope_answered:.1%}"),
+        ("out-of-scope queries handed off", f"{result.out_of_scope_handed_off:.1%}"),
+        ("latency p50 / p95", f"{result.p50_ms:.2f} / {result.p95_ms:.2f} ms"),
+    ):
+        table.add_row(name, value)
+    out.print(table)
+
+
+@assistant_app.command("ask")
+@handles_errors
+def ask(
+    text: Annotated[str, typer.Argument(help="What a customer writes.")],
+    org: Annotated[str, typer.Option(help="The organization's slug.")] = "demo",
+    locale: Annotated[str, typer.Option(help="en or zh-CN")] = "",
+) -> None:
+    """What the assistant would answer (or why it would hand off), from the organization's
+    knowledge base."""
+    from proofdesk.assistant.redaction import redact
+    from proofdesk.assistant.understanding import Model
+
+    specs = _articles(org)
+    if len({s.intent for s in specs}) < 2:
+        raise fail(f"the knowledge base of {org!r} is empty: `proofdesk kb import data/kb`")
+    cleaned = redact(text).text
+    lang = locale or ("zh-CN" if any("\u4e00" <= c <= "\u9fff" for c in cleaned) else "en")
+    reply = Model.from_articles(specs).respond(cleaned, lang)
+    out.print(
+        f"{reply.kind}: intent {reply.intent} ({reply.confidence:.0%}, margin "
+        f"{reply.margin:.0%})" + (f", hand-off: {reply.reason}" if reply.reason else ""),
+        highlight=False,
+    )
+    if reply.article is not None:
+        out.print(f"[{reply.article.slug} · {reply.article.locale}] {reply.article.title}")
+        out.print(reply.article.body, highlight=False)
