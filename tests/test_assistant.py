@@ -239,3 +239,62 @@ def test_kb_import_export_round_trip_and_evaluation(
     )
     asked = runner.invoke(cli, ["assistant", "ask", "提币一直在处理中怎么办", "--org", shop.slug])
     assert asked.exit_code == 0 and "withdrawal_pending" in asked.output
+
+
+def test_agents_get_suggested_replies_and_similar_solved_tickets(
+    client: TestClient, shop: Tenant, other_tenant: Tenant
+) -> None:
+    from tests.conftest import new_ticket
+
+    solved = new_ticket(
+        client,
+        shop.customer,
+        subject="USDT withdrawal pending",
+        body="My USDT withdrawal is pending",
+    )
+    client.post(
+        f"{API}/tickets/{solved['id']}/status",
+        json={"status": "solved"},
+        headers=shop.agent.headers,
+    )
+    ticket = new_ticket(
+        client, shop.customer, subject="withdrawal still pending", body="my withdrawal is pending"
+    )
+    help_ = client.get(f"{API}/tickets/{ticket['id']}/assist", headers=shop.agent.headers)
+    assert help_.status_code == 200, help_.text
+    body = help_.json()
+    assert body["suggestions"][0]["slug"] == "withdrawal-pending"
+    assert body["suggestions"][0]["locale"] == "en"
+    assert solved["id"] in [t["ticket_id"] for t in body["similar_tickets"]]
+    assert (
+        client.get(
+            f"{API}/tickets/{ticket['id']}/assist", headers=shop.customer.headers
+        ).status_code
+        == 403
+    )
+    assert (
+        client.get(
+            f"{API}/tickets/{ticket['id']}/assist", headers=other_tenant.agent.headers
+        ).status_code
+        == 404
+    )
+
+
+def test_containment_hand_offs_and_false_containment(client: TestClient, shop: Tenant) -> None:
+    from tests.conftest import new_ticket
+
+    say(client, shop, "KYC 审核要多久")  # answered, nothing after: contained
+    say(client, shop, "转人工")  # handed off
+    say(client, shop, "how do I create an API key", locale="en")
+    new_ticket(client, shop.customer, subject="API", body="still cannot create a key")  # false
+    numbers = client.get(f"{API}/analytics/assistant", headers=shop.supervisor.headers).json()
+    assert numbers["conversations"] == 3
+    assert (numbers["handoff_rate"], numbers["false_containment_rate"]) == (0.3333, 0.3333)
+    assert numbers["containment_rate"] == 0.3333
+    assert client.get(f"{API}/analytics/assistant", headers=shop.agent.headers).status_code == 403
+    bad = client.get(
+        f"{API}/analytics/assistant",
+        params={"from": "2026-11-23T00:00:00Z", "to": "2026-11-22T00:00:00Z"},
+        headers=shop.supervisor.headers,
+    )
+    assert bad.status_code == 422

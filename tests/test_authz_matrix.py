@@ -128,6 +128,8 @@ EXPECTED: dict[str, tuple[str, str]] = {
     "POST /assistant/messages":              ("403 403 403 403 200 200", "403 403 403 403 200 200"),
     "POST /assistant/turns/{turn}/feedback": ("403 403 403 403 204 404", "403 403 403 403 404 404"),
     "GET /kb/articles":                      ("200 200 200 200 200 200", "200 200 200 200 200 200"),
+    "GET /tickets/{id}/assist":              ("200 200 200 200 403 403", "404 404 404 404 403 403"),
+    "GET /analytics/assistant":              ("200 200 403 403 403 403", "200 200 403 403 403 403"),
     "PUT /kb/articles":                      ("200 200 403 403 403 403", "200 200 403 403 403 403"),
     "POST /macros":                          ("201 201 403 403 403 403", "201 201 403 403 403 403"),
     "DELETE /macros/{macro}":                ("204 204 403 403 403 403", "404 404 403 403 403 403"),
@@ -531,6 +533,10 @@ CALLS: dict[str, Call] = {
     "POST /assistant/messages": Call(knowledge, json_body({"text": "how long does KYC take"})),
     "POST /assistant/turns/{turn}/feedback": Call(an_answer, json_body({"helpful": True})),
     "GET /kb/articles": Call(),
+    "GET /tickets/{id}/assist": Call(
+        lambda world, role: {**knowledge(world, role), **shared_ticket(world, role)}
+    ),
+    "GET /analytics/assistant": Call(),
     "PUT /kb/articles": Call(
         payload=json_body(
             lambda ids: {

@@ -4,10 +4,12 @@ everyone in the organization, public articles only for customers; written by sup
 from __future__ import annotations
 
 from dataclasses import asdict
+from datetime import datetime, timedelta
+from typing import Annotated, Any
 
-from fastapi import APIRouter, Response
+from fastapi import APIRouter, Query, Response
 
-from proofdesk.access import require_scope
+from proofdesk.access import access_ticket, require_manager, require_scope, require_staff
 from proofdesk.api.deps import ActorDep, ServicesDep
 from proofdesk.api.schemas import (
     AssistantFeedbackIn,
@@ -18,9 +20,12 @@ from proofdesk.api.schemas import (
     KbArticleOut,
 )
 from proofdesk.assistant import conversation, kb
+from proofdesk.assistant.assist import metrics, suggestions
 from proofdesk.assistant.conversation import TurnResult
+from proofdesk.canonical import format_time, utc_now
 from proofdesk.domain.roles import Scope
-from proofdesk.store.models import KbArticle
+from proofdesk.errors import InvalidInput
+from proofdesk.store.models import KbArticle, User
 
 router = APIRouter(tags=["assistant"])
 
@@ -127,3 +132,45 @@ def put_article(body: KbArticleIn, services: ServicesDep, actor: ActorDep) -> Kb
             if (r.slug, r.locale) == (spec.slug, spec.locale)
         )
         return _article_out(row)
+
+
+@router.get(
+    "/tickets/{ticket_id}/assist",
+    summary="For agents: suggested replies with their sources, and similar solved tickets",
+)
+def assist(ticket_id: str, services: ServicesDep, actor: ActorDep) -> dict[str, Any]:
+    require_scope(actor, Scope.TICKETS_READ)
+    require_staff(actor)
+    with services.db.reader() as session:
+        ticket = access_ticket(session, actor, ticket_id)
+        customer = session.get(User, ticket.requester_id)
+        locale = customer.locale if customer is not None else "en"
+        model = services.assistant.of(session, actor.organization_id)
+        suggested, similar = suggestions(session, model, ticket, locale)
+    return {
+        "suggestions": [asdict(s) for s in suggested],
+        "similar_tickets": [asdict(s) for s in similar],
+    }
+
+
+@router.get(
+    "/analytics/assistant",
+    summary="Containment, hand-offs and false containment of the assistant's conversations",
+)
+def assistant_metrics(
+    services: ServicesDep,
+    actor: ActorDep,
+    start: Annotated[datetime | None, Query(alias="from")] = None,
+    end: Annotated[datetime | None, Query(alias="to")] = None,
+) -> dict[str, Any]:
+    require_scope(actor, Scope.TICKETS_READ)
+    require_manager(actor)
+    until = end or utc_now()
+    since = start or until - timedelta(days=30)
+    if since.tzinfo is None or until.tzinfo is None:
+        raise InvalidInput("from and to carry a time zone (…Z)", field="from")
+    if since >= until:
+        raise InvalidInput("from must be before to", field="from")
+    with services.db.reader() as session:
+        found = metrics(session, actor.organization_id, since, until)
+    return {"from": format_time(since), "to": format_time(until), **found.as_dict()}

@@ -1,0 +1,201 @@
+"""Helping agents and supervisors: suggested replies with their sources and similar solved
+tickets for a ticket, and the assistant's numbers (containment, hand-offs, false containment).
+
+Suggestions come from the same model the assistant answers with (its intents and its search
+over the knowledge base, agents-only articles included); similar tickets are found in the same
+feature space over the organization's solved tickets (subject and first message), so an
+agent sees how a colleague solved the same problem last week.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+import numpy as np
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from proofdesk.assistant.understanding import Model
+from proofdesk.store.models import AssistantTurn, Message, Ticket
+
+#: How many recent solved tickets are compared with the one at hand.
+SIMILAR_POOL = 2000
+
+
+@dataclass(frozen=True)
+class Suggestion:
+    slug: str
+    locale: str
+    title: str
+    body: str
+    audience: str
+    score: float
+    intent: str
+
+
+@dataclass(frozen=True)
+class Similar:
+    ticket_id: str
+    number: int
+    subject: str
+    score: float
+
+
+def _first_message(session: Session, ticket_id: str) -> str:
+    body = session.scalar(
+        select(Message.body).where(Message.ticket_id == ticket_id).order_by(Message.seq).limit(1)
+    )
+    return body or ""
+
+
+def suggestions(
+    session: Session, model: Model, ticket: Ticket, locale: str, k: int = 3
+) -> tuple[list[Suggestion], list[Similar]]:
+    """Articles to reply with (the most likely intents' articles first, then the closest by
+    search), and the most similar solved tickets of the organization."""
+    text = f"{ticket.subject}\n{_first_message(session, ticket.id)}"
+    found: dict[tuple[str, str], Suggestion] = {}
+    for candidate in model.classify(text)[:2]:
+        article = model.article_for(candidate.intent, locale)
+        if article is not None and candidate.probability >= 0.2:
+            found[(article.slug, article.locale)] = Suggestion(
+                article.slug,
+                article.locale,
+                article.title,
+                article.body,
+                article.audience,
+                round(candidate.probability, 4),
+                article.intent,
+            )
+    for article, score in model.search(text, k=k + 2, audience="agents"):
+        key = (article.slug, article.locale)
+        if key not in found and (article.locale == locale or article.audience == "agents"):
+            found[key] = Suggestion(
+                article.slug,
+                article.locale,
+                article.title,
+                article.body,
+                article.audience,
+                round(score, 4),
+                article.intent,
+            )
+    pool = session.execute(
+        select(Ticket.id, Ticket.number, Ticket.subject)
+        .where(
+            Ticket.organization_id == ticket.organization_id,
+            Ticket.status.in_(("solved", "closed")),
+            Ticket.id != ticket.id,
+            Ticket.erased_at.is_(None),
+        )
+        .order_by(Ticket.updated_at.desc())
+        .limit(SIMILAR_POOL)
+    ).all()
+    similar: list[Similar] = []
+    if pool:
+        texts = [f"{subject}\n{_first_message(session, tid)}" for tid, _, subject in pool]
+        matrix = model.vectorizer.transform(texts)
+        query = model.vectorizer.transform([text])
+        scores = (matrix @ query.T).toarray().ravel()
+        for i in np.argsort(scores)[::-1][:k]:
+            if scores[i] <= 0.2:
+                break
+            tid, number, subject = pool[i]
+            similar.append(Similar(tid, number, subject, round(float(scores[i]), 4)))
+    return list(found.values())[:k], similar
+
+
+@dataclass(frozen=True)
+class Metrics:
+    conversations: int
+    turns: int
+    answered_turns: int
+    contained: int
+    handed_off: int
+    false_containment: int
+    helpful: int
+    unhelpful: int
+
+    def as_dict(self) -> dict[str, Any]:
+        total = self.conversations or 1
+        return {
+            "conversations": self.conversations,
+            "turns": self.turns,
+            "answered_turns": self.answered_turns,
+            "containment_rate": round(self.contained / total, 4),
+            "handoff_rate": round(self.handed_off / total, 4),
+            "false_containment_rate": round(self.false_containment / total, 4),
+            "helpful": self.helpful,
+            "unhelpful": self.unhelpful,
+        }
+
+
+def metrics(session: Session, organization_id: str, start: datetime, end: datetime) -> Metrics:
+    """Over the conversations begun in ``[start, end)``: contained (solved without a person),
+    handed off, and falsely contained — answered without a hand-off, yet the customer opened a
+    request of their own within a day (hand-offs of other conversations aside)."""
+    rows = session.execute(
+        select(
+            AssistantTurn.conversation_id,
+            func.min(AssistantTurn.created_at),
+            func.max(AssistantTurn.created_at),
+            func.count(AssistantTurn.id),
+            func.max(AssistantTurn.ticket_id),
+            func.min(AssistantTurn.customer_id),
+        )
+        .where(AssistantTurn.organization_id == organization_id)
+        .group_by(AssistantTurn.conversation_id)
+        .having(func.min(AssistantTurn.created_at) >= start)
+        .having(func.min(AssistantTurn.created_at) < end)
+    ).all()
+    ids = [r[0] for r in rows]
+    turns = (
+        session.execute(
+            select(AssistantTurn.kind, AssistantTurn.helpful).where(
+                AssistantTurn.conversation_id.in_(ids)
+            )
+        ).all()
+        if ids
+        else []
+    )
+    handed = false = 0
+    handed_tickets = select(AssistantTurn.ticket_id).where(AssistantTurn.ticket_id.is_not(None))
+    began_by_customer: dict[str, list[datetime]] = {}
+    for row in rows:
+        began_by_customer.setdefault(row[5], []).append(row[1])
+    for _conversation, began, last, _count, ticket_id, customer_id in rows:
+        if ticket_id is not None:
+            handed += 1
+            continue
+        # A request of the customer's own within a day, before their next conversation (a
+        # later conversation's hand-off is not one).
+        following = [b for b in began_by_customer[customer_id] if b > began]
+        until = min([last + timedelta(days=1), *following])
+        later = session.scalar(
+            select(func.count(Ticket.id)).where(
+                Ticket.requester_id == customer_id,
+                Ticket.created_at >= _stamp(last),
+                Ticket.created_at < _stamp(until),
+                Ticket.id.not_in(handed_tickets),
+            )
+        )
+        if later:
+            false += 1
+    unhelpful = sum(1 for _, helpful in turns if helpful is False)
+    return Metrics(
+        conversations=len(rows),
+        turns=len(turns),
+        answered_turns=sum(1 for kind, _ in turns if kind == "answer"),
+        contained=len(rows) - handed - false,
+        handed_off=handed,
+        false_containment=false,
+        helpful=sum(1 for _, helpful in turns if helpful is True),
+        unhelpful=unhelpful,
+    )
+
+
+def _stamp(moment: datetime) -> str:
+    from proofdesk.canonical import format_time, stored_utc
+
+    return format_time(stored_utc(moment))
