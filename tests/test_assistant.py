@@ -298,3 +298,37 @@ def test_containment_hand_offs_and_false_containment(client: TestClient, shop: T
         headers=shop.supervisor.headers,
     )
     assert bad.status_code == 422
+
+
+def test_top_issues_cluster_recent_tickets_and_draft_an_faq(
+    client: TestClient, shop: Tenant
+) -> None:
+    from tests.conftest import new_ticket
+
+    for n in range(6):
+        t = new_ticket(
+            client,
+            shop.customer,
+            subject=f"USDT提币一直在处理中 {n}",
+            body="我的USDT提币TRC20还没到账，已经好几个小时了",
+        )
+        if n == 0:
+            client.post(
+                f"{API}/tickets/{t['id']}/messages",
+                json={"body": "您的提币已在审核，预计 30 分钟内发出。", "status": "solved"},
+                headers=shop.agent.headers,
+            )
+    for n in range(4):
+        new_ticket(
+            client, shop.customer, subject=f"KYC rejected {n}", body="my KYC was rejected twice"
+        )
+    issues = client.get(
+        f"{API}/analytics/top-issues", params={"clusters": 2}, headers=shop.supervisor.headers
+    )
+    assert issues.status_code == 200, issues.text
+    [first, second] = issues.json()
+    assert (first["volume"], second["volume"]) == (6, 4)
+    assert first["intent"] == "withdrawal_pending" and "usdt" in first["terms"]
+    assert first["draft"]["answer"] == "您的提币已在审核，预计 30 分钟内发出。"
+    assert second["intent"] == "kyc" and "kyc" in second["terms"]
+    assert client.get(f"{API}/analytics/top-issues", headers=shop.agent.headers).status_code == 403

@@ -130,6 +130,7 @@ EXPECTED: dict[str, tuple[str, str]] = {
     "GET /kb/articles":                      ("200 200 200 200 200 200", "200 200 200 200 200 200"),
     "GET /tickets/{id}/assist":              ("200 200 200 200 403 403", "404 404 404 404 403 403"),
     "GET /analytics/assistant":              ("200 200 403 403 403 403", "200 200 403 403 403 403"),
+    "GET /analytics/top-issues":             ("200 200 403 403 403 403", "200 200 403 403 403 403"),
     "PUT /kb/articles":                      ("200 200 403 403 403 403", "200 200 403 403 403 403"),
     "POST /macros":                          ("201 201 403 403 403 403", "201 201 403 403 403 403"),
     "DELETE /macros/{macro}":                ("204 204 403 403 403 403", "404 404 403 403 403 403"),
@@ -537,6 +538,7 @@ CALLS: dict[str, Call] = {
         lambda world, role: {**knowledge(world, role), **shared_ticket(world, role)}
     ),
     "GET /analytics/assistant": Call(),
+    "GET /analytics/top-issues": Call(knowledge),
     "PUT /kb/articles": Call(
         payload=json_body(
             lambda ids: {

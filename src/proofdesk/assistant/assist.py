@@ -9,6 +9,7 @@ agent sees how a colleague solved the same problem last week.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -199,3 +200,167 @@ def _stamp(moment: datetime) -> str:
     from proofdesk.canonical import format_time, stored_utc
 
     return format_time(stored_utc(moment))
+
+
+@dataclass(frozen=True)
+class Cluster:
+    label: str
+    intent: str | None
+    volume: int
+    #: Tickets in the second half of the window minus the first half.
+    trend: int
+    terms: list[str]
+    ticket_ids: list[str]
+    draft: dict[str, Any]
+
+
+_CJK_RUN = re.compile(r"[\u4e00-\u9fff]{2,}")
+_ASCII_WORD = re.compile(r"[a-z][a-z0-9]{2,}")
+_STOP = frozenset(
+    [
+        "the",
+        "and",
+        "for",
+        "you",
+        "your",
+        "with",
+        "this",
+        "that",
+        "have",
+        "has",
+        "not",
+        "but",
+        "are",
+        "was",
+        "can",
+        "how",
+        "what",
+        "when",
+        "why",
+        "please",
+        "help",
+        "still",
+        "from",
+        "into",
+        "been",
+        "after",
+        "hours",
+        "hour",
+        "its",
+        "our",
+    ]
+)
+
+
+def _terms(texts: list[str], k: int = 5) -> list[str]:
+    """The most frequent words (English) and character pairs (Chinese) of a cluster."""
+    counts: dict[str, int] = {}
+    for text in texts:
+        seen: set[str] = set()
+        lowered = text.lower()
+        seen.update(w for w in _ASCII_WORD.findall(lowered) if w not in _STOP)
+        for run in _CJK_RUN.findall(text):
+            seen.update(run[i : i + 2] for i in range(len(run) - 1))
+        for term in seen:
+            counts[term] = counts.get(term, 0) + 1
+    return [t for t, _ in sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))[:k]]
+
+
+def top_issues(
+    session: Session,
+    model: Model,
+    organization_id: str,
+    since: datetime,
+    until: datetime,
+    clusters: int = 8,
+) -> list[Cluster]:
+    """Clusters of the tickets opened in ``[since, until)``, largest first: labelled by the
+    intent most of them have and their top terms, with volume, trend, and a draft FAQ entry
+    from the best agent reply (the longest public staff reply of a solved ticket nearest the
+    cluster's centre)."""
+    from sklearn.cluster import KMeans
+    from sklearn.decomposition import TruncatedSVD
+
+    rows = session.execute(
+        select(Ticket.id, Ticket.subject, Ticket.created_at, Ticket.status)
+        .where(
+            Ticket.organization_id == organization_id,
+            Ticket.created_at >= _stamp(since),
+            Ticket.created_at < _stamp(until),
+            Ticket.erased_at.is_(None),
+        )
+        .order_by(Ticket.created_at)
+        .limit(5000)
+    ).all()
+    if len(rows) < 2:
+        return []
+    texts = [f"{subject}\n{_first_message(session, tid)}" for tid, subject, _, _ in rows]
+    features = model.vectorizer.transform(texts)
+    components = min(50, features.shape[1] - 1, len(rows) - 1)
+    reduced = (
+        TruncatedSVD(n_components=components, random_state=0).fit_transform(features)
+        if components >= 2
+        else features.toarray()
+    )
+    norms = np.linalg.norm(reduced, axis=1, keepdims=True)
+    reduced = reduced / np.where(norms == 0, 1, norms)
+    # Never more clusters than distinct tickets (identical texts are one point).
+    distinct = len(np.unique(np.round(reduced, 6), axis=0))
+    k = max(1, min(clusters, len(rows) // 2, distinct))
+    kmeans = KMeans(n_clusters=k, n_init=4, random_state=0).fit(reduced)
+    middle = since + (until - since) / 2
+    out = []
+    for c in range(k):
+        members = [i for i, label in enumerate(kmeans.labels_) if label == c]
+        if not members:
+            continue
+        intents = [model.classify(texts[i])[0] for i in members]
+        sure = [cand.intent for cand in intents if cand.probability >= 0.45]
+        intent = max(set(sure), key=sure.count) if sure else None
+        terms = _terms([texts[i] for i in members])
+        recent = sum(1 for i in members if _created(rows[i][2]) >= middle)
+        distance = np.linalg.norm(reduced[members] - kmeans.cluster_centers_[c], axis=1)
+        ordered = [members[j] for j in np.argsort(distance)]
+        out.append(
+            Cluster(
+                label=(intent.replace("_", " ") if intent else " / ".join(terms[:3])) or "other",
+                intent=intent,
+                volume=len(members),
+                trend=recent - (len(members) - recent),
+                terms=terms,
+                ticket_ids=[rows[i][0] for i in ordered[:20]],
+                draft=_draft(session, [rows[i] for i in ordered], terms),
+            )
+        )
+    return sorted(out, key=lambda cl: -cl.volume)
+
+
+def _created(text: str) -> datetime:
+    from proofdesk.canonical import parse_time
+
+    return parse_time(text)
+
+
+def _draft(session: Session, rows: list[Any], terms: list[str]) -> dict[str, Any]:
+    """A FAQ entry to review: the cluster's typical questions and its best agent answer."""
+    questions = [subject for _, subject, _, _ in rows[:5]]
+    answer = None
+    for tid, _subject, _created_at, status in rows:
+        if status not in ("solved", "closed"):
+            continue
+        replies = session.scalars(
+            select(Message.body).where(
+                Message.ticket_id == tid,
+                Message.visibility == "public",
+                Message.author_role.in_(("agent", "supervisor", "admin")),
+            )
+        ).all()
+        if replies:
+            answer = max(replies, key=len)
+            break
+    return {
+        "title": questions[0] if questions else " ".join(terms),
+        "questions": questions,
+        "answer": answer,
+        "tags": terms[:3],
+    }

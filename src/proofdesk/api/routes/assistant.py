@@ -20,7 +20,7 @@ from proofdesk.api.schemas import (
     KbArticleOut,
 )
 from proofdesk.assistant import conversation, kb
-from proofdesk.assistant.assist import metrics, suggestions
+from proofdesk.assistant.assist import metrics, suggestions, top_issues
 from proofdesk.assistant.conversation import TurnResult
 from proofdesk.canonical import format_time, utc_now
 from proofdesk.domain.roles import Scope
@@ -174,3 +174,24 @@ def assistant_metrics(
     with services.db.reader() as session:
         found = metrics(session, actor.organization_id, since, until)
     return {"from": format_time(since), "to": format_time(until), **found.as_dict()}
+
+
+@router.get(
+    "/analytics/top-issues",
+    summary="Clusters of recent tickets: label, volume, trend, top terms and a draft FAQ entry",
+)
+def top_issues_route(
+    services: ServicesDep,
+    actor: ActorDep,
+    days: Annotated[int, Query(ge=1, le=365)] = 14,
+    clusters: Annotated[int, Query(ge=1, le=30)] = 8,
+) -> list[dict[str, Any]]:
+    require_scope(actor, Scope.TICKETS_READ)
+    require_manager(actor)
+    until = utc_now()
+    with services.db.reader() as session:
+        model = services.assistant.of(session, actor.organization_id)
+        found = top_issues(
+            session, model, actor.organization_id, until - timedelta(days=days), until, clusters
+        )
+    return [asdict(c) for c in found]
