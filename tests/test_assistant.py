@@ -332,3 +332,11 @@ def test_top_issues_cluster_recent_tickets_and_draft_an_faq(
     assert first["draft"]["answer"] == "您的提币已在审核，预计 30 分钟内发出。"
     assert second["intent"] == "kyc" and "kyc" in second["terms"]
     assert client.get(f"{API}/analytics/top-issues", headers=shop.agent.headers).status_code == 403
+
+
+def test_without_a_knowledge_base_every_question_goes_to_a_person(
+    client: TestClient, other_tenant: Tenant
+) -> None:
+    reply = say(client, other_tenant, "where is my deposit?")
+    assert (reply["kind"], reply["reason"]) == ("handoff", "no_knowledge_base")
+    assert reply["ticket_number"] is not None

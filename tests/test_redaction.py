@@ -188,3 +188,27 @@ def test_a_signed_text_with_a_secret_is_refused_whole(
     assert "legal winner" not in refused.text
     after = client.get(f"{API}/tickets", headers=tenant.customer.headers).json()["items"]
     assert after == before
+
+
+def test_hostile_text_never_fails(client: TestClient, tenant: Tenant) -> None:
+    for text in (
+        '{"a":' * 10_000 + " ciphertext kdf",  # deeper than Python's JSON parser goes
+        "{" * 60_000,
+        ("abandon " * 8_000)[:60_000],
+    ):
+        redact(text)
+    nested = client.post(
+        f"{API}/tickets",
+        json={"kind": "question", "subject": "x", "body": '{"a":' * 10_000 + " ciphertext kdf"},
+        headers=tenant.customer.headers,
+    )
+    assert nested.status_code == 201
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    st.text(alphabet=st.sampled_from(list('{}[]":,0123456789abcdefx 助记词私钥\n')), max_size=400)
+)
+def test_redaction_never_raises_and_is_stable(text: str) -> None:
+    once = redact(text)
+    assert redact(once.text).text == once.text

@@ -152,10 +152,17 @@ def take_turn(
         if customer is None:
             raise NotFound("no such user")
         lang = _locale(cleaned.text, locale, customer)
-        model = models.of(session, actor.organization_id)
         if conversation_id is not None:
             _check_conversation(session, actor, conversation_id)
-    reply = model.respond(cleaned.text, lang, thresholds)
+        try:
+            model: Model | None = models.of(session, actor.organization_id)
+        except NotFound:  # no knowledge base yet: every question goes to a person
+            model = None
+    reply = (
+        model.respond(cleaned.text, lang, thresholds)
+        if model is not None
+        else Reply("handoff", "no_knowledge_base", None, 0.0, 0.0)
+    )
     words = _WORDS[lang]
     parts = [text(SECRET_WARNING, lang)] if cleaned.changed else []
     parts += [describe(report, lang) for report in transactions]
@@ -234,7 +241,7 @@ def _hand_off(
     session: Session,
     actor: Actor,
     turn: AssistantTurn,
-    model: Model,
+    model: Model | None,
     reply: Reply,
     entities: list[Entity],
     transactions: list[TxReport],
@@ -274,8 +281,10 @@ def _hand_off(
         tickets.do_change_tags(
             session, automation, ticket, add=tags, remove=[], by={"assistant": reply.reason}
         )
-    suggestion = model.article_for(reply.intent, turn.locale) if reply.intent else None
-    similar = model.search(turn.text, k=3, audience="agents")
+    suggestion = (
+        model.article_for(reply.intent, turn.locale) if model is not None and reply.intent else None
+    )
+    similar = model.search(turn.text, k=3, audience="agents") if model is not None else []
     note = {
         "handoff": reply.reason,
         "intent": reply.intent,

@@ -120,14 +120,23 @@ def _spans_of_keys(text: str) -> list[tuple[int, int]]:
     return spans
 
 
+#: How many ``{`` a text may make the keystore search try to parse (bounds the work on
+#: hostile input full of braces).
+MAX_JSON_ATTEMPTS = 200
+
+
 def _spans_of_keystores(text: str) -> list[tuple[int, int]]:
-    spans = []
+    spans: list[tuple[int, int]] = []
+    if "ciphertext" not in text or "kdf" not in text:
+        return spans
     decoder = json.JSONDecoder()
     position = text.find("{")
-    while position != -1:
+    attempts = 0
+    while position != -1 and attempts < MAX_JSON_ATTEMPTS:
+        attempts += 1
         try:
             value, end = decoder.raw_decode(text, position)
-        except ValueError:
+        except (ValueError, RecursionError):  # not JSON, or nested deeper than Python goes
             position = text.find("{", position + 1)
             continue
         crypto = value.get("crypto") or value.get("Crypto") if isinstance(value, dict) else None
