@@ -340,3 +340,31 @@ def test_without_a_knowledge_base_every_question_goes_to_a_person(
     reply = say(client, other_tenant, "where is my deposit?")
     assert (reply["kind"], reply["reason"]) == ("handoff", "no_knowledge_base")
     assert reply["ticket_number"] is not None
+
+
+def test_the_assistant_learns_from_agents_labels(
+    client: TestClient, shop: Tenant, settings: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from tests.conftest import new_ticket
+
+    phrase = "the frobnicator widget shows a purple banner"
+    for n in range(3):
+        t = new_ticket(
+            client, shop.customer, subject=f"{phrase} {n}", body=f"{phrase}, what now? {n}"
+        )
+        client.post(
+            f"{API}/tickets/{t['id']}/tags", json={"add": ["api-keys"]}, headers=shop.agent.headers
+        )
+        client.post(
+            f"{API}/tickets/{t['id']}/status", json={"status": "solved"}, headers=shop.agent.headers
+        )
+    before = say(client, shop, phrase)
+    assert before["intent"] != "api_keys" or before["kind"] == "handoff"
+    monkeypatch.setenv("PROOFDESK_DATA_DIR", str(settings.data_dir))
+    monkeypatch.setenv("PROOFDESK_DATABASE_URL", settings.effective_database_url)
+    trained = CliRunner().invoke(cli, ["assistant", "train", "--org", shop.slug])
+    assert trained.exit_code == 0 and "3 examples from solved tickets" in trained.output
+    again = CliRunner().invoke(cli, ["assistant", "train", "--org", shop.slug])
+    assert "0 examples from solved tickets" in again.output  # once each
+    after = say(client, shop, phrase)
+    assert (after["kind"], after["intent"]) == ("answer", "api_keys")

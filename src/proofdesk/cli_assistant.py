@@ -160,3 +160,30 @@ def ask(
     if reply.article is not None:
         out.print(f"[{reply.article.slug} · {reply.article.locale}] {reply.article.title}")
         out.print(reply.article.body, highlight=False)
+
+
+@assistant_app.command("train")
+@handles_errors
+def train(
+    org: Annotated[str, typer.Option(help="The organization's slug.")] = "demo",
+    examples: Annotated[
+        Path | None, typer.Option(help="Also import a CSV text,label of examples.")
+    ] = None,
+) -> None:
+    """Learn from agents' labels: every solved ticket tagged with an intent's name becomes an
+    example (and the rows of ``--examples``); the assistant uses them from its next turn."""
+    from proofdesk.assistant import training
+
+    rows = _labelled(examples) if examples is not None else []
+    db, org_id = _organization(org)
+    try:
+        with db.writer() as session:
+            from_tickets = training.learn_from_tickets(session, org_id)
+            imported = training.import_examples(session, org_id, rows)
+            total = len(training.examples(session, org_id))
+    finally:
+        db.dispose()
+    out.print(
+        f"{from_tickets} examples from solved tickets, {imported} imported; {total} in all",
+        highlight=False,
+    )

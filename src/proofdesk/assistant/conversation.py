@@ -23,7 +23,7 @@ from sqlalchemy.orm import Session
 
 from proofdesk.access import Actor
 from proofdesk.actions import tickets
-from proofdesk.assistant import kb
+from proofdesk.assistant import kb, training
 from proofdesk.assistant.entities import Entity, extract
 from proofdesk.assistant.lookup import TxReport, answer_transactions, describe
 from proofdesk.assistant.redaction import redact
@@ -36,7 +36,7 @@ from proofdesk.domain.tickets import Channel, Kind, Visibility
 from proofdesk.errors import Forbidden, InvalidInput, NotFound
 from proofdesk.sla.policies import policy_for
 from proofdesk.store.db import Database
-from proofdesk.store.models import AssistantTurn, KbArticle, Ticket, User
+from proofdesk.store.models import AssistantExample, AssistantTurn, KbArticle, Ticket, User
 
 MAX_TEXT = 4000
 #: The ticket kind a hand-off opens, by intent.
@@ -84,15 +84,21 @@ class Models:
         self._models: dict[str, tuple[tuple[Any, ...], Model]] = {}
 
     def of(self, session: Session, organization_id: str) -> Model:
-        stamp = tuple(
-            session.execute(
+        stamp = (
+            *session.execute(
                 select(
                     func.count(KbArticle.id),
                     func.max(KbArticle.updated_at),
                     func.sum(KbArticle.version),
                 ).where(KbArticle.organization_id == organization_id)
-            ).one()
+            ).one(),
+            session.scalar(
+                select(func.max(AssistantExample.id)).where(
+                    AssistantExample.organization_id == organization_id
+                )
+            ),
         )
+
         with self._lock:
             cached = self._models.get(organization_id)
             if cached is not None and cached[0] == stamp:
@@ -100,7 +106,7 @@ class Models:
         specs = [kb.to_spec(row) for row in kb.articles(session, organization_id)]
         if len({s.intent for s in specs}) < 2:
             raise NotFound("this organization has no knowledge base yet", code="no_knowledge_base")
-        model = Model.from_articles(specs)
+        model = Model.from_articles(specs, training.examples(session, organization_id))
         with self._lock:
             self._models[organization_id] = (stamp, model)
         return model

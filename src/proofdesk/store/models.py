@@ -652,3 +652,20 @@ class AssistantTurn(Base):
     helpful: Mapped[bool | None] = mapped_column(Boolean)
     ticket_id: Mapped[str | None] = mapped_column(ID)
     created_at: Mapped[datetime] = mapped_column(TZ)
+
+
+class AssistantExample(Base):
+    """A labelled example the assistant learns from beyond the knowledge base: an agent's label
+    on a solved ticket (a tag naming an intent), or an imported one."""
+
+    __tablename__ = "assistant_examples"
+    __table_args__ = (
+        UniqueConstraint("organization_id", "text", name="uq_assistant_examples_text"),
+    )
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    organization_id: Mapped[str] = mapped_column(ForeignKey("organizations.id"), index=True)
+    text: Mapped[str] = mapped_column(String(1000))
+    label: Mapped[str] = mapped_column(String(64))
+    #: The solved ticket it came from, or None for an imported example.
+    ticket_id: Mapped[str | None] = mapped_column(ID)
+    created_at: Mapped[datetime] = mapped_column(TZ)
