@@ -208,6 +208,14 @@ def test_kb_import_export_round_trip_and_evaluation(
     for source in (tmp_path / "out", tmp_path / "kb.csv"):
         again = runner.invoke(cli, ["kb", "import", str(source), "--org", shop.slug])
         assert again.exit_code == 0 and ", 0 created or changed" in again.output, again.output
+    ragged = tmp_path / "ragged.csv"
+    ragged.write_text("slug,locale,title,intent,audience,tags,questions,body\nonly,two\n")
+    short = runner.invoke(cli, ["kb", "import", str(ragged), "--org", shop.slug])
+    assert short.exit_code == 2 and "columns" in short.output
+    blocked = tmp_path / "file"
+    blocked.write_text("x")
+    unwritable = runner.invoke(cli, ["kb", "export", str(blocked / "sub"), "--org", shop.slug])
+    assert unwritable.exit_code == 2 and "cannot write" in unwritable.output
     broken = tmp_path / "broken.md"
     broken.write_text("---\nslug: x\nlocale: fr\n---\nbody")
     refused = runner.invoke(cli, ["kb", "import", str(broken), "--org", shop.slug])

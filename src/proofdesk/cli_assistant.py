@@ -82,12 +82,15 @@ def kb_export(
     from proofdesk.assistant import kb
 
     specs = _articles(org)
-    if target.suffix.lower() == ".csv":
-        target.write_text(kb.to_csv(specs), encoding="utf-8")
-    else:
-        target.mkdir(parents=True, exist_ok=True)
-        for spec in specs:
-            (target / f"{spec.slug}.{spec.locale}.md").write_text(kb.to_markdown(spec), "utf-8")
+    try:
+        if target.suffix.lower() == ".csv":
+            target.write_text(kb.to_csv(specs), encoding="utf-8")
+        else:
+            target.mkdir(parents=True, exist_ok=True)
+            for spec in specs:
+                (target / f"{spec.slug}.{spec.locale}.md").write_text(kb.to_markdown(spec), "utf-8")
+    except OSError as exc:
+        raise fail(f"cannot write {target}: {exc}") from None
     out.print(f"{len(specs)} articles written to {target}")
 
 
@@ -144,13 +147,13 @@ def ask(
     """What the assistant would answer (or why it would hand off), from the organization's
     knowledge base."""
     from proofdesk.assistant.redaction import redact
-    from proofdesk.assistant.understanding import Model
+    from proofdesk.assistant.understanding import Model, looks_chinese
 
     specs = _articles(org)
     if len({s.intent for s in specs}) < 2:
         raise fail(f"the knowledge base of {org!r} is empty: `proofdesk kb import data/kb`")
     cleaned = redact(text).text
-    lang = locale or ("zh-CN" if any("\u4e00" <= c <= "\u9fff" for c in cleaned) else "en")
+    lang = locale or ("zh-CN" if looks_chinese(cleaned) else "en")
     reply = Model.from_articles(specs).respond(cleaned, lang)
     out.print(
         f"{reply.kind}: intent {reply.intent} ({reply.confidence:.0%}, margin "

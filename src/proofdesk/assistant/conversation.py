@@ -27,7 +27,7 @@ from proofdesk.assistant import kb, training
 from proofdesk.assistant.entities import Entity, extract
 from proofdesk.assistant.lookup import TxReport, answer_transactions, describe
 from proofdesk.assistant.redaction import redact
-from proofdesk.assistant.understanding import Model, Reply, Thresholds
+from proofdesk.assistant.understanding import Model, Reply, Thresholds, looks_chinese
 from proofdesk.canonical import utc_now
 from proofdesk.chain.base import Chain
 from proofdesk.contracts.templates import SECRET_WARNING, text
@@ -125,7 +125,7 @@ class TurnResult:
 def _locale(text_: str, asked: str | None, customer: User) -> str:
     if asked in ("en", "zh-CN"):
         return asked
-    if any("\u4e00" <= c <= "\u9fff" for c in text_):
+    if looks_chinese(text_):
         return "zh-CN"
     return customer.locale if customer.locale in ("en", "zh-CN") else "en"
 

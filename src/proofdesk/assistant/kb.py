@@ -205,12 +205,18 @@ def read_path(path: Path) -> list[ArticleSpec]:
 def parse_csv(text: str, where: str = "") -> list[ArticleSpec]:
     """Columns ``slug,locale,title,intent,audience,tags,questions,body``; tags and questions
     separated by ``|``."""
-    reader = csv.DictReader(io.StringIO(text))
-    missing = set(CSV_FIELDS) - set(reader.fieldnames or [])
+    try:
+        reader = csv.DictReader(io.StringIO(text))
+        missing = set(CSV_FIELDS) - set(reader.fieldnames or [])
+        rows = list(reader)
+    except csv.Error as exc:
+        raise InvalidInput(f"{where}: not CSV: {exc}") from None
     if missing:
         raise InvalidInput(f"{where}: missing CSV columns {sorted(missing)}")
     out = []
-    for n, row in enumerate(reader, start=2):
+    for n, row in enumerate(rows, start=2):
+        if None in row or any(row[k] is None for k in CSV_FIELDS):
+            raise InvalidInput(f"{where}:{n}: the row does not have the header's columns")
         out.append(
             ArticleSpec(
                 slug=row["slug"],

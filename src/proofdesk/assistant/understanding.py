@@ -39,6 +39,10 @@ ASKS_FOR_HUMAN = re.compile(
 )
 
 
+def looks_chinese(text: str) -> bool:
+    return any("\u4e00" <= c <= "\u9fff" for c in text)
+
+
 def normalize(text: str) -> str:
     """NFKC (full-width letters and digits to ASCII), lower case, single spaces."""
     return " ".join(unicodedata.normalize("NFKC", text).lower().split())

@@ -74,6 +74,10 @@ class FactProvider(Protocol):
     ) -> tuple[dict[str, Any], dict[str, str]]: ...
 
 
+def _pick(every: dict[str, Any], wanted: set[str]) -> dict[str, Any]:
+    return {k: v for k, v in every.items() if k in wanted}
+
+
 def _unknown(wanted: set[str], reason: str) -> tuple[dict[str, Any], dict[str, str]]:
     return {}, dict.fromkeys(wanted, reason)
 
@@ -103,7 +107,7 @@ class TicketFacts:
             "ticket.message_count": t.message_count,
             "ticket.has_tx_hash": t.tx_hash is not None,
         }
-        return {k: v for k, v in every.items() if k in wanted}, {}
+        return _pick(every, wanted), {}
 
 
 class CustomerFacts:
@@ -133,7 +137,7 @@ class CustomerFacts:
             "customer.wallets": int(counts[0]),
             "customer.verified_wallets": int(counts[1]),
         }
-        return {k: v for k, v in every.items() if k in wanted}, {}
+        return _pick(every, wanted), {}
 
 
 def linked_order(ctx: FactContext) -> tuple[Order | None, str]:
@@ -331,7 +335,7 @@ class MessageFacts:
             "message.visibility": str(p.get("visibility", "")),
             "message.from_customer": p.get("author_id") == ctx.ticket.requester_id,
         }
-        return {k: v for k, v in every.items() if k in wanted}, {}
+        return _pick(every, wanted), {}
 
 
 class TimeFacts:
@@ -380,7 +384,7 @@ class SlaFacts:
             "sla.resolution_minutes": int(resolution.elapsed_seconds // 60),
             "sla.first_response_met": first.state in ("met", "met_late"),
         }
-        return {k: v for k, v in every.items() if k in wanted}, {}
+        return _pick(every, wanted), {}
 
 
 PROVIDERS: tuple[FactProvider, ...] = (

@@ -58,32 +58,11 @@ class EventAppender:
         payload: dict[str, Any],
     ) -> tuple[Event, TicketState]:
         """Write one event and its projection; return the event and the new state."""
-        body = canonical_json(payload)
-        seq = self._head.next_seq
-        self._head.next_seq = seq + 1
-        event = Event(
-            seq=seq,
-            ticket_id=ticket_id,
-            ticket_seq=1 if state is None else state.last_ticket_seq + 1,
-            type=type,
-            actor_id=actor_id,
-            occurred_at=occurred_at,
-            payload=json.loads(body),
+        event = self._event(
+            ticket_id, state.last_ticket_seq if state else 0, type, actor_id, occurred_at, payload
         )
         new_state = apply_event(state, event)  # raises before anything is written
-        self.ledger.append(event, organization_id, None if state is None else state.last_seq)
-        self.session.add(
-            TicketEvent(
-                seq=seq,
-                organization_id=organization_id,
-                ticket_id=ticket_id,
-                ticket_seq=event.ticket_seq,
-                type=type.value,
-                actor_id=actor_id,
-                occurred_at=occurred_at,
-                payload=canonical_json(self.ledger.seal(event)).decode(),
-            )
-        )
+        self._write(event, organization_id, None if state is None else state.last_seq)
         project(self.session, state, new_state, event)
         return event, new_state
 
@@ -106,32 +85,48 @@ class EventAppender:
             .order_by(TicketEvent.ticket_seq.desc())
             .limit(1)
         ).first()
-        body = canonical_json(payload)
-        seq = self._head.next_seq
-        self._head.next_seq = seq + 1
-        event = Event(
-            seq=seq,
-            ticket_id=organization_id,
-            ticket_seq=1 if last is None else last[1] + 1,
+        event = self._event(
+            organization_id, 0 if last is None else last[1], type, actor_id, occurred_at, payload
+        )
+        self._write(event, organization_id, None if last is None else last[0])
+        return event
+
+    def _event(
+        self,
+        stream: str,
+        last_ticket_seq: int,
+        type: EventType,
+        actor_id: str | None,
+        occurred_at: str,
+        payload: dict[str, Any],
+    ) -> Event:
+        """The next event of a stream, numbered but not yet written."""
+        return Event(
+            seq=self._head.next_seq,
+            ticket_id=stream,
+            ticket_seq=last_ticket_seq + 1,
             type=type,
             actor_id=actor_id,
             occurred_at=occurred_at,
-            payload=json.loads(body),
+            payload=json.loads(canonical_json(payload)),
         )
-        self.ledger.append(event, organization_id, None if last is None else last[0])
+
+    def _write(self, event: Event, organization_id: str, prev_seq: int | None) -> None:
+        """Take the event's sequence number, add its leaf to the log and store it (sealed)."""
+        self._head.next_seq = event.seq + 1
+        self.ledger.append(event, organization_id, prev_seq)
         self.session.add(
             TicketEvent(
-                seq=seq,
+                seq=event.seq,
                 organization_id=organization_id,
-                ticket_id=organization_id,
+                ticket_id=event.ticket_id,
                 ticket_seq=event.ticket_seq,
-                type=type.value,
-                actor_id=actor_id,
-                occurred_at=occurred_at,
+                type=event.type.value,
+                actor_id=event.actor_id,
+                occurred_at=event.occurred_at,
                 payload=canonical_json(self.ledger.seal(event)).decode(),
             )
         )
-        return event
 
 
 def project(session: Session, old: TicketState | None, new: TicketState, event: Event) -> None:
