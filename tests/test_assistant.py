@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import csv
 import json
+import re
 from pathlib import Path
 from typing import Any
 
@@ -14,6 +15,7 @@ from fastapi.testclient import TestClient
 from typer.testing import CliRunner
 
 from proofdesk.assistant import kb
+from proofdesk.assistant.understanding import looks_chinese
 from proofdesk.cli import app as cli
 from proofdesk.store.db import Database
 from tests.conftest import Tenant
@@ -229,14 +231,23 @@ def test_kb_import_export_round_trip_and_evaluation(
             "--train",
             str(data / "train.csv"),
             "--test",
-            str(data / "test.csv"),
+            str(data / "eval.csv"),
         ],
     )
     assert result.exit_code == 0, result.output
     assert "top-1 intent accuracy" in result.output and "p50 / p95" in result.output
-    with (data / "test.csv").open(encoding="utf-8") as handle:
-        rows = list(csv.DictReader(handle))
-    assert len(rows) >= 100 and {"out_of_scope"} < {r["label"] for r in rows}
+    sets = {}
+    for name in ("train", "dev", "eval"):
+        with (data / f"{name}.csv").open(encoding="utf-8") as handle:
+            sets[name] = list(csv.DictReader(handle))
+    held_out = sets["eval"]
+    assert len(held_out) >= 400 and {"out_of_scope"} < {r["label"] for r in held_out}
+    # The evaluation set is split from the training and development examples: no text in two.
+    seen = {r["text"].strip().lower() for r in sets["train"] + sets["dev"]}
+    assert not [r["text"] for r in held_out if r["text"].strip().lower() in seen]
+    chinese = [r for r in held_out if looks_chinese(r["text"])]
+    mixed = [r for r in chinese if re.search("[A-Za-z]{2,}", r["text"])]
+    assert len(chinese) >= 120 and len(mixed) >= 60 and len(held_out) - len(chinese) >= 120
     empty = tmp_path / "empty.csv"
     empty.write_text("text,label\n")
     assert (

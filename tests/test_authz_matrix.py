@@ -33,14 +33,14 @@ from sqlalchemy import func, select
 from proofdesk.actions.contracts import do_activate, do_publish
 from proofdesk.actions.macros import do_create_macro
 from proofdesk.actions.sla import do_create_policy
-from proofdesk.actions.tickets import NewTicket, do_create_ticket
+from proofdesk.actions.tickets import NewTicket, do_change_status, do_create_ticket
 from proofdesk.assistant.conversation import Models, take_turn
 from proofdesk.assistant.kb import read_path as kb_read
 from proofdesk.assistant.kb import save as kb_save
 from proofdesk.auth import create_api_token
 from proofdesk.canonical import format_time, utc_now
 from proofdesk.domain.roles import Scope
-from proofdesk.domain.tickets import Kind
+from proofdesk.domain.tickets import Kind, Status
 from proofdesk.store.db import Database
 from proofdesk.store.models import (
     ApiToken,
@@ -50,6 +50,7 @@ from proofdesk.store.models import (
     Payout,
     Team,
     TeamMember,
+    Ticket,
     TicketEvent,
     User,
     Wallet,
@@ -74,6 +75,7 @@ EXPECTED: dict[str, tuple[str, str]] = {
     "POST /tickets/{id}/status (on_hold)":   ("200 200 200 403 403 404", "404 404 404 404 404 404"),
     "PUT /tickets/{id}/assignment":          ("200 200 200 403 403 404", "404 404 404 404 404 404"),
     "POST /tickets/{id}/tags":               ("200 200 200 403 403 404", "404 404 404 404 404 404"),
+    "POST /tickets/{id}/rating":             ("403 403 403 403 200 404", "404 404 404 404 404 404"),
     "POST /tickets/{id}/merge":              ("200 200 200 403 403 404", "404 404 404 404 404 404"),
     "GET /tickets/{id}/messages":            ("200 200 200 200 200 404", "404 404 404 404 404 404"),
     "GET /tickets/{id}/receipt":             ("200 200 200 200 200 404", "404 404 404 404 404 404"),
@@ -342,6 +344,15 @@ def new_ticket_id(world: World, role: str) -> Ids:
     return {"id": fresh_ticket(world)}
 
 
+def solved_ticket_id(world: World, role: str) -> Ids:
+    ticket_id = fresh_ticket(world)
+    with world.db.writer() as session:
+        ticket = session.get(Ticket, ticket_id)
+        assert ticket is not None
+        do_change_status(session, actor_of(world.home.agent, world.home), ticket, Status.SOLVED)
+    return {"id": ticket_id}
+
+
 def contract_source() -> str:
     """A small valid contract with a name of its own (applies to every kind)."""
     return f"""apiVersion: proofdesk/v1
@@ -459,6 +470,7 @@ CALLS: dict[str, Call] = {
         json_body(lambda ids: {"assignee_id": ids["agent"], "team_id": ids["team"]}),
     ),
     "POST /tickets/{id}/tags": Call(new_ticket_id, json_body({"add": ["vip"]})),
+    "POST /tickets/{id}/rating": Call(solved_ticket_id, json_body({"score": 4})),
     "POST /tickets/{id}/merge": Call(two_tickets, json_body(lambda ids: {"into": ids["into"]})),
     "GET /tickets/{id}/messages": Call(shared_ticket),
     "GET /tickets/{id}/receipt": Call(shared_ticket),

@@ -16,6 +16,7 @@ from typer.testing import CliRunner
 from proofdesk.access import Actor
 from proofdesk.actions.blobs import BlobStore
 from proofdesk.actions.erase import do_erase_customer
+from proofdesk.canonical import utc_now
 from proofdesk.cli import app
 from proofdesk.domain.roles import Role
 from proofdesk.errors import InvalidInput
@@ -24,7 +25,7 @@ from proofdesk.ledger.audit import audit
 from proofdesk.projections import check_projections
 from proofdesk.settings import Settings
 from proofdesk.store.db import Database
-from proofdesk.store.models import Base, TicketSecret, User
+from proofdesk.store.models import AssistantExample, Base, TicketSecret, User
 from proofdesk.verify.note import Verifier
 from proofdesk.verify.receipt import verify_receipt
 from tests.conftest import Tenant, new_ticket
@@ -80,6 +81,33 @@ def test_erasure_shreds_content_and_keeps_the_log_valid(
         headers=tenant.agent.headers,
     )
     assert reply.status_code == 201
+    # What the customer told the assistant (no knowledge base: it hands off, a second ticket),
+    # an example the assistant learnt from the ticket, and a rating with a comment.
+    chat = client.post(
+        f"{API}/assistant/messages",
+        json={"text": f"still about {secret[-8:]}"},
+        headers=tenant.customer.headers,
+    )
+    assert chat.status_code == 200, chat.text
+    with db.writer() as session:
+        session.add(
+            AssistantExample(
+                organization_id=tenant.org_id,
+                text=f"lost funds {secret[-8:]}",
+                label="withdrawal_pending",
+                ticket_id=tid,
+                created_at=utc_now(),
+            )
+        )
+    client.post(
+        f"{API}/tickets/{tid}/status", json={"status": "solved"}, headers=tenant.agent.headers
+    )
+    rated = client.post(
+        f"{API}/tickets/{tid}/rating",
+        json={"score": 3, "comment": f"ok {secret[-8:]}"},
+        headers=tenant.customer.headers,
+    )
+    assert rated.status_code == 200, rated.text
     # Sealed at rest from the start: the event stream never holds the plaintext.
     assert secret not in "\n".join(
         repr(r) for r in db.engine.connect().exec_driver_sql("SELECT payload FROM ticket_events")
@@ -89,7 +117,7 @@ def test_erasure_shreds_content_and_keeps_the_log_valid(
     assert secret in json.dumps(before)
 
     erasure = erase(db, tenant, tenant.customer.user_id)
-    assert erasure.tickets == [tid]
+    assert erasure.tickets[0] == tid and len(erasure.tickets) == 2  # + the chat hand-off
     BlobStore(settings.blob_dir).path(upload.json()["sha256"]).unlink()  # as the CLI does
 
     stored = everything_stored(db)

@@ -12,10 +12,11 @@ from eth_account import Account
 from fastapi.testclient import TestClient
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from sqlalchemy import select
 
 from proofdesk.assistant.redaction import MARKERS, RedactingFilter, install_log_filter, redact
 from proofdesk.store.db import Database
-from proofdesk.store.models import User
+from proofdesk.store.models import Attachment, User
 from tests.conftest import Tenant, new_ticket
 
 API = "/api/v1"
@@ -212,3 +213,29 @@ def test_hostile_text_never_fails(client: TestClient, tenant: Tenant) -> None:
 def test_redaction_never_raises_and_is_stable(text: str) -> None:
     once = redact(text)
     assert redact(once.text).text == once.text
+
+
+def test_a_text_file_with_a_secret_is_refused_and_nothing_stored(
+    client: TestClient, db: Database, tenant: Tenant
+) -> None:
+    for content in (f"backup: {MNEMONIC}\n", KEYSTORE, f"私钥 {KEY}"):
+        response = client.post(
+            f"{API}/attachments",
+            files={"file": ("notes.txt", content.encode(), "text/plain")},
+            headers=tenant.customer.headers,
+        )
+        assert response.status_code == 422, response.text
+        error = response.json()["error"]
+        assert error["code"] == "secret_in_attachment" and "新钱包" in error["message"]
+    with db.reader() as session:
+        stored = "\n".join(
+            repr(tuple(row))
+            for row in session.execute(select(Attachment).where(Attachment.filename == "notes.txt"))
+        )
+    assert stored == ""
+    harmless = client.post(
+        f"{API}/attachments",
+        files={"file": ("notes.txt", b"txid 0x" + b"ab" * 32, "text/plain")},
+        headers=tenant.customer.headers,
+    )
+    assert harmless.status_code == 201, harmless.text

@@ -115,6 +115,9 @@ def evaluate(
     test: Annotated[Path, typer.Option(help="CSV text,label to test on (held out).")],
     threshold: Annotated[float, typer.Option(min=0, max=1)] = 0.45,
     margin: Annotated[float, typer.Option(min=0, max=1)] = 0.15,
+    embeddings: Annotated[
+        bool, typer.Option(help="Use the sentence encoder beside n-grams (the default).")
+    ] = True,
 ) -> None:
     """Train on one labelled file, test on another: accuracy, macro-F1, hand-off rate,
     accuracy of what was answered at the threshold, coverage, out-of-scope hand-offs,
@@ -122,7 +125,12 @@ def evaluate(
     from proofdesk.assistant.understanding import Thresholds
     from proofdesk.assistant.understanding import evaluate as run
 
-    result = run(_labelled(train), _labelled(test), Thresholds(threshold, margin))
+    result = run(
+        _labelled(train),
+        _labelled(test),
+        Thresholds(threshold, margin),
+        embedder="default" if embeddings else None,
+    )
     table = Table("measure", "value", title=f"{result.total} test queries")
     for name, value in (
         ("top-1 intent accuracy", f"{result.accuracy:.1%}"),
@@ -130,8 +138,11 @@ def evaluate(
         ("hand-off rate", f"{result.handoff_rate:.1%}"),
         ("accuracy of what was answered", f"{result.answered_accuracy:.1%}"),
         ("in-scope queries answered", f"{result.in_scope_answered:.1%}"),
+        ("answerable queries answered", f"{result.answerable_answered:.1%}"),
         ("out-of-scope queries handed off", f"{result.out_of_scope_handed_off:.1%}"),
+        ("always-human queries handed off", f"{result.always_human_handed_off:.1%}"),
         ("latency p50 / p95", f"{result.p50_ms:.2f} / {result.p95_ms:.2f} ms"),
+        ("training time", f"{result.build_seconds:.1f} s"),
     ):
         table.add_row(name, value)
     out.print(table)
@@ -146,15 +157,24 @@ def ask(
 ) -> None:
     """What the assistant would answer (or why it would hand off), from the organization's
     knowledge base."""
+    from proofdesk.assistant.conversation import Models
     from proofdesk.assistant.redaction import redact
-    from proofdesk.assistant.understanding import Model, looks_chinese
+    from proofdesk.assistant.understanding import looks_chinese
+    from proofdesk.errors import NotFound
 
-    specs = _articles(org)
-    if len({s.intent for s in specs}) < 2:
-        raise fail(f"the knowledge base of {org!r} is empty: `proofdesk kb import data/kb`")
+    models = Models.from_settings(settings())
+    db, org_id = _organization(org)
+    try:
+        model = models.of(db, org_id)
+    except NotFound:
+        raise fail(
+            f"the knowledge base of {org!r} is empty: `proofdesk kb import data/kb`"
+        ) from None
+    finally:
+        db.dispose()
     cleaned = redact(text).text
     lang = locale or ("zh-CN" if looks_chinese(cleaned) else "en")
-    reply = Model.from_articles(specs).respond(cleaned, lang)
+    reply = model.respond(cleaned, lang, models.thresholds)
     out.print(
         f"{reply.kind}: intent {reply.intent} ({reply.confidence:.0%}, margin "
         f"{reply.margin:.0%})" + (f", hand-off: {reply.reason}" if reply.reason else ""),

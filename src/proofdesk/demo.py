@@ -965,20 +965,33 @@ def fund_escrow(db: Database, chain: Any) -> str | None:
     return f"escrow bond of the demo merchant {merchant.address}: 10 (development chain)"
 
 
-#: The starter knowledge base, in a checkout of the repository (``make run``).
+#: The starter knowledge base and the assistant's training examples, in a checkout of the
+#: repository (``make run``).
 STARTER_KB = Path(__file__).resolve().parents[2] / "data" / "kb"
+STARTER_EXAMPLES = Path(__file__).resolve().parents[2] / "data" / "assistant" / "train.csv"
 
 
 def import_starter_kb(db: Database) -> str | None:
-    """Give the demo organization the starter knowledge base, when the checkout has it."""
-    from proofdesk.assistant import kb
+    """Give the demo organization the starter knowledge base and the labelled examples the
+    assistant was evaluated with, when the checkout has them."""
+    import csv
+
+    from proofdesk.assistant import kb, training
 
     if not STARTER_KB.is_dir():
         return None
     specs = kb.read_path(STARTER_KB)
+    rows: list[tuple[str, str]] = []
+    if STARTER_EXAMPLES.is_file():
+        with STARTER_EXAMPLES.open(encoding="utf-8", newline="") as handle:
+            rows = [(r["text"], r["label"]) for r in csv.DictReader(handle)]
     with db.writer() as session:
         org = session.scalars(select(Organization).where(Organization.slug == DEMO_SLUG)).first()
         if org is None:
             return None
         changed = sum(kb.save(session, None, org.id, spec) for spec in specs)
-    return f"knowledge base: {len(specs)} starter articles ({changed} new or changed)"
+        examples = training.import_examples(session, org.id, rows)
+    return (
+        f"knowledge base: {len(specs)} starter articles ({changed} new or changed), "
+        f"{examples} new training examples"
+    )

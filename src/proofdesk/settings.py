@@ -8,6 +8,7 @@ named by ``PROOFDESK_ENV_FILE`` (default ``proofdesk.env``). The CLI or the app 
 from __future__ import annotations
 
 import os
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -17,6 +18,15 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 from proofdesk.errors import ConfigError
 
 DEFAULT_DATA_DIR = Path("var")
+
+#: A refund request naming at least this much of a token is a large refund.
+DEFAULT_LARGE_REFUND = {
+    **dict.fromkeys(("USDT", "USDC", "DAI", "BUSD", "FDUSD"), Decimal(1000)),
+    "BTC": Decimal("0.02"),
+    "ETH": Decimal("0.4"),
+    "BNB": Decimal("2"),
+    "SOL": Decimal("8"),
+}
 
 #: Content types accepted for attachments, checked against the file's own magic bytes.
 DEFAULT_ATTACHMENT_TYPES = (
@@ -81,6 +91,28 @@ class Settings(BaseSettings):
         description="Sign a checkpoint this often when there are new leaves; 0: never in the background.",
     )
     demo_password: SecretStr = SecretStr("demo-password")
+    assistant_threshold: float = Field(
+        default=0.45,
+        ge=0,
+        le=1,
+        description="The assistant answers only when its best intent is at least this likely.",
+    )
+    assistant_margin: float = Field(
+        default=0.15,
+        ge=0,
+        le=1,
+        description="…and at least this far ahead of the second; below either, a person answers.",
+    )
+    assistant_embeddings: bool = Field(
+        default=True,
+        description="Read meaning with the multilingual sentence encoder beside character "
+        "n-grams (about 150 MB); off: n-grams only.",
+    )
+    assistant_large_refund: dict[str, Decimal] = Field(
+        default_factory=lambda: dict(DEFAULT_LARGE_REFUND),
+        description="A refund request naming at least this much of a token goes to a person "
+        '(JSON, e.g. {"USDT": 1000, "ETH": 0.4}).',
+    )
 
     # -- identity (see docs/identity.md) ------------------------------------------------------
     siwe_chain_ids: tuple[int, ...] = Field(
@@ -168,6 +200,13 @@ class Settings(BaseSettings):
         if value is not None and not value.startswith(("sqlite", "postgresql")):
             raise ValueError("must be a sqlite:// or postgresql+psycopg:// URL")
         return value
+
+    @field_validator("assistant_large_refund")
+    @classmethod
+    def _token_amounts(cls, value: dict[str, Decimal]) -> dict[str, Decimal]:
+        if any(amount <= 0 for amount in value.values()):
+            raise ValueError("amounts must be positive")
+        return {token.upper(): amount for token, amount in value.items()}
 
     @property
     def effective_database_url(self) -> str:

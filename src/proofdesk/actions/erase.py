@@ -5,8 +5,9 @@ itself on the log), then the ticket's wrapped secret is deleted. From then on it
 content in the event stream cannot be decrypted and its commitments cannot be opened —
 crypto-shredding — while every leaf, checkpoint and proof stays valid. The mutable copies are
 scrubbed in the same transaction: message bodies and subjects in the projections, the
-customer's profile, wallets, orders, sessions, tokens, stored idempotent responses, and the
-attachment records (their blobs are deleted after commit when nothing else refers to them).
+customer's profile, wallets, orders, sessions, tokens, stored idempotent responses, what they
+told the assistant, the examples it learnt from their tickets, and the attachment records
+(their blobs are deleted after commit when nothing else refers to them).
 """
 
 from __future__ import annotations
@@ -25,6 +26,8 @@ from proofdesk.errors import InvalidInput
 from proofdesk.store.events import EventAppender, row_to_state
 from proofdesk.store.models import (
     ApiToken,
+    AssistantExample,
+    AssistantTurn,
     Attachment,
     IdempotencyKey,
     Message,
@@ -100,6 +103,9 @@ def do_erase_customer(
         session.execute(
             delete(IdempotencyKey).where(or_(*(IdempotencyKey.response.contains(i) for i in ids)))
         )
+        # Examples the assistant learnt from these tickets (their stored vectors go at the
+        # organization's next model rebuild: no text uses them any more).
+        session.execute(delete(AssistantExample).where(AssistantExample.ticket_id.in_(ids)))
     uploaded = session.scalars(
         select(Attachment.sha256).where(Attachment.uploaded_by == user.id)
     ).all()
@@ -118,6 +124,13 @@ def do_erase_customer(
         (IdempotencyKey, IdempotencyKey.user_id),
     ):
         session.execute(delete(model).where(column == user.id))
+    # What the customer told the assistant, and its replies (which quote transaction details);
+    # the turns stay, without text, for the assistant's metrics.
+    session.execute(
+        update(AssistantTurn)
+        .where(AssistantTurn.customer_id == user.id)
+        .values(text=ERASED_TEXT, reply=ERASED_TEXT)
+    )
     user.display_name = ERASED_TEXT
     user.email = None
     user.password_hash = None

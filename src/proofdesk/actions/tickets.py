@@ -21,6 +21,7 @@ from proofdesk.domain import identifiers
 from proofdesk.domain.roles import WORKERS, Role
 from proofdesk.domain.tickets import (
     EDITABLE_FIELDS,
+    RATINGS,
     Channel,
     EventType,
     Kind,
@@ -500,6 +501,40 @@ def do_update_fields(
 def _field_value(state: TicketState, name: str) -> Any:
     value = getattr(state, name)
     return value.value if isinstance(value, Kind | Priority) else value
+
+
+MAX_RATING_COMMENT = 2000
+
+
+def do_rate(
+    session: Session,
+    actor: Actor,
+    ticket: Ticket,
+    *,
+    score: int,
+    comment: str | None = None,
+    at: datetime | None = None,
+) -> TicketState:
+    """The requester rates the solution of a solved ticket (1-5, optional comment); rating
+    again replaces the earlier score. The comment is private (sealed like a message) and has
+    any secret removed."""
+    if not actor.is_customer or actor.user_id != ticket.requester_id:
+        raise Forbidden("only the requester rates a request", code="not_a_customer")
+    state = _open_state(ticket)
+    if type(score) is not int or score not in RATINGS:
+        raise InvalidInput("score is an integer from 1 to 5", field="score")
+    if state.status is not Status.SOLVED:
+        raise InvalidTransition("only a solved request can be rated", code="not_solved")
+    payload: dict[str, Any] = {"score": score}
+    secrets_found: list[str] = []
+    if comment is not None and comment.strip():
+        payload["comment"], secrets_found = _without_secrets(
+            _text(comment, "comment", MAX_RATING_COMMENT), signed=False
+        )
+    state = _append(session, actor, state, EventType.RATED, payload, at, None)
+    if secrets_found:
+        state = _warn_of_secrets(session, actor, state, secrets_found, _stamp(at))
+    return state
 
 
 def do_change_tags(

@@ -107,7 +107,7 @@ def create_app(settings: Settings, db: Database | None = None) -> FastAPI:
         anchoring=anchoring,
         automation=automation,
         sla=sla_worker,
-        assistant=Models(),
+        assistant=Models.from_settings(settings),
     )
     errors.install(app)
     app.add_middleware(

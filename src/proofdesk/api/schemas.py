@@ -310,6 +310,11 @@ class TagsIn(Request):
     remove: list[Tag] = Field(default_factory=list, max_length=20)
 
 
+class RatingIn(Request):
+    score: int = Field(ge=1, le=5, strict=True, description="1 (very unhappy) to 5 (very happy).")
+    comment: str | None = Field(default=None, max_length=2000)
+
+
 class MergeIn(Request):
     into: Id = Field(description="Id of the ticket that absorbs this one.")
 
@@ -349,6 +354,8 @@ class TicketOut(BaseModel):
     solved_at: str | None
     closed_at: str | None
     message_count: int
+    rating: int | None = Field(default=None, description="The requester's rating, 1-5.")
+    rated_at: str | None = None
 
     @classmethod
     def of(cls, state: TicketState) -> TicketOut:

@@ -9,8 +9,9 @@ agent sees how a colleague solved the same problem last week.
 
 from __future__ import annotations
 
+import logging
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -96,9 +97,7 @@ def suggestions(
     similar: list[Similar] = []
     if pool:
         texts = [f"{subject}\n{_first_message(session, tid)}" for tid, _, subject in pool]
-        matrix = model.vectorizer.transform(texts)
-        query = model.vectorizer.transform([text])
-        scores = (matrix @ query.T).toarray().ravel()
+        scores = model.similarities(text, texts)
         for i in np.argsort(scores)[::-1][:k]:
             if scores[i] <= 0.2:
                 break
@@ -117,9 +116,14 @@ class Metrics:
     false_containment: int
     helpful: int
     unhelpful: int
+    #: Ratings (1-5) of requests solved by people, rated in the range: all of them, and those
+    #: that began as a hand-off from the assistant.
+    human_ratings: list[int] = field(default_factory=list)
+    handoff_ratings: list[int] = field(default_factory=list)
 
     def as_dict(self) -> dict[str, Any]:
         total = self.conversations or 1
+        answered = self.helpful + self.unhelpful
         return {
             "conversations": self.conversations,
             "turns": self.turns,
@@ -129,7 +133,27 @@ class Metrics:
             "false_containment_rate": round(self.false_containment / total, 4),
             "helpful": self.helpful,
             "unhelpful": self.unhelpful,
+            # CSAT is the share of satisfied answers: "yes, this helped" for the assistant's
+            # answers, a rating of 4 or 5 for people's.
+            "csat": {
+                "automatic": {
+                    "responses": answered,
+                    "satisfied_rate": round(self.helpful / answered, 4) if answered else None,
+                },
+                "human": _csat(self.human_ratings),
+                "human_after_handoff": _csat(self.handoff_ratings),
+            },
         }
+
+
+def _csat(ratings: list[int]) -> dict[str, Any]:
+    return {
+        "responses": len(ratings),
+        "satisfied_rate": round(sum(r >= 4 for r in ratings) / len(ratings), 4)
+        if ratings
+        else None,
+        "mean": round(sum(ratings) / len(ratings), 2) if ratings else None,
+    }
 
 
 def metrics(session: Session, organization_id: str, start: datetime, end: datetime) -> Metrics:
@@ -184,6 +208,14 @@ def metrics(session: Session, organization_id: str, start: datetime, end: dateti
         if later:
             false += 1
     unhelpful = sum(1 for _, helpful in turns if helpful is False)
+    rated = session.execute(
+        select(Ticket.rating, Ticket.id.in_(handed_tickets)).where(
+            Ticket.organization_id == organization_id,
+            Ticket.rating.is_not(None),
+            Ticket.rated_at >= _stamp(start),
+            Ticket.rated_at < _stamp(end),
+        )
+    ).all()
     return Metrics(
         conversations=len(rows),
         turns=len(turns),
@@ -193,6 +225,8 @@ def metrics(session: Session, organization_id: str, start: datetime, end: dateti
         false_containment=false,
         helpful=sum(1 for _, helpful in turns if helpful is True),
         unhelpful=unhelpful,
+        human_ratings=[r for r, _ in rated if r is not None],
+        handoff_ratings=[r for r, from_handoff in rated if r is not None and from_handoff],
     )
 
 
@@ -214,6 +248,43 @@ class Cluster:
     draft: dict[str, Any]
 
 
+#: Chinese function words and fillers that label nothing.
+_CHINESE_STOP = frozenset(
+    [
+        "我的",
+        "你们",
+        "我们",
+        "他们",
+        "这个",
+        "那个",
+        "什么",
+        "怎么",
+        "怎么办",
+        "为什么",
+        "已经",
+        "可以",
+        "能不能",
+        "一直",
+        "还是",
+        "但是",
+        "因为",
+        "所以",
+        "如果",
+        "请问",
+        "帮忙",
+        "帮我",
+        "一下",
+        "现在",
+        "时候",
+        "没有",
+        "还没",
+        "不是",
+        "就是",
+        "谢谢",
+        "您好",
+        "你好",
+    ]
+)
 _CJK_RUN = re.compile(r"[\u4e00-\u9fff]{2,}")
 _ASCII_WORD = re.compile(r"[a-z][a-z0-9]{2,}")
 _STOP = frozenset(
@@ -253,14 +324,18 @@ _STOP = frozenset(
 
 
 def _terms(texts: list[str], k: int = 5) -> list[str]:
-    """The most frequent words (English) and character pairs (Chinese) of a cluster."""
+    """The words most of a cluster's texts use: English words, and Chinese words as jieba
+    segments them (two characters or more, without function words)."""
+    import jieba
+
+    jieba.setLogLevel(logging.WARNING)  # not "Building prefix dict…" on every first use
     counts: dict[str, int] = {}
     for text in texts:
         seen: set[str] = set()
         lowered = text.lower()
         seen.update(w for w in _ASCII_WORD.findall(lowered) if w not in _STOP)
         for run in _CJK_RUN.findall(text):
-            seen.update(run[i : i + 2] for i in range(len(run) - 1))
+            seen.update(w for w in jieba.lcut(run) if len(w) >= 2 and w not in _CHINESE_STOP)
         for term in seen:
             counts[term] = counts.get(term, 0) + 1
     return [t for t, _ in sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))[:k]]
@@ -295,13 +370,19 @@ def top_issues(
     if len(rows) < 2:
         return []
     texts = [f"{subject}\n{_first_message(session, tid)}" for tid, subject, _, _ in rows]
-    features = model.vectorizer.transform(texts)
-    components = min(50, features.shape[1] - 1, len(rows) - 1)
-    reduced = (
-        TruncatedSVD(n_components=components, random_state=0).fit_transform(features)
-        if components >= 2
-        else features.toarray()
-    )
+    # Points: the sentence embeddings (meaning, across languages) when the model has them,
+    # else the n-gram TF-IDF reduced by SVD.
+    embedded = model.embed(texts)
+    if embedded is not None:
+        reduced = embedded.astype(np.float64)
+    else:
+        features = model.vectorizer.transform(texts)
+        components = min(50, features.shape[1] - 1, len(rows) - 1)
+        reduced = (
+            TruncatedSVD(n_components=components, random_state=0).fit_transform(features)
+            if components >= 2
+            else features.toarray()
+        )
     norms = np.linalg.norm(reduced, axis=1, keepdims=True)
     reduced = reduced / np.where(norms == 0, 1, norms)
     # Never more clusters than distinct tickets (identical texts are one point).

@@ -24,6 +24,7 @@ from sqlalchemy.orm import Session
 from proofdesk.access import Actor
 from proofdesk.actions import tickets
 from proofdesk.assistant import kb, training
+from proofdesk.assistant.embedding import Embedder, StoredVectors, default_embedder
 from proofdesk.assistant.entities import Entity, extract
 from proofdesk.assistant.lookup import TxReport, answer_transactions, describe
 from proofdesk.assistant.redaction import redact
@@ -34,14 +35,18 @@ from proofdesk.contracts.templates import SECRET_WARNING, text
 from proofdesk.domain.roles import Role
 from proofdesk.domain.tickets import Channel, Kind, Visibility
 from proofdesk.errors import Forbidden, InvalidInput, NotFound
+from proofdesk.settings import Settings
 from proofdesk.sla.policies import policy_for
 from proofdesk.store.db import Database
 from proofdesk.store.models import AssistantExample, AssistantTurn, KbArticle, Ticket, User
 
 MAX_TEXT = 4000
+#: Answers in one conversation that nobody said helped, after which a person takes over.
+MAX_UNCONFIRMED_ANSWERS = 2
 #: The ticket kind a hand-off opens, by intent.
 KIND_OF_INTENT = {
     "refund": Kind.REFUND_REQUEST,
+    "large_refund": Kind.REFUND_REQUEST,
     "hardware_warranty": Kind.WARRANTY_CLAIM,
     "deposit_not_credited": Kind.TRANSACTION_PROBLEM,
     "withdrawal_pending": Kind.TRANSACTION_PROBLEM,
@@ -77,39 +82,67 @@ _WORDS = {
 
 
 class Models:
-    """Each organization's model, rebuilt when its knowledge base changes."""
+    """Each organization's model, rebuilt when its knowledge base or examples change. The
+    sentence vectors of its texts are stored (``embedding.StoredVectors``), so a rebuild
+    encodes only new or edited texts. Never call from inside a write transaction: a rebuild
+    writes vectors in its own."""
 
-    def __init__(self) -> None:
+    def __init__(
+        self, thresholds: Thresholds | None = None, embedder: Embedder | None = None
+    ) -> None:
+        self.thresholds = thresholds or Thresholds()
+        self.embedder = embedder
         self._lock = threading.Lock()
         self._models: dict[str, tuple[tuple[Any, ...], Model]] = {}
 
-    def of(self, session: Session, organization_id: str) -> Model:
-        stamp = (
-            *session.execute(
-                select(
-                    func.count(KbArticle.id),
-                    func.max(KbArticle.updated_at),
-                    func.sum(KbArticle.version),
-                ).where(KbArticle.organization_id == organization_id)
-            ).one(),
-            session.scalar(
-                select(func.max(AssistantExample.id)).where(
-                    AssistantExample.organization_id == organization_id
-                )
+    @classmethod
+    def from_settings(cls, settings: Settings) -> Models:
+        return cls(
+            Thresholds(
+                settings.assistant_threshold,
+                settings.assistant_margin,
+                settings.assistant_large_refund,
             ),
+            default_embedder() if settings.assistant_embeddings else None,
         )
 
-        with self._lock:
-            cached = self._models.get(organization_id)
-            if cached is not None and cached[0] == stamp:
-                return cached[1]
-        specs = [kb.to_spec(row) for row in kb.articles(session, organization_id)]
+    def of(self, db: Database, organization_id: str) -> Model:
+        with db.reader() as session:
+            stamp = _stamp(session, organization_id)
+            with self._lock:
+                cached = self._models.get(organization_id)
+                if cached is not None and cached[0] == stamp:
+                    return cached[1]
+            specs = [kb.to_spec(row) for row in kb.articles(session, organization_id)]
+            examples = training.examples(session, organization_id)
         if len({s.intent for s in specs}) < 2:
             raise NotFound("this organization has no knowledge base yet", code="no_knowledge_base")
-        model = Model.from_articles(specs, training.examples(session, organization_id))
+        stored = (
+            StoredVectors(db, organization_id, self.embedder).encode
+            if self.embedder is not None
+            else None
+        )
+        model = Model.from_articles(specs, examples, embedder=self.embedder, stored=stored)
         with self._lock:
             self._models[organization_id] = (stamp, model)
         return model
+
+
+def _stamp(session: Session, organization_id: str) -> tuple[Any, ...]:
+    return (
+        *session.execute(
+            select(
+                func.count(KbArticle.id),
+                func.max(KbArticle.updated_at),
+                func.sum(KbArticle.version),
+            ).where(KbArticle.organization_id == organization_id)
+        ).one(),
+        session.scalar(
+            select(func.max(AssistantExample.id)).where(
+                AssistantExample.organization_id == organization_id
+            )
+        ),
+    )
 
 
 @dataclass
@@ -139,7 +172,6 @@ def take_turn(
     conversation_id: str | None = None,
     locale: str | None = None,
     chain: Chain | None = None,
-    thresholds: Thresholds = Thresholds(),
 ) -> TurnResult:
     if not actor.is_customer:
         raise Forbidden("the assistant talks with customers", code="not_a_customer")
@@ -158,17 +190,31 @@ def take_turn(
         if customer is None:
             raise NotFound("no such user")
         lang = _locale(cleaned.text, locale, customer)
-        if conversation_id is not None:
-            _check_conversation(session, actor, conversation_id)
-        try:
-            model: Model | None = models.of(session, actor.organization_id)
-        except NotFound:  # no knowledge base yet: every question goes to a person
-            model = None
+        unconfirmed = (
+            _unconfirmed_answers(session, actor, conversation_id)
+            if conversation_id is not None
+            else 0
+        )
+    try:
+        model: Model | None = models.of(db, actor.organization_id)
+    except NotFound:  # no knowledge base yet: every question goes to a person
+        model = None
     reply = (
-        model.respond(cleaned.text, lang, thresholds)
+        model.respond(cleaned.text, lang, models.thresholds)
         if model is not None
         else Reply("handoff", "no_knowledge_base", None, 0.0, 0.0)
     )
+    if reply.kind == "answer" and unconfirmed >= MAX_UNCONFIRMED_ANSWERS:
+        # Two answers already and the customer is still asking: a person takes over.
+        reply = Reply(
+            "handoff",
+            "repeated",
+            reply.intent,
+            reply.confidence,
+            reply.margin,
+            None,
+            reply.candidates,
+        )
     words = _WORDS[lang]
     parts = [text(SECRET_WARNING, lang)] if cleaned.changed else []
     parts += [describe(report, lang) for report in transactions]
@@ -197,7 +243,16 @@ def take_turn(
                 words["helped"],
             ]
         else:
-            ticket = _hand_off(session, actor, turn, model, reply, entities, transactions)
+            ticket = _hand_off(
+                session,
+                actor,
+                turn,
+                model,
+                reply,
+                entities,
+                transactions,
+                models.thresholds.threshold,
+            )
             parts.append(_next_steps(session, ticket, lang))
         turn.reply = "\n\n".join(parts)
         session.flush()
@@ -207,14 +262,17 @@ def take_turn(
     return TurnResult(turn, reply, turn.reply, entities, transactions, ticket)
 
 
-def _check_conversation(session: Session, actor: Actor, conversation_id: str) -> None:
-    owner = session.scalar(
-        select(AssistantTurn.customer_id)
-        .where(AssistantTurn.conversation_id == conversation_id)
-        .limit(1)
-    )
-    if owner is not None and owner != actor.user_id:
+def _unconfirmed_answers(session: Session, actor: Actor, conversation_id: str) -> int:
+    """How many answers of the conversation nobody said helped (the conversation must be the
+    customer's own)."""
+    rows = session.execute(
+        select(AssistantTurn.customer_id, AssistantTurn.kind, AssistantTurn.helpful).where(
+            AssistantTurn.conversation_id == conversation_id
+        )
+    ).all()
+    if any(owner != actor.user_id for owner, _, _ in rows):
         raise NotFound("no such conversation", code="no_such_conversation")
+    return sum(1 for _, kind, helpful in rows if kind == "answer" and helpful is not True)
 
 
 def feedback(
@@ -223,6 +281,10 @@ def feedback(
     """Record whether an answer helped; a "no" hands the conversation to a person (returned)."""
     if not actor.is_customer:
         raise Forbidden("the assistant talks with customers", code="not_a_customer")
+    try:
+        model: Model | None = models.of(db, actor.organization_id)
+    except NotFound:
+        model = None
     with db.writer() as session:
         turn = session.get(AssistantTurn, int(turn_id)) if turn_id.isdigit() else None
         if turn is None or turn.customer_id != actor.user_id:
@@ -232,10 +294,11 @@ def feedback(
         turn.helpful = helpful
         if helpful or turn.ticket_id is not None:
             return None
-        model = models.of(session, actor.organization_id)
         reply = Reply("handoff", "unhelpful", turn.intent, turn.confidence, 0.0)
         entities = extract(turn.text)
-        ticket = _hand_off(session, actor, turn, model, reply, entities, [])
+        ticket = _hand_off(
+            session, actor, turn, model, reply, entities, [], models.thresholds.threshold
+        )
         message = _next_steps(session, ticket, turn.locale)
         session.flush()
         session.expunge(turn)
@@ -251,6 +314,7 @@ def _hand_off(
     reply: Reply,
     entities: list[Entity],
     transactions: list[TxReport],
+    threshold: float,
 ) -> Ticket:
     """Open (or reuse) the conversation's ticket with the transcript and a note for agents."""
     previous = session.scalar(
@@ -261,7 +325,7 @@ def _hand_off(
     )
     automation = Actor("automation", actor.organization_id, Role.AUTOMATION)
     # The intent names the ticket's kind and a tag only when the model was sure of it.
-    intent = reply.intent if reply.confidence >= Thresholds().threshold else None
+    intent = reply.intent if reply.confidence >= threshold else None
     if previous is not None:
         ticket = session.get(Ticket, previous)
         assert ticket is not None

@@ -1,13 +1,15 @@
 """Understanding a customer's message across Chinese, English and mixed text, and deciding
 whether to answer it or hand it to a person.
 
-Features are character n-grams (1-4, within word boundaries, TF-IDF with sublinear term
-frequency): they need no word segmentation, so ``我的USDT提币TRC20还没到账`` and "my USDT
-withdrawal" share the features that matter. A multinomial logistic regression over them gives
-each intent a probability; the knowledge base is searched by cosine similarity in the same
-space. The assistant answers only when the best intent is at least ``threshold`` likely and
-``margin`` ahead of the next, the intent is not one a person always handles, an article for it
-is public, and the customer did not ask for a person.
+Two views of every text: character n-grams (1-4, within word boundaries, TF-IDF with sublinear
+term frequency), which need no word segmentation and catch exact terms (``TRC20``, ``2FA``,
+``提币``), and a multilingual sentence embedding (``embedding``), which carries meaning across
+languages and paraphrases. A multinomial logistic regression over both gives each intent a
+probability, calibrated by temperature on held-out examples; the knowledge base is searched by
+cosine similarity in the same joint space. The assistant answers only when the best intent is at
+least ``threshold`` likely and ``margin`` ahead of the next, the intent is not one a person
+always handles (nor a large refund), an article for it is public, and the customer did not ask
+for a person.
 """
 
 from __future__ import annotations
@@ -15,19 +17,29 @@ from __future__ import annotations
 import re
 import time
 import unicodedata
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
+from decimal import Decimal
+from typing import Any, Literal
 
 import numpy as np
 from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.linear_model import LogisticRegression
 
+from proofdesk.assistant.embedding import Embedder, Encode, Vectors, default_embedder
+from proofdesk.assistant.entities import extract
 from proofdesk.assistant.kb import ArticleSpec
 from proofdesk.errors import InvalidInput
+from proofdesk.settings import DEFAULT_LARGE_REFUND
 
 #: Intents a person always handles, however sure the model is.
 ALWAYS_HUMAN = frozenset({"hacked_account", "fraud_report", "legal_complaint", "large_refund"})
 MAX_FEATURES = 60_000
+#: Inverse regularisation strength of the logistic regression.
+REGULARISATION = 50.0
+#: A refund request above the ``large_refund`` amounts; always handled by a person.
+LARGE_REFUND_INTENT = "large_refund"
+REFUND = "refund"
 #: The label of examples that are not about anything the assistant knows.
 OUT_OF_SCOPE = "out_of_scope"
 #: A customer asking for a person, in either language.
@@ -37,6 +49,57 @@ ASKS_FOR_HUMAN = re.compile(
     r"talk to (a|someone))(?![a-z])",
     re.IGNORECASE,
 )
+
+
+#: Politeness and filler around a request for a person, which say nothing of the problem.
+_FILLER_CHARS = frozenset("请我要找帮转接给一个你们的吧吗呢啊谢人工客服")
+_FILLER_WORDS = frozenset(
+    [
+        "i",
+        "i'd",
+        "want",
+        "would",
+        "like",
+        "to",
+        "a",
+        "an",
+        "the",
+        "please",
+        "pls",
+        "can",
+        "could",
+        "you",
+        "me",
+        "let",
+        "get",
+        "connect",
+        "need",
+        "with",
+        "speak",
+        "talk",
+        "chat",
+        "someone",
+        "person",
+        "real",
+        "live",
+        "now",
+        "just",
+        "support",
+        "service",
+        "customer",
+    ]
+)
+
+
+def _says_something(text: str) -> bool:
+    """Whether what is left of a request for a person still describes a problem."""
+    words = [w.strip(".,!?;:'\"") for w in text.split()]
+    substance = sum(
+        sum(c.isalnum() and c not in _FILLER_CHARS for c in w)
+        for w in words
+        if w not in _FILLER_WORDS
+    )
+    return substance >= 4
 
 
 def looks_chinese(text: str) -> bool:
@@ -70,23 +133,81 @@ class Reply:
 
 @dataclass(frozen=True)
 class Thresholds:
+    """When the assistant may answer: the best intent at least ``threshold`` likely and
+    ``margin`` ahead of the next (tuned on the held-out development set, see
+    docs/assistant.md), and what counts as a large refund, by token."""
+
     threshold: float = 0.45
     margin: float = 0.15
+    large_refund: Mapping[str, Decimal] = field(default_factory=lambda: dict(DEFAULT_LARGE_REFUND))
 
     def __post_init__(self) -> None:
         if not 0 <= self.threshold <= 1 or not 0 <= self.margin <= 1:
             raise InvalidInput("threshold and margin are between 0 and 1", field="threshold")
+        if any(v <= 0 for v in self.large_refund.values()):
+            raise InvalidInput("large refund amounts are positive", field="large_refund")
+
+    def is_large_refund(self, text: str) -> bool:
+        return any(
+            e.kind == "amount"
+            and e.detail is not None
+            and Decimal(e.value) >= self.large_refund.get(e.detail, Decimal("Infinity"))
+            for e in extract(text)
+        )
+
+
+@dataclass(frozen=True)
+class Views:
+    """Texts seen two ways: character n-gram TF-IDF rows (exact words, token symbols, network
+    names) and sentence embeddings (meaning, across languages and paraphrase); both rows have
+    length 1. ``meaning`` is None when the model runs without an encoder."""
+
+    ngrams: Any
+    meaning: Vectors | None
+
+    def rows(self, selected: Any) -> Views:
+        return Views(
+            self.ngrams[selected], None if self.meaning is None else self.meaning[selected]
+        )
+
+    def cosine(self, other: Views) -> Any:
+        """Cosine of each of these rows with each of ``other``'s, averaged over the views."""
+        scores = (self.ngrams @ other.ngrams.T).toarray()
+        if self.meaning is None or other.meaning is None:
+            return scores
+        return (scores + self.meaning @ other.meaning.T) / 2
 
 
 class Model:
-    """An intent classifier trained on labelled examples, and a search over the articles."""
+    """An intent classifier trained on labelled examples, and a search over the articles.
+
+    One multinomial logistic regression per view; an intent's score is the sum of the two
+    (each view votes with its own confidence), and probabilities are the softmax of the scores
+    divided by a temperature fitted on a quarter of the examples held out from a first fit, so
+    that "0.9" means about nine in ten. The final fit starts from the first one's weights."""
 
     def __init__(
-        self, examples: Sequence[tuple[str, str]], articles: Sequence[ArticleSpec] = ()
+        self,
+        examples: Sequence[tuple[str, str]],
+        articles: Sequence[ArticleSpec] = (),
+        *,
+        embedder: Embedder | Literal["default"] | None = "default",
+        stored: Encode | None = None,
     ) -> None:
         labels = {label for _, label in examples}
         if len(labels) < 2:
             raise InvalidInput("training needs examples of at least two intents")
+        self.embedder: Embedder | None = default_embedder() if embedder == "default" else embedder
+        self.articles = list(articles)
+        texts = [text for text, _ in examples]
+        documents = [_document(a) for a in self.articles]
+        # Training texts and article documents are embedded together, through the stored
+        # vectors when there are some (only new or changed texts are encoded).
+        vectors = (
+            (stored or self.embedder.encode)([*texts, *documents])
+            if self.embedder is not None
+            else None
+        )
         # At most 60,000 n-grams (the most frequent): the classifier's weights are one dense
         # row per intent, so this bounds memory with thousands of entries.
         self.vectorizer = TfidfVectorizer(
@@ -97,39 +218,67 @@ class Model:
             max_features=MAX_FEATURES,
             dtype=np.float32,
         )
-        features = self.vectorizer.fit_transform([text for text, _ in examples])
-        self.classifier = LogisticRegression(C=50.0, max_iter=3000)
-        self.classifier.fit(features, [label for _, label in examples])
-        self.intents: list[str] = [str(c) for c in self.classifier.classes_]
-        self.articles = list(articles)
+        views = Views(
+            self.vectorizer.fit_transform(texts),
+            None if vectors is None else vectors[: len(texts)],
+        )
+        targets = np.array([label for _, label in examples])
+        self.classifiers, self.temperature = _fit(views, targets)
+        self.intents: list[str] = [str(c) for c in self.classifiers[0].classes_]
         self._documents = (
-            self.vectorizer.transform([_document(a) for a in self.articles])
+            Views(
+                self.vectorizer.transform(documents),
+                None if vectors is None else vectors[len(texts) :],
+            )
             if self.articles
             else None
         )
 
     @classmethod
     def from_articles(
-        cls, articles: Sequence[ArticleSpec], extra: Iterable[tuple[str, str]] = ()
+        cls,
+        articles: Sequence[ArticleSpec],
+        extra: Iterable[tuple[str, str]] = (),
+        *,
+        embedder: Embedder | Literal["default"] | None = "default",
+        stored: Encode | None = None,
     ) -> Model:
         """Trained on every article's title and questions (labelled with its intent), plus
         ``extra`` labelled examples (agents' labels on solved tickets, out-of-scope samples)."""
         examples = [(q, a.intent) for a in articles for q in (a.title, *a.questions)]
-        return cls([*examples, *extra], articles)
+        return cls([*examples, *extra], articles, embedder=embedder, stored=stored)
 
-    def classify(self, text: str) -> list[Candidate]:
-        probabilities = self.classifier.predict_proba(self.vectorizer.transform([text]))[0]
+    def views(self, texts: Sequence[str], *, remember: bool = False) -> Views:
+        """The texts as the model sees them. ``remember``: keep their embeddings in the
+        encoder's cache (for texts seen again, such as solved tickets)."""
+        return Views(
+            self.vectorizer.transform(texts),
+            self.embedder.encode(texts, remember=remember) if self.embedder is not None else None,
+        )
+
+    def embed(self, texts: Sequence[str]) -> Vectors | None:
+        return self.embedder.encode(texts, remember=True) if self.embedder is not None else None
+
+    def similarities(self, text: str, others: Sequence[str]) -> Any:
+        """The cosine of ``text`` with each of ``others``, averaged over the views (0-1)."""
+        if not others:
+            return np.zeros(0)
+        return self.views(others, remember=True).cosine(self.views([text])).ravel()
+
+    def classify(self, text: str, views: Views | None = None) -> list[Candidate]:
+        probabilities = _softmax(
+            _scores(self.classifiers, views or self.views([text]))[0] / self.temperature
+        )
         order = np.argsort(probabilities)[::-1]
         return [Candidate(self.intents[i], float(probabilities[i])) for i in order]
 
     def search(
-        self, text: str, k: int = 3, audience: str = "public"
+        self, text: str, k: int = 3, audience: str = "public", views: Views | None = None
     ) -> list[tuple[ArticleSpec, float]]:
-        """The ``k`` articles most like ``text`` (cosine over the same features)."""
+        """The ``k`` articles most like ``text``: cosine over both views, averaged."""
         if self._documents is None:
             return []
-        query = self.vectorizer.transform([text])
-        scores = (self._documents @ query.T).toarray().ravel()
+        scores = self._documents.cosine(views or self.views([text])).ravel()
         ranked = [
             (self.articles[i], float(scores[i]))
             for i in np.argsort(scores)[::-1]
@@ -148,14 +297,19 @@ class Model:
         self, text: str, thresholds: Thresholds = Thresholds()
     ) -> tuple[list[Candidate], str | None]:
         """The intents by probability, and why a person must take over (None: the assistant
-        may answer, if it has an article)."""
+        may answer, if it has an article). A bare request for a person ("转人工") has no
+        intent: no candidates."""
+        normalized = normalize(text)
+        if ASKS_FOR_HUMAN.search(normalized):
+            rest = ASKS_FOR_HUMAN.sub(" ", normalized)
+            return (self.classify(rest) if _says_something(rest) else []), "asked_for_human"
         candidates = self.classify(text)
         top = candidates[0]
         second = candidates[1].probability if len(candidates) > 1 else 0.0
-        if ASKS_FOR_HUMAN.search(normalize(text)):
-            return candidates, "asked_for_human"
         if top.intent in ALWAYS_HUMAN:
             return candidates, "always_human"
+        if top.intent == REFUND and thresholds.is_large_refund(text):
+            return [Candidate(LARGE_REFUND_INTENT, top.probability), *candidates], "always_human"
         if top.intent == OUT_OF_SCOPE:
             return candidates, "out_of_scope"
         if top.probability < thresholds.threshold or top.probability - second < thresholds.margin:
@@ -164,14 +318,67 @@ class Model:
 
     def respond(self, text: str, locale: str, thresholds: Thresholds = Thresholds()) -> Reply:
         candidates, reason = self.judge(text, thresholds)
+        if not candidates:
+            return Reply("handoff", reason, None, 0.0, 0.0)
         top = candidates[0]
-        margin = top.probability - (candidates[1].probability if len(candidates) > 1 else 0.0)
+        rest = [c for c in candidates[1:] if c.intent != top.intent]
+        margin = top.probability - (rest[0].probability if rest else 0.0)
         article = None if reason else self.article_for(top.intent, locale)
         if reason is None and article is None:
             reason = "no_article"
         if reason is not None:
             return Reply("handoff", reason, top.intent, top.probability, margin, None, candidates)
         return Reply("answer", None, top.intent, top.probability, margin, article, candidates)
+
+
+def _classifier() -> LogisticRegression:
+    # Newton-CG: L-BFGS would keep ten pairs of weight-sized vectors (hundreds of MB with tens
+    # of intents and thousands of n-grams); this keeps a few.
+    return LogisticRegression(C=REGULARISATION, solver="newton-cg", max_iter=3000)
+
+
+def _softmax(scores: Any) -> Any:
+    shifted = np.exp(scores - scores.max())
+    return shifted / shifted.sum()
+
+
+def _scores(classifiers: Sequence[LogisticRegression], views: Views) -> Any:
+    scores = classifiers[0].decision_function(views.ngrams)
+    if len(classifiers) > 1 and views.meaning is not None:
+        scores = scores + classifiers[1].decision_function(views.meaning)
+    return np.atleast_2d(scores)
+
+
+def _fit(views: Views, targets: Any) -> tuple[list[LogisticRegression], float]:
+    """One classifier per view, and the temperature that makes held-out probabilities honest:
+    fit on three quarters of the examples (stratified), choose T minimising the log-loss of
+    softmax(scores / T) on the rest, then fit on everything starting from those weights. T is
+    1.0 when there are too few examples per intent to hold any out."""
+    from scipy.optimize import minimize_scalar
+    from sklearn.model_selection import StratifiedShuffleSplit
+
+    parts = [views.ngrams] + ([] if views.meaning is None else [views.meaning])
+    counts = np.unique(targets, return_counts=True)[1]
+    if counts.min() < 4:
+        return [_classifier().fit(x, targets) for x in parts], 1.0
+    split = StratifiedShuffleSplit(n_splits=1, test_size=0.25, random_state=0)
+    fit_rows, held_rows = next(split.split(np.zeros(len(targets)), targets))
+    classifiers = [_classifier().fit(x[fit_rows], targets[fit_rows]) for x in parts]
+    scores = _scores(classifiers, views.rows(held_rows))
+    index = {c: i for i, c in enumerate(classifiers[0].classes_)}
+    truth = np.array([index[t] for t in targets[held_rows]])
+
+    def loss(t: float) -> float:
+        scaled = scores / t
+        scaled -= scaled.max(axis=1, keepdims=True)
+        log_norm = np.log(np.exp(scaled).sum(axis=1))
+        return float(np.mean(log_norm - scaled[np.arange(len(truth)), truth]))
+
+    temperature = float(minimize_scalar(loss, bounds=(0.05, 20.0), method="bounded").x)
+    for classifier, x in zip(classifiers, parts, strict=True):
+        classifier.set_params(warm_start=True)
+        classifier.fit(x, targets)
+    return classifiers, temperature
 
 
 def _document(article: ArticleSpec) -> str:
@@ -186,53 +393,71 @@ class Evaluation:
     handoff_rate: float
     answered_accuracy: float
     in_scope_answered: float
+    answerable_answered: float
     out_of_scope_handed_off: float
+    always_human_handed_off: float
     p50_ms: float
     p95_ms: float
+    build_seconds: float
 
 
 def evaluate(
     train: Sequence[tuple[str, str]],
     test: Sequence[tuple[str, str]],
     thresholds: Thresholds = Thresholds(),
+    *,
+    embedder: Embedder | Literal["default"] | None = "default",
 ) -> Evaluation:
-    """Train on ``train`` only, then answer each ``test`` text: top-1 accuracy and macro-F1 of
-    the intent (a hand-off for being out of scope counts as predicting ``out_of_scope``), the
-    hand-off rate, how often what was answered was right, the share of in-scope queries
-    answered, the share of out-of-scope ones handed off, and latency per query."""
+    """Train on ``train`` only, then judge each ``test`` text as the assistant would.
+
+    - accuracy / macro-F1: of the best intent, where a best intent below ``threshold`` counts
+      as predicting ``out_of_scope`` (the assistant would not claim to know it);
+    - hand-off rate, and the accuracy of what was answered (its precision);
+    - coverage: the share of in-scope queries answered, and of *answerable* ones (in scope and
+      not an always-human intent, which is never answered by design);
+    - the share of out-of-scope and of always-human queries handed off;
+    - latency per query (the whole judgement: features, embedding, classifier, rules)."""
     from sklearn.metrics import f1_score
 
     if not test:
         raise InvalidInput("the test set is empty")
-    model = Model(train)
+    started = time.perf_counter()
+    model = Model(train, embedder=embedder)
+    build_seconds = time.perf_counter() - started
+    model.judge(test[0][0], thresholds)  # load lazily loaded weights outside the timings
     predicted, timings = [], []
-    answered = answered_right = in_scope_answered = oos_handed = 0
+    answered = answered_right = in_scope = answerable = 0
+    oos_handed = human_handed = 0
     for text, label in test:
         started = time.perf_counter()
         candidates, reason = model.judge(text, thresholds)
         timings.append((time.perf_counter() - started) * 1000)
-        top = candidates[0]
-        # What the assistant thinks it is: its best intent, or "out of scope" when it is not
-        # even ``threshold`` sure.
+        top = candidates[0] if candidates else Candidate(OUT_OF_SCOPE, 0.0)
         predicted.append(top.intent if top.probability >= thresholds.threshold else OUT_OF_SCOPE)
         if reason is None:
             answered += 1
             answered_right += top.intent == label
-            in_scope_answered += label != OUT_OF_SCOPE
+            in_scope += label != OUT_OF_SCOPE
+            answerable += label != OUT_OF_SCOPE and label not in ALWAYS_HUMAN
         else:
             oos_handed += label == OUT_OF_SCOPE
-    handed = len(test) - answered
+            human_handed += label in ALWAYS_HUMAN
     labels = [label for _, label in test]
     out_count = labels.count(OUT_OF_SCOPE)
+    human_count = sum(label in ALWAYS_HUMAN for label in labels)
     in_count = len(test) - out_count
+    answerable_count = in_count - human_count
     return Evaluation(
         total=len(test),
         accuracy=sum(p == t for p, t in zip(predicted, labels, strict=True)) / len(test),
         macro_f1=float(f1_score(labels, predicted, average="macro", zero_division=0)),
-        handoff_rate=handed / len(test),
+        handoff_rate=(len(test) - answered) / len(test),
         answered_accuracy=answered_right / answered if answered else 1.0,
-        in_scope_answered=in_scope_answered / in_count if in_count else 0.0,
+        in_scope_answered=in_scope / in_count if in_count else 0.0,
+        answerable_answered=answerable / answerable_count if answerable_count else 0.0,
         out_of_scope_handed_off=oos_handed / out_count if out_count else 1.0,
+        always_human_handed_off=human_handed / human_count if human_count else 1.0,
         p50_ms=float(np.percentile(timings, 50)),
         p95_ms=float(np.percentile(timings, 95)),
+        build_seconds=build_seconds,
     )

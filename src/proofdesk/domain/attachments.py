@@ -53,4 +53,23 @@ def check_attachment(
         raise UnsupportedMediaType(
             f"declared type {declared} does not match the content ({sniffed})", sniffed=sniffed
         )
+    if sniffed == "text/plain":
+        _refuse_secrets(data)
     return hashlib.sha256(data).hexdigest(), sniffed
+
+
+def _refuse_secrets(data: bytes) -> None:
+    """A text file with a seed phrase, a private key or a keystore is refused, not stored:
+    editing it would break the file's hash that the log commits to, and storing it would keep
+    the secret. The customer is told why (both languages) and to move their funds."""
+    from proofdesk.assistant.redaction import redact
+
+    found = redact(data.decode("utf-8", errors="replace")).kinds
+    if found:
+        raise InvalidInput(
+            "this file contains a secret (" + ", ".join(found) + "): it was not stored. Never "
+            "share a seed phrase or private key; move your funds to a new wallet now. / "
+            "文件中含有助记词或私钥，未予保存。请勿向任何人提供助记词或私钥，并立即将资产转移到新钱包。",
+            code="secret_in_attachment",
+            field="file",
+        )

@@ -93,6 +93,7 @@ class EventType(StrEnum):
     CONTRACT_ACTIVATED = "contract.activated"
     SLA_WARNING = "sla.warning"  # an SLA target is about to be missed
     SLA_BREACHED = "sla.breached"  # an SLA target was missed
+    RATED = "ticket.rated"  # the requester rated the solution (1-5, optional comment)
 
 
 #: Events of an organization's own stream, which no ticket projection folds.
@@ -158,6 +159,9 @@ class TicketState:
     closed_at: str | None = None
     message_count: int = 0
     erased_at: str | None = None
+    #: The requester's satisfaction with the solution, 1-5 (the latest rating), and when.
+    rating: int | None = None
+    rated_at: str | None = None
     last_seq: int = 0
     last_ticket_seq: int = 0
 
@@ -332,6 +336,19 @@ def _on_sla(state: TicketState, event: Event) -> TicketState:
     return state
 
 
+RATINGS = range(1, 6)
+
+
+def _on_rated(state: TicketState, event: Event) -> TicketState:
+    """A solution is rated while the ticket is solved; a later rating replaces the earlier."""
+    score = event.payload["score"]
+    if type(score) is not int or score not in RATINGS:
+        raise ValueError("score must be an integer from 1 to 5")
+    if state.status is not Status.SOLVED:
+        raise InvalidTransition("only a solved request can be rated", code="not_solved")
+    return replace(state, rating=score, rated_at=event.occurred_at)
+
+
 _REDUCERS = {
     EventType.STATUS_CHANGED: _on_status,
     EventType.MESSAGE_ADDED: _on_message,
@@ -345,6 +362,7 @@ _REDUCERS = {
     EventType.PAYOUT: _on_payout,
     EventType.SLA_WARNING: _on_sla,
     EventType.SLA_BREACHED: _on_sla,
+    EventType.RATED: _on_rated,
 }
 
 

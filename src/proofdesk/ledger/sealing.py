@@ -39,6 +39,7 @@ PRIVATE: dict[str, dict[str, Any]] = {
     # The facts a decision saw may name orders, wallets and amounts.
     EventType.DECIDED.value: {"facts": {}},
     EventType.PAYOUT.value: {"recipient": None},
+    EventType.RATED.value: {"comment": ERASED_TEXT},
 }
 #: In ``fields.changed``, the changes of these fields are private.
 PRIVATE_CHANGES = _TICKET_FIELDS

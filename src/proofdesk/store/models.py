@@ -211,6 +211,8 @@ class Ticket(Base):
     closed_at: Mapped[str | None] = mapped_column(TIME_TEXT)
     message_count: Mapped[int] = mapped_column(Integer)
     erased_at: Mapped[str | None] = mapped_column(TIME_TEXT)
+    rating: Mapped[int | None] = mapped_column(SmallInteger)
+    rated_at: Mapped[str | None] = mapped_column(TIME_TEXT)
     last_seq: Mapped[int] = mapped_column(BigInteger)
     last_ticket_seq: Mapped[int] = mapped_column(Integer)
 
@@ -668,4 +670,17 @@ class AssistantExample(Base):
     label: Mapped[str] = mapped_column(String(64))
     #: The solved ticket it came from, or None for an imported example.
     ticket_id: Mapped[str | None] = mapped_column(ID)
+    created_at: Mapped[datetime] = mapped_column(TZ)
+
+
+class AssistantVector(Base):
+    """The sentence embedding of a text the organization's model trains on or searches (an
+    article, an example), by the text's SHA-256: a rebuilt model encodes only new texts."""
+
+    __tablename__ = "assistant_vectors"
+    organization_id: Mapped[str] = mapped_column(ForeignKey("organizations.id"), primary_key=True)
+    model: Mapped[str] = mapped_column(String(64), primary_key=True)
+    digest: Mapped[str] = mapped_column(String(64), primary_key=True)
+    #: float32 little-endian, the model's dimension long.
+    vector: Mapped[bytes] = mapped_column(LargeBinary)
     created_at: Mapped[datetime] = mapped_column(TZ)

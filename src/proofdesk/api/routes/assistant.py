@@ -142,10 +142,12 @@ def assist(ticket_id: str, services: ServicesDep, actor: ActorDep) -> dict[str, 
     require_scope(actor, Scope.TICKETS_READ)
     require_staff(actor)
     with services.db.reader() as session:
+        access_ticket(session, actor, ticket_id)  # refused before anything else is done
+    model = services.assistant.of(services.db, actor.organization_id)
+    with services.db.reader() as session:
         ticket = access_ticket(session, actor, ticket_id)
         customer = session.get(User, ticket.requester_id)
         locale = customer.locale if customer is not None else "en"
-        model = services.assistant.of(session, actor.organization_id)
         suggested, similar = suggestions(session, model, ticket, locale)
     return {
         "suggestions": [asdict(s) for s in suggested],
@@ -189,8 +191,8 @@ def top_issues_route(
     require_scope(actor, Scope.TICKETS_READ)
     require_manager(actor)
     until = utc_now()
+    model = services.assistant.of(services.db, actor.organization_id)
     with services.db.reader() as session:
-        model = services.assistant.of(session, actor.organization_id)
         found = top_issues(
             session, model, actor.organization_id, until - timedelta(days=days), until, clusters
         )

@@ -27,6 +27,7 @@ from proofdesk.api.schemas import (
     MessageIn,
     MessageOut,
     Page,
+    RatingIn,
     SignatureIn,
     StatusIn,
     TagsIn,
@@ -239,6 +240,19 @@ def change_tags(ticket_id: str, body: TagsIn, services: ServicesDep, actor: Acto
         ticket = access_ticket(session, actor, ticket_id, write=True, lock=True)
         return TicketOut.of(
             actions.do_change_tags(session, actor, ticket, add=body.add, remove=body.remove)
+        )
+
+
+@router.post(
+    "/{ticket_id}/rating",
+    response_model=TicketOut,
+    summary="The requester rates a solved request (1-5, optional comment)",
+)
+def rate(ticket_id: str, body: RatingIn, services: ServicesDep, actor: ActorDep) -> TicketOut:
+    with services.db.writer() as session:
+        ticket = access_ticket(session, actor, ticket_id, write=True, lock=True)
+        return TicketOut.of(
+            actions.do_rate(session, actor, ticket, score=body.score, comment=body.comment)
         )
 
 
