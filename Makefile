@@ -4,9 +4,11 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 NODE_STAMP := node_modules/.installed
+WEB_VENDOR := src/proofdesk/web/static/vendor
+WEB_STAMP := $(WEB_VENDOR)/.built
 export PROOFDESK_DATA_DIR ?= var
 
-.PHONY: run test lint typecheck pytest bench bench-ledger bench-anchoring bench-auth bench-contracts bench-assistant demo clean install screenshot contracts
+.PHONY: web run test lint typecheck pytest bench bench-ledger bench-anchoring bench-auth bench-contracts bench-assistant demo clean install screenshot contracts
 
 install: $(STAMP)
 
@@ -23,10 +25,19 @@ $(NODE_STAMP): package.json package-lock.json
 	npm install --no-audit --no-fund --loglevel=error
 	@touch $(NODE_STAMP)
 
+# The web UI's front-end packages, from npm (pinned in package-lock.json), copied into the
+# package's static files; nothing is fetched from a CDN at run time.
+$(WEB_STAMP): $(NODE_STAMP)
+	mkdir -p $(WEB_VENDOR)
+	cp node_modules/htmx.org/dist/htmx.min.js node_modules/htmx-ext-sse/dist/sse.min.js $(WEB_VENDOR)/
+	@touch $(WEB_STAMP)
+
+web: $(WEB_STAMP)
+
 contracts: $(STAMP)
 	$(BIN)/python -m proofdesk.chain.contracts
 
-run: $(STAMP)
+run: $(STAMP) $(WEB_STAMP)
 	$(BIN)/proofdesk migrate
 	$(BIN)/proofdesk demo
 	$(BIN)/proofdesk serve
@@ -41,7 +52,7 @@ lint: $(STAMP)
 typecheck: $(STAMP)
 	$(BIN)/mypy
 
-pytest: $(STAMP) $(NODE_STAMP)
+pytest: $(STAMP) $(NODE_STAMP) $(WEB_STAMP)
 	$(BIN)/pytest -n 2 --dist loadfile $(PYTEST_ARGS)
 
 test: lint typecheck pytest
@@ -68,4 +79,4 @@ screenshot: $(STAMP)
 	$(BIN)/python docs/img/render.py
 
 clean:
-	rm -rf $(VENV) var node_modules .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) var node_modules $(WEB_VENDOR) .pytest_cache .mypy_cache .ruff_cache

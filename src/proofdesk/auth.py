@@ -17,7 +17,7 @@ from datetime import datetime, timedelta
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
-from sqlalchemy import select
+from sqlalchemy import delete, select
 from sqlalchemy.orm import Session as DbSession
 
 from proofdesk.access import Actor
@@ -161,6 +161,13 @@ class SessionActor:
 
 #: How stale a session's last-seen time may get before a request writes it again.
 TOUCH_EVERY = timedelta(seconds=60)
+
+
+def close_session(session: DbSession, token: str, user_id: str) -> None:
+    """End the session of ``token`` (if it is ``user_id``'s)."""
+    session.execute(
+        delete(Session).where(Session.token_hash == token_hash(token), Session.user_id == user_id)
+    )
 
 
 def actor_from_session(session: DbSession, token: str, idle_seconds: int) -> SessionActor:

@@ -6,7 +6,8 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from fastapi import APIRouter, Depends, FastAPI
-from fastapi.responses import HTMLResponse, PlainTextResponse
+from fastapi.responses import PlainTextResponse
+from fastapi.staticfiles import StaticFiles
 
 import proofdesk
 from proofdesk.actions.blobs import BlobStore
@@ -39,16 +40,10 @@ from proofdesk.settings import Settings
 from proofdesk.sla.policies import SlaWorker
 from proofdesk.store.db import Database
 from proofdesk.store.migrate import is_current
+from proofdesk.web import pages as web
+from proofdesk.web.security import SecurityHeaders
 
 API_PREFIX = "/api/v1"
-
-_LANDING = """<!doctype html><html lang="en"><head><meta charset="utf-8">
-<title>ProofDesk</title></head><body>
-<h1>ProofDesk {version}</h1>
-<p>Verifiable customer service for Web3 platforms. 可验证的 Web3 客服平台。</p>
-<ul><li><a href="/api/v1/openapi.json">OpenAPI 3.1 description</a></li>
-<li><a href="/api/v1/health">Health</a></li></ul>
-</body></html>"""
 
 
 def create_app(settings: Settings, db: Database | None = None) -> FastAPI:
@@ -138,8 +133,8 @@ def create_app(settings: Settings, db: Database | None = None) -> FastAPI:
     def well_known_key() -> PlainTextResponse:
         return log.verifier_key(app.state.services)
 
-    @app.get("/", include_in_schema=False, response_class=HTMLResponse)
-    def landing() -> str:
-        return _LANDING.format(version=proofdesk.__version__)
-
+    # The web UI: pages beside the API, their static files, and their security headers.
+    app.include_router(web.router, dependencies=[Depends(reject_nul_characters)])
+    app.mount("/static", StaticFiles(directory=web.STATIC), name="static")
+    app.add_middleware(SecurityHeaders, api_prefix=API_PREFIX)
     return app

@@ -38,7 +38,7 @@ from proofdesk.api.schemas import (
     UserOut,
     WalletOut,
 )
-from proofdesk.auth import new_token, open_session, password_login, token_hash
+from proofdesk.auth import close_session, new_token, open_session, password_login
 from proofdesk.chain.base import Chain
 from proofdesk.domain.roles import Role
 from proofdesk.errors import Conflict, Forbidden, NotFound
@@ -196,12 +196,7 @@ def logout(request: Request, response: Response, services: ServicesDep, actor: A
     header = request.headers.get("authorization", "")
     token = header.partition(" ")[2].strip() or request.cookies.get(SESSION_COOKIE, "")
     with services.db.writer() as session:
-        session.execute(
-            delete(BrowserSession).where(
-                BrowserSession.token_hash == token_hash(token),
-                BrowserSession.user_id == actor.user_id,
-            )
-        )
+        close_session(session, token, actor.user_id)
     response.delete_cookie(SESSION_COOKIE, path="/")
     response.delete_cookie(CSRF_COOKIE, path="/")
 

@@ -1,0 +1,182 @@
+"""The web UI's main pages in Chromium: weight (HTML, JavaScript, CSS, all) and time to first
+contentful paint, each page loaded cold in a fresh browser context, on the demo data. Prints a
+table and rewrites its section of ``docs/benchmarks.md``. Needs Debian's Chromium
+(``/usr/bin/chromium``) and the built front-end files (``make web``).
+
+    .venv/bin/python bench/web.py [--runs 5]
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import sys
+import tempfile
+from pathlib import Path
+from typing import Any
+
+from rich.console import Console
+from rich.table import Table
+from sqlalchemy import select
+
+sys.path.insert(0, str(Path(__file__).parent))
+from api_load import cpu_model
+from ledger import markdown_table, replace_section, run_header
+from proofdesk.demo import DEMO_SLUG, STAFF_DOMAIN, import_starter_kb, seed_demo
+from proofdesk.domain.roles import Role
+from proofdesk.ledger.checkpoints import CheckpointLoop, signer_for
+from proofdesk.services import open_database
+from proofdesk.settings import Settings
+from proofdesk.store.models import Organization, Ticket, User
+from proofdesk.web.local import serving
+
+CHROMIUM = "/usr/bin/chromium"
+PAINTED = "() => performance.getEntriesByName('first-contentful-paint').length > 0"
+#: What the page loaded, by kind, from the browser's own resource timing.
+MEASURE = """() => {
+  const nav = performance.getEntriesByType('navigation')[0];
+  const paint = performance.getEntriesByName('first-contentful-paint')[0];
+  const sizes = {html: nav.encodedBodySize, js: 0, css: 0, other: 0};
+  for (const r of performance.getEntriesByType('resource')) {
+    const kind = r.initiatorType === 'script' ? 'js' : (r.name.endsWith('.css') ? 'css' : 'other');
+    sizes[kind] += r.encodedBodySize;
+  }
+  return {...sizes, fcp: paint ? paint.startTime : null, dcl: nav.domContentLoadedEventEnd};
+}"""
+
+
+def sign_in(page: Any, url: str, email: str, password: str) -> None:
+    page.goto(f"{url}/login")
+    page.fill("#organization", DEMO_SLUG)
+    page.fill("#email", email)
+    page.fill("#password", password)
+    page.click("button[type=submit]")
+    page.wait_for_load_state("networkidle")
+
+
+def measure(
+    browser: Any, url: str, who: tuple[str, str] | None, path: str, runs: int
+) -> dict[str, Any]:
+    samples = []
+    for _ in range(runs):
+        context = browser.new_context()
+        page = context.new_page()
+        if who is not None:
+            sign_in(page, url, *who)
+        page.goto(f"{url}{path}", wait_until="load")
+        for _ in range(100):  # the first paint is recorded a moment after "load", headless
+            if page.evaluate(PAINTED):
+                break
+            page.wait_for_timeout(50)
+        samples.append(page.evaluate(MEASURE))
+        context.close()
+    last = samples[-1]
+    return {
+        "html": last["html"],
+        "js": last["js"],
+        "css": last["css"],
+        "total": last["html"] + last["js"] + last["css"] + last["other"],
+        "fcp": statistics.median(s["fcp"] for s in samples),
+        "dcl": statistics.median(s["dcl"] for s in samples),
+    }
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--runs", type=int, default=5)
+    parser.add_argument("--no-write", action="store_true", help="do not touch docs/")
+    args = parser.parse_args(argv)
+    if args.runs < 1:
+        parser.error("at least one run")
+    if not Path(CHROMIUM).exists():
+        parser.error(f"no Chromium at {CHROMIUM}: apt-get install chromium")
+    from playwright.sync_api import sync_playwright
+
+    with tempfile.TemporaryDirectory() as tmp:
+        settings = Settings(
+            data_dir=Path(tmp),
+            anchor_every_seconds=0,
+            automation_poll_seconds=0,
+            sla_poll_seconds=0,
+        )
+        db = open_database(settings, migrate=True)
+        seed_demo(db, settings, seed=7, tickets=300, customers=50)
+        import_starter_kb(db)
+        CheckpointLoop(db, signer_for(settings), 0).tick()
+        password = settings.demo_password.get_secret_value()
+        with db.reader() as session:
+            org = session.scalars(select(Organization).where(Organization.slug == DEMO_SLUG)).one()
+            customer = session.scalars(
+                select(User).where(
+                    User.organization_id == org.id, User.email == f"customer@{STAFF_DOMAIN}"
+                )
+            ).one()
+            agent = session.scalars(
+                select(User)
+                .where(User.organization_id == org.id, User.role == Role.AGENT.value)
+                .order_by(User.email)
+                .limit(1)
+            ).one()
+            mine = session.scalars(
+                select(Ticket.id).where(Ticket.requester_id == customer.id).limit(1)
+            ).first()
+            any_ticket = session.scalars(
+                select(Ticket.id).where(Ticket.organization_id == org.id).limit(1)
+            ).one()
+            assert customer.email is not None
+            assert agent.email is not None
+            as_customer = (customer.email, password)
+            as_agent = (agent.email, password)
+        pages = [
+            ("sign-in", None, "/login"),
+            ("my requests", as_customer, "/requests"),
+            ("new request", as_customer, "/requests/new"),
+            ("a request", as_customer, f"/requests/{mine}" if mine else "/requests"),
+            ("agent queue (all)", as_agent, "/agent?view=all"),
+            ("agent ticket", as_agent, f"/agent/tickets/{any_ticket}"),
+        ]
+        rows = []
+        with serving(settings, db) as url, sync_playwright() as playwright:
+            browser = playwright.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox"])
+            for name, who, path in pages:
+                found = measure(browser, url, who, path, args.runs)
+                rows.append(
+                    [
+                        name,
+                        f"{found['html'] / 1024:.1f}",
+                        f"{found['js'] / 1024:.1f}",
+                        f"{found['css'] / 1024:.1f}",
+                        f"{found['total'] / 1024:.1f}",
+                        f"{found['fcp']:.0f}",
+                        f"{found['dcl']:.0f}",
+                    ]
+                )
+            browser.close()
+        db.dispose()
+    headers = ["page", "HTML KB", "JS KB", "CSS KB", "total KB", "first paint ms", "DOM ready ms"]
+    table = Table(*headers, title=f"Web pages, cold, median of {args.runs} loads")
+    for row in rows:
+        table.add_row(*row)
+    Console(width=140).print(table)
+    if not args.no_write:
+        start, end = "<!-- web:start -->", "<!-- web:end -->"
+        block = "\n".join(
+            [
+                start,
+                *run_header("web.py", argv or sys.argv[1:]),
+                "",
+                f"- machine: {cpu_model()}; Chromium headless on loopback; the demo data (300 "
+                "tickets); each load in a fresh context (no cache); sizes as sent (no compression "
+                "configured); aim: no page over 200 KB of JavaScript",
+                "",
+                *markdown_table(headers, rows),
+                "",
+                end,
+            ]
+        )
+        replace_section(start, end, "The web UI (`bench/web.py`)", block)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,809 @@
+"""The web UI: server-rendered pages (Jinja2), made live with htmx and server-sent events.
+
+Pages use the same actions, access rules and sessions as the API: signing in here opens the
+same session (HttpOnly cookie) as ``POST /api/v1/auth/login``; every form carries the
+session's CSRF token, checked on every POST; every ticket is loaded through
+``access.access_ticket``, so a customer reaches only their own requests and never an internal
+note. Output is escaped by Jinja2's autoescaping — customer text is hostile — and the
+Content-Security-Policy (``web.security``) allows no inline script.
+
+Customer portal: ``/requests`` (mine), ``/requests/new`` (with knowledge-base suggestions as
+they type), ``/requests/{id}`` (the timeline, live; replies; the verification panel with the
+receipt; the satisfaction survey once solved). Agent console: ``/agent`` (views with counts),
+``/agent/tickets/{id}`` (public replies and internal notes, status, live).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import functools
+import hmac
+from collections.abc import AsyncIterator, Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Annotated, Any
+from urllib.parse import quote
+
+from fastapi import APIRouter, Form, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response, StreamingResponse
+from fastapi.routing import APIRoute
+from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+from starlette.concurrency import run_in_threadpool
+
+from proofdesk.access import Actor, access_ticket, visible_messages, visible_tickets
+from proofdesk.actions import tickets as actions
+from proofdesk.api.deps import CSRF_COOKIE, DEVICE_COOKIE, SESSION_COOKIE, Services, services_of
+from proofdesk.auth import (
+    actor_from_session,
+    close_session,
+    new_token,
+    open_session,
+    password_login,
+)
+from proofdesk.domain.roles import Role
+from proofdesk.domain.tickets import UNSOLVED, Kind, Status, Visibility
+from proofdesk.errors import Error, NotFound, Unauthenticated
+from proofdesk.ledger.anchors import covering_anchor
+from proofdesk.sla.policies import NEVER
+from proofdesk.store.models import Message, SignedCheckpoint, Ticket, TicketSla, User
+from proofdesk.web import i18n
+
+HERE = Path(__file__).parent
+STATIC = HERE / "static"
+#: How often a live page's stream looks for new events, and says it is alive.
+POLL_SECONDS = 1.0
+HEARTBEAT_SECONDS = 15.0
+PAGE_SIZE = 50
+
+
+class SignIn(Exception):
+    """The page needs a signed-in user: send them to the sign-in page, then back."""
+
+    def __init__(self, back: str) -> None:
+        self.back = back
+
+
+class WebRoute(APIRoute):
+    """Routes of the UI answer errors with a page in the reader's language, not JSON."""
+
+    def get_route_handler(self) -> Callable[[Request], Any]:
+        handler = super().get_route_handler()
+
+        async def route(request: Request) -> Response:
+            try:
+                response: Response = await handler(request)
+                return response
+            except SignIn as exc:
+                return RedirectResponse(f"/login?next={quote(exc.back, safe='/')}", 303)
+            except Error as exc:
+                return render(
+                    request,
+                    current(request),
+                    "error.html",
+                    status=exc.http_status,
+                    error=exc,
+                    message=error_text(exc, locale_of(request, current(request))),
+                )
+
+        return route
+
+
+router = APIRouter(route_class=WebRoute, include_in_schema=False)
+
+
+@functools.cache
+def environment(locale: str) -> Environment:
+    env = Environment(
+        loader=FileSystemLoader(HERE / "templates"),
+        autoescape=select_autoescape(["html"]),
+        undefined=StrictUndefined,
+        extensions=["jinja2.ext.i18n"],
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
+    env.install_gettext_translations(i18n.translations(locale), newstyle=True)  # type: ignore[attr-defined]
+    env.filters["when"] = lambda value: i18n.when(value, locale)
+    env.filters["number"] = lambda value: i18n.number(value, locale)
+    return env
+
+
+# --- who is asking -------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Visitor:
+    actor: Actor
+    name: str
+    locale: str | None
+    csrf: str
+
+    @property
+    def is_staff(self) -> bool:
+        return not self.actor.is_customer
+
+
+def current(request: Request) -> Visitor | None:
+    """The signed-in user of this request (a valid session cookie), or None."""
+    if getattr(request.state, "visitor_known", False):
+        known: Visitor | None = request.state.visitor
+        return known
+    visitor = None
+    token = request.cookies.get(SESSION_COOKIE)
+    if token:
+        services = services_of(request)
+        with services.db.reader() as session:
+            try:
+                found = actor_from_session(session, token, services.settings.session_idle_seconds)
+            except Unauthenticated:
+                found = None
+            user = session.get(User, found.actor.user_id) if found else None
+            if found is not None and user is not None and found.mfa_ok:
+                visitor = Visitor(found.actor, user.display_name, user.locale, found.csrf_token)
+    request.state.visitor = visitor
+    request.state.visitor_known = True
+    return visitor
+
+
+def signed_in(request: Request) -> Visitor:
+    visitor = current(request)
+    if visitor is None:
+        raise SignIn(request.url.path)
+    return visitor
+
+
+def check_csrf(request: Request, visitor: Visitor, token: str) -> None:
+    """Every POST carries the session's CSRF token (form field or htmx header)."""
+    sent = token or request.headers.get("x-csrf-token", "")
+    if not hmac.compare_digest(sent.encode(), visitor.csrf.encode()):
+        from proofdesk.errors import Forbidden
+
+        raise Forbidden("the form expired; reload the page and try again", code="csrf_failed")
+
+
+def locale_of(request: Request, visitor: Visitor | None) -> str:
+    return i18n.choose(
+        request.cookies.get(i18n.LANG_COOKIE),
+        visitor.locale if visitor else None,
+        request.headers.get("accept-language"),
+    )
+
+
+#: Error messages for the codes a person can meet in the UI (the API's are English).
+ERRORS = {
+    "not_found": ("That page does not exist, or it is not yours.", "页面不存在，或不属于您。"),
+    "bad_credentials": ("Wrong organization, e-mail or password.", "组织、邮箱或密码错误。"),
+    "mfa_required": (
+        "Enter the code from your authenticator app.",
+        "请输入身份验证器中的验证码。",
+    ),
+    "bad_mfa_code": ("Wrong or used authentication code.", "验证码错误或已使用。"),
+    "rate_limited": ("Too many attempts; wait a minute.", "尝试次数过多，请稍候再试。"),
+    "account_locked": ("Too many attempts; wait a minute.", "尝试次数过多，请稍候再试。"),
+    "csrf_failed": (
+        "The form expired; reload the page and try again.",
+        "表单已过期，请刷新页面后重试。",
+    ),
+    "not_solved": ("Only a solved request can be rated.", "只有已解决的工单可以评价。"),
+    "ticket_closed": ("This request is closed.", "该工单已关闭。"),
+    "forbidden": ("You may not do that.", "您无权执行此操作。"),
+    "invalid_transition": ("That status change is not possible.", "无法变更为该状态。"),
+}
+
+
+def error_text(error: Error, locale: str) -> str:
+    known = ERRORS.get(error.code)
+    if known is not None:
+        return known[1] if locale == "zh-CN" else known[0]
+    prefix = "请检查输入：" if locale == "zh-CN" else "Please check: "
+    return prefix + error.message
+
+
+# --- rendering ---------------------------------------------------------------------------------
+
+
+def render(
+    request: Request,
+    visitor: Visitor | None,
+    template: str,
+    *,
+    status: int = 200,
+    **context: Any,
+) -> HTMLResponse:
+    locale = locale_of(request, visitor)
+    html = (
+        environment(locale)
+        .get_template(template)
+        .render(
+            visitor=visitor,
+            locale=locale,
+            path=request.url.path,
+            other_locale="en" if locale == "zh-CN" else "zh-CN",
+            **context,
+        )
+    )
+    response = HTMLResponse(html, status_code=status)
+    response.headers["Content-Language"] = locale
+    return response
+
+
+@contextmanager
+def reading(request: Request) -> Iterator[Session]:
+    with services_of(request).db.reader() as session:
+        yield session
+
+
+# --- signing in ----------------------------------------------------------------------------------
+
+
+@router.get("/")
+def home(request: Request) -> Response:
+    visitor = current(request)
+    if visitor is None:
+        return RedirectResponse("/login", 303)
+    return RedirectResponse("/agent" if visitor.is_staff else "/requests", 303)
+
+
+@router.get("/lang/{locale}")
+def switch_language(request: Request, locale: str, back: str = "/") -> Response:
+    """The language switch: a cookie, then back to the page (only to a path of this site)."""
+    target = back if back.startswith("/") and not back.startswith("//") else "/"
+    response = RedirectResponse(target, 303)
+    if locale in i18n.LOCALES:
+        response.set_cookie(i18n.LANG_COOKIE, locale, max_age=365 * 86400, samesite="lax")
+    return response
+
+
+@router.get("/login")
+def login_page(request: Request, next: str = "/", org: str = "") -> Response:
+    return render(request, None, "login.html", next=_local(next), org=org, error=None, email="")
+
+
+@router.post("/login")
+def login(
+    request: Request,
+    organization: Annotated[str, Form()] = "",
+    email: Annotated[str, Form()] = "",
+    password: Annotated[str, Form()] = "",
+    totp_code: Annotated[str, Form()] = "",
+    next: Annotated[str, Form()] = "/",
+) -> Response:
+    services = services_of(request)
+    address = request.client.host if request.client else "unknown"
+    try:
+        services.login_limiter_by_address.hit(address)
+        services.login_limiter.hit(f"{address}|{organization}|{email.strip().lower()}")
+    except Error as exc:
+        return _login_again(request, exc, organization, email, next)
+    keyring = services.db.keyring
+    assert keyring is not None
+    device = request.cookies.get(DEVICE_COOKIE) or new_token()
+    with services.db.writer() as session:
+        attempt = password_login(
+            session,
+            keyring,
+            organization.strip(),
+            email,
+            password,
+            totp_code=totp_code.strip() or None,
+            recovery_code=None,
+            device_cookie=device,
+            user_agent=request.headers.get("user-agent", ""),
+        )
+        opened = None
+        if attempt.user is not None:
+            user = attempt.user
+            opened = open_session(
+                session, user, services.settings.session_ttl_seconds, mfa_ok=attempt.mfa_ok
+            )
+            staff = user.role != Role.CUSTOMER.value
+    if attempt.error is not None or opened is None:
+        assert attempt.error is not None
+        return _login_again(request, attempt.error, organization, email, next)
+    if not attempt.mfa_ok:
+        return _login_again(
+            request,
+            Unauthenticated(
+                "your organization requires a second factor: set it up with "
+                "POST /api/v1/auth/mfa/totp/setup, then sign in again",
+                code="mfa_enrollment_required",
+            ),
+            organization,
+            email,
+            next,
+        )
+    token, csrf = opened
+    target = _local(next)
+    if target == "/":
+        target = "/agent" if staff else "/requests"
+    response = RedirectResponse(target, 303)
+    secure = services.settings.secure_cookies
+    ttl = services.settings.session_ttl_seconds
+    response.set_cookie(
+        SESSION_COOKIE, token, max_age=ttl, httponly=True, samesite="lax", secure=secure, path="/"
+    )
+    response.set_cookie(
+        CSRF_COOKIE, csrf, max_age=ttl, httponly=False, samesite="lax", secure=secure, path="/"
+    )
+    response.set_cookie(
+        DEVICE_COOKIE,
+        device,
+        max_age=400 * 86400,
+        httponly=True,
+        samesite="lax",
+        secure=secure,
+        path="/login",
+    )
+    return response
+
+
+def _login_again(
+    request: Request, error: Error, organization: str, email: str, next: str
+) -> Response:
+    return render(
+        request,
+        None,
+        "login.html",
+        status=error.http_status,
+        next=_local(next),
+        org=organization,
+        email=email,
+        error=error_text(error, locale_of(request, None)),
+    )
+
+
+def _local(path: str) -> str:
+    return path if path.startswith("/") and not path.startswith("//") else "/"
+
+
+@router.post("/logout")
+def logout(request: Request, csrf_token: Annotated[str, Form()] = "") -> Response:
+    visitor = signed_in(request)
+    check_csrf(request, visitor, csrf_token)
+    services = services_of(request)
+    with services.db.writer() as session:
+        close_session(session, request.cookies.get(SESSION_COOKIE, ""), visitor.actor.user_id)
+    response = RedirectResponse("/login", 303)
+    response.delete_cookie(SESSION_COOKIE, path="/")
+    response.delete_cookie(CSRF_COOKIE, path="/")
+    return response
+
+
+# --- the customer portal -------------------------------------------------------------------------
+
+
+@router.get("/requests")
+def my_requests(request: Request) -> Response:
+    visitor = signed_in(request)
+    if visitor.is_staff:
+        return RedirectResponse("/agent", 303)
+    with reading(request) as session:
+        rows = session.scalars(
+            visible_tickets(visitor.actor).order_by(Ticket.updated_at.desc()).limit(PAGE_SIZE)
+        ).all()
+    return render(request, visitor, "requests.html", tickets=rows)
+
+
+KIND_FIELDS = {
+    Kind.TRANSACTION_PROBLEM.value: ("tx_hash", "chain_id"),
+    Kind.REFUND_REQUEST.value: ("order_id",),
+    Kind.WARRANTY_CLAIM.value: ("order_id",),
+}
+
+
+@router.get("/requests/new")
+def new_request_page(request: Request, kind: str = Kind.QUESTION.value) -> Response:
+    visitor = signed_in(request)
+    if visitor.is_staff:
+        return RedirectResponse("/agent", 303)
+    return render(
+        request,
+        visitor,
+        "new_request.html",
+        kinds=[k.value for k in Kind],
+        kind=kind if kind in {k.value for k in Kind} else Kind.QUESTION.value,
+        form={},
+        error=None,
+    )
+
+
+@router.post("/requests/new")
+def create_request(
+    request: Request,
+    csrf_token: Annotated[str, Form()] = "",
+    kind: Annotated[str, Form()] = "",
+    subject: Annotated[str, Form()] = "",
+    body: Annotated[str, Form()] = "",
+    order_id: Annotated[str, Form()] = "",
+    tx_hash: Annotated[str, Form()] = "",
+    chain_id: Annotated[str, Form()] = "",
+) -> Response:
+    visitor = signed_in(request)
+    if visitor.is_staff:
+        return RedirectResponse("/agent", 303)
+    check_csrf(request, visitor, csrf_token)
+    form = {"subject": subject, "body": body, "order_id": order_id, "tx_hash": tx_hash}
+    form["chain_id"] = chain_id
+    try:
+        spec = actions.NewTicket(
+            kind=Kind(kind) if kind in {k.value for k in Kind} else Kind.QUESTION,
+            subject=subject,
+            body=body,
+            order_id=order_id.strip() or None,
+            tx_hash=tx_hash.strip() or None,
+            chain_id=_integer(chain_id, "chain_id"),
+        )
+        with services_of(request).db.writer() as session:
+            state = actions.do_create_ticket(session, visitor.actor, spec)
+    except Error as exc:
+        return render(
+            request,
+            visitor,
+            "new_request.html",
+            status=exc.http_status,
+            kinds=[k.value for k in Kind],
+            kind=kind,
+            form=form,
+            error=error_text(exc, locale_of(request, visitor)),
+        )
+    return RedirectResponse(f"/requests/{state.id}", 303)
+
+
+def _integer(value: str, name: str) -> int | None:
+    from proofdesk.errors import InvalidInput
+
+    value = value.strip()
+    if not value:
+        return None
+    if not value.isdecimal() or len(value) > 18:
+        raise InvalidInput(f"{name} is a whole number", field=name)
+    return int(value)
+
+
+@router.get("/requests/suggest")
+def suggest(request: Request, subject: str = "", body: str = "") -> Response:
+    """Knowledge-base articles for what the customer is typing (an htmx fragment)."""
+    visitor = signed_in(request)
+    text = f"{subject}\n{body}".strip()[:2000]
+    found: list[Any] = []
+    if len(text) >= 4:
+        services = services_of(request)
+        try:
+            model = services.assistant.of(services.db, visitor.actor.organization_id)
+        except NotFound:
+            model = None
+        if model is not None:
+            locale = locale_of(request, visitor)
+            # The articles of the likeliest intents first (in the reader's language when there
+            # is one), then the closest by search.
+            for candidate in model.classify(text)[:2]:
+                article = model.article_for(candidate.intent, locale)
+                if candidate.probability >= 0.3 and article is not None:
+                    found.append(article)
+            for article, score in model.search(text, k=6):
+                if score >= 0.3 and article.locale == locale and article not in found:
+                    found.append(article)
+            found = found[:3]
+    return render(request, visitor, "_suggestions.html", articles=found)
+
+
+@router.get("/requests/{ticket_id}")
+def request_page(request: Request, ticket_id: str) -> Response:
+    visitor = signed_in(request)
+    if visitor.is_staff:
+        return RedirectResponse(f"/agent/tickets/{ticket_id}", 303)
+    with reading(request) as session:
+        ticket, messages = _ticket_and_messages(session, visitor, ticket_id)
+        proof = verification(session, services_of(request), ticket)
+    return render(
+        request,
+        visitor,
+        "request.html",
+        ticket=ticket,
+        messages=messages,
+        proof=proof,
+        error=None,
+        solved=ticket.status == Status.SOLVED.value,
+    )
+
+
+@router.get("/requests/{ticket_id}/timeline")
+def request_timeline(request: Request, ticket_id: str) -> Response:
+    visitor = signed_in(request)
+    with reading(request) as session:
+        ticket, messages = _ticket_and_messages(session, visitor, ticket_id)
+        proof = verification(session, services_of(request), ticket)
+    return render(request, visitor, "_timeline.html", ticket=ticket, messages=messages, proof=proof)
+
+
+@router.post("/requests/{ticket_id}/reply")
+def reply(
+    request: Request,
+    ticket_id: str,
+    csrf_token: Annotated[str, Form()] = "",
+    body: Annotated[str, Form()] = "",
+) -> Response:
+    visitor = signed_in(request)
+    check_csrf(request, visitor, csrf_token)
+    return _change(
+        request,
+        visitor,
+        ticket_id,
+        lambda session, ticket: actions.do_add_message(session, visitor.actor, ticket, body=body),
+        f"/requests/{ticket_id}",
+    )
+
+
+@router.post("/requests/{ticket_id}/rating")
+def rate(
+    request: Request,
+    ticket_id: str,
+    csrf_token: Annotated[str, Form()] = "",
+    score: Annotated[str, Form()] = "",
+    comment: Annotated[str, Form()] = "",
+) -> Response:
+    visitor = signed_in(request)
+    check_csrf(request, visitor, csrf_token)
+    value = _integer(score, "score") or 0
+    return _change(
+        request,
+        visitor,
+        ticket_id,
+        lambda session, ticket: actions.do_rate(
+            session, visitor.actor, ticket, score=value, comment=comment or None
+        ),
+        f"/requests/{ticket_id}",
+    )
+
+
+def _change(
+    request: Request,
+    visitor: Visitor,
+    ticket_id: str,
+    action: Callable[[Session, Ticket], object],
+    back: str,
+) -> Response:
+    """One action on a ticket the visitor may change, in one transaction; then back to the
+    page (post/redirect/get) — the other side sees it live."""
+    with services_of(request).db.writer() as session:
+        action(session, access_ticket(session, visitor.actor, ticket_id, write=True, lock=True))
+    return RedirectResponse(back, 303)
+
+
+def _ticket_and_messages(
+    session: Session, visitor: Visitor, ticket_id: str
+) -> tuple[Ticket, list[Message]]:
+    ticket = access_ticket(session, visitor.actor, ticket_id)
+    messages = list(session.scalars(visible_messages(visitor.actor, ticket.id)))
+    session.expunge_all()
+    return ticket, messages
+
+
+def verification(session: Session, services: Services, ticket: Ticket) -> dict[str, Any]:
+    """Where the ticket's history stands in the log: the first signed checkpoint that holds
+    its last event, and the first on-chain anchor that covers it (either may be pending)."""
+    size = ticket.last_seq + 1
+    checkpoint = session.scalars(
+        select(SignedCheckpoint)
+        .where(SignedCheckpoint.size >= size)
+        .order_by(SignedCheckpoint.size)
+        .limit(1)
+    ).first()
+    anchor = covering_anchor(session, size)
+    return {
+        "origin": services.signer.name,
+        "leaves": size,
+        "checkpoint": checkpoint.size if checkpoint else None,
+        "anchor_block": anchor.block_number if anchor else None,
+        "anchor_chain": anchor.chain_id if anchor else None,
+        "anchor_tx": anchor.tx_hash if anchor else None,
+    }
+
+
+# --- live updates --------------------------------------------------------------------------------
+
+
+def _last_seq(request: Request, visitor: Visitor, ticket_id: str) -> int:
+    with reading(request) as session:
+        return access_ticket(session, visitor.actor, ticket_id).last_seq
+
+
+def _queue_seq(request: Request, visitor: Visitor) -> int:
+    with reading(request) as session:
+        value = session.scalar(
+            select(func.max(Ticket.last_seq)).where(
+                Ticket.organization_id == visitor.actor.organization_id
+            )
+        )
+        return int(value or 0)
+
+
+def _stream(request: Request, read: Callable[[], int]) -> StreamingResponse:
+    """``changed`` whenever ``read()`` changes; a comment line now and then keeps proxies from
+    closing the connection. Ends when the client goes or its access ends."""
+
+    async def events() -> AsyncIterator[str]:
+        last = await run_in_threadpool(read)
+        quiet = 0.0
+        yield "retry: 2000\n\n"
+        while not await request.is_disconnected():
+            await asyncio.sleep(POLL_SECONDS)
+            try:
+                seq = await run_in_threadpool(read)
+            except Error:
+                return
+            if seq != last:
+                last, quiet = seq, 0.0
+                yield f"event: changed\ndata: {seq}\n\n"
+            else:
+                quiet += POLL_SECONDS
+                if quiet >= HEARTBEAT_SECONDS:
+                    quiet = 0.0
+                    yield ": alive\n\n"
+
+    return StreamingResponse(
+        events(),
+        media_type="text/event-stream",
+        headers={"Cache-Control": "no-store", "X-Accel-Buffering": "no"},
+    )
+
+
+@router.get("/requests/{ticket_id}/live")
+def request_live(request: Request, ticket_id: str) -> Response:
+    visitor = signed_in(request)
+    _last_seq(request, visitor, ticket_id)  # refused now, not in the stream
+    return _stream(request, lambda: _last_seq(request, visitor, ticket_id))
+
+
+# --- the agent console -------------------------------------------------------------------------
+
+VIEWS = ("mine", "unassigned", "sla", "all")
+
+
+def staff(request: Request) -> Visitor:
+    visitor = signed_in(request)
+    if not visitor.is_staff:
+        from proofdesk.errors import Forbidden
+
+        raise Forbidden("the agent console is for staff", code="forbidden")
+    return visitor
+
+
+def _view_query(visitor: Visitor, view: str) -> Any:
+    query = visible_tickets(visitor.actor).where(Ticket.status.in_([s.value for s in UNSOLVED]))
+    if view == "mine":
+        query = query.where(Ticket.assignee_id == visitor.actor.user_id)
+    elif view == "unassigned":
+        query = query.where(Ticket.assignee_id.is_(None))
+    elif view == "sla":
+        query = query.join(TicketSla, TicketSla.ticket_id == Ticket.id)
+    return query
+
+
+@router.get("/agent")
+def agent_home(request: Request, view: str = "unassigned") -> Response:
+    visitor = staff(request)
+    view = view if view in VIEWS else "unassigned"
+    with reading(request) as session:
+        counts = {
+            name: session.scalar(
+                select(func.count()).select_from(_view_query(visitor, name).subquery())
+            )
+            for name in VIEWS
+        }
+        query = _view_query(visitor, view)
+        if view == "sla":
+            query = query.order_by(func.coalesce(TicketSla.due_at, NEVER), Ticket.id)
+        else:
+            query = query.order_by(Ticket.updated_at.desc(), Ticket.id)
+        rows = session.scalars(query.limit(PAGE_SIZE)).all()
+        due = dict(
+            session.execute(
+                select(TicketSla.ticket_id, TicketSla.due_at).where(
+                    TicketSla.ticket_id.in_([r.id for r in rows])
+                )
+            ).all()
+        )
+    return render(
+        request,
+        visitor,
+        "agent_queue.html",
+        view=view,
+        views=VIEWS,
+        counts=counts,
+        tickets=rows,
+        due=due,
+    )
+
+
+@router.get("/agent/live")
+def agent_live(request: Request) -> Response:
+    visitor = staff(request)
+    return _stream(request, lambda: _queue_seq(request, visitor))
+
+
+@router.get("/agent/tickets/{ticket_id}")
+def agent_ticket(request: Request, ticket_id: str) -> Response:
+    visitor = staff(request)
+    with reading(request) as session:
+        ticket, messages = _ticket_and_messages(session, visitor, ticket_id)
+        proof = verification(session, services_of(request), ticket)
+        requester = session.get(User, ticket.requester_id)
+        requester_name = requester.display_name if requester else ""
+    return render(
+        request,
+        visitor,
+        "agent_ticket.html",
+        ticket=ticket,
+        messages=messages,
+        proof=proof,
+        requester=requester_name,
+        statuses=[s.value for s in Status if s is not Status.NEW],
+        error=None,
+    )
+
+
+@router.get("/agent/tickets/{ticket_id}/timeline")
+def agent_timeline(request: Request, ticket_id: str) -> Response:
+    visitor = staff(request)
+    with reading(request) as session:
+        ticket, messages = _ticket_and_messages(session, visitor, ticket_id)
+        proof = verification(session, services_of(request), ticket)
+    return render(request, visitor, "_timeline.html", ticket=ticket, messages=messages, proof=proof)
+
+
+@router.get("/agent/tickets/{ticket_id}/live")
+def agent_ticket_live(request: Request, ticket_id: str) -> Response:
+    visitor = staff(request)
+    _last_seq(request, visitor, ticket_id)
+    return _stream(request, lambda: _last_seq(request, visitor, ticket_id))
+
+
+@router.post("/agent/tickets/{ticket_id}/reply")
+def agent_reply(
+    request: Request,
+    ticket_id: str,
+    csrf_token: Annotated[str, Form()] = "",
+    body: Annotated[str, Form()] = "",
+    visibility: Annotated[str, Form()] = "public",
+    status: Annotated[str, Form()] = "",
+) -> Response:
+    visitor = staff(request)
+    check_csrf(request, visitor, csrf_token)
+    seen = Visibility.INTERNAL if visibility == "internal" else Visibility.PUBLIC
+    target = Status(status) if status in {s.value for s in Status} else None
+    return _change(
+        request,
+        visitor,
+        ticket_id,
+        lambda session, ticket: actions.do_add_message(
+            session, visitor.actor, ticket, body=body, visibility=seen, status=target
+        ),
+        f"/agent/tickets/{ticket_id}",
+    )
+
+
+@router.post("/agent/tickets/{ticket_id}/status")
+def agent_status(
+    request: Request,
+    ticket_id: str,
+    csrf_token: Annotated[str, Form()] = "",
+    status: Annotated[str, Form()] = "",
+) -> Response:
+    visitor = staff(request)
+    check_csrf(request, visitor, csrf_token)
+    if status not in {s.value for s in Status}:
+        from proofdesk.errors import InvalidInput
+
+        raise InvalidInput("choose a status", field="status")
+    return _change(
+        request,
+        visitor,
+        ticket_id,
+        lambda session, ticket: actions.do_change_status(
+            session, visitor.actor, ticket, Status(status)
+        ),
+        f"/agent/tickets/{ticket_id}",
+    )

@@ -1,0 +1,229 @@
+"""The web UI over HTTP (no browser): signing in, the customer portal, the agent console, CSRF,
+escaping, the security headers, and the completeness of the Chinese catalog. The journeys in a
+real browser are in test_web_browser.py."""
+
+from __future__ import annotations
+
+import re
+import uuid
+from pathlib import Path
+
+import pytest
+from babel.messages.extract import extract_from_dir
+from babel.messages.pofile import read_po
+from fastapi.testclient import TestClient
+
+from proofdesk.actions.accounts import do_create_user
+from proofdesk.domain.roles import Role
+from proofdesk.store.db import Database
+from proofdesk.web import i18n
+from proofdesk.web.pages import ERRORS
+from tests.conftest import Tenant, make_tenant
+
+WEB = Path(__file__).parent.parent / "src" / "proofdesk" / "web"
+PASSWORD = "correct horse battery staple"
+HOSTILE = '<script>alert("x")</script><img src=x onerror=alert(1)>'
+
+
+def browser(client: TestClient) -> TestClient:
+    """A fresh cookie jar on the same app (another person's browser)."""
+    return TestClient(client.app, raise_server_exceptions=False, follow_redirects=False)
+
+
+def sign_in(client: TestClient, slug: str, email: str, **headers: str) -> TestClient:
+    web = browser(client)
+    web.headers.update(headers)
+    r = web.post("/login", data={"organization": slug, "email": email, "password": PASSWORD})
+    assert r.status_code == 303, r.text
+    return web
+
+
+def csrf_of(html: str) -> str:
+    found = re.search(r'name="csrf_token" value="([^"]+)"', html)
+    assert found is not None
+    return found.group(1)
+
+
+@pytest.fixture
+def shop(db: Database) -> Tenant:
+    """A tenant whose customer, second customer and agent have passwords."""
+    tenant = make_tenant(db, password=PASSWORD)
+    with db.writer() as session:
+        for name, role in (("webcustomer", Role.CUSTOMER), ("webother", Role.CUSTOMER)):
+            user = do_create_user(
+                session,
+                tenant.org_id,
+                role=role,
+                display_name=f"{name} 客户",
+                email=f"{name}@{tenant.slug}.example",
+                password=PASSWORD,
+            )
+            tenant.members[name] = tenant.members["customer"].__class__(
+                user.id, role, "", f"{name}@{tenant.slug}.example"
+            )
+    return tenant
+
+
+def test_signing_in_and_the_security_headers(client: TestClient, shop: Tenant) -> None:
+    web = browser(client)
+    assert web.get("/").headers["location"] == "/login"
+    page = web.get("/login")
+    assert page.status_code == 200
+    policy = page.headers["content-security-policy"]
+    assert "script-src 'self'" in policy and "unsafe-inline" not in policy
+    assert page.headers["x-frame-options"] == "DENY"
+    assert "content-security-policy" not in client.get("/api/v1/health").headers
+    wrong = web.post(
+        "/login",
+        data={"organization": shop.slug, "email": shop.webcustomer.email, "password": "nope"},
+    )
+    assert wrong.status_code == 401 and "Wrong organization, e-mail or password." in wrong.text
+    signed = sign_in(client, shop.slug, shop.webcustomer.email)
+    assert signed.get("/").headers["location"] == "/requests"
+    assert signed.get("/agent").status_code == 403  # customers never reach the console
+    agent = sign_in(client, shop.slug, shop.agent.email)
+    assert agent.get("/").headers["location"] == "/agent"
+    html = signed.get("/requests").text
+    out = signed.post("/logout", data={"csrf_token": csrf_of(html)})
+    assert out.headers["location"] == "/login"
+    assert signed.get("/requests").headers["location"] == "/login?next=/requests"
+
+
+def test_a_request_from_the_portal_is_escaped_and_needs_the_csrf_token(
+    client: TestClient, shop: Tenant
+) -> None:
+    web = sign_in(client, shop.slug, shop.webcustomer.email)
+    form = web.get("/requests/new").text
+    data = {
+        "kind": "transaction_problem",
+        "subject": f"{HOSTILE} 提币",
+        "body": "没到账 " + HOSTILE,
+    }
+    refused = web.post("/requests/new", data=data)
+    assert refused.status_code == 403
+    assert HOSTILE not in web.get("/requests").text  # nothing was created
+    created = web.post("/requests/new", data={**data, "csrf_token": csrf_of(form), "chain_id": "1"})
+    assert created.status_code == 303
+    page = web.get(created.headers["location"]).text
+    assert "<script>alert" not in page and "<img src=x" not in page
+    assert "&lt;script&gt;alert" in page
+    assert "Download receipt" in page and "/receipt" in page
+    bad = web.post(
+        "/requests/new", data={**data, "csrf_token": csrf_of(form), "chain_id": "ethereum"}
+    )
+    assert bad.status_code == 422 and "chain_id" in bad.text
+
+
+def test_customers_see_their_own_requests_and_never_internal_notes(
+    client: TestClient, shop: Tenant
+) -> None:
+    owner = sign_in(client, shop.slug, shop.webcustomer.email)
+    created = owner.post(
+        "/requests/new",
+        data={
+            "csrf_token": csrf_of(owner.get("/requests/new").text),
+            "kind": "question",
+            "subject": "Withdrawal pending",
+            "body": "Since this morning.",
+        },
+    )
+    ticket_id = created.headers["location"].rsplit("/", 1)[1]
+    note = f"compliance flag {uuid.uuid4().hex}"
+    r = client.post(
+        f"/api/v1/tickets/{ticket_id}/messages",
+        json={"body": note, "visibility": "internal"},
+        headers=shop.agent.headers,
+    )
+    assert r.status_code == 201, r.text
+    for path in (f"/requests/{ticket_id}", f"/requests/{ticket_id}/timeline"):
+        page = owner.get(path)
+        assert page.status_code == 200 and "Since this morning." in page.text
+        assert note not in page.text
+    other = sign_in(client, shop.slug, shop.webother.email)
+    assert other.get(f"/requests/{ticket_id}").status_code == 404
+    assert other.get(f"/requests/{ticket_id}/timeline").status_code == 404
+    assert other.get(f"/requests/{ticket_id}/live").status_code == 404
+    agent = sign_in(client, shop.slug, shop.agent.email)
+    staff_view = agent.get(f"/agent/tickets/{ticket_id}").text
+    assert note in staff_view and "Internal note — customers never see this" in staff_view
+    assert owner.get(f"/agent/tickets/{ticket_id}").status_code == 403
+
+
+def test_the_agent_console_replies_notes_and_solves_and_the_customer_rates(
+    client: TestClient, shop: Tenant
+) -> None:
+    customer = sign_in(client, shop.slug, shop.webcustomer.email)
+    form = customer.get("/requests/new").text
+    created = customer.post(
+        "/requests/new",
+        data={
+            "csrf_token": csrf_of(form),
+            "kind": "question",
+            "subject": "KYC 审核多久",
+            "body": "实名认证提交三天了",
+        },
+    )
+    ticket_path = created.headers["location"]
+    ticket_id = ticket_path.rsplit("/", 1)[1]
+    agent = sign_in(client, shop.slug, shop.agent.email)
+    queue = agent.get("/agent?view=unassigned").text
+    assert "KYC 审核多久" in queue
+    page = agent.get(f"/agent/tickets/{ticket_id}").text
+    token = csrf_of(page)
+    secret_note = f"check id {uuid.uuid4().hex}"
+    for body, visibility, status in (
+        (secret_note, "internal", ""),
+        ("一般 1–3 个工作日完成审核。", "public", "solved"),
+    ):
+        r = agent.post(
+            f"/agent/tickets/{ticket_id}/reply",
+            data={"csrf_token": token, "body": body, "visibility": visibility, "status": status},
+        )
+        assert r.status_code == 303, r.text
+    seen = customer.get(ticket_path).text
+    assert "一般 1–3 个工作日完成审核。" in seen and secret_note not in seen
+    assert "How satisfied are you with the solution?" in seen
+    rated = customer.post(
+        f"{ticket_path}/rating", data={"csrf_token": csrf_of(seen), "score": "5", "comment": "快"}
+    )
+    assert rated.status_code == 303
+    assert "You rated this 5 of 5." in customer.get(ticket_path).text
+    junk = customer.post(f"{ticket_path}/rating", data={"csrf_token": csrf_of(seen), "score": "9"})
+    assert junk.status_code == 422
+
+
+def test_the_language_follows_the_switch_then_the_browser(client: TestClient, shop: Tenant) -> None:
+    web = browser(client)
+    web.headers["accept-language"] = "zh-CN,zh;q=0.9,en;q=0.5"
+    page = web.get("/login")
+    assert page.headers["content-language"] == "zh-CN" and "登录" in page.text
+    switched = web.get("/lang/en?back=/login")
+    assert switched.headers["location"] == "/login"
+    assert web.get("/login").headers["content-language"] == "en"
+    assert web.get("/lang/en?back=https://evil.example").headers["location"] == "/"
+    assert i18n.negotiate("fr-FR, de;q=0.5") == "en"
+    assert i18n.negotiate("zh-TW;q=0.8, en;q=0.9") == "en"
+    assert i18n.negotiate("zh;q=1.0, en;q=0.1") == "zh-CN"
+    assert i18n.negotiate("q=;;,,") == "en"
+
+
+def test_every_string_of_the_ui_has_its_chinese_translation() -> None:
+    """English is the source; a string added to a template without its Chinese is a failure."""
+    method_map = [("**/templates/**.html", "jinja2")]
+    options = {"**/templates/**.html": {"extensions": "jinja2.ext.i18n"}}
+    wanted = {
+        message if isinstance(message, str) else message[0]
+        for _, _, message, _, _ in extract_from_dir(str(WEB), method_map, options)
+    }
+    assert len(wanted) > 50
+    with (WEB / "locale" / "zh_CN" / "LC_MESSAGES" / "messages.po").open("rb") as handle:
+        catalog = read_po(handle)
+    translated = {m.id: m.string for m in catalog if m.id and not m.fuzzy}
+    missing = sorted(w for w in wanted if not translated.get(w))
+    assert not missing, f"no Chinese for: {missing}"
+    stale = sorted(set(translated) - wanted)
+    assert not stale, f"translations of strings no longer used: {stale}"
+    for key, text in translated.items():
+        for placeholder in re.findall(r"%\(\w+\)s", key):
+            assert placeholder in text, (key, text)
+    assert all(len(pair) == 2 and all(pair) for pair in ERRORS.values())
