@@ -29,7 +29,8 @@ $(NODE_STAMP): package.json package-lock.json
 # package's static files; nothing is fetched from a CDN at run time.
 $(WEB_STAMP): $(NODE_STAMP)
 	mkdir -p $(WEB_VENDOR)
-	cp node_modules/htmx.org/dist/htmx.min.js node_modules/htmx-ext-sse/dist/sse.min.js $(WEB_VENDOR)/
+	cp node_modules/htmx.org/dist/htmx.min.js node_modules/htmx-ext-sse/dist/sse.min.js \
+	  node_modules/uplot/dist/uPlot.iife.min.js node_modules/uplot/dist/uPlot.min.css $(WEB_VENDOR)/
 	@touch $(WEB_STAMP)
 
 web: $(WEB_STAMP)

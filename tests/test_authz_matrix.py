@@ -133,6 +133,8 @@ EXPECTED: dict[str, tuple[str, str]] = {
     "GET /tickets/{id}/assist":              ("200 200 200 200 403 403", "404 404 404 404 403 403"),
     "GET /analytics/assistant":              ("200 200 403 403 403 403", "200 200 403 403 403 403"),
     "GET /analytics/top-issues":             ("200 200 403 403 403 403", "200 200 403 403 403 403"),
+    "GET /analytics/helpdesk":               ("200 200 403 403 403 403", "200 200 403 403 403 403"),
+    "GET /analytics/helpdesk.csv":           ("200 200 403 403 403 403", "200 200 403 403 403 403"),
     "PUT /kb/articles":                      ("200 200 403 403 403 403", "200 200 403 403 403 403"),
     "POST /macros":                          ("201 201 403 403 403 403", "201 201 403 403 403 403"),
     "DELETE /macros/{macro}":                ("204 204 403 403 403 403", "404 404 403 403 403 403"),
@@ -551,6 +553,8 @@ CALLS: dict[str, Call] = {
     ),
     "GET /analytics/assistant": Call(),
     "GET /analytics/top-issues": Call(knowledge),
+    "GET /analytics/helpdesk": Call(),
+    "GET /analytics/helpdesk.csv": Call(payload=lambda ids, role: {"params": {"chart": "summary"}}),
     "PUT /kb/articles": Call(
         payload=json_body(
             lambda ids: {

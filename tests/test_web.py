@@ -227,3 +227,58 @@ def test_every_string_of_the_ui_has_its_chinese_translation() -> None:
         for placeholder in re.findall(r"%\(\w+\)s", key):
             assert placeholder in text, (key, text)
     assert all(len(pair) == 2 and all(pair) for pair in ERRORS.values())
+
+
+def test_a_supervisor_enrols_a_second_factor_then_sees_the_dashboard(
+    client: TestClient, db: Database, shop: Tenant
+) -> None:
+    import pyotp
+
+    email = f"boss@{shop.slug}.example"
+    with db.writer() as session:
+        do_create_user(
+            session,
+            shop.org_id,
+            role=Role.SUPERVISOR,
+            display_name="主管",
+            email=email,
+            password=PASSWORD,
+        )
+    boss = browser(client)
+    first = boss.post(
+        "/login", data={"organization": shop.slug, "email": email, "password": PASSWORD}
+    )
+    assert first.headers["location"] == "/mfa/setup?next=/agent"
+    # Until the factor is on, every page leads to its set-up.
+    assert boss.get("/agent/dashboard").headers["location"] == "/mfa/setup?next=/agent/dashboard"
+    # Signing out works before the factor is on, too.
+    leaving = browser(client)
+    leaving.post("/login", data={"organization": shop.slug, "email": email, "password": PASSWORD})
+    gone = leaving.post("/logout", data={"csrf_token": csrf_of(leaving.get("/mfa/setup").text)})
+    assert gone.headers["location"] == "/login"
+    assert leaving.get("/mfa/setup").headers["location"] == "/login?next=/mfa/setup"
+    setup = boss.get("/mfa/setup?next=/agent/dashboard")
+    assert setup.status_code == 200 and 'src="data:image/svg+xml;base64,' in setup.text
+    secret = re.search(r"<code>([A-Z2-7]{32})</code>", setup.text)
+    assert secret is not None
+    wrong = boss.post("/mfa/setup", data={"csrf_token": csrf_of(setup.text), "code": "000000"})
+    assert wrong.status_code in (401, 422)
+    done = boss.post(
+        "/mfa/setup",
+        data={
+            "csrf_token": csrf_of(setup.text),
+            "code": pyotp.TOTP(secret.group(1)).now(),
+            "next": "/agent/dashboard",
+        },
+    )
+    assert done.status_code == 200 and done.text.count("<li><code>") >= 8  # recovery codes
+    page = boss.get("/agent/dashboard?start=2026-01-01&end=2026-01-07")
+    assert page.status_code == 200
+    assert 'data-chart="data-channel"' in page.text and 'type="application/json"' in page.text
+    assert 'src="/static/vendor/uPlot.iife.min.js"' in page.text
+    csv = boss.get("/agent/dashboard.csv?chart=summary&start=2026-01-01&end=2026-01-07")
+    assert csv.status_code == 200 and csv.content.startswith("\ufeff".encode())
+    assert boss.get("/agent/dashboard?start=yesterday").status_code == 422
+    agent = sign_in(client, shop.slug, shop.agent.email)
+    assert agent.get("/agent/dashboard").status_code == 403
+    assert "/agent/dashboard" not in agent.get("/agent").text  # no link for agents

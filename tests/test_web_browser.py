@@ -20,11 +20,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import pyotp
 import pytest
 
 from proofdesk.actions.accounts import do_create_organization, do_create_user
 from proofdesk.assistant import kb
 from proofdesk.domain.roles import Role
+from proofdesk.identity import mfa
 from proofdesk.services import open_database
 from proofdesk.settings import Settings
 from proofdesk.web.local import serving
@@ -59,6 +61,7 @@ class Site:
     org: str
     customer: str
     agent: str
+    supervisor_totp: str
 
 
 @pytest.fixture(scope="module")
@@ -79,6 +82,7 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
         for role, email, name, locale in (
             (Role.CUSTOMER, "li@webshop.example", "李雷", "zh-CN"),
             (Role.AGENT, "agent@webshop.example", "Dana Agent", "en"),
+            (Role.AGENT, "agent2@webshop.example", "吴客服", "zh-CN"),
         ):
             user = do_create_user(
                 session, org.id, role=role, display_name=name, email=email, password=PASSWORD
@@ -86,8 +90,19 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
             user.locale = locale
         for spec in kb.read_path(ROOT / "data" / "kb"):
             kb.save(session, None, org.id, spec)
+        boss = do_create_user(
+            session,
+            org.id,
+            role=Role.SUPERVISOR,
+            display_name="王主管",
+            email="boss@webshop.example",
+            password=PASSWORD,
+        )
+        assert db.keyring is not None
+        totp, _, _ = mfa.start_enrolment(boss, db.keyring)
+        mfa.enable(session, boss, db.keyring, pyotp.TOTP(totp).now())
     with serving(settings, db) as url:
-        yield Site(url, "webshop", "li@webshop.example", "agent@webshop.example")
+        yield Site(url, "webshop", "li@webshop.example", "agent@webshop.example", totp)
     db.dispose()
 
 
@@ -102,11 +117,12 @@ def browser() -> Iterator[Any]:
         launched.close()
 
 
-def sign_in(page: Any, site: Site, email: str) -> None:
+def sign_in(page: Any, site: Site, email: str, code: str = "") -> None:
     page.goto(f"{site.url}/login")
     page.fill("#organization", site.org)
     page.fill("#email", email)
     page.fill("#password", PASSWORD)
+    page.fill("#totp_code", code)
     page.click("button[type=submit]")
     page.wait_for_load_state("networkidle")
 
@@ -122,6 +138,13 @@ def axe_violations(page: Any) -> list[dict[str, Any]]:
     return list(found)
 
 
+def watch_errors(page: Any) -> list[str]:
+    found: list[str] = []
+    page.on("console", lambda m: found.append(m.text) if m.type == "error" else None)
+    page.on("pageerror", lambda e: found.append(str(e)))
+    return found
+
+
 def shot(page: Any, name: str) -> None:
     SHOTS.mkdir(parents=True, exist_ok=True)
     page.screenshot(path=str(SHOTS / f"{name}.png"), full_page=True)
@@ -130,14 +153,10 @@ def shot(page: Any, name: str) -> None:
 def test_a_request_in_chinese_from_portal_to_agent_and_back_live(site: Site, browser: Any) -> None:
     if not AXE.exists():
         unavailable("axe-core is not installed (npm install)")
-    errors: list[str] = []
     customer_context = browser.new_context(locale="zh-CN", viewport={"width": 1280, "height": 900})
     agent_context = browser.new_context(locale="en-US", viewport={"width": 1280, "height": 900})
     customer, agent = customer_context.new_page(), agent_context.new_page()
-    for page in (customer, agent):
-        # A CSP violation or a script error would show up here.
-        page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
-        page.on("pageerror", lambda e: errors.append(str(e)))
+    customer_errors, agent_errors = watch_errors(customer), watch_errors(agent)
 
     sign_in(agent, site, site.agent)
     agent.goto(f"{site.url}/agent?view=unassigned")
@@ -165,7 +184,18 @@ def test_a_request_in_chinese_from_portal_to_agent_and_back_live(site: Site, bro
     agent.click("text=我的USDT提币TRC20还没到账")
     agent.wait_for_selector("#reply")
     assert axe_violations(agent) == []
+    assert "Suggested answers" in agent.inner_text("aside")  # the side panel loaded
+
+    # A second agent opening the same ticket is told who is there, and who is replying.
+    second_context = browser.new_context(locale="zh-CN", viewport={"width": 1280, "height": 900})
+    second = second_context.new_page()
+    sign_in(second, site, "agent2@webshop.example")
+    second.goto(agent.url)
+    second.wait_for_selector("text=Dana Agent 正在查看此工单。", timeout=10_000)
     agent.fill("#reply", "内部：已请链上团队核查")
+    second.wait_for_selector("text=Dana Agent 正在回复此工单。", timeout=10_000)
+    shot(second, "agent-ticket-presence-zh")
+    second_context.close()
     agent.check("input[name=visibility][value=internal]")
     agent.click("form[action$='/reply'] button[type=submit]")
     agent.wait_for_selector("text=内部：已请链上团队核查")
@@ -201,6 +231,34 @@ def test_a_request_in_chinese_from_portal_to_agent_and_back_live(site: Site, bro
     agent.wait_for_selector("text=还有一个问题", timeout=10_000)
     assert "onerror" in agent.inner_text("#timeline")  # shown as text, not run
     assert customer.title() != "pwned" and agent.title() != "pwned"
-    assert errors == [], errors
+    assert customer_errors + agent_errors == [], customer_errors + agent_errors
     customer_context.close()
     agent_context.close()
+
+
+def test_the_dashboard_draws_its_charts_in_both_languages(site: Site, browser: Any) -> None:
+    if not AXE.exists():
+        unavailable("axe-core is not installed (npm install)")
+    first = browser.new_context()
+    page = first.new_page()
+    # The enrolment used this step's code; a code of the next step is a fresh one.
+    sign_in(
+        page, site, "boss@webshop.example", pyotp.TOTP(site.supervisor_totp).at(time.time() + 30)
+    )
+    assert page.url.endswith("/agent"), page.url
+    signed = first.storage_state()
+    first.close()
+    for locale, name in (("en-US", "dashboard-en"), ("zh-CN", "dashboard-zh")):
+        context = browser.new_context(
+            locale=locale, viewport={"width": 1280, "height": 900}, storage_state=signed
+        )
+        page = context.new_page()
+        errors = watch_errors(page)
+        language = "zh-CN" if locale == "zh-CN" else "en"  # the switch, over the user's own
+        page.goto(f"{site.url}/lang/{language}?back=/agent/dashboard")
+        page.wait_for_selector(".chart canvas", timeout=10_000)  # uPlot drew
+        assert page.locator(".chart canvas").count() == 3
+        assert axe_violations(page) == []
+        shot(page, name)
+        assert errors == [], errors
+        context.close()

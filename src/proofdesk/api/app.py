@@ -16,6 +16,7 @@ from proofdesk.api.body_limit import BodyLimit
 from proofdesk.api.deps import Services, reject_nul_characters
 from proofdesk.api.routes import (
     accounts,
+    analytics,
     assistant,
     attachments,
     auth,
@@ -125,6 +126,7 @@ def create_app(settings: Settings, db: Database | None = None) -> FastAPI:
     api.include_router(sla.router)
     api.include_router(macros.router)
     api.include_router(assistant.router)
+    api.include_router(analytics.router)
     api.include_router(accounts.router)
     api.include_router(attachments.router)
     app.include_router(api)

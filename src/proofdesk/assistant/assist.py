@@ -19,6 +19,7 @@ import numpy as np
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from proofdesk.analytics import csat
 from proofdesk.assistant.understanding import Model
 from proofdesk.store.models import AssistantTurn, Message, Ticket
 
@@ -140,20 +141,10 @@ class Metrics:
                     "responses": answered,
                     "satisfied_rate": round(self.helpful / answered, 4) if answered else None,
                 },
-                "human": _csat(self.human_ratings),
-                "human_after_handoff": _csat(self.handoff_ratings),
+                "human": csat(self.human_ratings),
+                "human_after_handoff": csat(self.handoff_ratings),
             },
         }
-
-
-def _csat(ratings: list[int]) -> dict[str, Any]:
-    return {
-        "responses": len(ratings),
-        "satisfied_rate": round(sum(r >= 4 for r in ratings) / len(ratings), 4)
-        if ratings
-        else None,
-        "mean": round(sum(ratings) / len(ratings), 2) if ratings else None,
-    }
 
 
 def metrics(session: Session, organization_id: str, start: datetime, end: datetime) -> Metrics:

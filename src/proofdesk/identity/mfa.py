@@ -87,6 +87,20 @@ def confirm_enrolment(session: Session, user: User, keyring: Keyring, code: str)
     return new_recovery_codes(session, user)
 
 
+def enable(session: Session, user: User, keyring: Keyring, code: str) -> list[str]:
+    """Confirm enrolment with a code; every session of the user (the one that proved the
+    factor among them) becomes a full one. Returns the recovery codes, shown once."""
+    from sqlalchemy import update
+
+    from proofdesk.store.models import Session as BrowserSession
+
+    codes = confirm_enrolment(session, user, keyring, code)
+    session.execute(
+        update(BrowserSession).where(BrowserSession.user_id == user.id).values(mfa_ok=True)
+    )
+    return codes
+
+
 def new_recovery_codes(session: Session, user: User) -> list[str]:
     for old in session.scalars(select(RecoveryCode).where(RecoveryCode.user_id == user.id)):
         session.delete(old)

@@ -16,14 +16,18 @@ receipt; the satisfaction survey once solved). Agent console: ``/agent`` (views 
 from __future__ import annotations
 
 import asyncio
+import base64
 import functools
 import hmac
+import threading
+import time
 from collections.abc import AsyncIterator, Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Annotated, Any
-from urllib.parse import quote
+from urllib.parse import quote, urlencode
 
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response, StreamingResponse
@@ -43,12 +47,22 @@ from proofdesk.auth import (
     open_session,
     password_login,
 )
-from proofdesk.domain.roles import Role
-from proofdesk.domain.tickets import UNSOLVED, Kind, Status, Visibility
+from proofdesk.domain.roles import MANAGERS, Role
+from proofdesk.domain.tickets import TRANSITIONS, UNSOLVED, Kind, Status, Visibility
 from proofdesk.errors import Error, NotFound, Unauthenticated
+from proofdesk.identity import mfa
 from proofdesk.ledger.anchors import covering_anchor
 from proofdesk.sla.policies import NEVER
-from proofdesk.store.models import Message, SignedCheckpoint, Ticket, TicketSla, User
+from proofdesk.store.models import (
+    Message,
+    Order,
+    SignedCheckpoint,
+    Team,
+    Ticket,
+    TicketSla,
+    User,
+    Wallet,
+)
 from proofdesk.web import i18n
 
 HERE = Path(__file__).parent
@@ -60,10 +74,12 @@ PAGE_SIZE = 50
 
 
 class SignIn(Exception):
-    """The page needs a signed-in user: send them to the sign-in page, then back."""
+    """The page needs a signed-in user: send them to the sign-in page (or, for staff who must
+    still enrol a second factor, to its set-up), then back."""
 
-    def __init__(self, back: str) -> None:
+    def __init__(self, back: str, page: str = "/login") -> None:
         self.back = back
+        self.page = page
 
 
 class WebRoute(APIRoute):
@@ -77,7 +93,7 @@ class WebRoute(APIRoute):
                 response: Response = await handler(request)
                 return response
             except SignIn as exc:
-                return RedirectResponse(f"/login?next={quote(exc.back, safe='/')}", 303)
+                return RedirectResponse(f"{exc.page}?next={quote(exc.back, safe='/')}", 303)
             except Error as exc:
                 return render(
                     request,
@@ -119,10 +135,16 @@ class Visitor:
     name: str
     locale: str | None
     csrf: str
+    #: False for staff who must still enrol a second factor: only its set-up is open to them.
+    mfa_ok: bool = True
 
     @property
     def is_staff(self) -> bool:
         return not self.actor.is_customer
+
+    @property
+    def is_manager(self) -> bool:
+        return self.actor.role in MANAGERS
 
 
 def current(request: Request) -> Visitor | None:
@@ -140,8 +162,10 @@ def current(request: Request) -> Visitor | None:
             except Unauthenticated:
                 found = None
             user = session.get(User, found.actor.user_id) if found else None
-            if found is not None and user is not None and found.mfa_ok:
-                visitor = Visitor(found.actor, user.display_name, user.locale, found.csrf_token)
+            if found is not None and user is not None:
+                visitor = Visitor(
+                    found.actor, user.display_name, user.locale, found.csrf_token, found.mfa_ok
+                )
     request.state.visitor = visitor
     request.state.visitor_known = True
     return visitor
@@ -151,6 +175,8 @@ def signed_in(request: Request) -> Visitor:
     visitor = current(request)
     if visitor is None:
         raise SignIn(request.url.path)
+    if not visitor.mfa_ok:
+        raise SignIn(request.url.path, "/mfa/setup")
     return visitor
 
 
@@ -302,22 +328,12 @@ def login(
     if attempt.error is not None or opened is None:
         assert attempt.error is not None
         return _login_again(request, attempt.error, organization, email, next)
-    if not attempt.mfa_ok:
-        return _login_again(
-            request,
-            Unauthenticated(
-                "your organization requires a second factor: set it up with "
-                "POST /api/v1/auth/mfa/totp/setup, then sign in again",
-                code="mfa_enrollment_required",
-            ),
-            organization,
-            email,
-            next,
-        )
     token, csrf = opened
     target = _local(next)
     if target == "/":
         target = "/agent" if staff else "/requests"
+    if not attempt.mfa_ok:  # first, the second factor this role must have
+        target = f"/mfa/setup?next={quote(target, safe='/')}"
     response = RedirectResponse(target, 303)
     secure = services.settings.secure_cookies
     ttl = services.settings.session_ttl_seconds
@@ -360,7 +376,9 @@ def _local(path: str) -> str:
 
 @router.post("/logout")
 def logout(request: Request, csrf_token: Annotated[str, Form()] = "") -> Response:
-    visitor = signed_in(request)
+    visitor = current(request)  # also a session still waiting for its second factor
+    if visitor is None:
+        return RedirectResponse("/login", 303)
     check_csrf(request, visitor, csrf_token)
     services = services_of(request)
     with services.db.writer() as session:
@@ -369,6 +387,52 @@ def logout(request: Request, csrf_token: Annotated[str, Form()] = "") -> Respons
     response.delete_cookie(SESSION_COOKIE, path="/")
     response.delete_cookie(CSRF_COOKIE, path="/")
     return response
+
+
+@router.get("/mfa/setup")
+def mfa_setup_page(request: Request, next: str = "/") -> Response:
+    """Enrol an authenticator app: a new secret as a QR code (and as text), then a code."""
+    visitor = current(request)
+    if visitor is None:
+        raise SignIn("/mfa/setup")
+    if visitor.mfa_ok:
+        return RedirectResponse(_local(next), 303)
+    services = services_of(request)
+    assert services.db.keyring is not None
+    with services.db.writer() as session:
+        user = session.get(User, visitor.actor.user_id)
+        assert user is not None
+        secret, _, svg = mfa.start_enrolment(user, services.db.keyring)
+    image = "data:image/svg+xml;base64," + base64.b64encode(svg.encode()).decode()
+    return render(
+        request,
+        visitor,
+        "mfa_setup.html",
+        secret=secret,
+        image=image,
+        next=_local(next),
+        error=None,
+    )
+
+
+@router.post("/mfa/setup")
+def mfa_enable(
+    request: Request,
+    csrf_token: Annotated[str, Form()] = "",
+    code: Annotated[str, Form()] = "",
+    next: Annotated[str, Form()] = "/",
+) -> Response:
+    visitor = current(request)
+    if visitor is None:
+        raise SignIn("/mfa/setup")
+    check_csrf(request, visitor, csrf_token)
+    services = services_of(request)
+    assert services.db.keyring is not None
+    with services.db.writer() as session:
+        user = session.get(User, visitor.actor.user_id)
+        assert user is not None
+        codes = mfa.enable(session, user, services.db.keyring, code.strip())
+    return render(request, visitor, "mfa_done.html", codes=codes, next=_local(next))
 
 
 # --- the customer portal -------------------------------------------------------------------------
@@ -620,28 +684,38 @@ def _queue_seq(request: Request, visitor: Visitor) -> int:
         return int(value or 0)
 
 
-def _stream(request: Request, read: Callable[[], int]) -> StreamingResponse:
-    """``changed`` whenever ``read()`` changes; a comment line now and then keeps proxies from
-    closing the connection. Ends when the client goes or its access ends."""
+def _stream(
+    request: Request,
+    watch: dict[str, Callable[[], Any]],
+    on_close: Callable[[], None] | None = None,
+) -> StreamingResponse:
+    """An event named after each watched value whenever it changes (``changed`` for a ticket's
+    or a queue's last event, ``presence`` for who else is here); a comment line now and then
+    keeps proxies from closing the connection. Ends when the client goes or its access ends."""
 
     async def events() -> AsyncIterator[str]:
-        last = await run_in_threadpool(read)
+        last = {name: await run_in_threadpool(read) for name, read in watch.items()}
         quiet = 0.0
         yield "retry: 2000\n\n"
-        while not await request.is_disconnected():
-            await asyncio.sleep(POLL_SECONDS)
-            try:
-                seq = await run_in_threadpool(read)
-            except Error:
-                return
-            if seq != last:
-                last, quiet = seq, 0.0
-                yield f"event: changed\ndata: {seq}\n\n"
-            else:
-                quiet += POLL_SECONDS
+        try:
+            while not await request.is_disconnected():
+                await asyncio.sleep(POLL_SECONDS)
+                sent = False
+                for name, read in watch.items():
+                    try:
+                        value = await run_in_threadpool(read)
+                    except Error:
+                        return
+                    if value != last[name]:
+                        last[name], sent = value, True
+                        yield f"event: {name}\ndata: {len(str(value))}\n\n"
+                quiet = 0.0 if sent else quiet + POLL_SECONDS
                 if quiet >= HEARTBEAT_SECONDS:
                     quiet = 0.0
                     yield ": alive\n\n"
+        finally:
+            if on_close is not None:
+                on_close()
 
     return StreamingResponse(
         events(),
@@ -650,11 +724,57 @@ def _stream(request: Request, read: Callable[[], int]) -> StreamingResponse:
     )
 
 
+class Presence:
+    """Which staff have a ticket open in the console, and who is typing a reply — so that two
+    agents do not answer the same customer at once. Kept in this process (one server; with
+    several, each knows its own visitors)."""
+
+    #: Seconds after which a viewer or a typist without news is gone.
+    TTL = 20.0
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._seen: dict[str, dict[str, tuple[str, float, float]]] = {}
+
+    def here(self, ticket_id: str, user_id: str, name: str) -> None:
+        with self._lock:
+            people = self._seen.setdefault(ticket_id, {})
+            typed = people.get(user_id, (name, 0.0, 0.0))[2]
+            people[user_id] = (name, time.monotonic(), typed)
+
+    def typing(self, ticket_id: str, user_id: str, name: str) -> None:
+        now = time.monotonic()
+        with self._lock:
+            self._seen.setdefault(ticket_id, {})[user_id] = (name, now, now)
+
+    def leave(self, ticket_id: str, user_id: str) -> None:
+        with self._lock:
+            self._seen.get(ticket_id, {}).pop(user_id, None)
+
+    def others(self, ticket_id: str, user_id: str) -> tuple[tuple[str, bool], ...]:
+        """(name, typing) of everyone else on the ticket now."""
+        now = time.monotonic()
+        with self._lock:
+            people = self._seen.get(ticket_id, {})
+            for gone in [u for u, (_, seen, _) in people.items() if now - seen > self.TTL]:
+                del people[gone]
+            return tuple(
+                sorted(
+                    (name, now - typed < self.TTL / 2)
+                    for u, (name, _, typed) in people.items()
+                    if u != user_id
+                )
+            )
+
+
+PRESENCE = Presence()
+
+
 @router.get("/requests/{ticket_id}/live")
 def request_live(request: Request, ticket_id: str) -> Response:
     visitor = signed_in(request)
     _last_seq(request, visitor, ticket_id)  # refused now, not in the stream
-    return _stream(request, lambda: _last_seq(request, visitor, ticket_id))
+    return _stream(request, {"changed": lambda: _last_seq(request, visitor, ticket_id)})
 
 
 # --- the agent console -------------------------------------------------------------------------
@@ -721,7 +841,7 @@ def agent_home(request: Request, view: str = "unassigned") -> Response:
 @router.get("/agent/live")
 def agent_live(request: Request) -> Response:
     visitor = staff(request)
-    return _stream(request, lambda: _queue_seq(request, visitor))
+    return _stream(request, {"changed": lambda: _queue_seq(request, visitor)})
 
 
 @router.get("/agent/tickets/{ticket_id}")
@@ -740,8 +860,75 @@ def agent_ticket(request: Request, ticket_id: str) -> Response:
         messages=messages,
         proof=proof,
         requester=requester_name,
-        statuses=[s.value for s in Status if s is not Status.NEW],
+        # The statuses this one may become (domain.tickets.TRANSITIONS), in their usual order.
+        next_statuses=[s.value for s in Status if s in TRANSITIONS[Status(ticket.status)]],
+        others=PRESENCE.others(ticket_id, visitor.actor.user_id),
         error=None,
+    )
+
+
+@router.get("/agent/tickets/{ticket_id}/side")
+def agent_side(request: Request, ticket_id: str) -> Response:
+    """The side panel, loaded after the page: the customer (wallets, orders, other requests),
+    what the chain says of the linked transaction, and the assistant's suggested answers and
+    similar solved tickets."""
+    from proofdesk.assistant.assist import suggestions
+    from proofdesk.chain.base import ChainError
+    from proofdesk.contracts.facts import transaction_facts
+
+    visitor = staff(request)
+    services = services_of(request)
+    with reading(request) as session:
+        ticket = access_ticket(session, visitor.actor, ticket_id)
+        requester = session.get(User, ticket.requester_id)
+        wallets = session.scalars(
+            select(Wallet).where(Wallet.user_id == ticket.requester_id).limit(10)
+        ).all()
+        orders = session.scalars(
+            select(Order)
+            .where(Order.customer_id == ticket.requester_id)
+            .order_by(Order.created_at.desc())
+            .limit(5)
+        ).all()
+        others = session.scalars(
+            visible_tickets(visitor.actor)
+            .where(Ticket.requester_id == ticket.requester_id, Ticket.id != ticket.id)
+            .order_by(Ticket.updated_at.desc())
+            .limit(5)
+        ).all()
+        session.expunge_all()
+    chain_facts: dict[str, Any] | None = None
+    if ticket.tx_hash:
+        chain = services.chain_or_none()
+        try:
+            chain_facts = (
+                transaction_facts(chain, ticket.tx_hash) if chain else {"unavailable": True}
+            )
+        except (ChainError, ValueError):
+            chain_facts = {"unavailable": True}
+    try:
+        model = services.assistant.of(services.db, visitor.actor.organization_id)
+    except NotFound:
+        model = None
+    suggested: list[Any] = []
+    similar: list[Any] = []
+    if model is not None:
+        with reading(request) as session:
+            fresh = access_ticket(session, visitor.actor, ticket_id)
+            locale = requester.locale if requester is not None else "en"
+            suggested, similar = suggestions(session, model, fresh, locale)
+    return render(
+        request,
+        visitor,
+        "_agent_side.html",
+        ticket=ticket,
+        requester=requester,
+        wallets=wallets,
+        orders=orders,
+        others=others,
+        chain=chain_facts,
+        suggested=suggested,
+        similar=similar,
     )
 
 
@@ -758,7 +945,37 @@ def agent_timeline(request: Request, ticket_id: str) -> Response:
 def agent_ticket_live(request: Request, ticket_id: str) -> Response:
     visitor = staff(request)
     _last_seq(request, visitor, ticket_id)
-    return _stream(request, lambda: _last_seq(request, visitor, ticket_id))
+    user = visitor.actor.user_id
+
+    def presence() -> tuple[tuple[str, bool], ...]:
+        PRESENCE.here(ticket_id, user, visitor.name)
+        return PRESENCE.others(ticket_id, user)
+
+    return _stream(
+        request,
+        {"changed": lambda: _last_seq(request, visitor, ticket_id), "presence": presence},
+        on_close=lambda: PRESENCE.leave(ticket_id, user),
+    )
+
+
+@router.get("/agent/tickets/{ticket_id}/presence")
+def agent_presence(request: Request, ticket_id: str) -> Response:
+    visitor = staff(request)
+    with reading(request) as session:
+        access_ticket(session, visitor.actor, ticket_id)
+    others = PRESENCE.others(ticket_id, visitor.actor.user_id)
+    return render(request, visitor, "_presence.html", others=others)
+
+
+@router.post("/agent/tickets/{ticket_id}/typing")
+def agent_typing(request: Request, ticket_id: str) -> Response:
+    """The reply box says its agent is typing (htmx, throttled; CSRF in the header)."""
+    visitor = staff(request)
+    check_csrf(request, visitor, "")
+    with reading(request) as session:
+        access_ticket(session, visitor.actor, ticket_id)
+    PRESENCE.typing(ticket_id, visitor.actor.user_id, visitor.name)
+    return Response(status_code=204)
 
 
 @router.post("/agent/tickets/{ticket_id}/reply")
@@ -807,3 +1024,74 @@ def agent_status(
         ),
         f"/agent/tickets/{ticket_id}",
     )
+
+
+# --- the dashboard ------------------------------------------------------------------------------
+
+
+def manager(request: Request) -> Visitor:
+    visitor = staff(request)
+    if visitor.actor.role not in MANAGERS:
+        from proofdesk.errors import Forbidden
+
+        raise Forbidden("the dashboard is for supervisors and admins", code="forbidden")
+    return visitor
+
+
+def _window(start: str, end: str) -> tuple[datetime | None, datetime | None]:
+    """``from``/``to`` of the dashboard's form: dates (``to`` inclusive), UTC."""
+    from proofdesk.errors import InvalidInput
+
+    try:
+        since = datetime.fromisoformat(start).replace(tzinfo=UTC) if start else None
+        until = datetime.fromisoformat(end).replace(tzinfo=UTC) + timedelta(days=1) if end else None
+    except ValueError:
+        raise InvalidInput("dates are YYYY-MM-DD", field="from") from None
+    return since, until
+
+
+@router.get("/agent/dashboard")
+def dashboard(request: Request, start: str = "", end: str = "", team: str = "") -> Response:
+    from proofdesk.api.routes.analytics import helpdesk_report
+
+    visitor = manager(request)
+    since, until = _window(start, end)
+    data = helpdesk_report(services_of(request).db, visitor.actor, since, until, team or None)
+    with reading(request) as session:
+        teams = session.execute(
+            select(Team.id, Team.name)
+            .where(Team.organization_id == visitor.actor.organization_id)
+            .order_by(Team.name)
+        ).all()
+    first = data["days"][0]
+    last = data["days"][-1]
+    query = urlencode({"start": first, "end": last, "team": team})
+    return render(
+        request,
+        visitor,
+        "dashboard.html",
+        data=data,
+        teams=teams,
+        team=team,
+        start=first,
+        end=last,
+        query=query,
+        charts={
+            "channel": {"days": data["days"], "series": data["volume"]["by_channel"]},
+            "kind": {"days": data["days"], "series": data["volume"]["by_kind"]},
+            "backlog": {"days": data["days"], "series": {"net": data["backlog"]["net_per_day"]}},
+        },
+    )
+
+
+@router.get("/agent/dashboard.csv")
+def dashboard_csv(
+    request: Request, chart: str = "summary", start: str = "", end: str = "", team: str = ""
+) -> Response:
+    from proofdesk import analytics
+    from proofdesk.api.routes.analytics import csv_response, helpdesk_report
+
+    visitor = manager(request)
+    since, until = _window(start, end)
+    data = helpdesk_report(services_of(request).db, visitor.actor, since, until, team or None)
+    return csv_response(analytics.table(data, chart), f"{chart}.csv")

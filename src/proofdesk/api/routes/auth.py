@@ -7,7 +7,7 @@ from collections.abc import Callable
 from typing import Any
 
 from fastapi import APIRouter, Request, Response
-from sqlalchemy import delete, select, update
+from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
 from proofdesk.access import Actor
@@ -244,13 +244,7 @@ def totp_enable(
 ) -> RecoveryCodesOut:
     keyring = _keyring(services)
     with services.db.writer() as session:
-        codes = mfa.confirm_enrolment(session, _me(session, actor), keyring, body.code)
-        # The session that proved the factor is now a full one; others of this user too.
-        session.execute(
-            update(BrowserSession)
-            .where(BrowserSession.user_id == actor.user_id)
-            .values(mfa_ok=True)
-        )
+        codes = mfa.enable(session, _me(session, actor), keyring, body.code)
     return RecoveryCodesOut(recovery_codes=codes)
 
 
