@@ -219,7 +219,7 @@ class SmallLog:
         """Tick until the newest anchor reaches a wanted status, as the worker would: a node
         may answer a broadcast before its automining has produced the receipt."""
         anchorer.tick(force=force)
-        deadline = time.monotonic() + 10
+        deadline = time.monotonic() + 30  # generous: 2 cores also run browsers
         while True:
             rows = self.anchors()
             if rows and rows[-1].status in want:

@@ -282,3 +282,33 @@ def test_a_supervisor_enrols_a_second_factor_then_sees_the_dashboard(
     agent = sign_in(client, shop.slug, shop.agent.email)
     assert agent.get("/agent/dashboard").status_code == 403
     assert "/agent/dashboard" not in agent.get("/agent").text  # no link for agents
+
+
+def test_the_widget_page_is_the_one_page_other_sites_may_frame(
+    client: TestClient, shop: Tenant
+) -> None:
+    page = client.get(f"/widget?org={shop.slug}&lang=zh-CN")
+    assert page.status_code == 200 and "转人工" in page.text
+    assert "frame-ancestors *" in page.headers["content-security-policy"]
+    assert "x-frame-options" not in page.headers
+    assert "script-src 'self'" in page.headers["content-security-policy"]
+    assert client.get("/widget?org=nobody-here").status_code == 404
+    assert "frame-ancestors 'none'" in client.get("/login").headers["content-security-policy"]
+    script = client.get("/static/widget.js")
+    assert script.status_code == 200 and "proofdesk-widget" in script.text
+
+
+def test_widget_origins_are_checked() -> None:
+    from pydantic import ValidationError
+
+    from proofdesk.settings import Settings
+    from proofdesk.web.security import widget_headers
+
+    assert Settings(widget_origins=("https://shop.example",)).widget_origins == (
+        "https://shop.example",
+    )
+    for bad in ("shop.example", "https://a.example; script-src *"):
+        with pytest.raises(ValidationError):
+            Settings(widget_origins=(bad,))
+    policy = dict(widget_headers(("https://shop.example",)))[b"content-security-policy"]
+    assert b"frame-ancestors https://shop.example" in policy

@@ -11,9 +11,11 @@ PROOFDESK_REQUIRE_ALL=1.
 
 from __future__ import annotations
 
+import http.server
 import os
 import shutil
 import subprocess
+import threading
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -136,6 +138,27 @@ def axe_violations(page: Any) -> list[dict[str, Any]]:
         ".map(v => ({id: v.id, impact: v.impact, nodes: v.nodes.map(n => n.target)}))"
     )
     return list(found)
+
+
+def platform_site(html: str) -> str:
+    """A platform's own page on another origin (``localhost`` and a port of its own; loopback,
+    so that the browser lets it reach the desk on 127.0.0.1). Served until the process ends."""
+
+    class Page(http.server.BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            body = html.encode()
+            self.send_response(200)
+            self.send_header("Content-Type", "text/html; charset=utf-8")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, *args: Any) -> None:
+            pass
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Page)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    return f"http://localhost:{server.server_address[1]}/"
 
 
 def watch_errors(page: Any) -> list[str]:
@@ -262,3 +285,50 @@ def test_the_dashboard_draws_its_charts_in_both_languages(site: Site, browser: A
         shot(page, name)
         assert errors == [], errors
         context.close()
+
+
+def test_the_chat_widget_on_a_platforms_site_hands_off_to_a_person(
+    site: Site, browser: Any
+) -> None:
+    """A shop's page (another origin) adds the widget with one script tag; the customer signs
+    in inside it, the assistant answers, she asks for a person, an agent replies in the
+    console and the reply appears in the chat — script markup in it stays text."""
+    context = browser.new_context(locale="zh-CN", viewport={"width": 1280, "height": 900})
+    shop_page = context.new_page()
+    errors = watch_errors(shop_page)
+    host = (
+        "<!doctype html><html><head><title>Crypto Shop</title></head><body>"
+        "<h1>Crypto Shop</h1>"
+        f'<script src="{site.url}/static/widget.js" data-organization="{site.org}" async>'
+        "</script></body></html>"
+    )
+    shop_page.goto(platform_site(host))
+    shop_page.click("#proofdesk-widget-button")
+    chat = shop_page.frame_locator("#proofdesk-widget")
+    chat.locator("#w-email").fill(site.customer)
+    chat.locator("#w-password").fill(PASSWORD)
+    chat.locator("#widget-login button[type=submit]").click()
+    chat.locator("#w-text").fill("质押收益什么时候发放？")
+    chat.locator("#widget-form button[type=submit]").click()
+    chat.locator(".bubble.assistant").first.wait_for()
+    assert "有帮助" in chat.locator(".bubble.assistant").first.inner_text()  # the two buttons
+    chat.locator("#w-human").click()
+    chat.locator(".bubble.assistant").nth(1).wait_for()
+    handed = chat.locator(".bubble.assistant").nth(1).inner_text()
+    assert "#" in handed and "人工客服" in handed
+    shot(shop_page, "widget-zh")
+
+    # An agent answers in the console; the reply appears in the chat (polled).
+    agent_context = browser.new_context(locale="en-US")
+    agent = agent_context.new_page()
+    sign_in(agent, site, site.agent)
+    agent.goto(f"{site.url}/agent?view=all")
+    agent.click("text=质押收益什么时候发放")
+    agent.fill("#reply", "质押收益每天发放。" + HOSTILE)
+    agent.click("form[action$='/reply'] button[type=submit]")
+    chat.locator(".bubble.support").first.wait_for(timeout=15_000)
+    assert "质押收益每天发放" in chat.locator(".bubble.support").first.inner_text()
+    assert shop_page.title() == "Crypto Shop"  # nothing ran
+    assert errors == [], errors
+    agent_context.close()
+    context.close()

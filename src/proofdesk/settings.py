@@ -91,6 +91,11 @@ class Settings(BaseSettings):
         description="Sign a checkpoint this often when there are new leaves; 0: never in the background.",
     )
     demo_password: SecretStr = SecretStr("demo-password")
+    widget_origins: tuple[str, ...] = Field(
+        default=(),
+        description="Sites that may embed the chat widget (e.g. https://shop.example); empty: "
+        "any site.",
+    )
     assistant_threshold: float = Field(
         default=0.45,
         ge=0,
@@ -199,6 +204,16 @@ class Settings(BaseSettings):
     def _url_scheme(cls, value: str | None) -> str | None:
         if value is not None and not value.startswith(("sqlite", "postgresql")):
             raise ValueError("must be a sqlite:// or postgresql+psycopg:// URL")
+        return value
+
+    @field_validator("widget_origins")
+    @classmethod
+    def _origins(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        for origin in value:
+            if not origin.startswith(("https://", "http://")) or any(
+                c in origin for c in " ;,'\"\n"
+            ):
+                raise ValueError(f"{origin!r} is not an origin like https://shop.example")
         return value
 
     @field_validator("assistant_large_refund")

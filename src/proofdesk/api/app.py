@@ -138,5 +138,7 @@ def create_app(settings: Settings, db: Database | None = None) -> FastAPI:
     # The web UI: pages beside the API, their static files, and their security headers.
     app.include_router(web.router, dependencies=[Depends(reject_nul_characters)])
     app.mount("/static", StaticFiles(directory=web.STATIC), name="static")
-    app.add_middleware(SecurityHeaders, api_prefix=API_PREFIX)
+    app.add_middleware(
+        SecurityHeaders, api_prefix=API_PREFIX, widget_origins=settings.widget_origins
+    )
     return app

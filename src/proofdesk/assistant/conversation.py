@@ -338,7 +338,7 @@ def _hand_off(
             actor,
             tickets.NewTicket(
                 kind=KIND_OF_INTENT.get(intent or "", Kind.QUESTION),
-                subject=turn.text.splitlines()[0][:120] or "Chat",
+                subject=_subject(session, turn),
                 body=_transcript(session, turn),
                 channel=Channel.CHAT,
             ),
@@ -385,6 +385,18 @@ def _hand_off(
         AssistantTurn.conversation_id == turn.conversation_id
     ).update({AssistantTurn.ticket_id: ticket.id})
     return ticket
+
+
+def _subject(session: Session, turn: AssistantTurn) -> str:
+    """The conversation's first question (not "转人工", when that is what handed it off)."""
+    first = session.scalar(
+        select(AssistantTurn.text)
+        .where(AssistantTurn.conversation_id == turn.conversation_id)
+        .order_by(AssistantTurn.id)
+        .limit(1)
+    )
+    lines = (first or turn.text).strip().splitlines()
+    return (lines[0][:120] if lines else "") or "Chat"
 
 
 def _transcript(session: Session, turn: AssistantTurn) -> str:

@@ -56,6 +56,7 @@ from proofdesk.sla.policies import NEVER
 from proofdesk.store.models import (
     Message,
     Order,
+    Organization,
     SignedCheckpoint,
     Team,
     Ticket,
@@ -236,9 +237,10 @@ def render(
     template: str,
     *,
     status: int = 200,
+    language: str | None = None,
     **context: Any,
 ) -> HTMLResponse:
-    locale = locale_of(request, visitor)
+    locale = language or locale_of(request, visitor)
     html = (
         environment(locale)
         .get_template(template)
@@ -1095,3 +1097,28 @@ def dashboard_csv(
     since, until = _window(start, end)
     data = helpdesk_report(services_of(request).db, visitor.actor, since, until, team or None)
     return csv_response(analytics.table(data, chart), f"{chart}.csv")
+
+
+# --- the chat widget -----------------------------------------------------------------------------
+
+
+@router.get("/widget")
+def widget(request: Request, org: str = "", lang: str = "") -> Response:
+    """The chat widget's page, framed by a platform's site (``static/widget.js`` adds it). It
+    signs the customer in with the API and keeps the session token in the frame's own
+    storage — no cookie, so third-party cookie blocking does not matter — then talks with the
+    assistant (``/api/v1/assistant/messages``); a hand-off becomes a request whose replies
+    appear in the chat."""
+    with reading(request) as session:
+        found = session.scalars(select(Organization).where(Organization.slug == org)).first()
+        if found is None:
+            raise NotFound("no such organization")
+        name = found.name
+    return render(
+        request,
+        None,
+        "widget.html",
+        language=lang if lang in i18n.LOCALES else None,
+        organization=org,
+        organization_name=name,
+    )
