@@ -41,6 +41,7 @@ from proofdesk.settings import Settings
 from proofdesk.sla.policies import SlaWorker
 from proofdesk.store.db import Database
 from proofdesk.store.migrate import is_current
+from proofdesk.web import admin as web_admin
 from proofdesk.web import pages as web
 from proofdesk.web.security import SecurityHeaders
 
@@ -137,6 +138,7 @@ def create_app(settings: Settings, db: Database | None = None) -> FastAPI:
 
     # The web UI: pages beside the API, their static files, and their security headers.
     app.include_router(web.router, dependencies=[Depends(reject_nul_characters)])
+    app.include_router(web_admin.router, dependencies=[Depends(reject_nul_characters)])
     app.mount("/static", StaticFiles(directory=web.STATIC), name="static")
     app.add_middleware(
         SecurityHeaders, api_prefix=API_PREFIX, widget_origins=settings.widget_origins
