@@ -12,9 +12,11 @@ import argparse
 import statistics
 import sys
 import tempfile
+import time
 from pathlib import Path
 from typing import Any
 
+import pyotp
 from rich.console import Console
 from rich.table import Table
 from sqlalchemy import select
@@ -24,6 +26,7 @@ from api_load import cpu_model
 from ledger import markdown_table, replace_section, run_header
 from proofdesk.demo import DEMO_SLUG, STAFF_DOMAIN, import_starter_kb, seed_demo
 from proofdesk.domain.roles import Role
+from proofdesk.identity import mfa
 from proofdesk.ledger.checkpoints import CheckpointLoop, signer_for
 from proofdesk.services import open_database
 from proofdesk.settings import Settings
@@ -45,26 +48,30 @@ MEASURE = """() => {
 }"""
 
 
-def sign_in(page: Any, url: str, email: str, password: str) -> None:
+def sign_in(page: Any, url: str, email: str, password: str, totp: str = "") -> None:
     page.goto(f"{url}/login")
     page.fill("#organization", DEMO_SLUG)
     page.fill("#email", email)
     page.fill("#password", password)
+    if totp:  # a code of the next time step: fresh, and valid for the next minute
+        page.fill("#totp_code", pyotp.TOTP(totp).at(time.time() + 30))
     page.click("button[type=submit]")
     page.wait_for_load_state("networkidle")
 
 
 def measure(
-    browser: Any, url: str, who: tuple[str, str] | None, path: str, runs: int
+    browser: Any, url: str, who: tuple[str, ...] | None, path: str, runs: int
 ) -> dict[str, Any]:
+    signed: Any = None
+    if who is not None:  # once: a second-factor code is good for one sign-in
+        first = browser.new_context()
+        sign_in(first.new_page(), url, *who)
+        signed = first.storage_state()
+        first.close()
     samples = []
     for _ in range(runs):
-        context = browser.new_context()
+        context = browser.new_context(storage_state=signed)  # a fresh cache each time
         page = context.new_page()
-        if who is not None:
-            sign_in(page, url, *who)
-            # Cold: nothing the sign-in page brought stays in the cache.
-            context.new_cdp_session(page).send("Network.clearBrowserCache")
         response = page.goto(f"{url}{path}", wait_until="load")
         if response is None or response.status != 200 or page.url != f"{url}{path}":
             raise SystemExit(f"{path}: got {response.status if response else '?'} at {page.url}")
@@ -124,6 +131,15 @@ def main(argv: list[str] | None = None) -> int:
             mine = session.scalars(
                 select(Ticket.id).where(Ticket.requester_id == customer.id).limit(1)
             ).first()
+            managers = {
+                role: session.scalars(
+                    select(User)
+                    .where(User.organization_id == org.id, User.role == role.value)
+                    .order_by(User.email)
+                    .limit(1)
+                ).one()
+                for role in (Role.SUPERVISOR, Role.ADMIN)
+            }
             any_ticket = session.scalars(
                 select(Ticket.id).where(Ticket.organization_id == org.id).limit(1)
             ).one()
@@ -131,6 +147,17 @@ def main(argv: list[str] | None = None) -> int:
             assert agent.email is not None
             as_customer = (customer.email, password)
             as_agent = (agent.email, password)
+        # Managers need a second factor: enrol one for each, as the set-up page would.
+        keys = {}
+        with db.writer() as session:
+            assert db.keyring is not None
+            for role, person in managers.items():
+                user = session.get(User, person.id)
+                assert user is not None
+                assert user.email is not None
+                secret, _, _ = mfa.start_enrolment(user, db.keyring)
+                mfa.enable(session, user, db.keyring, pyotp.TOTP(secret).now())
+                keys[role] = (user.email, password, secret)
         pages = [
             ("sign-in", None, "/login"),
             ("my requests", as_customer, "/requests"),
@@ -138,6 +165,9 @@ def main(argv: list[str] | None = None) -> int:
             ("a request", as_customer, f"/requests/{mine}" if mine else "/requests"),
             ("agent queue (all)", as_agent, "/agent?view=all"),
             ("agent ticket", as_agent, f"/agent/tickets/{any_ticket}"),
+            ("dashboard", keys[Role.SUPERVISOR], "/agent/dashboard"),
+            ("admin", keys[Role.ADMIN], "/admin"),
+            ("chat widget frame", None, f"/widget?org={DEMO_SLUG}"),
         ]
         rows = []
         with serving(settings, db) as url, sync_playwright() as playwright:
