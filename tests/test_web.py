@@ -261,6 +261,8 @@ def test_a_supervisor_enrols_a_second_factor_then_sees_the_dashboard(
     assert setup.status_code == 200 and 'src="data:image/svg+xml;base64,' in setup.text
     secret = re.search(r"<code>([A-Z2-7]{32})</code>", setup.text)
     assert secret is not None
+    # Reloading the page after scanning keeps the same secret.
+    assert secret.group(1) in boss.get("/mfa/setup?next=/agent/dashboard").text
     wrong = boss.post("/mfa/setup", data={"csrf_token": csrf_of(setup.text), "code": "000000"})
     assert wrong.status_code in (401, 422)
     done = boss.post(
@@ -312,3 +314,90 @@ def test_widget_origins_are_checked() -> None:
             Settings(widget_origins=(bad,))
     policy = dict(widget_headers(("https://shop.example",)))[b"content-security-policy"]
     assert b"frame-ancestors https://shop.example" in policy
+
+
+def test_bulk_actions_and_macros_in_the_console(client: TestClient, shop: Tenant) -> None:
+    agent = sign_in(client, shop.slug, shop.agent.email)
+    customer = sign_in(client, shop.slug, shop.webcustomer.email)
+    ids = []
+    for subject in ("bulk one", "bulk two"):
+        made = customer.post(
+            "/requests/new",
+            data={
+                "csrf_token": csrf_of(customer.get("/requests/new").text),
+                "kind": "question",
+                "subject": subject,
+                "body": "?",
+            },
+        )
+        ids.append(made.headers["location"].rsplit("/", 1)[1])
+    queue = agent.get("/agent?view=unassigned").text
+    assert "Keyboard shortcuts" in queue and 'form="bulk"' in queue
+    token = csrf_of(queue)
+    other = make_tenant_ticket(client)
+    refused = agent.post(
+        "/agent/bulk",
+        data={"csrf_token": token, "action": "solved", "ticket_ids": [ids[0], other]},
+    )
+    assert refused.status_code == 404  # another organization's ticket: nothing changes
+    assert "Solved" not in customer.get(f"/requests/{ids[0]}").text.split("<ol", 1)[0]
+    mine = agent.post(
+        "/agent/bulk", data={"csrf_token": token, "action": "assign_me", "ticket_ids": ids}
+    )
+    assert mine.status_code == 303
+    mine_view = agent.get("/agent?view=mine").text
+    assert "bulk one" in mine_view and "bulk two" in mine_view
+    solved = agent.post(
+        "/agent/bulk", data={"csrf_token": token, "action": "solved", "ticket_ids": ids}
+    )
+    assert solved.status_code == 303
+    assert "bulk one" not in agent.get("/agent?view=mine").text
+    assert (
+        agent.post("/agent/bulk", data={"csrf_token": token, "action": "delete"}).status_code == 422
+    )
+
+    macro = client.post(
+        "/api/v1/macros",
+        json={
+            "name": f"m-{uuid.uuid4().hex[:6]}",
+            "title": {"en": "Ask for ID", "zh-CN": "请求证件"},
+            "actions": [
+                {
+                    "type": "request_information",
+                    "ask": {"en": "Send your ID.", "zh-CN": "请上传证件。"},
+                }
+            ],
+        },
+        headers=shop.supervisor.headers,
+    )
+    assert macro.status_code == 201, macro.text
+    fresh = (
+        customer.post(
+            "/requests/new",
+            data={
+                "csrf_token": csrf_of(customer.get("/requests/new").text),
+                "kind": "question",
+                "subject": "macro me",
+                "body": "?",
+            },
+        )
+        .headers["location"]
+        .rsplit("/", 1)[1]
+    )
+    page = agent.get(f"/agent/tickets/{fresh}").text
+    assert "Ask for ID" in page
+    applied = agent.post(
+        f"/agent/tickets/{fresh}/macro",
+        data={"csrf_token": csrf_of(page), "macro_id": str(macro.json()["id"])},
+    )
+    assert applied.status_code == 303
+    assert "Send your ID." in customer.get(f"/requests/{fresh}").text
+
+
+def make_tenant_ticket(client: TestClient) -> str:
+    """A ticket of another organization."""
+    from tests.conftest import new_ticket
+
+    db = client.app.state.services.db  # type: ignore[attr-defined]
+    other = make_tenant(db)
+    return str(new_ticket(client, other.customer)["id"])

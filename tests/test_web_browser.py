@@ -332,3 +332,27 @@ def test_the_chat_widget_on_a_platforms_site_hands_off_to_a_person(
     assert errors == [], errors
     agent_context.close()
     context.close()
+
+
+def test_the_console_answers_to_the_keyboard(site: Site, browser: Any) -> None:
+    context = browser.new_context(locale="en-US")
+    page = context.new_page()
+    errors = watch_errors(page)
+    sign_in(page, site, site.agent)
+    page.goto(f"{site.url}/agent?view=all")
+    page.wait_for_selector("table.list tbody tr")
+    page.keyboard.press("?")
+    assert page.locator("#shortcuts").get_attribute("open") is not None
+    page.keyboard.press("j")
+    page.keyboard.press("x")
+    assert page.locator("table.list tbody tr input[type=checkbox]").first.is_checked()
+    page.keyboard.press("Enter")
+    page.wait_for_url("**/agent/tickets/**")
+    page.keyboard.press("i")
+    assert page.evaluate("document.activeElement.id") == "reply"
+    assert page.locator("input[name=visibility][value=internal]").is_checked()
+    page.keyboard.type("typed, not a shortcut: j k x r s")
+    assert "j k x r s" in page.input_value("#reply")
+    assert axe_violations(page) == []
+    assert errors == [], errors
+    context.close()

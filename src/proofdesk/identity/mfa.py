@@ -49,12 +49,19 @@ def _context(user: User) -> str:
     return f"totp:{user.id}"
 
 
-def start_enrolment(user: User, keyring: Keyring) -> tuple[str, str, str]:
-    """Offer a new secret; returns (base32 secret, otpauth URI, QR code as SVG)."""
+def start_enrolment(
+    user: User, keyring: Keyring, *, keep_pending: bool = False
+) -> tuple[str, str, str]:
+    """Offer a new secret (or, with ``keep_pending``, the one already offered and not yet
+    confirmed: a set-up page reloaded after scanning must not change it); returns (base32
+    secret, otpauth URI, QR code as SVG)."""
     if user.totp_secret is not None:
         raise Conflict("a second factor is enrolled already; disable it first", code="mfa_enrolled")
-    secret = pyotp.random_base32(32)
-    user.totp_pending = keyring.wrap(_context(user), secret.encode())
+    if keep_pending and user.totp_pending is not None:
+        secret = keyring.unwrap(_context(user), user.totp_pending).decode()
+    else:
+        secret = pyotp.random_base32(32)
+        user.totp_pending = keyring.wrap(_context(user), secret.encode())
     uri = pyotp.TOTP(secret).provisioning_uri(name=user.email or user.id, issuer_name=ISSUER)
     svg = segno.make(uri, error="m").svg_inline(scale=4)
     return secret, uri, svg

@@ -19,6 +19,7 @@ import asyncio
 import base64
 import functools
 import hmac
+import json
 import threading
 import time
 from collections.abc import AsyncIterator, Callable, Iterator
@@ -54,6 +55,7 @@ from proofdesk.identity import mfa
 from proofdesk.ledger.anchors import covering_anchor
 from proofdesk.sla.policies import NEVER
 from proofdesk.store.models import (
+    Macro,
     Message,
     Order,
     Organization,
@@ -404,7 +406,7 @@ def mfa_setup_page(request: Request, next: str = "/") -> Response:
     with services.db.writer() as session:
         user = session.get(User, visitor.actor.user_id)
         assert user is not None
-        secret, _, svg = mfa.start_enrolment(user, services.db.keyring)
+        secret, _, svg = mfa.start_enrolment(user, services.db.keyring, keep_pending=True)
     image = "data:image/svg+xml;base64," + base64.b64encode(svg.encode()).decode()
     return render(
         request,
@@ -854,6 +856,15 @@ def agent_ticket(request: Request, ticket_id: str) -> Response:
         proof = verification(session, services_of(request), ticket)
         requester = session.get(User, ticket.requester_id)
         requester_name = requester.display_name if requester else ""
+        locale = locale_of(request, visitor)
+        macros = [
+            (row.id, _macro_title(row.title, locale, row.name))
+            for row in session.scalars(
+                select(Macro)
+                .where(Macro.organization_id == visitor.actor.organization_id)
+                .order_by(Macro.name)
+            )
+        ]
     return render(
         request,
         visitor,
@@ -865,6 +876,7 @@ def agent_ticket(request: Request, ticket_id: str) -> Response:
         # The statuses this one may become (domain.tickets.TRANSITIONS), in their usual order.
         next_statuses=[s.value for s in Status if s in TRANSITIONS[Status(ticket.status)]],
         others=PRESENCE.others(ticket_id, visitor.actor.user_id),
+        macros=macros,
         error=None,
     )
 
@@ -1002,6 +1014,73 @@ def agent_reply(
         ),
         f"/agent/tickets/{ticket_id}",
     )
+
+
+def _macro_title(title: str, locale: str, name: str) -> str:
+    try:
+        titles = json.loads(title)
+    except ValueError:
+        return name
+    if not isinstance(titles, dict):
+        return name
+    return str(titles.get(locale) or titles.get("en") or name)
+
+
+@router.post("/agent/tickets/{ticket_id}/macro")
+def agent_macro(
+    request: Request,
+    ticket_id: str,
+    csrf_token: Annotated[str, Form()] = "",
+    macro_id: Annotated[str, Form()] = "",
+) -> Response:
+    """Apply a macro (its reply, fields, tags, status — all or nothing)."""
+    from proofdesk.actions.macros import do_apply_macro
+
+    visitor = staff(request)
+    check_csrf(request, visitor, csrf_token)
+    return _change(
+        request,
+        visitor,
+        ticket_id,
+        lambda session, ticket: do_apply_macro(session, visitor.actor, ticket, macro_id),
+        f"/agent/tickets/{ticket_id}",
+    )
+
+
+#: What the queue's bulk form can do to every ticket ticked.
+BULK = ("assign_me", "open", "pending", "solved")
+
+
+@router.post("/agent/bulk")
+def agent_bulk(
+    request: Request,
+    csrf_token: Annotated[str, Form()] = "",
+    action: Annotated[str, Form()] = "",
+    ticket_ids: Annotated[list[str] | None, Form()] = None,
+    view: Annotated[str, Form()] = "unassigned",
+) -> Response:
+    """One action on many tickets, in one transaction: all are changed, or none."""
+    from proofdesk.errors import InvalidInput
+
+    visitor = staff(request)
+    check_csrf(request, visitor, csrf_token)
+    chosen = list(dict.fromkeys(ticket_ids or []))
+    if action not in BULK or not chosen or len(chosen) > PAGE_SIZE:
+        raise InvalidInput(f"choose an action and 1-{PAGE_SIZE} tickets", field="ticket_ids")
+    with services_of(request).db.writer() as session:
+        for ticket_id in chosen:
+            ticket = access_ticket(session, visitor.actor, ticket_id, write=True, lock=True)
+            if action == "assign_me":
+                actions.do_assign(
+                    session,
+                    visitor.actor,
+                    ticket,
+                    assignee_id=visitor.actor.user_id,
+                    team_id=ticket.team_id,
+                )
+            elif ticket.status != action:
+                actions.do_change_status(session, visitor.actor, ticket, Status(action))
+    return RedirectResponse(f"/agent?view={view if view in VIEWS else 'unassigned'}", 303)
 
 
 @router.post("/agent/tickets/{ticket_id}/status")
