@@ -401,3 +401,73 @@ def make_tenant_ticket(client: TestClient) -> str:
     db = client.app.state.services.db  # type: ignore[attr-defined]
     other = make_tenant(db)
     return str(new_ticket(client, other.customer)["id"])
+
+
+PNG = (
+    b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR\x00\x00\x00\x01\x00\x00\x00\x01\x08\x06\x00\x00\x00\x1f"
+    b"\x15\xc4\x89\x00\x00\x00\rIDATx\x9cc\xf8\x0f\x00\x00\x01\x01\x00\x05\x18\xd8N\x00\x00\x00"
+    b"\x00IEND\xaeB`\x82"
+)
+
+
+def test_replies_carry_files_both_ways(client: TestClient, shop: Tenant) -> None:
+    customer = sign_in(client, shop.slug, shop.webcustomer.email)
+    form = customer.get("/requests/new").text
+    made = customer.post(
+        "/requests/new",
+        data={"csrf_token": csrf_of(form), "kind": "question", "subject": "receipt", "body": "see"},
+        files=[("files", ("转账截图.png", PNG, "image/png"))],
+    )
+    assert made.status_code == 303, made.text
+    path = made.headers["location"]
+    page = customer.get(path).text
+    assert "转账截图.png" in page
+    link = re.search(r'href="(/api/v1/attachments/[^"]+)"', page)
+    assert link is not None and customer.get(link.group(1)).content == PNG
+    replied = customer.post(
+        f"{path}/reply",
+        data={"csrf_token": csrf_of(page), "body": "and the log"},
+        files=[("files", ("log.txt", b"withdrawal id 42\n", "text/plain"))],
+    )
+    assert replied.status_code == 303
+    secret = customer.post(
+        f"{path}/reply",
+        data={"csrf_token": csrf_of(page), "body": "my backup"},
+        files=[
+            (
+                "files",
+                (
+                    "seed.txt",
+                    (
+                        b"legal winner thank year wave sausage worth useful legal "
+                        b"winner thank yellow"
+                    ),
+                    "text/plain",
+                ),
+            )
+        ],
+    )
+    assert secret.status_code == 422
+    assert "新钱包" in secret.text and "new wallet" in secret.text  # the bilingual reason
+    assert "my backup" not in customer.get(path).text  # nothing was added
+    agent = sign_in(client, shop.slug, shop.agent.email)
+    ticket_id = path.rsplit("/", 1)[1]
+    staff_page = agent.get(f"/agent/tickets/{ticket_id}").text
+    assert "log.txt" in staff_page and "转账截图.png" in staff_page
+    noted = agent.post(
+        f"/agent/tickets/{ticket_id}/reply",
+        data={
+            "csrf_token": csrf_of(staff_page),
+            "body": "internal evidence",
+            "visibility": "internal",
+        },
+        files=[("files", ("chain.txt", b"tx confirmed\n", "text/plain"))],
+    )
+    assert noted.status_code == 303
+    assert "chain.txt" not in customer.get(path).text  # a note's file stays with the note
+    too_many = customer.post(
+        f"{path}/reply",
+        data={"csrf_token": csrf_of(page), "body": "many"},
+        files=[("files", (f"f{i}.txt", b"x\n", "text/plain")) for i in range(6)],
+    )
+    assert too_many.status_code == 422

@@ -110,7 +110,12 @@ def create_app(settings: Settings, db: Database | None = None) -> FastAPI:
     app.add_middleware(
         BodyLimit,
         default=settings.max_body_bytes,
-        by_path={f"{API_PREFIX}/attachments": attachments.upload_body_limit(settings)},
+        by_path={
+            f"{API_PREFIX}/attachments": attachments.upload_body_limit(settings),
+            "/requests/new": attachments.upload_body_limit(settings) * web.MAX_FILES,
+        },
+        # The web's reply forms carry files too.
+        by_suffix={"/reply": attachments.upload_body_limit(settings) * web.MAX_FILES},
     )
     api = APIRouter(prefix=API_PREFIX, dependencies=[Depends(reject_nul_characters)])
 

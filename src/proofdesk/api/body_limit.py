@@ -19,18 +19,29 @@ from proofdesk.errors import PayloadTooLarge
 
 
 class BodyLimit:
-    """Limit request bodies to ``default`` bytes, or to ``by_path[path]`` for listed paths."""
+    """Limit request bodies to ``default`` bytes, or to ``by_path[path]`` for listed paths, or
+    to ``by_suffix[s]`` for paths ending with ``s`` (the web forms that carry files)."""
 
-    def __init__(self, app: ASGIApp, default: int, by_path: Mapping[str, int]) -> None:
+    def __init__(
+        self,
+        app: ASGIApp,
+        default: int,
+        by_path: Mapping[str, int],
+        by_suffix: Mapping[str, int] | None = None,
+    ) -> None:
         self.app = app
         self.default = default
         self.by_path = dict(by_path)
+        self.by_suffix = dict(by_suffix or {})
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        limit = self.by_path.get(scope["path"], self.default)
+        path = scope["path"]
+        limit = self.by_path.get(path) or next(
+            (n for suffix, n in self.by_suffix.items() if path.endswith(suffix)), self.default
+        )
         declared = _content_length(scope)
         if declared is not None and declared > limit:
             error = _too_large(limit)

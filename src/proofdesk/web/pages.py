@@ -30,7 +30,7 @@ from pathlib import Path
 from typing import Annotated, Any
 from urllib.parse import quote, urlencode
 
-from fastapi import APIRouter, Form, Request
+from fastapi import APIRouter, File, Form, Request, UploadFile
 from fastapi.responses import HTMLResponse, RedirectResponse, Response, StreamingResponse
 from fastapi.routing import APIRoute
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
@@ -74,6 +74,8 @@ STATIC = HERE / "static"
 POLL_SECONDS = 1.0
 HEARTBEAT_SECONDS = 15.0
 PAGE_SIZE = 50
+#: Files one web form may carry.
+MAX_FILES = 5
 
 
 class SignIn(Exception):
@@ -126,7 +128,19 @@ def environment(locale: str) -> Environment:
     env.install_gettext_translations(i18n.translations(locale), newstyle=True)  # type: ignore[attr-defined]
     env.filters["when"] = lambda value: i18n.when(value, locale)
     env.filters["number"] = lambda value: i18n.number(value, locale)
+    env.filters["files"] = _files
     return env
+
+
+def _files(stored: str) -> list[dict[str, Any]]:
+    """A message's attachments (stored as JSON) for the timeline."""
+    try:
+        found = json.loads(stored or "[]")
+    except ValueError:
+        return []
+    return (
+        [f for f in found if isinstance(f, dict) and "id" in f] if isinstance(found, list) else []
+    )
 
 
 # --- who is asking -------------------------------------------------------------------------------
@@ -487,6 +501,7 @@ def create_request(
     order_id: Annotated[str, Form()] = "",
     tx_hash: Annotated[str, Form()] = "",
     chain_id: Annotated[str, Form()] = "",
+    files: Annotated[list[UploadFile] | None, File()] = None,
 ) -> Response:
     visitor = signed_in(request)
     if visitor.is_staff:
@@ -502,6 +517,7 @@ def create_request(
             order_id=order_id.strip() or None,
             tx_hash=tx_hash.strip() or None,
             chain_id=_integer(chain_id, "chain_id"),
+            attachment_ids=_uploads(request, visitor, files),
         )
         with services_of(request).db.writer() as session:
             state = actions.do_create_ticket(session, visitor.actor, spec)
@@ -517,6 +533,18 @@ def create_request(
             error=error_text(exc, locale_of(request, visitor)),
         )
     return RedirectResponse(f"/requests/{state.id}", 303)
+
+
+def _uploads(request: Request, visitor: Visitor, files: list[UploadFile] | None) -> list[str]:
+    """Store the files of a form (the API's checks: size, type by content, no secrets) and
+    return their ids to attach; an empty file input sends one nameless empty part."""
+    from proofdesk.api.routes.attachments import store_upload
+    from proofdesk.errors import InvalidInput
+
+    chosen = [f for f in files or [] if f.filename]
+    if len(chosen) > MAX_FILES:
+        raise InvalidInput(f"at most {MAX_FILES} files", field="files")
+    return [store_upload(services_of(request), visitor.actor, f).id for f in chosen]
 
 
 def _integer(value: str, name: str) -> int | None:
@@ -592,14 +620,18 @@ def reply(
     ticket_id: str,
     csrf_token: Annotated[str, Form()] = "",
     body: Annotated[str, Form()] = "",
+    files: Annotated[list[UploadFile] | None, File()] = None,
 ) -> Response:
     visitor = signed_in(request)
     check_csrf(request, visitor, csrf_token)
+    attached = _uploads(request, visitor, files)
     return _change(
         request,
         visitor,
         ticket_id,
-        lambda session, ticket: actions.do_add_message(session, visitor.actor, ticket, body=body),
+        lambda session, ticket: actions.do_add_message(
+            session, visitor.actor, ticket, body=body, attachment_ids=attached
+        ),
         f"/requests/{ticket_id}",
     )
 
@@ -1000,17 +1032,25 @@ def agent_reply(
     body: Annotated[str, Form()] = "",
     visibility: Annotated[str, Form()] = "public",
     status: Annotated[str, Form()] = "",
+    files: Annotated[list[UploadFile] | None, File()] = None,
 ) -> Response:
     visitor = staff(request)
     check_csrf(request, visitor, csrf_token)
     seen = Visibility.INTERNAL if visibility == "internal" else Visibility.PUBLIC
     target = Status(status) if status in {s.value for s in Status} else None
+    attached = _uploads(request, visitor, files)
     return _change(
         request,
         visitor,
         ticket_id,
         lambda session, ticket: actions.do_add_message(
-            session, visitor.actor, ticket, body=body, visibility=seen, status=target
+            session,
+            visitor.actor,
+            ticket,
+            body=body,
+            visibility=seen,
+            status=target,
+            attachment_ids=attached,
         ),
         f"/agent/tickets/{ticket_id}",
     )

@@ -8,8 +8,8 @@ from urllib.parse import quote
 from fastapi import APIRouter, File, UploadFile
 from fastapi.responses import Response
 
-from proofdesk.access import access_attachment, require_scope
-from proofdesk.api.deps import ActorDep, ServicesDep
+from proofdesk.access import Actor, access_attachment, require_scope
+from proofdesk.api.deps import ActorDep, Services, ServicesDep
 from proofdesk.api.schemas import AttachmentRef
 from proofdesk.canonical import utc_now
 from proofdesk.domain.attachments import check_attachment
@@ -39,6 +39,13 @@ router = APIRouter(prefix="/attachments", tags=["attachments"])
 def upload(
     file: Annotated[UploadFile, File()], services: ServicesDep, actor: ActorDep
 ) -> AttachmentRef:
+    return store_upload(services, actor, file)
+
+
+def store_upload(services: Services, actor: Actor, file: UploadFile) -> AttachmentRef:
+    """Check an uploaded file (size, type by its own bytes, no secrets in text) and store it:
+    the blob by its SHA-256, a row the uploader can attach to one message. Shared by the API
+    and the web forms."""
     require_scope(actor, Scope.TICKETS_WRITE)
     if actor.role is Role.AUDITOR:
         raise Forbidden("auditors have read-only access")
