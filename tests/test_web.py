@@ -78,6 +78,18 @@ def test_signing_in_and_the_security_headers(client: TestClient, shop: Tenant) -
         data={"organization": shop.slug, "email": shop.webcustomer.email, "password": "nope"},
     )
     assert wrong.status_code == 401 and "Wrong organization, e-mail or password." in wrong.text
+    forged = web.post(
+        "/login",
+        data={"organization": shop.slug, "email": shop.webcustomer.email, "password": PASSWORD},
+        headers={"Origin": "https://evil.example"},
+    )
+    assert forged.status_code == 403 and "pd_session" not in forged.headers.get("set-cookie", "")
+    own = web.post(
+        "/login",
+        data={"organization": shop.slug, "email": shop.webcustomer.email, "password": PASSWORD},
+        headers={"Origin": "http://testserver"},
+    )
+    assert own.status_code == 303
     signed = sign_in(client, shop.slug, shop.webcustomer.email)
     assert signed.get("/").headers["location"] == "/requests"
     assert signed.get("/agent").status_code == 403  # customers never reach the console

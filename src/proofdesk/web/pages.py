@@ -28,7 +28,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Annotated, Any
-from urllib.parse import quote, urlencode
+from urllib.parse import quote, urlencode, urlsplit
 
 from fastapi import APIRouter, File, Form, Request, UploadFile
 from fastapi.responses import HTMLResponse, RedirectResponse, Response, StreamingResponse
@@ -315,6 +315,11 @@ def login(
     next: Annotated[str, Form()] = "/",
 ) -> Response:
     services = services_of(request)
+    if not _same_origin(request):
+        # Login CSRF: another site posting its own credentials into this browser.
+        from proofdesk.errors import Forbidden
+
+        raise Forbidden("sign in from this site's own page", code="csrf_failed")
     address = request.client.host if request.client else "unknown"
     try:
         services.login_limiter_by_address.hit(address)
@@ -371,6 +376,15 @@ def login(
         path="/login",
     )
     return response
+
+
+def _same_origin(request: Request) -> bool:
+    """A form posted from this site (or by a client that sends no ``Origin``, which a
+    browser always sends on a cross-site POST)."""
+    origin = request.headers.get("origin")
+    if origin is None:
+        return True
+    return urlsplit(origin).netloc == request.headers.get("host", "")
 
 
 def _login_again(
