@@ -13,7 +13,7 @@
       width: Math.max(300, holder.clientWidth),
       height: 220,
       scales: { x: { time: true } },
-      series: [{}].concat(names.map((name, i) => ({
+      series: [{ label: data.x || "Day" }].concat(names.map((name, i) => ({
         label: (data.labels && data.labels[name]) || name,
         stroke: COLORS[i % COLORS.length],
         width: 2,
