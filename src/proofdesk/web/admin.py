@@ -30,9 +30,9 @@ from proofdesk.store.models import (
 from proofdesk.web.pages import (
     Visitor,
     WebRoute,
-    check_csrf,
     error_text,
     locale_of,
+    posted_by,
     reading,
     render,
     staff,
@@ -122,12 +122,12 @@ def _page(
     )
 
 
-def _attempt(request: Request, visitor: Visitor, change: Any) -> Response:
-    """Run ``change(session)`` in one transaction; back to the overview, or the overview with
-    the error (nothing changed)."""
+def _attempt(request: Request, visitor: Visitor, change: Any, then: Any = None) -> Response:
+    """Run ``change(session)`` in one transaction; then ``then(its result)`` (default: back to
+    the overview), or the overview with the error (nothing changed)."""
     try:
         with services_of(request).db.writer() as session:
-            change(session)
+            result = change(session)
     except Error as exc:
         return _page(
             request,
@@ -135,7 +135,7 @@ def _attempt(request: Request, visitor: Visitor, change: Any) -> Response:
             status=exc.http_status,
             error=error_text(exc, locale_of(request, visitor)),
         )
-    return RedirectResponse("/admin", 303)
+    return then(result) if then is not None else RedirectResponse("/admin", 303)
 
 
 @router.get("/admin")
@@ -146,11 +146,9 @@ def overview(request: Request) -> Response:
 @router.post("/admin/organization/mfa")
 def set_agent_mfa(
     request: Request,
-    csrf_token: Annotated[str, Form()] = "",
+    visitor: Annotated[Visitor, posted_by(admin)],
     require_for_agents: Annotated[str, Form()] = "",
 ) -> Response:
-    visitor = admin(request)
-    check_csrf(request, visitor, csrf_token)
 
     def change(session: Any) -> None:
         org = session.get(Organization, visitor.actor.organization_id)
@@ -162,14 +160,12 @@ def set_agent_mfa(
 @router.post("/admin/users")
 def add_person(
     request: Request,
-    csrf_token: Annotated[str, Form()] = "",
+    visitor: Annotated[Visitor, posted_by(admin)],
     role: Annotated[str, Form()] = "",
     display_name: Annotated[str, Form()] = "",
     email: Annotated[str, Form()] = "",
     password: Annotated[str, Form()] = "",
 ) -> Response:
-    visitor = admin(request)
-    check_csrf(request, visitor, csrf_token)
 
     def change(session: Any) -> None:
         if role not in {r.value for r in STAFF_ROLES}:
@@ -189,10 +185,10 @@ def add_person(
 
 @router.post("/admin/teams")
 def add_team(
-    request: Request, csrf_token: Annotated[str, Form()] = "", name: Annotated[str, Form()] = ""
+    request: Request,
+    visitor: Annotated[Visitor, posted_by(admin)],
+    name: Annotated[str, Form()] = "",
 ) -> Response:
-    visitor = admin(request)
-    check_csrf(request, visitor, csrf_token)
     return _attempt(
         request, visitor, lambda session: accounts.do_create_team(session, visitor.actor, name)
     )
@@ -202,11 +198,9 @@ def add_team(
 def add_member(
     request: Request,
     team_id: str,
-    csrf_token: Annotated[str, Form()] = "",
+    visitor: Annotated[Visitor, posted_by(admin)],
     user_id: Annotated[str, Form()] = "",
 ) -> Response:
-    visitor = admin(request)
-    check_csrf(request, visitor, csrf_token)
 
     def change(session: Any) -> None:
         team = accounts.access_team(session, visitor.actor, team_id)
@@ -221,37 +215,30 @@ def add_member(
 @router.post("/admin/tokens")
 def add_token(
     request: Request,
-    csrf_token: Annotated[str, Form()] = "",
+    visitor: Annotated[Visitor, posted_by(admin)],
     name: Annotated[str, Form()] = "",
     scopes: Annotated[list[str] | None, Form()] = None,
 ) -> Response:
-    visitor = admin(request)
-    check_csrf(request, visitor, csrf_token)
     chosen = set(scopes or [])
-    try:
+
+    def change(session: Any) -> str:
         if not chosen or not chosen <= {s.value for s in Scope}:
             raise InvalidInput("choose at least one scope", field="scopes")
-        with services_of(request).db.writer() as session:
-            _, token = accounts.do_create_api_token(
-                session, visitor.actor, name, frozenset(Scope(s) for s in chosen), None
-            )
-    except Error as exc:
-        return _page(
-            request,
-            visitor,
-            status=exc.http_status,
-            error=error_text(exc, locale_of(request, visitor)),
+        _, token = accounts.do_create_api_token(
+            session, visitor.actor, name, frozenset(Scope(s) for s in chosen), None
         )
+        return token
+
     # Shown once: the token is not stored, only its hash.
-    return _page(request, visitor, new_token=token)
+    return _attempt(
+        request, visitor, change, lambda token: _page(request, visitor, new_token=token)
+    )
 
 
 @router.post("/admin/tokens/{token_id}/revoke")
 def revoke_token(
-    request: Request, token_id: str, csrf_token: Annotated[str, Form()] = ""
+    request: Request, token_id: str, visitor: Annotated[Visitor, posted_by(admin)]
 ) -> Response:
-    visitor = admin(request)
-    check_csrf(request, visitor, csrf_token)
     return _attempt(
         request,
         visitor,
@@ -281,15 +268,13 @@ def save_article(
     request: Request,
     slug: str,
     locale: str,
-    csrf_token: Annotated[str, Form()] = "",
+    visitor: Annotated[Visitor, posted_by(admin)],
     title: Annotated[str, Form()] = "",
     body: Annotated[str, Form()] = "",
     questions: Annotated[str, Form()] = "",
     intent: Annotated[str, Form()] = "",
     audience: Annotated[str, Form()] = "public",
 ) -> Response:
-    visitor = admin(request)
-    check_csrf(request, visitor, csrf_token)
     org_id = visitor.actor.organization_id
     with reading(request) as session:
         existing = {

@@ -30,7 +30,7 @@ from pathlib import Path
 from typing import Annotated, Any
 from urllib.parse import quote, urlencode, urlsplit
 
-from fastapi import APIRouter, File, Form, Request, UploadFile
+from fastapi import APIRouter, Depends, File, Form, Request, UploadFile
 from fastapi.responses import HTMLResponse, RedirectResponse, Response, StreamingResponse
 from fastapi.routing import APIRoute
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
@@ -204,6 +204,26 @@ def check_csrf(request: Request, visitor: Visitor, token: str) -> None:
         from proofdesk.errors import Forbidden
 
         raise Forbidden("the form expired; reload the page and try again", code="csrf_failed")
+
+
+def posted_by(who: Callable[[Request], Visitor]) -> Any:
+    """A form's poster: ``who`` may post it (signed in, staff, admin…) and sent the session's
+    CSRF token with it. Every POST route of the UI takes its visitor through one of these."""
+
+    def dependency(request: Request, csrf_token: Annotated[str, Form()] = "") -> Visitor:
+        visitor = who(request)
+        check_csrf(request, visitor, csrf_token)
+        return visitor
+
+    return Depends(dependency)
+
+
+def enrolling(request: Request) -> Visitor:
+    """Signed in, second factor or not (its set-up is the one page open before it)."""
+    visitor = current(request)
+    if visitor is None:
+        raise SignIn("/mfa/setup")
+    return visitor
 
 
 def locale_of(request: Request, visitor: Visitor | None) -> str:
@@ -450,14 +470,10 @@ def mfa_setup_page(request: Request, next: str = "/") -> Response:
 @router.post("/mfa/setup")
 def mfa_enable(
     request: Request,
-    csrf_token: Annotated[str, Form()] = "",
+    visitor: Annotated[Visitor, posted_by(enrolling)],
     code: Annotated[str, Form()] = "",
     next: Annotated[str, Form()] = "/",
 ) -> Response:
-    visitor = current(request)
-    if visitor is None:
-        raise SignIn("/mfa/setup")
-    check_csrf(request, visitor, csrf_token)
     services = services_of(request)
     assert services.db.keyring is not None
     with services.db.writer() as session:
@@ -508,7 +524,7 @@ def new_request_page(request: Request, kind: str = Kind.QUESTION.value) -> Respo
 @router.post("/requests/new")
 def create_request(
     request: Request,
-    csrf_token: Annotated[str, Form()] = "",
+    visitor: Annotated[Visitor, posted_by(signed_in)],
     kind: Annotated[str, Form()] = "",
     subject: Annotated[str, Form()] = "",
     body: Annotated[str, Form()] = "",
@@ -517,10 +533,8 @@ def create_request(
     chain_id: Annotated[str, Form()] = "",
     files: Annotated[list[UploadFile] | None, File()] = None,
 ) -> Response:
-    visitor = signed_in(request)
     if visitor.is_staff:
         return RedirectResponse("/agent", 303)
-    check_csrf(request, visitor, csrf_token)
     form = {"subject": subject, "body": body, "order_id": order_id, "tx_hash": tx_hash}
     form["chain_id"] = chain_id
     try:
@@ -632,12 +646,10 @@ def request_timeline(request: Request, ticket_id: str) -> Response:
 def reply(
     request: Request,
     ticket_id: str,
-    csrf_token: Annotated[str, Form()] = "",
+    visitor: Annotated[Visitor, posted_by(signed_in)],
     body: Annotated[str, Form()] = "",
     files: Annotated[list[UploadFile] | None, File()] = None,
 ) -> Response:
-    visitor = signed_in(request)
-    check_csrf(request, visitor, csrf_token)
     attached = _uploads(request, visitor, files)
     return _change(
         request,
@@ -654,12 +666,10 @@ def reply(
 def rate(
     request: Request,
     ticket_id: str,
-    csrf_token: Annotated[str, Form()] = "",
+    visitor: Annotated[Visitor, posted_by(signed_in)],
     score: Annotated[str, Form()] = "",
     comment: Annotated[str, Form()] = "",
 ) -> Response:
-    visitor = signed_in(request)
-    check_csrf(request, visitor, csrf_token)
     value = _integer(score, "score") or 0
     return _change(
         request,
@@ -1042,14 +1052,12 @@ def agent_typing(request: Request, ticket_id: str) -> Response:
 def agent_reply(
     request: Request,
     ticket_id: str,
-    csrf_token: Annotated[str, Form()] = "",
+    visitor: Annotated[Visitor, posted_by(staff)],
     body: Annotated[str, Form()] = "",
     visibility: Annotated[str, Form()] = "public",
     status: Annotated[str, Form()] = "",
     files: Annotated[list[UploadFile] | None, File()] = None,
 ) -> Response:
-    visitor = staff(request)
-    check_csrf(request, visitor, csrf_token)
     seen = Visibility.INTERNAL if visibility == "internal" else Visibility.PUBLIC
     target = Status(status) if status in {s.value for s in Status} else None
     attached = _uploads(request, visitor, files)
@@ -1084,14 +1092,12 @@ def _macro_title(title: str, locale: str, name: str) -> str:
 def agent_macro(
     request: Request,
     ticket_id: str,
-    csrf_token: Annotated[str, Form()] = "",
+    visitor: Annotated[Visitor, posted_by(staff)],
     macro_id: Annotated[str, Form()] = "",
 ) -> Response:
     """Apply a macro (its reply, fields, tags, status — all or nothing)."""
     from proofdesk.actions.macros import do_apply_macro
 
-    visitor = staff(request)
-    check_csrf(request, visitor, csrf_token)
     return _change(
         request,
         visitor,
@@ -1108,7 +1114,7 @@ BULK = ("assign_me", "open", "pending", "solved")
 @router.post("/agent/bulk")
 def agent_bulk(
     request: Request,
-    csrf_token: Annotated[str, Form()] = "",
+    visitor: Annotated[Visitor, posted_by(staff)],
     action: Annotated[str, Form()] = "",
     ticket_ids: Annotated[list[str] | None, Form()] = None,
     view: Annotated[str, Form()] = "unassigned",
@@ -1116,8 +1122,6 @@ def agent_bulk(
     """One action on many tickets, in one transaction: all are changed, or none."""
     from proofdesk.errors import InvalidInput
 
-    visitor = staff(request)
-    check_csrf(request, visitor, csrf_token)
     chosen = list(dict.fromkeys(ticket_ids or []))
     if action not in BULK or not chosen or len(chosen) > PAGE_SIZE:
         raise InvalidInput(f"choose an action and 1-{PAGE_SIZE} tickets", field="ticket_ids")
@@ -1141,11 +1145,9 @@ def agent_bulk(
 def agent_status(
     request: Request,
     ticket_id: str,
-    csrf_token: Annotated[str, Form()] = "",
+    visitor: Annotated[Visitor, posted_by(staff)],
     status: Annotated[str, Form()] = "",
 ) -> Response:
-    visitor = staff(request)
-    check_csrf(request, visitor, csrf_token)
     if status not in {s.value for s in Status}:
         from proofdesk.errors import InvalidInput
 
