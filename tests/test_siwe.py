@@ -18,7 +18,7 @@ from sqlalchemy import func, select, update
 from vyper.compiler import compile_code
 
 from proofdesk.actions import siwe
-from proofdesk.identity.siwe import SiweMessage, SiweRejected
+from proofdesk.identity.siwe import SiweMessage, SiweRejected, parse
 from proofdesk.settings import Settings
 from proofdesk.store.db import Database
 from proofdesk.store.models import Session, SiweNonce, User, Wallet
@@ -322,3 +322,42 @@ def test_a_wallet_customer_links_an_email(client: TestClient, tenant: Tenant) ->
     assert (taken.status_code, taken.json()["error"]["code"]) == (409, "email_taken")
     bad = client.put(f"{API}/auth/me/email", json={"email": "not an address"}, headers=headers)
     assert bad.status_code == 422
+
+
+def test_the_nonce_can_come_with_the_message_to_sign(
+    client: TestClient, tenant: Tenant, db: Database
+) -> None:
+    """A page without an EIP-55 implementation asks for the whole message: it names the
+    checksummed address, this deployment, the wallet's chain, and signs the customer in."""
+    wallet = Account.create()
+    response = client.post(
+        f"{API}/auth/siwe/nonce",
+        json={"organization": tenant.slug, "address": wallet.address.lower(), "chain_id": 1},
+    )
+    assert response.status_code == 200, response.text
+    offer = response.json()
+    parsed = parse(offer["message"])
+    assert parsed.address == wallet.address  # checksummed, though asked in lower case
+    assert (parsed.domain, parsed.uri, parsed.chain_id) == (offer["domain"], offer["uri"], 1)
+    assert parsed.nonce == offer["nonce"] and parsed.expiration_time is not None
+    answer = sign_in(client, offer["message"], signed(wallet, offer["message"]))
+    assert answer.status_code == 200, answer.text
+
+
+@pytest.mark.parametrize(
+    ("extra", "code"),
+    [
+        ({"address": "0x" + "g" * 40}, "invalid_input"),
+        ({"address": "0x5aAeb6053F3E94C9b9A09f33669435E7Ef1BeAeD"}, "invalid_input"),  # bad EIP-55
+        ({"address": "0x" + "1" * 40, "chain_id": 56}, "wrong_chain"),
+    ],
+)
+def test_a_message_is_not_prepared_for_a_bad_address_or_chain(
+    client: TestClient, tenant: Tenant, db: Database, extra: dict[str, Any], code: str
+) -> None:
+    with db.reader() as session:
+        before = session.scalar(select(func.count()).select_from(SiweNonce))
+    response = client.post(f"{API}/auth/siwe/nonce", json={"organization": tenant.slug, **extra})
+    assert (response.status_code, response.json()["error"]["code"]) == (422, code)
+    with db.reader() as session:
+        assert session.scalar(select(func.count()).select_from(SiweNonce)) == before

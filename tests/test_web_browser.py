@@ -31,7 +31,7 @@ from proofdesk.domain.roles import Role
 from proofdesk.identity import mfa
 from proofdesk.services import open_database
 from proofdesk.settings import Settings
-from proofdesk.web.local import serving
+from proofdesk.web.local import free_port, serving
 from tests.conftest import unavailable
 
 ROOT = Path(__file__).parent.parent
@@ -69,8 +69,10 @@ class Site:
 @pytest.fixture(scope="module")
 def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
     data = tmp_path_factory.mktemp("web")
+    port = free_port()
     settings = Settings(
         data_dir=data,
+        port=port,  # the base URL, which a wallet's sign-in message names
         checkpoint_interval_seconds=0.5,  # the verification panel shows a signed checkpoint
         anchor_every_seconds=0,
         automation_poll_seconds=0,
@@ -103,7 +105,7 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
         assert db.keyring is not None
         totp, _, _ = mfa.start_enrolment(boss, db.keyring)
         mfa.enable(session, boss, db.keyring, pyotp.TOTP(totp).now())
-    with serving(settings, db) as url:
+    with serving(settings, db, port=port) as url:
         yield Site(url, "webshop", "li@webshop.example", "agent@webshop.example", totp)
     db.dispose()
 
@@ -353,6 +355,77 @@ def test_the_console_answers_to_the_keyboard(site: Site, browser: Any) -> None:
     assert page.locator("input[name=visibility][value=internal]").is_checked()
     page.keyboard.type("typed, not a shortcut: j k x r s")
     assert "j k x r s" in page.input_value("#reply")
+    assert axe_violations(page) == []
+    assert errors == [], errors
+    context.close()
+
+
+#: An EIP-1193 provider, as a wallet extension injects it, whose keys live in the test (Python,
+#: eth-account) behind two exposed functions; ``personal_sign`` may be told to refuse (4001).
+WALLET = """
+window.ethereum = {
+  isTestWallet: true,
+  request: async ({ method, params }) => {
+    if (method === "eth_requestAccounts") return [await window.pdWalletAddress()];
+    if (method === "eth_chainId") return "0x1";
+    if (method === "personal_sign") {
+      const signature = await window.pdWalletSign(params[0], params[1]);
+      if (!signature) throw { code: 4001, message: "User rejected the request." };
+      return signature;
+    }
+    throw { code: 4200, message: "unsupported " + method };
+  },
+};
+"""
+
+
+def test_a_customer_signs_in_with_the_wallet_in_her_browser(site: Site, browser: Any) -> None:
+    """EIP-1193: the page asks the wallet for its account and chain, has the service prepare
+    the EIP-4361 message, the wallet signs it, the service opens the session. A refusal in the
+    wallet leaves her signed out with a message; a browser without a wallet shows no button."""
+    from eth_account import Account
+    from eth_account.messages import encode_defunct
+
+    plain = browser.new_context(locale="en-US")
+    page = plain.new_page()
+    page.goto(f"{site.url}/login")
+    assert page.locator("#wallet-sign-in").is_hidden()
+    plain.close()
+
+    account = Account.create()
+    shown: list[str] = []
+    refuse = [True]
+
+    def sign(data: str, address: str) -> str | None:
+        text = bytes.fromhex(data.removeprefix("0x")).decode()
+        shown.append(text)
+        assert address == account.address
+        if refuse[0]:
+            return None
+        return "0x" + bytes(account.sign_message(encode_defunct(text=text)).signature).hex()
+
+    context = browser.new_context(locale="zh-CN")
+    context.expose_function("pdWalletAddress", lambda: account.address)
+    context.expose_function("pdWalletSign", sign)
+    context.add_init_script(WALLET)
+    page = context.new_page()
+    errors = watch_errors(page)
+    page.goto(f"{site.url}/login")
+    page.click("#wallet-button")
+    assert "组织" in page.inner_text("#wallet-status")  # the organization comes first
+    page.fill("#organization", site.org)
+    page.click("#wallet-button")
+    page.wait_for_function("!document.getElementById('wallet-button').disabled")
+    assert "钱包未签名" in page.inner_text("#wallet-status")
+    assert not any(c["name"] == "pd_session" for c in context.cookies())
+
+    refuse[0] = False
+    page.click("#wallet-button")
+    page.wait_for_url("**/requests")
+    text = shown[-1]
+    assert text.startswith(f"{site.url.split('://')[1]} wants you to sign in")
+    assert account.address in text and "Chain ID: 1" in text
+    assert account.address[:6] in page.inner_text("header .who")
     assert axe_violations(page) == []
     assert errors == [], errors
     context.close()

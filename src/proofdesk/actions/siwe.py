@@ -7,9 +7,10 @@ import secrets
 import string
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from urllib.parse import urlsplit
 
+from eth_utils.address import to_checksum_address
 from sqlalchemy import delete, select, update
 from sqlalchemy.orm import Session
 
@@ -19,7 +20,7 @@ from proofdesk.canonical import utc_now
 from proofdesk.chain.base import Chain
 from proofdesk.domain.identifiers import evm_address
 from proofdesk.domain.roles import Role
-from proofdesk.errors import Conflict, Forbidden, NotFound
+from proofdesk.errors import Conflict, Forbidden, InvalidInput, NotFound
 from proofdesk.identity.siwe import (
     SiweMessage,
     SiweRejected,
@@ -69,6 +70,36 @@ def expected_origin(settings: Settings) -> tuple[str, str]:
     """(scheme, host[:port]) a message must name: the deployment's public URL."""
     parts = urlsplit(settings.base_url)
     return parts.scheme, parts.netloc
+
+
+def prepare(settings: Settings, nonce: SiweNonce, address: str, chain_id: int | None) -> str:
+    """The EIP-4361 message for ``address`` to sign with ``nonce``, bound to this deployment
+    and valid until the nonce expires: for a page (the web portal's wallet button) that has no
+    EIP-55 checksum of its own. Signing it is still the wallet's and its owner's decision."""
+    chain = settings.siwe_chain_ids[0] if chain_id is None else chain_id
+    if chain not in settings.siwe_chain_ids:
+        accepted = ", ".join(str(c) for c in settings.siwe_chain_ids)
+        raise InvalidInput(
+            f"chain {chain} is not accepted here; switch the wallet to one of {accepted}",
+            code="wrong_chain",
+            field="chain_id",
+        )
+    scheme, domain = expected_origin(settings)
+    return SiweMessage(
+        domain=domain,
+        address=to_checksum_address(evm_address(address)),
+        uri=f"{scheme}://{domain}/",
+        version="1",
+        chain_id=chain,
+        nonce=nonce.nonce,
+        issued_at=_rfc3339(nonce.created_at),
+        statement=STATEMENT,
+        expiration_time=_rfc3339(nonce.expires_at),
+    ).text()
+
+
+def _rfc3339(moment: datetime) -> str:
+    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def _check_binding(message: SiweMessage, settings: Settings, now: datetime) -> None:

@@ -481,6 +481,14 @@ class ChainOut(BaseModel):
 
 class SiweNonceIn(Request):
     organization: Annotated[str, StringConstraints(min_length=1, max_length=64)]
+    address: Annotated[str, StringConstraints(min_length=42, max_length=42)] | None = Field(
+        default=None,
+        description="The wallet's address: the answer then carries the whole message to sign "
+        "(for a page that has no EIP-55 checksum of its own).",
+    )
+    chain_id: int | None = Field(
+        default=None, description="The wallet's chain, for the prepared message's `Chain ID:`."
+    )
 
 
 class SiweNonceOut(BaseModel):
@@ -493,6 +501,10 @@ class SiweNonceOut(BaseModel):
     version: str = "1"
     chain_ids: list[int] = Field(description="Chain ids the message may name.")
     statement: str = Field(description="The statement to show the user.")
+    message: str | None = Field(
+        default=None,
+        description="When `address` was given: the EIP-4361 message to have the wallet sign.",
+    )
 
 
 class SiweIn(Request):

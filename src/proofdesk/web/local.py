@@ -23,9 +23,13 @@ def free_port() -> int:
 
 
 @contextmanager
-def serving(settings: Settings, db: Database, timeout: float = 30) -> Iterator[str]:
-    """Serve the app on 127.0.0.1 (a free port) until the block ends; yields its base URL."""
-    port = free_port()
+def serving(
+    settings: Settings, db: Database, timeout: float = 30, port: int | None = None
+) -> Iterator[str]:
+    """Serve the app on 127.0.0.1 (``port``, or a free one) until the block ends; yields its
+    base URL. Give the port of ``settings.base_url`` where the pages must be on the public URL
+    (a wallet's sign-in message names it)."""
+    port = free_port() if port is None else port
     server = uvicorn.Server(
         uvicorn.Config(create_app(settings, db), host="127.0.0.1", port=port, log_level="warning")
     )

@@ -152,6 +152,11 @@ def siwe_nonce(body: SiweNonceIn, request: Request, services: ServicesDep) -> Si
     settings = services.settings
     with services.db.writer() as session:
         row = siwe.issue_nonce(session, body.organization, settings.siwe_nonce_ttl_seconds)
+        message = (
+            None
+            if body.address is None
+            else siwe.prepare(settings, row, body.address, body.chain_id)
+        )
     scheme, domain = siwe.expected_origin(settings)
     return SiweNonceOut(
         nonce=row.nonce,
@@ -160,6 +165,7 @@ def siwe_nonce(body: SiweNonceIn, request: Request, services: ServicesDep) -> Si
         uri=f"{scheme}://{domain}/",
         chain_ids=list(settings.siwe_chain_ids),
         statement=siwe.STATEMENT,
+        message=message,
     )
 
 
