@@ -110,6 +110,7 @@ EXPECTED: dict[str, tuple[str, str]] = {
     "POST /contracts":                       ("201 403 403 403 403 403", "201 403 403 403 403 403"),
     "POST /contracts/{hash}/activate":       ("200 403 403 403 403 403", "404 403 403 403 403 403"),
     "POST /tickets/{id}/decisions":          ("201 201 201 403 403 404", "404 404 404 404 404 404"),
+    "POST /tickets/{id}/decisions/dry-run":  ("200 403 403 403 403 403", "404 403 403 403 403 403"),
     # Integrations (admin tokens) sync a shop's orders; another tenant's cannot name this
     # tenant's customer.
     "PUT /orders/{order}":                   ("200 403 403 403 403 403", "422 403 403 403 403 403"),
@@ -519,6 +520,9 @@ CALLS: dict[str, Call] = {
     "POST /contracts/{hash}/activate": Call(published_contract),
     "POST /tickets/{id}/decisions": Call(
         ticket_and_contract, json_body(lambda ids: {"contract_hash": ids["hash"], "facts": {}})
+    ),
+    "POST /tickets/{id}/decisions/dry-run": Call(
+        new_ticket_id, json_body(lambda ids: {"source": contract_source()})
     ),
     "PUT /organization/mfa": Call(payload=json_body({"require_for_agents": False})),
     "PUT /orders/{order}": Call(

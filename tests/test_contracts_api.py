@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import uuid
 from pathlib import Path
+from typing import Any
 
 from fastapi.testclient import TestClient
 from typer.testing import CliRunner
@@ -106,6 +107,29 @@ spec:
 """
 
 
+def failed_order_ticket(client: TestClient, tenant: Tenant, amount: str = "0.75") -> dict[str, Any]:
+    """A refund request of the tenant's customer about an order of hers that failed."""
+    order = client.put(
+        f"{API}/orders/ORD-{uuid.uuid4().hex[:8]}",
+        json={
+            "customer_id": tenant.customer.user_id,
+            "amount": amount,
+            "currency": "ETH",
+            "status": "failed",
+        },
+        headers=tenant.admin.headers,
+    )
+    assert order.status_code == 200, order.text
+    return new_ticket(
+        client,
+        tenant.customer,
+        kind="refund_request",
+        subject="Refund",
+        body="Failed",
+        order_id=order.json()["external_id"],
+    )
+
+
 def test_decisions_are_logged_receipted_and_replayed(
     client: TestClient,
     tenant: Tenant,
@@ -116,26 +140,7 @@ def test_decisions_are_logged_receipted_and_replayed(
 ) -> None:
     contract = publish(client, tenant, SIMPLE.replace("NAME", f"simple-{uuid.uuid4().hex[:8]}"))
     digest = contract["contract_hash"]
-    order = client.put(
-        f"{API}/orders/ORD-{uuid.uuid4().hex[:8]}",
-        json={
-            "customer_id": tenant.customer.user_id,
-            "amount": "0.75",
-            "currency": "ETH",
-            "status": "failed",
-        },
-        headers=tenant.admin.headers,
-    )
-    assert order.status_code == 200, order.text
-    ticket = new_ticket(
-        client,
-        tenant.customer,
-        kind="refund_request",
-        subject="Refund",
-        body="Failed",
-        order_id=order.json()["external_id"],
-    )
-    tid = ticket["id"]
+    tid = failed_order_ticket(client, tenant)["id"]
     facts = {"claim.reason": "never delivered"}
     inactive = client.post(
         f"{API}/tickets/{tid}/decisions",
@@ -305,3 +310,41 @@ def test_activation_is_a_logged_event_and_new_versions_leave_past_decisions_alon
     assert now["outcome"] == "invalid"
     unknown = client.get(f"{API}/contracts/activations/receipt", params={"organization": "nope"})
     assert unknown.status_code == 404
+
+
+def test_a_dry_run_decides_an_unpublished_contract_and_changes_nothing(
+    client: TestClient, tenant: Tenant, db: Database
+) -> None:
+    """The editor's dry run: any source against a past ticket, with the facts the providers
+    give now; no event, no payout, nothing published."""
+    tid = failed_order_ticket(client, tenant)["id"]
+    with db.reader() as session:
+        before = session.query(TicketEvent).count()
+    source = SIMPLE.replace("NAME", f"draft-{uuid.uuid4().hex[:8]}")
+    url = f"{API}/tickets/{tid}/decisions/dry-run"
+    run = client.post(
+        url,
+        json={"source": source, "facts": {"claim.reason": "never delivered"}},
+        headers=tenant.admin.headers,
+    )
+    assert run.status_code == 200, run.text
+    body = run.json()
+    assert (body["decision"]["outcome"], body["decision"]["rule"]) == ("valid", "failed")
+    assert body["facts"]["order.status"] == "failed" and body["sources"]["claim.reason"]
+    missing = client.post(url, json={"source": source}, headers=tenant.admin.headers).json()
+    assert missing["decision"]["outcome"] == "needs_human"
+    assert "claim.reason" in missing["unknown"]
+    broken = client.post(
+        url, json={"source": source.replace("rules:", "rulez:")}, headers=tenant.admin.headers
+    )
+    assert (broken.status_code, broken.json()["error"]["code"]) == (422, "invalid_contract")
+    elsewhere = client.post(
+        url,
+        json={"source": source.replace("refund_request", "question")},
+        headers=tenant.admin.headers,
+    )
+    assert (elsewhere.status_code, elsewhere.json()["error"]["code"]) == (422, "not_applicable")
+    with db.reader() as session:
+        assert session.query(TicketEvent).count() == before
+    listed = client.get(f"{API}/contracts", params={"organization": tenant.slug}).json()
+    assert all(not c["name"].startswith("draft-") for c in listed)

@@ -14,9 +14,10 @@ from proofdesk.assistant import kb
 from proofdesk.domain.roles import Role
 from proofdesk.identity import mfa
 from proofdesk.store.db import Database
-from proofdesk.store.models import KbRevision, Organization, Team, User
+from proofdesk.store.models import KbRevision, Organization, Team, TicketEvent, User
 from tests.conftest import Tenant
 from tests.test_assistant import load_kb
+from tests.test_contracts_api import failed_order_ticket
 from tests.test_web import PASSWORD, browser, csrf_of, sign_in
 
 
@@ -164,3 +165,149 @@ def test_the_knowledge_base_side_by_side(client: TestClient, db: Database, tenan
     )
     assert bad.status_code == 422
     assert web.get("/admin/kb/no-such-entry").status_code == 404
+
+
+WEEKDAYS = {
+    "open_days": ["0", "1", "2", "3", "4"],
+    "start": ["09:00"] * 5 + ["", ""],
+    "end": ["18:00"] * 5 + ["", ""],
+    "start2": ["", "", "", "", "", "", ""],
+    "end2": ["", "", "", "", "", "", ""],
+}
+
+
+def test_an_admin_writes_an_sla_policy_with_its_business_calendar(
+    client: TestClient, db: Database, tenant: Tenant
+) -> None:
+    """The form becomes the policy the API would store (the API's schema checks it); a
+    split shift and holidays survive a round trip; a bad time zone changes nothing and keeps
+    what was typed; another tenant's policy is not found."""
+    web = admin_browser(client, db, tenant)
+    token = csrf_of(web.get("/admin/sla/new").text)
+    form = {
+        "csrf_token": token,
+        "name": "VIP 工作日",
+        "position": "5",
+        "kinds": ["refund_request", "complaint"],
+        "priorities": ["urgent"],
+        "tiers": "vip, gold",
+        "first_response_minutes": "60",
+        "resolution_minutes": "480",
+        "warn_before_minutes": "15",
+        "escalate_to": "urgent",
+        "hours": "business",
+        "timezone": "Asia/Shanghai",
+        **WEEKDAYS,
+        "country": "cn",
+        "closed_days": "2026-12-31\n2027-01-04",
+    }
+    form["start2"] = ["", "", "", "", "", "10:00", ""]
+    form["end2"] = ["", "", "", "", "", "14:00", ""]
+    form["open_days"] = [*WEEKDAYS["open_days"], "5"]  # Saturday: a short second window only
+    form["start"] = ["09:00"] * 5 + ["", ""]
+    saved = web.post("/admin/sla/new", data=form)
+    assert saved.status_code == 303, saved.text
+    policy = client.get("/api/v1/sla/policies", headers=tenant.admin.headers).json()
+    mine = next(p for p in policy if p["name"] == "VIP 工作日")
+    assert mine["kinds"] == ["refund_request", "complaint"] and mine["tiers"] == ["vip", "gold"]
+    assert (mine["first_response_minutes"], mine["next_response_minutes"]) == (60, None)
+    calendar = mine["calendar"]
+    assert calendar["timezone"] == "Asia/Shanghai" and calendar["country"] == "CN"
+    assert {"days": [0, 1, 2, 3, 4], "start": "09:00", "end": "18:00"} in calendar["hours"]
+    assert {"days": [5], "start": "10:00", "end": "14:00"} in calendar["hours"]
+    assert calendar["closed_days"] == ["2026-12-31", "2027-01-04"]
+    page = web.get(saved.headers["location"])
+    assert page.status_code == 200 and 'value="Asia/Shanghai"' in page.text
+    assert page.text.count('value="10:00"') == 1 and "2027-01-04" in page.text
+
+    before = client.get("/api/v1/sla/policies", headers=tenant.admin.headers).json()
+    bad = web.post(
+        f"/admin/sla/{mine['id']}", data={**form, "timezone": "Mars/Olympus", "name": "changed"}
+    )
+    assert bad.status_code == 422 and "Mars/Olympus" in bad.text and 'value="changed"' in bad.text
+    for broken in ({"first_response_minutes": "soon"}, {"start": ["25:00"] * 5 + ["", ""]}):
+        assert web.post(f"/admin/sla/{mine['id']}", data={**form, **broken}).status_code == 422
+    no_day = web.post(f"/admin/sla/{mine['id']}", data={**form, "open_days": []})
+    assert no_day.status_code == 422
+    assert client.get("/api/v1/sla/policies", headers=tenant.admin.headers).json() == before
+
+    around = web.post(
+        f"/admin/sla/{mine['id']}", data={**form, "hours": "always", "name": "VIP 全天"}
+    )
+    assert around.status_code == 303
+    again = client.get("/api/v1/sla/policies", headers=tenant.admin.headers).json()
+    assert next(p for p in again if p["id"] == mine["id"])["calendar"] is None
+    assert web.get("/admin/sla/999999").status_code == 404
+    assert web.get("/admin/sla/abc").status_code == 404
+    assert web.post("/admin/sla/abc", data=form).status_code == 404
+    deleted = web.post(f"/admin/sla/{mine['id']}/delete", data={"csrf_token": token})
+    assert deleted.status_code == 303
+    gone = client.get("/api/v1/sla/policies", headers=tenant.admin.headers).json()
+    assert all(p["id"] != mine["id"] for p in gone)
+
+
+def test_an_admin_checks_dry_runs_publishes_and_activates_a_contract(
+    client: TestClient, db: Database, tenant: Tenant
+) -> None:
+    web = admin_browser(client, db, tenant)
+    page = web.get("/admin/contracts/new")
+    assert page.status_code == 200 and "my-refunds" in page.text
+    token = csrf_of(page.text)
+    name = f"web-refunds-{tenant.slug}"
+    source = page_source(page.text).replace("my-refunds", name)
+    checked = web.post("/admin/contracts/check", data={"csrf_token": token, "source": source})
+    assert checked.status_code == 200 and "sha256:" in checked.text
+    broken = source.replace('order.status == "failed"', 'order.colour == "red"')
+    refused = web.post("/admin/contracts/check", data={"csrf_token": token, "source": broken})
+    assert refused.status_code == 422 and "undeclared fact" in refused.text
+    assert "line " in refused.text and "order.colour" in refused.text  # the text is kept
+
+    ticket = failed_order_ticket(client, tenant, amount="0.5")
+    with db.reader() as session:
+        events = session.scalar(select(func.count()).select_from(TicketEvent))
+    run = web.post(
+        "/admin/contracts/dry-run",
+        data={
+            "csrf_token": token,
+            "source": source,
+            "ticket": f"#{ticket['number']}",
+            "facts": '{"claim.reason": "never arrived"}',
+        },
+    )
+    assert run.status_code == 200, run.text
+    assert "Dry run: valid" in run.text and "failed" in run.text and "order.status" in run.text
+    for bad, code in (
+        ({"ticket": "999999"}, 404),
+        ({"facts": "[1, 2]"}, 422),
+        ({"facts": "{not json"}, 422),
+        ({"facts": '{"order.status": "failed"}'}, 422),  # a provider's fact is not stated
+    ):
+        answer = web.post(
+            "/admin/contracts/dry-run",
+            data={"csrf_token": token, "source": source, "ticket": str(ticket["number"]), **bad},
+        )
+        assert answer.status_code == code, (bad, answer.text)
+    with db.reader() as session:
+        assert session.scalar(select(func.count()).select_from(TicketEvent)) == events
+
+    published = web.post("/admin/contracts/publish", data={"csrf_token": token, "source": source})
+    assert published.status_code == 303
+    digest = published.headers["location"].rsplit("/", 1)[1]
+    shown = web.get(published.headers["location"])
+    assert "not active" in shown.text and "Activate this version" in shown.text
+    on = web.post(f"/admin/contracts/{digest}/activate", data={"csrf_token": token})
+    assert on.status_code == 303
+    listed = client.get("/api/v1/contracts", params={"organization": tenant.slug}).json()
+    assert [c["active"] for c in listed if c["name"] == name] == [True]
+    assert name in web.get("/admin").text
+    assert web.get("/admin/contracts/sha256:nope").status_code == 404
+
+
+def page_source(html: str) -> str:
+    """The editor's textarea, unescaped."""
+    import html as markup
+    import re
+
+    found = re.search(r'<textarea id="source"[^>]*>(.*?)</textarea>', html, re.S)
+    assert found is not None
+    return markup.unescape(found.group(1))

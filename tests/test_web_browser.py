@@ -64,6 +64,7 @@ class Site:
     customer: str
     agent: str
     supervisor_totp: str
+    admin_totp: str
 
 
 @pytest.fixture(scope="module")
@@ -105,8 +106,18 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
         assert db.keyring is not None
         totp, _, _ = mfa.start_enrolment(boss, db.keyring)
         mfa.enable(session, boss, db.keyring, pyotp.TOTP(totp).now())
+        root = do_create_user(
+            session,
+            org.id,
+            role=Role.ADMIN,
+            display_name="Ada Admin",
+            email="root@webshop.example",
+            password=PASSWORD,
+        )
+        root_totp, _, _ = mfa.start_enrolment(root, db.keyring)
+        mfa.enable(session, root, db.keyring, pyotp.TOTP(root_totp).now())
     with serving(settings, db, port=port) as url:
-        yield Site(url, "webshop", "li@webshop.example", "agent@webshop.example", totp)
+        yield Site(url, "webshop", "li@webshop.example", "agent@webshop.example", totp, root_totp)
     db.dispose()
 
 
@@ -287,6 +298,40 @@ def test_the_dashboard_draws_its_charts_in_both_languages(site: Site, browser: A
         shot(page, name)
         assert errors == [], errors
         context.close()
+
+
+def test_the_admin_editors_for_sla_policies_and_contracts(site: Site, browser: Any) -> None:
+    """The SLA policy form with its weekly calendar and the contract editor: labelled for
+    assistive technology (axe), saved and checked in the browser, in Chinese."""
+    if not AXE.exists():
+        unavailable("axe-core is not installed (npm install)")
+    context = browser.new_context(locale="zh-CN", viewport={"width": 1280, "height": 900})
+    page = context.new_page()
+    errors = watch_errors(page)
+    sign_in(page, site, "root@webshop.example", pyotp.TOTP(site.admin_totp).at(time.time() + 30))
+    page.goto(f"{site.url}/lang/zh-CN?back=/admin/sla/new")  # her setting is English
+    assert axe_violations(page) == []
+    page.fill("#name", "工作日 VIP")
+    page.fill("#first_response_minutes", "30")
+    page.check("input[name=hours][value=business]")
+    page.fill("#timezone", "Asia/Shanghai")
+    for day in range(5):
+        page.check(f"input[name=open_days][value='{day}']")
+        page.locator("input[name=start]").nth(day).fill("09:00")
+        page.locator("input[name=end]").nth(day).fill("18:00")
+    page.click("form[action='/admin/sla/new'] button[type=submit]")
+    page.wait_for_url("**/admin/sla/*?saved=1")
+    assert page.locator("input[name=open_days]:checked").count() == 5
+    shot(page, "admin-sla-zh")
+
+    page.goto(f"{site.url}/admin/contracts/new")
+    page.click("button[formaction='/admin/contracts/check']")
+    page.wait_for_load_state("networkidle")
+    assert "合约有效" in page.inner_text("main")
+    assert axe_violations(page) == []
+    shot(page, "admin-contract-zh")
+    assert errors == [], errors
+    context.close()
 
 
 def test_the_chat_widget_on_a_platforms_site_hands_off_to_a_person(

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import logging
+from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import select, update
@@ -262,7 +263,19 @@ def prepare_decision(
     row = find(session, ticket.organization_id, contract_hash)
     if not row.active:
         raise Conflict("this contract version is not active", code="contract_inactive")
-    contract = load(row)
+    return row.id, _gather(session, actor, load(row), ticket, supplied, chain)
+
+
+def _gather(
+    session: Session,
+    actor: Actor,
+    contract: Contract,
+    ticket: Ticket,
+    supplied: dict[str, Any],
+    chain: Chain | None,
+) -> Gathered:
+    """The facts for deciding ``ticket`` by ``contract``: the stated ``claim.*`` ones checked,
+    the rest from their providers now."""
     if contract.kind != "ServiceContract":
         raise InvalidInput(f"{contract.name} is not a service contract", code="not_applicable")
     if ticket.kind not in contract.spec["appliesTo"]:
@@ -271,7 +284,37 @@ def prepare_decision(
         )
     typed = check_supplied(contract, supplied)
     context = FactContext(session, row_to_state(ticket), utc_now(), chain)
-    return row.id, gather(context, contract.facts, typed, actor.user_id)
+    return gather(context, contract.facts, typed, actor.user_id)
+
+
+@dataclass(frozen=True)
+class DryRun:
+    """A decision made and not logged: what the contract would decide for the ticket now."""
+
+    contract: Contract
+    gathered: Gathered
+    decision: Decision
+
+    def facts(self) -> dict[str, Any]:
+        return encode_facts(self.contract, self.gathered.values)
+
+
+def dry_run(
+    session: Session,
+    actor: Actor,
+    source: str,
+    ticket: Ticket,
+    supplied: dict[str, Any],
+    *,
+    chain: Chain | None = None,
+) -> DryRun:
+    """Decide ``ticket``'s claim by a contract's source — published or not, active or not —
+    with the facts its providers give now, and change nothing: no event, no action, no
+    payout. The editor's dry run, for a read transaction (providers may ask the chain)."""
+    require_admin(actor)
+    contract = parse(source)
+    gathered = _gather(session, actor, contract, ticket, supplied, chain)
+    return DryRun(contract, gathered, decide(contract, gathered.values))
 
 
 def do_decide(

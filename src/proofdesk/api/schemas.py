@@ -609,6 +609,25 @@ class DecisionOut(BaseModel):
     missing: list[str]
 
 
+class DryRunIn(Request):
+    source: Annotated[str, StringConstraints(min_length=1, max_length=200_000)] = Field(
+        description="A service contract's YAML document; it need not be published."
+    )
+    facts: dict[str, Any] = Field(
+        default_factory=dict, description="``claim.*`` facts, as for a decision."
+    )
+
+
+class DryRunOut(BaseModel):
+    contract_hash: str
+    name: str
+    version: int
+    decision: DecisionOut
+    facts: dict[str, Any] = Field(description="The facts the decision saw (JSON form).")
+    sources: dict[str, str] = Field(description="Where each known fact came from.")
+    unknown: dict[str, str] = Field(description="Why each fact not known is not.")
+
+
 class EscrowSettingsIn(Request):
     merchant_address: Annotated[str, StringConstraints(min_length=42, max_length=42)] = Field(
         description="The account whose WarrantyEscrow bond pays this organization's claims."

@@ -5,32 +5,44 @@ key and latest checkpoint. Every change goes through the same actions as the API
 
 from __future__ import annotations
 
-from dataclasses import replace
+import json
+from collections.abc import Callable
+from dataclasses import dataclass, field, replace
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import RedirectResponse, Response
+from pydantic import ValidationError
 from sqlalchemy import desc, select
 
-from proofdesk.access import require_admin
+from proofdesk.access import access_ticket, require_admin
 from proofdesk.actions import accounts
+from proofdesk.actions import contracts as contract_actions
+from proofdesk.actions import sla as sla_actions
 from proofdesk.api.deps import services_of
+from proofdesk.api.routes.sla import policy_values
+from proofdesk.api.schemas import SlaPolicyIn
 from proofdesk.assistant import kb
+from proofdesk.contracts.document import Contract, parse
 from proofdesk.domain.roles import ALL_SCOPES, Role, Scope
+from proofdesk.domain.tickets import Kind, Priority
 from proofdesk.errors import Error, InvalidInput, NotFound
 from proofdesk.store.models import (
     ApiToken,
     Organization,
+    ServiceContract,
     SignedCheckpoint,
     SlaPolicy,
     Team,
     TeamMember,
+    Ticket,
     User,
 )
 from proofdesk.web.pages import (
     Visitor,
     WebRoute,
     error_text,
+    integer_field,
     locale_of,
     posted_by,
     reading,
@@ -87,6 +99,7 @@ def _overview(request: Request, visitor: Visitor) -> dict[str, Any]:
         checkpoint = session.scalars(
             select(SignedCheckpoint).order_by(desc(SignedCheckpoint.size)).limit(1)
         ).first()
+        contracts = _contracts(session, org_id)
         session.expunge_all()
     return {
         "org": org,
@@ -97,6 +110,7 @@ def _overview(request: Request, visitor: Visitor) -> dict[str, Any]:
         "articles": articles,
         "tokens": tokens,
         "checkpoint": checkpoint,
+        "contracts": [(c, contract_actions.load(c).kind) for c in contracts],
         "verifier_key": services.signer.verifier.encode(),
         "roles": [r.value for r in STAFF_ROLES],
         "scopes": sorted(s.value for s in ALL_SCOPES),
@@ -306,3 +320,464 @@ def save_article(
             error=error_text(exc, locale_of(request, visitor)),
         )
     return RedirectResponse(f"/admin/kb/{slug}", 303)
+
+
+# --- SLA policies and their business calendars --------------------------------------------------
+
+MINUTE_FIELDS = (
+    "first_response_minutes",
+    "next_response_minutes",
+    "periodic_update_minutes",
+    "resolution_minutes",
+)
+
+
+@dataclass
+class Day:
+    """One weekday of the calendar form: open or not, and up to two windows (split shifts)."""
+
+    open: bool = False
+    start: str = ""
+    end: str = ""
+    start2: str = ""
+    end2: str = ""
+
+
+@dataclass
+class PolicyForm:
+    """The SLA policy form as the admin sees it: filled from a stored policy, or from what was
+    posted (kept on an error, so nothing typed is lost). ``values`` checks it with the API's
+    own schema and gives what ``actions.sla`` stores."""
+
+    name: str = ""
+    position: str = "100"
+    kinds: list[str] = field(default_factory=list)
+    priorities: list[str] = field(default_factory=list)
+    tiers: str = ""
+    minutes: dict[str, str] = field(default_factory=dict)
+    warn_before_minutes: str = "30"
+    escalate_to: str = ""
+    business_hours: bool = False
+    timezone: str = "UTC"
+    days: list[Day] = field(default_factory=lambda: [Day() for _ in range(7)])
+    country: str = ""
+    subdivision: str = ""
+    closed_days: str = ""
+
+    @classmethod
+    def of(cls, policy: dict[str, Any]) -> PolicyForm:
+        form = cls(
+            name=policy["name"],
+            position=str(policy["position"]),
+            kinds=list(policy["kinds"] or []),
+            priorities=list(policy["priorities"] or []),
+            tiers=", ".join(policy["tiers"] or []),
+            minutes={n: "" if policy[n] is None else str(policy[n]) for n in MINUTE_FIELDS},
+            warn_before_minutes=str(policy["warn_before_minutes"]),
+            escalate_to=policy["escalate_to"] or "",
+        )
+        calendar = policy["calendar"]
+        if calendar is not None:
+            form.business_hours = True
+            form.timezone = calendar.get("timezone") or "UTC"
+            form.country = calendar.get("country") or ""
+            form.subdivision = calendar.get("subdivision") or ""
+            form.closed_days = "\n".join(calendar.get("closed_days") or [])
+            for block in sorted(calendar.get("hours") or [], key=lambda b: b["start"]):
+                for number in block["days"]:
+                    day = form.days[number]
+                    if not day.open:
+                        day.open, day.start, day.end = True, block["start"], block["end"]
+                    else:
+                        day.start2, day.end2 = block["start"], block["end"]
+        return form
+
+    def values(self) -> dict[str, Any]:
+        data: dict[str, Any] = {
+            "name": self.name.strip(),
+            "position": integer_field(self.position, "position"),
+            "kinds": self.kinds or None,
+            "priorities": self.priorities or None,
+            "tiers": [t.strip() for t in self.tiers.split(",") if t.strip()] or None,
+            "warn_before_minutes": integer_field(self.warn_before_minutes, "warn_before_minutes"),
+            "escalate_to": self.escalate_to or None,
+            "calendar": self._calendar(),
+        }
+        for name in MINUTE_FIELDS:
+            data[name] = integer_field(self.minutes.get(name, ""), name)
+        if data["position"] is None:
+            del data["position"]
+        if data["warn_before_minutes"] is None:
+            del data["warn_before_minutes"]
+        try:
+            return policy_values(SlaPolicyIn.model_validate(data))
+        except ValidationError as exc:
+            first = exc.errors()[0]
+            where = ".".join(str(p) for p in first.get("loc", ())) or "policy"
+            raise InvalidInput(f"{where}: {first.get('msg', '')}", field=where) from None
+
+    def _calendar(self) -> dict[str, Any] | None:
+        if not self.business_hours:
+            return None
+        windows: dict[tuple[str, str], list[int]] = {}
+        for number, day in enumerate(self.days):
+            if not day.open:
+                continue
+            for start, end in ((day.start, day.end), (day.start2, day.end2)):
+                if start or end:
+                    windows.setdefault((start, end), []).append(number)
+        if not windows:
+            raise InvalidInput("business hours need at least one open day", field="calendar")
+        return {
+            "timezone": self.timezone.strip() or "UTC",
+            "hours": [{"days": d, "start": s, "end": e} for (s, e), d in windows.items()],
+            "country": self.country.strip().upper() or None,
+            "subdivision": self.subdivision.strip() or None,
+            "closed_days": self.closed_days.split(),
+        }
+
+
+def _policy_page(
+    request: Request,
+    visitor: Visitor,
+    form: PolicyForm,
+    policy_id: int | None,
+    *,
+    status: int = 200,
+    error: str | None = None,
+    saved: bool = False,
+) -> Response:
+    return render(
+        request,
+        visitor,
+        "admin_sla.html",
+        status=status,
+        error=error,
+        saved=saved,
+        form=form,
+        policy_id=policy_id,
+        kinds=[k.value for k in Kind],
+        priorities=[p.value for p in Priority],
+        minute_fields=MINUTE_FIELDS,
+    )
+
+
+@router.get("/admin/sla/new")
+def new_policy_page(request: Request) -> Response:
+    return _policy_page(request, admin(request), PolicyForm(), None)
+
+
+@router.get("/admin/sla/{policy_id}")
+def policy_page(request: Request, policy_id: str, saved: str = "") -> Response:
+    visitor = admin(request)
+    with reading(request) as session:
+        row = sla_actions.find_policy(session, visitor.actor, policy_id)
+        form = PolicyForm.of(sla_actions.as_dict(row))
+        return _policy_page(request, visitor, form, row.id, saved=saved == "1")
+
+
+def _days(
+    open_days: list[str] | None,
+    starts: list[str] | None,
+    ends: list[str] | None,
+    starts2: list[str] | None,
+    ends2: list[str] | None,
+) -> list[Day]:
+    """The seven weekday rows of the form (each list is in weekday order)."""
+
+    def at(values: list[str] | None, i: int) -> str:
+        return values[i].strip() if values is not None and i < len(values) else ""
+
+    opened = set(open_days or [])
+    return [
+        Day(str(i) in opened, at(starts, i), at(ends, i), at(starts2, i), at(ends2, i))
+        for i in range(7)
+    ]
+
+
+@router.post("/admin/sla/{policy_id}")
+def save_policy(
+    request: Request,
+    policy_id: str,
+    visitor: Annotated[Visitor, posted_by(admin)],
+    name: Annotated[str, Form()] = "",
+    position: Annotated[str, Form()] = "",
+    kinds: Annotated[list[str] | None, Form()] = None,
+    priorities: Annotated[list[str] | None, Form()] = None,
+    tiers: Annotated[str, Form()] = "",
+    first_response_minutes: Annotated[str, Form()] = "",
+    next_response_minutes: Annotated[str, Form()] = "",
+    periodic_update_minutes: Annotated[str, Form()] = "",
+    resolution_minutes: Annotated[str, Form()] = "",
+    warn_before_minutes: Annotated[str, Form()] = "",
+    escalate_to: Annotated[str, Form()] = "",
+    hours: Annotated[str, Form()] = "always",
+    timezone: Annotated[str, Form()] = "UTC",
+    open_days: Annotated[list[str] | None, Form()] = None,
+    start: Annotated[list[str] | None, Form()] = None,
+    end: Annotated[list[str] | None, Form()] = None,
+    start2: Annotated[list[str] | None, Form()] = None,
+    end2: Annotated[list[str] | None, Form()] = None,
+    country: Annotated[str, Form()] = "",
+    subdivision: Annotated[str, Form()] = "",
+    closed_days: Annotated[str, Form()] = "",
+) -> Response:
+    """Create (``/admin/sla/new``) or change a policy; the open tickets' timers are recomputed
+    in the same transaction (``actions.sla``)."""
+    form = PolicyForm(
+        name=name,
+        position=position,
+        kinds=list(kinds or []),
+        priorities=list(priorities or []),
+        tiers=tiers,
+        minutes={
+            "first_response_minutes": first_response_minutes,
+            "next_response_minutes": next_response_minutes,
+            "periodic_update_minutes": periodic_update_minutes,
+            "resolution_minutes": resolution_minutes,
+        },
+        warn_before_minutes=warn_before_minutes,
+        escalate_to=escalate_to,
+        business_hours=hours == "business",
+        timezone=timezone,
+        days=_days(open_days, start, end, start2, end2),
+        country=country,
+        subdivision=subdivision,
+        closed_days=closed_days,
+    )
+    existing = None if policy_id == "new" else policy_id
+    if existing is not None and not existing.isdigit():
+        raise NotFound("no such policy")
+    try:
+        values = form.values()
+        with services_of(request).db.writer() as session:
+            if existing is None:
+                row = sla_actions.do_create_policy(session, visitor.actor, values)
+            else:
+                row = sla_actions.do_update_policy(session, visitor.actor, existing, values)
+            saved = row.id
+    except NotFound:
+        raise
+    except Error as exc:
+        return _policy_page(
+            request,
+            visitor,
+            form,
+            None if existing is None else int(existing),
+            status=exc.http_status,
+            error=error_text(exc, locale_of(request, visitor)),
+        )
+    return RedirectResponse(f"/admin/sla/{saved}?saved=1", 303)
+
+
+@router.post("/admin/sla/{policy_id}/delete")
+def delete_policy(
+    request: Request, policy_id: str, visitor: Annotated[Visitor, posted_by(admin)]
+) -> Response:
+    return _attempt(
+        request,
+        visitor,
+        lambda session: sla_actions.do_delete_policy(session, visitor.actor, policy_id),
+    )
+
+
+# --- service contracts: the editor, its checks and the dry run -----------------------------------
+
+#: What a new contract starts from: a complete small document to edit.
+STARTER = """apiVersion: proofdesk/v1
+kind: ServiceContract
+metadata:
+  name: my-refunds
+  version: 1
+  title:
+    en: Refunds of failed orders
+    zh-CN: 失败订单退款
+spec:
+  appliesTo: [refund_request]
+  facts:
+    order.status: string
+    claim.reason: string
+  rules:
+    - id: failed
+      when: order.status == "failed"
+      decision: valid
+      reason:
+        en: The order failed.
+        zh-CN: 订单失败。
+  otherwise:
+    decision: needs_human
+    reason:
+      en: A person decides.
+      zh-CN: 由人工决定。
+"""
+
+
+def _contracts(session: Any, organization_id: str) -> list[ServiceContract]:
+    return list(
+        session.scalars(
+            select(ServiceContract)
+            .where(ServiceContract.organization_id == organization_id)
+            .order_by(ServiceContract.name, ServiceContract.version.desc())
+        )
+    )
+
+
+def _editor(
+    request: Request,
+    visitor: Visitor,
+    source: str,
+    *,
+    status: int = 200,
+    error: Error | None = None,
+    checked: Contract | None = None,
+    run: contract_actions.DryRun | None = None,
+    ticket: str = "",
+    facts: str = "{}",
+    published: ServiceContract | None = None,
+) -> Response:
+    line = error.details.get("line") if error is not None else None
+    return render(
+        request,
+        visitor,
+        "admin_contract.html",
+        status=status,
+        source=source,
+        error=None if error is None else error_text(error, locale_of(request, visitor)),
+        error_line=line,
+        checked=checked,
+        run=run,
+        ticket=ticket,
+        facts=facts,
+        published=published,
+    )
+
+
+@router.get("/admin/contracts/new")
+def new_contract(request: Request) -> Response:
+    return _editor(request, admin(request), STARTER)
+
+
+@router.get("/admin/contracts/{contract_hash}")
+def contract_page(request: Request, contract_hash: str) -> Response:
+    """A published version: its source in the editor (edit it into a new version), whether it
+    is active, and the button that activates it."""
+    visitor = admin(request)
+    with reading(request) as session:
+        row = contract_actions.find(session, visitor.actor.organization_id, contract_hash)
+        session.expunge(row)
+    return _editor(request, visitor, row.source, checked=contract_actions.load(row), published=row)
+
+
+@router.post("/admin/contracts/check")
+def check_contract(
+    request: Request,
+    visitor: Annotated[Visitor, posted_by(admin)],
+    source: Annotated[str, Form()] = "",
+    ticket: Annotated[str, Form()] = "",
+    facts: Annotated[str, Form()] = "{}",
+) -> Response:
+    """Validate only: the schema, the expressions, the facts and templates it names."""
+    return _in_editor(
+        request,
+        visitor,
+        (source, ticket, facts),
+        lambda: _editor(
+            request, visitor, source, checked=parse(source), ticket=ticket, facts=facts
+        ),
+    )
+
+
+def _in_editor(
+    request: Request,
+    visitor: Visitor,
+    typed: tuple[str, str, str],
+    work: Callable[[], Response],
+) -> Response:
+    """``work()``, or the editor again with what was typed (source, ticket, facts) and the
+    error — nothing changed."""
+    source, ticket, facts = typed
+    try:
+        return work()
+    except NotFound:
+        raise
+    except Error as exc:
+        return _editor(
+            request, visitor, source, status=exc.http_status, error=exc, ticket=ticket, facts=facts
+        )
+
+
+def _ticket_by_reference(session: Any, visitor: Visitor, reference: str) -> Ticket:
+    """A ticket the admin may see, by its number (``1042`` or ``#1042``) or its id."""
+    text = reference.strip().removeprefix("#")
+    if text.isdecimal() and len(text) < 12:
+        found = session.scalars(
+            select(Ticket.id).where(
+                Ticket.organization_id == visitor.actor.organization_id,
+                Ticket.number == int(text),
+            )
+        ).first()
+        text = found or ""
+    if not text:
+        raise NotFound("no such ticket", field="ticket")
+    return access_ticket(session, visitor.actor, text)
+
+
+@router.post("/admin/contracts/dry-run")
+def dry_run_contract(
+    request: Request,
+    visitor: Annotated[Visitor, posted_by(admin)],
+    source: Annotated[str, Form()] = "",
+    ticket: Annotated[str, Form()] = "",
+    facts: Annotated[str, Form()] = "{}",
+) -> Response:
+    """Decide a past ticket by the source as it stands (``actions.contracts.dry_run``): the
+    outcome, the rule, the trace and every fact with its source. Nothing is logged."""
+    services = services_of(request)
+
+    def run() -> Response:
+        try:
+            supplied = json.loads(facts or "{}")
+        except ValueError:
+            raise InvalidInput("the claim facts are a JSON object", field="facts") from None
+        if not isinstance(supplied, dict):
+            raise InvalidInput("the claim facts are a JSON object", field="facts")
+        with services.db.reader() as session:
+            found = _ticket_by_reference(session, visitor, ticket)
+            done = contract_actions.dry_run(
+                session, visitor.actor, source, found, supplied, chain=services.chain_or_none()
+            )
+        return _editor(
+            request, visitor, source, checked=done.contract, run=done, ticket=ticket, facts=facts
+        )
+
+    return _in_editor(request, visitor, (source, ticket, facts), run)
+
+
+@router.post("/admin/contracts/publish")
+def publish_contract(
+    request: Request,
+    visitor: Annotated[Visitor, posted_by(admin)],
+    source: Annotated[str, Form()] = "",
+    ticket: Annotated[str, Form()] = "",
+    facts: Annotated[str, Form()] = "{}",
+) -> Response:
+    """Publish (not activate): the version becomes public, citable by its hash."""
+
+    def publish() -> Response:
+        with services_of(request).db.writer() as session:
+            row, _ = contract_actions.do_publish(session, visitor.actor, source)
+            return RedirectResponse(f"/admin/contracts/{row.contract_hash}", 303)
+
+    return _in_editor(request, visitor, (source, ticket, facts), publish)
+
+
+@router.post("/admin/contracts/{contract_hash}/activate")
+def activate_contract(
+    request: Request, contract_hash: str, visitor: Annotated[Visitor, posted_by(admin)]
+) -> Response:
+    return _attempt(
+        request,
+        visitor,
+        lambda session: contract_actions.do_activate(session, visitor.actor, contract_hash),
+        lambda _: RedirectResponse(f"/admin/contracts/{contract_hash}", 303),
+    )

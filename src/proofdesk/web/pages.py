@@ -544,7 +544,7 @@ def create_request(
             body=body,
             order_id=order_id.strip() or None,
             tx_hash=tx_hash.strip() or None,
-            chain_id=_integer(chain_id, "chain_id"),
+            chain_id=integer_field(chain_id, "chain_id"),
             attachment_ids=_uploads(request, visitor, files),
         )
         with services_of(request).db.writer() as session:
@@ -575,7 +575,7 @@ def _uploads(request: Request, visitor: Visitor, files: list[UploadFile] | None)
     return [store_upload(services_of(request), visitor.actor, f).id for f in chosen]
 
 
-def _integer(value: str, name: str) -> int | None:
+def integer_field(value: str, name: str) -> int | None:
     from proofdesk.errors import InvalidInput
 
     value = value.strip()
@@ -670,7 +670,7 @@ def rate(
     score: Annotated[str, Form()] = "",
     comment: Annotated[str, Form()] = "",
 ) -> Response:
-    value = _integer(score, "score") or 0
+    value = integer_field(score, "score") or 0
     return _change(
         request,
         visitor,

@@ -20,6 +20,8 @@ from proofdesk.api.schemas import (
     ContractOut,
     DecisionIn,
     DecisionOut,
+    DryRunIn,
+    DryRunOut,
 )
 from proofdesk.domain.roles import Scope
 from proofdesk.errors import NotFound
@@ -132,3 +134,26 @@ def decide(ticket_id: str, body: DecisionIn, services: ServicesDep, actor: Actor
         ticket = access_ticket(session, actor, ticket_id, write=True, lock=True)
         decision = actions.do_decide(session, actor, ticket, contract_id, gathered)
         return DecisionOut(**asdict(decision))
+
+
+@router.post(
+    "/tickets/{ticket_id}/decisions/dry-run",
+    response_model=DryRunOut,
+    summary="What a contract (its source; published or not) would decide for the ticket now. "
+    "Nothing is logged or carried out",
+)
+def dry_run(ticket_id: str, body: DryRunIn, services: ServicesDep, actor: ActorDep) -> DryRunOut:
+    require_scope(actor, Scope.ADMIN)
+    chain = services.chain_or_none()
+    with services.db.reader() as session:
+        ticket = access_ticket(session, actor, ticket_id)
+        run = actions.dry_run(session, actor, body.source, ticket, body.facts, chain=chain)
+    return DryRunOut(
+        contract_hash=run.contract.contract_hash,
+        name=run.contract.name,
+        version=run.contract.version,
+        decision=DecisionOut(**asdict(run.decision)),
+        facts=run.facts(),
+        sources=run.gathered.sources,
+        unknown=run.gathered.unknown,
+    )

@@ -19,7 +19,8 @@ from proofdesk.store.models import SlaPolicy
 router = APIRouter(tags=["sla"])
 
 
-def _values(body: SlaPolicyIn) -> dict[str, Any]:
+def policy_values(body: SlaPolicyIn) -> dict[str, Any]:
+    """The checked body as the actions take it (shared with the admin page)."""
     values = body.model_dump(mode="json")
     if body.calendar is not None:
         values["calendar"]["closed_days"] = [d.isoformat() for d in body.calendar.closed_days]
@@ -49,7 +50,7 @@ def list_policies(services: ServicesDep, actor: ActorDep) -> list[SlaPolicyOut]:
 def create_policy(body: SlaPolicyIn, services: ServicesDep, actor: ActorDep) -> SlaPolicyOut:
     require_scope(actor, Scope.ADMIN)
     with services.db.writer() as session:
-        row = actions.do_create_policy(session, actor, _values(body))
+        row = actions.do_create_policy(session, actor, policy_values(body))
         return SlaPolicyOut(**actions.as_dict(row))
 
 
@@ -59,7 +60,7 @@ def update_policy(
 ) -> SlaPolicyOut:
     require_scope(actor, Scope.ADMIN)
     with services.db.writer() as session:
-        row = actions.do_update_policy(session, actor, policy_id, _values(body))
+        row = actions.do_update_policy(session, actor, policy_id, policy_values(body))
         return SlaPolicyOut(**actions.as_dict(row))
 
 
