@@ -15,7 +15,7 @@ from proofdesk.domain.roles import Role
 from proofdesk.identity import mfa
 from proofdesk.store.db import Database
 from proofdesk.store.models import KbRevision, Organization, Team, TicketEvent, User
-from tests.conftest import Tenant
+from tests.conftest import Tenant, new_ticket
 from tests.test_assistant import load_kb
 from tests.test_contracts_api import failed_order_ticket
 from tests.test_web import PASSWORD, browser, csrf_of, sign_in
@@ -311,3 +311,55 @@ def page_source(html: str) -> str:
     found = re.search(r'<textarea id="source"[^>]*>(.*?)</textarea>', html, re.S)
     assert found is not None
     return markup.unescape(found.group(1))
+
+
+def test_an_admin_deactivates_an_agent_whose_tickets_go_back_to_the_queue(
+    client: TestClient, db: Database, tenant: Tenant
+) -> None:
+    web = admin_browser(client, db, tenant)
+    with db.writer() as session:
+        leaver = do_create_user(
+            session,
+            tenant.org_id,
+            role=Role.AGENT,
+            display_name="Leaving Agent",
+            email=f"leaver@{tenant.slug}.example",
+            password=PASSWORD,
+        )
+        leaver_id = leaver.id
+    agent_web = sign_in(client, tenant.slug, f"leaver@{tenant.slug}.example")
+    assert agent_web.get("/agent").status_code == 200
+    held = new_ticket(client, tenant.customer, subject="Assigned to the leaver")
+    assigned = client.put(
+        f"/api/v1/tickets/{held['id']}/assignment",
+        json={"assignee_id": leaver_id},
+        headers=tenant.admin.headers,
+    )
+    assert assigned.status_code == 200, assigned.text
+    page = web.get("/admin")
+    token = csrf_of(page.text)
+    assert "Deactivate Leaving Agent" in page.text
+    off = web.post(f"/admin/users/{leaver_id}/active", data={"csrf_token": token, "active": "no"})
+    assert off.status_code == 303
+    assert agent_web.get("/agent").status_code == 303  # the session no longer signs anyone in
+    ticket = client.get(f"/api/v1/tickets/{held['id']}", headers=tenant.admin.headers).json()
+    assert ticket["assignee_id"] is None
+    events = client.get(f"/api/v1/tickets/{held['id']}/events", headers=tenant.admin.headers).json()
+    assert [e["type"] for e in events].count("assignment.changed") == 2
+    assert "Reactivate Leaving Agent" in web.get("/admin").text
+    on = web.post(f"/admin/users/{leaver_id}/active", data={"csrf_token": token, "active": "yes"})
+    assert on.status_code == 303
+    assert (
+        sign_in(client, tenant.slug, f"leaver@{tenant.slug}.example").get("/agent").status_code
+        == 200
+    )
+    # Not a customer, not another tenant's person, not oneself.
+    customer = web.post(
+        f"/admin/users/{tenant.customer.user_id}/active",
+        data={"csrf_token": token, "active": "no"},
+    )
+    assert customer.status_code == 404
+    with db.reader() as session:
+        me = session.scalars(select(User).where(User.email == f"root@{tenant.slug}.example")).one()
+    self_off = web.post(f"/admin/users/{me.id}/active", data={"csrf_token": token, "active": "no"})
+    assert self_off.status_code == 422

@@ -10,10 +10,12 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from proofdesk.access import Actor, require_admin, require_manager, require_staff, require_worker
+from proofdesk.actions import tickets
 from proofdesk.auth import create_api_token, hash_password
 from proofdesk.canonical import decimal_string, utc_now
 from proofdesk.domain import identifiers
 from proofdesk.domain.roles import WORKERS, Role, Scope
+from proofdesk.domain.tickets import UNSOLVED
 from proofdesk.errors import Conflict, Forbidden, InvalidInput, NotFound
 from proofdesk.store.models import (
     ApiToken,
@@ -21,6 +23,7 @@ from proofdesk.store.models import (
     Organization,
     Team,
     TeamMember,
+    Ticket,
     User,
     Wallet,
 )
@@ -100,9 +103,22 @@ def check_may_create_role(actor: Actor, role: Role) -> None:
 
 
 def do_set_active(session: Session, actor: Actor, user: User, active: bool) -> User:
+    """Deactivate (or reactivate) an account: its sessions and tokens stop working at their
+    next request. A deactivated agent's unsolved tickets go back to their team's queue
+    (unassigned, one ``assignment.changed`` event each), so none waits on someone who is gone."""
     require_admin(actor)
     if user.id == actor.user_id and not active:
         raise InvalidInput("you cannot deactivate yourself", field="is_active")
+    if user.is_active and not active and Role(user.role) in WORKERS:
+        held = session.scalars(
+            select(Ticket).where(
+                Ticket.organization_id == user.organization_id,
+                Ticket.assignee_id == user.id,
+                Ticket.status.in_([s.value for s in UNSOLVED]),
+            )
+        ).all()
+        for ticket in held:
+            tickets.do_assign(session, actor, ticket, assignee_id=None, team_id=ticket.team_id)
     user.is_active = active
     return user
 

@@ -197,6 +197,29 @@ def add_person(
     return _attempt(request, visitor, change)
 
 
+@router.post("/admin/users/{user_id}/active")
+def set_active(
+    request: Request,
+    user_id: str,
+    visitor: Annotated[Visitor, posted_by(admin)],
+    active: Annotated[str, Form()] = "",
+) -> Response:
+    """Deactivate a member of staff (their sessions and tokens stop; their open tickets go back
+    to the queue) or reactivate them."""
+
+    def change(session: Any) -> None:
+        user = session.get(User, user_id)
+        if (
+            user is None
+            or user.organization_id != visitor.actor.organization_id
+            or user.role == Role.CUSTOMER.value
+        ):
+            raise NotFound("no such user")
+        accounts.do_set_active(session, visitor.actor, user, active == "yes")
+
+    return _attempt(request, visitor, change)
+
+
 @router.post("/admin/teams")
 def add_team(
     request: Request,
