@@ -18,7 +18,7 @@ from proofdesk.domain.roles import Role
 from proofdesk.store.db import Database
 from proofdesk.web import i18n
 from proofdesk.web.pages import ERRORS
-from tests.conftest import Tenant, make_tenant
+from tests.conftest import Tenant, make_tenant, new_ticket
 
 WEB = Path(__file__).parent.parent / "src" / "proofdesk" / "web"
 PASSWORD = "correct horse battery staple"
@@ -483,3 +483,98 @@ def test_replies_carry_files_both_ways(client: TestClient, shop: Tenant) -> None
         files=[("files", (f"f{i}.txt", b"x\n", "text/plain")) for i in range(6)],
     )
     assert too_many.status_code == 422
+
+
+def test_the_queue_has_team_views_filters_and_an_order_by_breach(
+    client: TestClient, shop: Tenant
+) -> None:
+    """A view per team, filters by kind/priority/channel kept across views and the live
+    refresh, and "closest to breach first" in any view."""
+    team = client.post(
+        "/api/v1/teams", json={"name": "链上问题组"}, headers=shop.admin.headers
+    ).json()
+    client.put(
+        f"/api/v1/teams/{team['id']}/members/{shop.agent.user_id}", headers=shop.admin.headers
+    )
+    customer = sign_in(client, shop.slug, shop.webcustomer.email)
+    ids = {}
+    for subject, kind in (("filter question", "question"), ("filter refund", "refund_request")):
+        made = customer.post(
+            "/requests/new",
+            data={
+                "csrf_token": csrf_of(customer.get("/requests/new").text),
+                "kind": kind,
+                "subject": subject,
+                "body": "?",
+                "order_id": "ORD-1" if kind == "refund_request" else "",
+            },
+        )
+        assert made.status_code == 303, made.text
+        ids[subject] = made.headers["location"].rsplit("/", 1)[1]
+    routed = client.put(
+        f"/api/v1/tickets/{ids['filter refund']}/assignment",
+        json={"team_id": team["id"], "assignee_id": None},
+        headers=shop.admin.headers,
+    )
+    assert routed.status_code == 200, routed.text
+    agent = sign_in(client, shop.slug, shop.agent.email)
+    queue = agent.get("/agent?view=all").text
+    assert "Team 链上问题组" in queue and f"view=team-{team['id']}" in queue
+    team_view = agent.get(f"/agent?view=team-{team['id']}").text
+    assert "filter refund" in team_view and "filter question" not in team_view
+    refunds = agent.get("/agent?view=all&kind=refund_request&sort=due").text
+    assert "filter refund" in refunds and "filter question" not in refunds
+    assert 'hx-get="/agent?view=all&amp;kind=refund_request&amp;sort=due"' in refunds
+    assert "view=mine&amp;kind=refund_request&amp;sort=due" in refunds  # tabs keep the filters
+    assert '<option value="due" selected>' in refunds
+    odd = agent.get("/agent?view=team-nope&kind=<script>&sort=sideways")
+    assert odd.status_code == 200 and "<script>" not in odd.text.split("<main", 1)[1]
+
+
+def test_the_agent_sets_priority_team_assignee_and_tags_in_one_form(
+    client: TestClient, shop: Tenant
+) -> None:
+    team = client.post("/api/v1/teams", json={"name": "VIP"}, headers=shop.admin.headers).json()
+    client.put(
+        f"/api/v1/teams/{team['id']}/members/{shop.agent.user_id}", headers=shop.admin.headers
+    )
+    ticket = new_ticket(client, shop.customer, subject="Properties")
+    agent = sign_in(client, shop.slug, shop.agent.email)
+    page = agent.get(f"/agent/tickets/{ticket['id']}").text
+    token = csrf_of(page)
+    assert 'id="prop-assignee"' in page and "(me)" in page
+    url = f"/agent/tickets/{ticket['id']}/properties"
+    chosen = {
+        "csrf_token": token,
+        "priority": "high",
+        "team_id": team["id"],
+        "assignee_id": shop.agent.user_id,
+    }
+    saved = agent.post(url, data={**chosen, "tags": "vip, 链上  refund"})
+    assert saved.status_code == 303
+    state = client.get(f"/api/v1/tickets/{ticket['id']}", headers=shop.admin.headers).json()
+    assert (state["priority"], state["team_id"], state["assignee_id"]) == (
+        "high",
+        team["id"],
+        shop.agent.user_id,
+    )
+    assert sorted(state["tags"]) == ["refund", "vip", "链上"]
+    events = client.get(f"/api/v1/tickets/{ticket['id']}/events", headers=shop.admin.headers)
+    count = len(events.json())
+    again = agent.post(url, data={**chosen, "tags": "refund vip 链上"})
+    assert again.status_code == 303  # nothing changed, nothing logged
+    events = client.get(f"/api/v1/tickets/{ticket['id']}/events", headers=shop.admin.headers)
+    assert len(events.json()) == count
+    # All or none: a bad assignee refuses the whole form, the priority stays.
+    refused = agent.post(
+        url,
+        data={"csrf_token": token, "priority": "low", "assignee_id": "nobody", "tags": ""},
+    )
+    assert refused.status_code == 422
+    state = client.get(f"/api/v1/tickets/{ticket['id']}", headers=shop.admin.headers).json()
+    assert state["priority"] == "high" and sorted(state["tags"]) == ["refund", "vip", "链上"]
+    same = agent.post(
+        f"/agent/tickets/{ticket['id']}/status",
+        data={"csrf_token": token, "status": state["status"]},
+    )
+    assert same.status_code == 303  # the current status again: nothing to do, no error

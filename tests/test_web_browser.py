@@ -460,8 +460,8 @@ def test_a_customer_signs_in_with_the_wallet_in_her_browser(site: Site, browser:
     assert "组织" in page.inner_text("#wallet-status")  # the organization comes first
     page.fill("#organization", site.org)
     page.click("#wallet-button")
-    page.wait_for_function("!document.getElementById('wallet-button').disabled")
-    assert "钱包未签名" in page.inner_text("#wallet-status")
+    page.wait_for_selector("#wallet-status:has-text('钱包未签名')")  # the refusal, said
+    assert page.locator("#wallet-button").is_enabled()
     assert not any(c["name"] == "pd_session" for c in context.cookies())
 
     refuse[0] = False

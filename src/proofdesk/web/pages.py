@@ -22,7 +22,7 @@ import hmac
 import json
 import threading
 import time
-from collections.abc import AsyncIterator, Callable, Iterator
+from collections.abc import AsyncIterator, Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -48,8 +48,16 @@ from proofdesk.auth import (
     open_session,
     password_login,
 )
-from proofdesk.domain.roles import MANAGERS, Role
-from proofdesk.domain.tickets import TRANSITIONS, UNSOLVED, Kind, Status, Visibility
+from proofdesk.domain.roles import MANAGERS, WORKERS, Role
+from proofdesk.domain.tickets import (
+    TRANSITIONS,
+    UNSOLVED,
+    Channel,
+    Kind,
+    Priority,
+    Status,
+    Visibility,
+)
 from proofdesk.errors import Error, NotFound, Unauthenticated
 from proofdesk.identity import mfa
 from proofdesk.ledger.anchors import covering_anchor
@@ -851,38 +859,98 @@ def staff(request: Request) -> Visitor:
     return visitor
 
 
-def _view_query(visitor: Visitor, view: str) -> Any:
-    query = visible_tickets(visitor.actor).where(Ticket.status.in_([s.value for s in UNSOLVED]))
-    if view == "mine":
-        query = query.where(Ticket.assignee_id == visitor.actor.user_id)
-    elif view == "unassigned":
-        query = query.where(Ticket.assignee_id.is_(None))
-    elif view == "sla":
-        query = query.join(TicketSla, TicketSla.ticket_id == Ticket.id)
-    return query
+@dataclass(frozen=True)
+class Queue:
+    """What the console's queue shows: a view (``mine``, ``unassigned``, ``sla``, ``all`` or
+    ``team-<id>``), filters by kind, priority and channel, and an order (last updated, or time
+    to breach). Read from the page's query; anything unknown falls back to the default."""
+
+    view: str = "unassigned"
+    kind: str = ""
+    priority: str = ""
+    channel: str = ""
+    sort: str = "updated"
+
+    @classmethod
+    def of(
+        cls, view: str, kind: str, priority: str, channel: str, sort: str, teams: Iterable[str]
+    ) -> Queue:
+        views = {*VIEWS, *(f"team-{t}" for t in teams)}
+        return cls(
+            view=view if view in views else "unassigned",
+            kind=kind if kind in {k.value for k in Kind} else "",
+            priority=priority if priority in {p.value for p in Priority} else "",
+            channel=channel if channel in {c.value for c in Channel} else "",
+            sort="due" if sort == "due" or view == "sla" else "updated",
+        )
+
+    def link(self, **changes: str) -> str:
+        """This queue's URL with ``changes`` (only what differs from the defaults)."""
+        chosen = {**self.__dict__, **changes}
+        if chosen["view"] == "sla":
+            chosen["sort"] = "updated"  # the view sorts by time to breach anyway
+        defaults = Queue().__dict__
+        query = urlencode({k: v for k, v in chosen.items() if v and v != defaults[k]})
+        return f"/agent?{query}" if query else "/agent"
+
+    def select(self, visitor: Visitor, view: str) -> Any:
+        """The unsolved tickets of ``view`` the visitor may see, filtered."""
+        query = visible_tickets(visitor.actor).where(Ticket.status.in_([s.value for s in UNSOLVED]))
+        if view == "mine":
+            query = query.where(Ticket.assignee_id == visitor.actor.user_id)
+        elif view == "unassigned":
+            query = query.where(Ticket.assignee_id.is_(None))
+        elif view == "sla":
+            query = query.join(TicketSla, TicketSla.ticket_id == Ticket.id)
+        elif view.startswith("team-"):
+            query = query.where(Ticket.team_id == view.removeprefix("team-"))
+        for column, value in (
+            (Ticket.kind, self.kind),
+            (Ticket.priority, self.priority),
+            (Ticket.channel, self.channel),
+        ):
+            if value:
+                query = query.where(column == value)
+        return query
+
+    def ordered(self, visitor: Visitor) -> Any:
+        query = self.select(visitor, self.view)
+        if self.sort != "due":
+            return query.order_by(Ticket.updated_at.desc(), Ticket.id)
+        if self.view != "sla":
+            query = query.outerjoin(TicketSla, TicketSla.ticket_id == Ticket.id)
+        return query.order_by(func.coalesce(TicketSla.due_at, NEVER), Ticket.id)
 
 
 @router.get("/agent")
-def agent_home(request: Request, view: str = "unassigned") -> Response:
+def agent_home(
+    request: Request,
+    view: str = "unassigned",
+    kind: str = "",
+    priority: str = "",
+    channel: str = "",
+    sort: str = "",
+) -> Response:
     visitor = staff(request)
-    view = view if view in VIEWS else "unassigned"
     with reading(request) as session:
+        teams = session.execute(
+            select(Team.id, Team.name)
+            .where(Team.organization_id == visitor.actor.organization_id)
+            .order_by(Team.name)
+        ).all()
+        queue = Queue.of(view, kind, priority, channel, sort, (t.id for t in teams))
+        views = [*VIEWS, *(f"team-{t.id}" for t in teams)]
         counts = {
             name: session.scalar(
-                select(func.count()).select_from(_view_query(visitor, name).subquery())
+                select(func.count()).select_from(queue.select(visitor, name).subquery())
             )
-            for name in VIEWS
+            for name in views
         }
-        query = _view_query(visitor, view)
-        if view == "sla":
-            query = query.order_by(func.coalesce(TicketSla.due_at, NEVER), Ticket.id)
-        else:
-            query = query.order_by(Ticket.updated_at.desc(), Ticket.id)
-        rows = session.scalars(query.limit(PAGE_SIZE)).all()
+        rows = session.scalars(queue.ordered(visitor).limit(PAGE_SIZE)).all()
         due = dict(
             session.execute(
                 select(TicketSla.ticket_id, TicketSla.due_at).where(
-                    TicketSla.ticket_id.in_([r.id for r in rows])
+                    TicketSla.ticket_id.in_([r.id for r in rows]), TicketSla.due_at != NEVER
                 )
             ).all()
         )
@@ -890,11 +958,15 @@ def agent_home(request: Request, view: str = "unassigned") -> Response:
         request,
         visitor,
         "agent_queue.html",
-        view=view,
-        views=VIEWS,
+        queue=queue,
+        views=views,
+        team_names={f"team-{t.id}": t.name for t in teams},
         counts=counts,
         tickets=rows,
         due=due,
+        kinds=[k.value for k in Kind],
+        priorities=[p.value for p in Priority],
+        channels=[c.value for c in Channel],
     )
 
 
@@ -921,10 +993,28 @@ def agent_ticket(request: Request, ticket_id: str) -> Response:
                 .order_by(Macro.name)
             )
         ]
+        teams = session.execute(
+            select(Team.id, Team.name)
+            .where(Team.organization_id == visitor.actor.organization_id)
+            .order_by(Team.name)
+        ).all()
+        workers = session.execute(
+            select(User.id, User.display_name)
+            .where(
+                User.organization_id == visitor.actor.organization_id,
+                User.role.in_([r.value for r in WORKERS]),
+                User.is_active,
+            )
+            .order_by(User.display_name)
+        ).all()
     return render(
         request,
         visitor,
         "agent_ticket.html",
+        teams=teams,
+        workers=workers,
+        tags=json.loads(ticket.tags),
+        priorities=[p.value for p in Priority],
         ticket=ticket,
         messages=messages,
         proof=proof,
@@ -1117,7 +1207,7 @@ def agent_bulk(
     visitor: Annotated[Visitor, posted_by(staff)],
     action: Annotated[str, Form()] = "",
     ticket_ids: Annotated[list[str] | None, Form()] = None,
-    view: Annotated[str, Form()] = "unassigned",
+    back: Annotated[str, Form()] = "/agent",
 ) -> Response:
     """One action on many tickets, in one transaction: all are changed, or none."""
     from proofdesk.errors import InvalidInput
@@ -1138,7 +1228,7 @@ def agent_bulk(
                 )
             elif ticket.status != action:
                 actions.do_change_status(session, visitor.actor, ticket, Status(action))
-    return RedirectResponse(f"/agent?view={view if view in VIEWS else 'unassigned'}", 303)
+    return RedirectResponse(back if back.startswith("/agent") else "/agent", 303)
 
 
 @router.post("/agent/tickets/{ticket_id}/status")
@@ -1156,11 +1246,48 @@ def agent_status(
         request,
         visitor,
         ticket_id,
-        lambda session, ticket: actions.do_change_status(
-            session, visitor.actor, ticket, Status(status)
+        lambda session, ticket: (
+            ticket.status == status  # left as it was: nothing to do
+            or actions.do_change_status(session, visitor.actor, ticket, Status(status))
         ),
         f"/agent/tickets/{ticket_id}",
     )
+
+
+@router.post("/agent/tickets/{ticket_id}/properties")
+def agent_properties(
+    request: Request,
+    ticket_id: str,
+    visitor: Annotated[Visitor, posted_by(staff)],
+    priority: Annotated[str, Form()] = "",
+    team_id: Annotated[str, Form()] = "",
+    assignee_id: Annotated[str, Form()] = "",
+    tags: Annotated[str, Form()] = "",
+) -> Response:
+    """Priority, team, assignee and tags in one transaction: each change its own event (the
+    same actions as the API), all or none."""
+    wanted = sorted({t for t in tags.replace(",", " ").split() if t})
+
+    def change(session: Session, ticket: Ticket) -> None:
+        if priority:
+            actions.do_update_fields(session, visitor.actor, ticket, {"priority": priority})
+        actions.do_assign(
+            session,
+            visitor.actor,
+            ticket,
+            assignee_id=assignee_id or None,
+            team_id=team_id or None,
+        )
+        held = json.loads(ticket.tags)
+        actions.do_change_tags(
+            session,
+            visitor.actor,
+            ticket,
+            add=[t for t in wanted if t not in held],
+            remove=[t for t in held if t not in wanted],
+        )
+
+    return _change(request, visitor, ticket_id, change, f"/agent/tickets/{ticket_id}")
 
 
 # --- the dashboard ------------------------------------------------------------------------------
