@@ -65,6 +65,7 @@ class Site:
     agent: str
     supervisor_totp: str
     admin_totp: str
+    lead_totp: str
 
 
 @pytest.fixture(scope="module")
@@ -116,8 +117,26 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
         )
         root_totp, _, _ = mfa.start_enrolment(root, db.keyring)
         mfa.enable(session, root, db.keyring, pyotp.TOTP(root_totp).now())
+        lead = do_create_user(
+            session,
+            org.id,
+            role=Role.SUPERVISOR,
+            display_name="Lee Lead",
+            email="lead@webshop.example",
+            password=PASSWORD,
+        )
+        lead_totp, _, _ = mfa.start_enrolment(lead, db.keyring)
+        mfa.enable(session, lead, db.keyring, pyotp.TOTP(lead_totp).now())
     with serving(settings, db, port=port) as url:
-        yield Site(url, "webshop", "li@webshop.example", "agent@webshop.example", totp, root_totp)
+        yield Site(
+            url,
+            "webshop",
+            "li@webshop.example",
+            "agent@webshop.example",
+            totp,
+            root_totp,
+            lead_totp,
+        )
     db.dispose()
 
 
@@ -260,6 +279,16 @@ def test_a_request_in_chinese_from_portal_to_agent_and_back_live(site: Site, bro
     customer.wait_for_selector("text=您的评分：5 / 5。")
     shot(customer, "portal-rated-zh")
     assert axe_violations(customer) == []
+    # The dashboard counts the request and its rating.
+    lead_context = browser.new_context(locale="en-US")
+    lead = lead_context.new_page()
+    sign_in(lead, site, "lead@webshop.example", pyotp.TOTP(site.lead_totp).at(time.time() + 30))
+    lead.goto(f"{site.url}/agent/dashboard")
+    tiles = lead.locator(".tile")
+    assert int(tiles.nth(0).locator(".value").inner_text()) >= 1  # tickets created
+    csat = tiles.nth(4).inner_text()
+    assert "100" in csat and int(csat.rsplit("\n", 1)[1].split()[0]) >= 1, csat
+    lead_context.close()
     # Hostile text in a reply stays text on both sides.
     customer.fill("#reply", "还有一个问题 " + HOSTILE)
     customer.click("form[action$='/reply'] button[type=submit]")
