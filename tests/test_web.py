@@ -221,8 +221,8 @@ def test_the_language_follows_the_switch_then_the_browser(client: TestClient, sh
 
 def test_every_string_of_the_ui_has_its_chinese_translation() -> None:
     """English is the source; a string added to a template without its Chinese is a failure."""
-    method_map = [("**/templates/**.html", "jinja2")]
-    options = {"**/templates/**.html": {"extensions": "jinja2.ext.i18n"}}
+    method_map = [("**/templates/**.html", "jinja2"), ("**/templates/**.txt", "jinja2")]
+    options = {pattern: {"extensions": "jinja2.ext.i18n"} for pattern, _ in method_map}
     wanted = {
         message if isinstance(message, str) else message[0]
         for _, _, message, _, _ in extract_from_dir(str(WEB), method_map, options)

@@ -11,6 +11,7 @@ import os
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 from pydantic import Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -128,6 +129,21 @@ class Settings(BaseSettings):
     siwe_nonce_ttl_seconds: int = Field(default=300, ge=30, le=3600)
     siwe_clock_skew_seconds: int = Field(default=60, ge=0, le=600)
 
+    # -- outgoing e-mail (see docs/mail.md) ------------------------------------------------------
+    smtp_url: SecretStr | None = Field(
+        default=None,
+        description="smtp://[user:password@]host[:port] (STARTTLS, required unless the host "
+        "is loopback) or smtps://… (TLS from the start). Unset: no e-mail is sent and the "
+        "portal offers no sign-in links.",
+    )
+    mail_from: str = Field(
+        default="ProofDesk <no-reply@localhost>", description="The From: of outgoing e-mail."
+    )
+    smtp_timeout_seconds: float = Field(default=10.0, gt=0, le=120)
+    login_link_ttl_seconds: int = Field(
+        default=900, ge=60, le=86400, description="How long an e-mailed sign-in link works."
+    )
+
     # -- the chain (see docs/chain.md) --------------------------------------------------------
     chain_rpc_url: str | None = Field(
         default=None,
@@ -204,6 +220,15 @@ class Settings(BaseSettings):
     def _url_scheme(cls, value: str | None) -> str | None:
         if value is not None and not value.startswith(("sqlite", "postgresql")):
             raise ValueError("must be a sqlite:// or postgresql+psycopg:// URL")
+        return value
+
+    @field_validator("smtp_url")
+    @classmethod
+    def _smtp_url(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is not None:
+            parts = urlsplit(value.get_secret_value())
+            if parts.scheme not in ("smtp", "smtps") or not parts.hostname:
+                raise ValueError("must be smtp://host[:port] or smtps://host[:port]")
         return value
 
     @field_validator("widget_origins")

@@ -410,6 +410,17 @@ class SiweNonce(Base):
     used_at: Mapped[datetime | None] = mapped_column(TZ)
 
 
+class LoginLink(Base):
+    """A sign-in link e-mailed to a customer: the SHA-256 of its token, used at most once."""
+
+    __tablename__ = "login_links"
+    token_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
+    user_id: Mapped[str] = mapped_column(ForeignKey("users.id"), index=True)
+    created_at: Mapped[datetime] = mapped_column(TZ)
+    expires_at: Mapped[datetime] = mapped_column(TZ, index=True)
+    used_at: Mapped[datetime | None] = mapped_column(TZ)
+
+
 class RecoveryCode(Base):
     """A one-time recovery code of a user's second factor (SHA-256 of it)."""
 

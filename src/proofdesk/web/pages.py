@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import contextlib
 import functools
 import hmac
 import json
@@ -39,6 +40,7 @@ from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 
 from proofdesk.access import Actor, access_ticket, visible_messages, visible_tickets
+from proofdesk.actions import login_links
 from proofdesk.actions import tickets as actions
 from proofdesk.api.deps import CSRF_COOKIE, DEVICE_COOKIE, SESSION_COOKIE, Services, services_of
 from proofdesk.auth import (
@@ -61,6 +63,7 @@ from proofdesk.domain.tickets import (
 from proofdesk.errors import Error, NotFound, Unauthenticated
 from proofdesk.identity import mfa
 from proofdesk.ledger.anchors import covering_anchor
+from proofdesk.mail import Mail, Mailer, MailUnavailable
 from proofdesk.sla.policies import NEVER
 from proofdesk.store.models import (
     Macro,
@@ -261,6 +264,11 @@ ERRORS = {
     "ticket_closed": ("This request is closed.", "该工单已关闭。"),
     "forbidden": ("You may not do that.", "您无权执行此操作。"),
     "invalid_transition": ("That status change is not possible.", "无法变更为该状态。"),
+    "link_invalid": (
+        "This sign-in link was used or has expired; ask for a new one.",
+        "此登录链接已使用或已过期，请重新获取。",
+    ),
+    "account_disabled": ("This account is disabled.", "此账户已停用。"),
 }
 
 
@@ -330,7 +338,16 @@ def switch_language(request: Request, locale: str, back: str = "/") -> Response:
 
 @router.get("/login")
 def login_page(request: Request, next: str = "/", org: str = "") -> Response:
-    return render(request, None, "login.html", next=_local(next), org=org, error=None, email="")
+    return render(
+        request,
+        None,
+        "login.html",
+        next=_local(next),
+        org=org,
+        error=None,
+        email="",
+        links=Mailer.from_settings(services_of(request).settings) is not None,
+    )
 
 
 @router.post("/login")
@@ -343,11 +360,7 @@ def login(
     next: Annotated[str, Form()] = "/",
 ) -> Response:
     services = services_of(request)
-    if not _same_origin(request):
-        # Login CSRF: another site posting its own credentials into this browser.
-        from proofdesk.errors import Forbidden
-
-        raise Forbidden("sign in from this site's own page", code="csrf_failed")
+    _refuse_other_sites(request)
     address = request.client.host if request.client else "unknown"
     try:
         services.login_limiter_by_address.hit(address)
@@ -379,13 +392,27 @@ def login(
     if attempt.error is not None or opened is None:
         assert attempt.error is not None
         return _login_again(request, attempt.error, organization, email, next)
-    token, csrf = opened
     target = _local(next)
     if target == "/":
         target = "/agent" if staff else "/requests"
     if not attempt.mfa_ok:  # first, the second factor this role must have
         target = f"/mfa/setup?next={quote(target, safe='/')}"
-    response = RedirectResponse(target, 303)
+    response = _with_session(RedirectResponse(target, 303), services, opened)
+    response.set_cookie(
+        DEVICE_COOKIE,
+        device,
+        max_age=400 * 86400,
+        httponly=True,
+        samesite="lax",
+        secure=services.settings.secure_cookies,
+        path="/login",
+    )
+    return response
+
+
+def _with_session(response: Response, services: Services, opened: tuple[str, str]) -> Response:
+    """Set the session's cookies (HttpOnly session, readable CSRF) on ``response``."""
+    token, csrf = opened
     secure = services.settings.secure_cookies
     ttl = services.settings.session_ttl_seconds
     response.set_cookie(
@@ -394,16 +421,103 @@ def login(
     response.set_cookie(
         CSRF_COOKIE, csrf, max_age=ttl, httponly=False, samesite="lax", secure=secure, path="/"
     )
-    response.set_cookie(
-        DEVICE_COOKIE,
-        device,
-        max_age=400 * 86400,
-        httponly=True,
-        samesite="lax",
-        secure=secure,
-        path="/login",
-    )
     return response
+
+
+def _refuse_other_sites(request: Request) -> None:
+    """Login CSRF: another site posting into this browser a sign-in of its choosing."""
+    if not _same_origin(request):
+        from proofdesk.errors import Forbidden
+
+        raise Forbidden("sign in from this site's own page", code="csrf_failed")
+
+
+# --- signing in with a link sent by e-mail -------------------------------------------------------
+
+
+def _mailer(request: Request) -> Mailer:
+    mailer = Mailer.from_settings(services_of(request).settings)
+    if mailer is None:
+        raise NotFound("sign-in links are not offered here (no e-mail server is configured)")
+    return mailer
+
+
+@router.get("/login/link")
+def link_page(request: Request, org: str = "", next: str = "/") -> Response:
+    _mailer(request)
+    return render(
+        request, None, "login_link.html", org=org, email="", next=_local(next), sent=False
+    )
+
+
+@router.post("/login/link")
+def send_link(
+    request: Request,
+    organization: Annotated[str, Form()] = "",
+    email: Annotated[str, Form()] = "",
+    next: Annotated[str, Form()] = "/",
+) -> Response:
+    """E-mail a sign-in link to the customer with this address. The page says the same
+    whether or not there is such a customer; the link works once, for a short while."""
+    mailer = _mailer(request)
+    _refuse_other_sites(request)
+    services = services_of(request)
+    address = request.client.host if request.client else "unknown"
+    services.login_limiter_by_address.hit(address)
+    services.login_limiter.hit(f"{address}|{organization}|{email.strip().lower()}")
+    settings = services.settings
+    with services.db.writer() as session:
+        issued = login_links.issue(session, organization, email, settings.login_link_ttl_seconds)
+        if issued is not None:
+            user, token = issued
+            org = session.get(Organization, user.organization_id)
+            language = user.locale if user.locale in i18n.LOCALES else "en"
+            text = (
+                environment(language)
+                .get_template("mail_login_link.txt")
+                .render(
+                    name=user.display_name,
+                    organization=org.name if org else organization,
+                    url=f"{settings.base_url}/login/link/{token}?next={quote(_local(next), safe='/')}",
+                    minutes=settings.login_link_ttl_seconds // 60,
+                )
+            )
+            to = user.email or ""
+    if issued is not None:
+        subject, _, body = text.partition("\n\n")
+        # A failure is logged by the mailer; the page must not tell whether the address exists.
+        with contextlib.suppress(MailUnavailable):
+            mailer.send(Mail(to=to, subject=subject.strip(), text=body))
+    return render(
+        request,
+        None,
+        "login_link.html",
+        org=organization,
+        email=email,
+        next=_local(next),
+        sent=True,
+    )
+
+
+@router.get("/login/link/{token}")
+def link_landing(request: Request, token: str, next: str = "/") -> Response:
+    """The link from the e-mail: a button, not a sign-in yet — mail scanners open links, and
+    only a person's click (a POST) uses it up."""
+    return render(request, None, "login_link_open.html", token=token, next=_local(next))
+
+
+@router.post("/login/link/{token}")
+def link_sign_in(request: Request, token: str, next: Annotated[str, Form()] = "/") -> Response:
+    _refuse_other_sites(request)
+    services = services_of(request)
+    services.login_limiter_by_address.hit(request.client.host if request.client else "unknown")
+    with services.db.writer() as session:
+        user = login_links.consume(session, token)
+        opened = open_session(session, user, services.settings.session_ttl_seconds)
+    target = _local(next)
+    return _with_session(
+        RedirectResponse("/requests" if target == "/" else target, 303), services, opened
+    )
 
 
 def _same_origin(request: Request) -> bool:
@@ -427,6 +541,7 @@ def _login_again(
         org=organization,
         email=email,
         error=error_text(error, locale_of(request, None)),
+        links=Mailer.from_settings(services_of(request).settings) is not None,
     )
 
 
