@@ -6,16 +6,22 @@ from __future__ import annotations
 
 import re
 import uuid
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
 from babel.messages.extract import extract_from_dir
 from babel.messages.pofile import read_po
 from fastapi.testclient import TestClient
+from sqlalchemy import update
 
 from proofdesk.actions.accounts import do_create_user
+from proofdesk.api.app import create_app
+from proofdesk.canonical import utc_now
 from proofdesk.domain.roles import Role
+from proofdesk.settings import Settings
 from proofdesk.store.db import Database
+from proofdesk.store.models import Presence as PresenceRow
 from proofdesk.web import i18n
 from proofdesk.web.pages import ERRORS
 from tests.conftest import Tenant, make_tenant, new_ticket
@@ -578,3 +584,45 @@ def test_the_agent_sets_priority_team_assignee_and_tags_in_one_form(
         data={"csrf_token": token, "status": state["status"]},
     )
     assert same.status_code == 303  # the current status again: nothing to do, no error
+
+
+def test_presence_is_shared_by_every_server_process(
+    client: TestClient, shop: Tenant, settings: Settings, db: Database
+) -> None:
+    """Two app instances on one database (as `serve --workers 2` runs): an agent typing on one
+    is seen by an agent on the other; a closed page or silence removes her."""
+    ticket = new_ticket(client, shop.customer, subject="Presence")
+    with TestClient(
+        create_app(settings, db), raise_server_exceptions=False, follow_redirects=False
+    ) as second_process:
+        dana = sign_in(client, shop.slug, shop.agent.email)
+        with db.writer() as session:
+            do_create_user(
+                session,
+                shop.org_id,
+                role=Role.AGENT,
+                display_name="Wu 吴",
+                email=f"wu@{shop.slug}.example",
+                password=PASSWORD,
+            )
+        wu = sign_in(second_process, shop.slug, f"wu@{shop.slug}.example")
+        page = dana.get(f"/agent/tickets/{ticket['id']}")
+        typed = dana.post(
+            f"/agent/tickets/{ticket['id']}/typing", headers={"X-CSRF-Token": csrf_of(page.text)}
+        )
+        assert typed.status_code == 204
+        seen = wu.get(f"/agent/tickets/{ticket['id']}/presence").text
+        assert "agent is replying to this ticket." in seen
+        registry = client.app.state.services.presence  # type: ignore[attr-defined]
+        user_id = shop.agent.user_id
+        registry.leave(ticket["id"], user_id)
+        assert "agent is" not in wu.get(f"/agent/tickets/{ticket['id']}/presence").text
+        registry.typing(ticket["id"], user_id, "Dana")
+        assert "Dana is replying" in wu.get(f"/agent/tickets/{ticket['id']}/presence").text
+        with db.writer() as session:  # silence: her page stopped refreshing long ago
+            session.execute(
+                update(PresenceRow)
+                .where(PresenceRow.user_id == user_id)
+                .values(seen_at=utc_now() - timedelta(minutes=5))
+            )
+        assert "Dana" not in wu.get(f"/agent/tickets/{ticket['id']}/presence").text

@@ -36,6 +36,7 @@ from proofdesk.chain.anchoring import AnchorLoop
 from proofdesk.errors import ConfigError
 from proofdesk.ledger import checkpoints
 from proofdesk.ledger.keys import Keyring
+from proofdesk.presence import Presence
 from proofdesk.services import open_anchorer, open_database
 from proofdesk.settings import Settings
 from proofdesk.sla.policies import SlaWorker
@@ -105,6 +106,7 @@ def create_app(settings: Settings, db: Database | None = None) -> FastAPI:
         automation=automation,
         sla=sla_worker,
         assistant=Models.from_settings(settings),
+        presence=Presence(db),
     )
     errors.install(app)
     app.add_middleware(

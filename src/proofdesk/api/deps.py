@@ -29,6 +29,7 @@ if TYPE_CHECKING:
     from proofdesk.automation import Automator
     from proofdesk.chain.anchoring import AnchorLoop
     from proofdesk.chain.base import Chain
+    from proofdesk.presence import Presence
     from proofdesk.sla.policies import SlaWorker
 
 SESSION_COOKIE = "pd_session"
@@ -51,6 +52,7 @@ class Services:
     automation: Automator
     sla: SlaWorker
     assistant: Models
+    presence: Presence
 
     def chain(self) -> Chain:
         """The configured chain (opened on first use; :class:`ChainError` if unreachable)."""

@@ -410,6 +410,18 @@ class SiweNonce(Base):
     used_at: Mapped[datetime | None] = mapped_column(TZ)
 
 
+class Presence(Base):
+    """Who has a ticket open in the agent console now, and when they last typed
+    (``proofdesk.presence``); short-lived rows, no history."""
+
+    __tablename__ = "presence"
+    ticket_id: Mapped[str] = mapped_column(ID, primary_key=True)
+    user_id: Mapped[str] = mapped_column(ID, primary_key=True)
+    name: Mapped[str] = mapped_column(String(200))
+    seen_at: Mapped[datetime] = mapped_column(TZ, index=True)
+    typed_at: Mapped[datetime | None] = mapped_column(TZ)
+
+
 class LoginLink(Base):
     """A sign-in link e-mailed to a customer: the SHA-256 of its token, used at most once."""
 

@@ -21,8 +21,6 @@ import contextlib
 import functools
 import hmac
 import json
-import threading
-import time
 from collections.abc import AsyncIterator, Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -907,52 +905,6 @@ def _stream(
     )
 
 
-class Presence:
-    """Which staff have a ticket open in the console, and who is typing a reply — so that two
-    agents do not answer the same customer at once. Kept in this process (one server; with
-    several, each knows its own visitors)."""
-
-    #: Seconds after which a viewer or a typist without news is gone.
-    TTL = 20.0
-
-    def __init__(self) -> None:
-        self._lock = threading.Lock()
-        self._seen: dict[str, dict[str, tuple[str, float, float]]] = {}
-
-    def here(self, ticket_id: str, user_id: str, name: str) -> None:
-        with self._lock:
-            people = self._seen.setdefault(ticket_id, {})
-            typed = people.get(user_id, (name, 0.0, 0.0))[2]
-            people[user_id] = (name, time.monotonic(), typed)
-
-    def typing(self, ticket_id: str, user_id: str, name: str) -> None:
-        now = time.monotonic()
-        with self._lock:
-            self._seen.setdefault(ticket_id, {})[user_id] = (name, now, now)
-
-    def leave(self, ticket_id: str, user_id: str) -> None:
-        with self._lock:
-            self._seen.get(ticket_id, {}).pop(user_id, None)
-
-    def others(self, ticket_id: str, user_id: str) -> tuple[tuple[str, bool], ...]:
-        """(name, typing) of everyone else on the ticket now."""
-        now = time.monotonic()
-        with self._lock:
-            people = self._seen.get(ticket_id, {})
-            for gone in [u for u, (_, seen, _) in people.items() if now - seen > self.TTL]:
-                del people[gone]
-            return tuple(
-                sorted(
-                    (name, now - typed < self.TTL / 2)
-                    for u, (name, _, typed) in people.items()
-                    if u != user_id
-                )
-            )
-
-
-PRESENCE = Presence()
-
-
 @router.get("/requests/{ticket_id}/live")
 def request_live(request: Request, ticket_id: str) -> Response:
     visitor = signed_in(request)
@@ -1136,7 +1088,7 @@ def agent_ticket(request: Request, ticket_id: str) -> Response:
         requester=requester_name,
         # The statuses this one may become (domain.tickets.TRANSITIONS), in their usual order.
         next_statuses=[s.value for s in Status if s in TRANSITIONS[Status(ticket.status)]],
-        others=PRESENCE.others(ticket_id, visitor.actor.user_id),
+        others=services_of(request).presence.others(ticket_id, visitor.actor.user_id),
         macros=macros,
         error=None,
     )
@@ -1222,14 +1174,16 @@ def agent_ticket_live(request: Request, ticket_id: str) -> Response:
     _last_seq(request, visitor, ticket_id)
     user = visitor.actor.user_id
 
+    registry = services_of(request).presence
+
     def presence() -> tuple[tuple[str, bool], ...]:
-        PRESENCE.here(ticket_id, user, visitor.name)
-        return PRESENCE.others(ticket_id, user)
+        registry.here(ticket_id, user, visitor.name)
+        return registry.others(ticket_id, user)
 
     return _stream(
         request,
         {"changed": lambda: _last_seq(request, visitor, ticket_id), "presence": presence},
-        on_close=lambda: PRESENCE.leave(ticket_id, user),
+        on_close=lambda: registry.leave(ticket_id, user),
     )
 
 
@@ -1238,7 +1192,7 @@ def agent_presence(request: Request, ticket_id: str) -> Response:
     visitor = staff(request)
     with reading(request) as session:
         access_ticket(session, visitor.actor, ticket_id)
-    others = PRESENCE.others(ticket_id, visitor.actor.user_id)
+    others = services_of(request).presence.others(ticket_id, visitor.actor.user_id)
     return render(request, visitor, "_presence.html", others=others)
 
 
@@ -1249,7 +1203,7 @@ def agent_typing(request: Request, ticket_id: str) -> Response:
     check_csrf(request, visitor, "")
     with reading(request) as session:
         access_ticket(session, visitor.actor, ticket_id)
-    PRESENCE.typing(ticket_id, visitor.actor.user_id, visitor.name)
+    services_of(request).presence.typing(ticket_id, visitor.actor.user_id, visitor.name)
     return Response(status_code=204)
 
 
