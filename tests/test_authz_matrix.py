@@ -88,6 +88,7 @@ EXPECTED: dict[str, tuple[str, str]] = {
     "GET /users/{user}":                     ("200 200 200 200 200 404", "404 404 404 404 404 404"),
     "PATCH /users/{user}":                   ("200 200 200 403 200 404", "404 404 404 404 404 404"),
     "PATCH /users/{user} (staff)":           ("200 403 403 403 404 404", "404 404 404 404 404 404"),
+    "PATCH /users/{user} (role)":            ("200 403 403 403 404 404", "404 404 404 404 404 404"),
     "POST /users/{user}/wallets":            ("201 201 201 403 403 404", "404 404 404 404 404 404"),
     "POST /users/{user}/orders":             ("201 201 201 403 403 404", "404 404 404 404 404 404"),
     "GET /teams":                            ("200 200 200 200 403 403", "200 200 200 200 403 403"),
@@ -494,6 +495,7 @@ CALLS: dict[str, Call] = {
     "GET /users/{user}": Call(the_customer),
     "PATCH /users/{user}": Call(the_customer, json_body({"display_name": "Customer One"})),
     "PATCH /users/{user} (staff)": Call(agent2, json_body({"display_name": "Agent Two"})),
+    "PATCH /users/{user} (role)": Call(agent2, json_body({"role": "supervisor"})),
     "POST /users/{user}/wallets": Call(
         the_customer, json_body(lambda _: {"address": "0x" + secrets.token_hex(20)})
     ),

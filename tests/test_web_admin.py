@@ -14,8 +14,8 @@ from proofdesk.assistant import kb
 from proofdesk.domain.roles import Role
 from proofdesk.identity import mfa
 from proofdesk.store.db import Database
-from proofdesk.store.models import KbRevision, Organization, Team, TicketEvent, User
-from tests.conftest import Tenant, new_ticket
+from proofdesk.store.models import KbRevision, Organization, Team, TeamMember, TicketEvent, User
+from tests.conftest import Tenant, make_tenant, new_ticket
 from tests.test_assistant import load_kb
 from tests.test_contracts_api import failed_order_ticket
 from tests.test_web import PASSWORD, browser, csrf_of, sign_in
@@ -363,3 +363,91 @@ def test_an_admin_deactivates_an_agent_whose_tickets_go_back_to_the_queue(
         me = session.scalars(select(User).where(User.email == f"root@{tenant.slug}.example")).one()
     self_off = web.post(f"/admin/users/{me.id}/active", data={"csrf_token": token, "active": "no"})
     assert self_off.status_code == 422
+
+
+def test_an_admin_changes_a_persons_role_and_it_takes_effect_at_once(
+    client: TestClient, db: Database, tenant: Tenant
+) -> None:
+    web = admin_browser(client, db, tenant)
+    token = csrf_of(web.get("/admin").text)
+    with db.writer() as session:
+        mover = do_create_user(
+            session,
+            tenant.org_id,
+            role=Role.AGENT,
+            display_name="Mover",
+            email=f"mover@{tenant.slug}.example",
+            password=PASSWORD,
+        )
+        mover_id = mover.id
+    client.put(f"/api/v1/teams/{tenant.team_id}/members/{mover_id}", headers=tenant.admin.headers)
+    held = new_ticket(client, tenant.customer, subject="Held by the mover")
+    client.put(
+        f"/api/v1/tickets/{held['id']}/assignment",
+        json={"assignee_id": mover_id},
+        headers=tenant.admin.headers,
+    )
+    as_agent = sign_in(client, tenant.slug, f"mover@{tenant.slug}.example")
+    assert as_agent.get("/agent").status_code == 200
+    promoted = web.post(
+        f"/admin/users/{mover_id}/role", data={"csrf_token": token, "role": "supervisor"}
+    )
+    assert promoted.status_code == 303
+    assert as_agent.get("/agent").status_code == 303  # the old session is gone
+    again = browser(client).post(
+        "/login",
+        data={
+            "organization": tenant.slug,
+            "email": f"mover@{tenant.slug}.example",
+            "password": PASSWORD,
+        },
+    )
+    assert again.headers["location"].startswith("/mfa/setup")  # supervisors need a second factor
+    audit = web.post(f"/admin/users/{mover_id}/role", data={"csrf_token": token, "role": "auditor"})
+    assert audit.status_code == 303
+    ticket = client.get(f"/api/v1/tickets/{held['id']}", headers=tenant.admin.headers).json()
+    assert ticket["assignee_id"] is None  # an auditor holds no tickets
+    with db.reader() as session:
+        assert session.get(TeamMember, (tenant.team_id, mover_id)) is None
+    for role, status in (("customer", 422), ("owner", 422)):
+        bad = web.post(f"/admin/users/{mover_id}/role", data={"csrf_token": token, "role": role})
+        assert bad.status_code == status
+    with db.reader() as session:
+        assert session.get(User, mover_id).role == "auditor"  # type: ignore[union-attr]
+    customer = web.post(
+        f"/admin/users/{tenant.customer.user_id}/role",
+        data={"csrf_token": token, "role": "agent"},
+    )
+    assert customer.status_code == 404
+
+
+def test_a_demoted_admins_token_loses_its_admin_powers(
+    client: TestClient, db: Database, tenant: Tenant
+) -> None:
+    second = make_tenant(db)  # its admin's token has the admin scope
+    before = client.put(
+        "/api/v1/organization/mfa",
+        json={"require_for_agents": False},
+        headers=second.admin.headers,
+    )
+    assert before.status_code == 200
+    with db.writer() as session:  # demoted (as do_set_role would, with its other effects)
+        session.get(User, second.admin.user_id).role = Role.AGENT.value  # type: ignore[union-attr]
+    after = client.put(
+        "/api/v1/organization/mfa",
+        json={"require_for_agents": False},
+        headers=second.admin.headers,
+    )
+    assert (after.status_code, after.json()["error"]["code"]) == (403, "missing_scope")
+    self_change = client.patch(
+        f"/api/v1/users/{tenant.admin.user_id}",
+        json={"role": "agent"},
+        headers=tenant.admin.headers,
+    )
+    assert self_change.status_code == 422
+    on_customer = client.patch(
+        f"/api/v1/users/{tenant.customer.user_id}",
+        json={"role": "agent"},
+        headers=tenant.admin.headers,
+    )
+    assert on_customer.status_code == 422

@@ -227,6 +227,8 @@ def actor_from_api_token(session: DbSession, token: str) -> tuple[Actor, str | N
     if user is None or not user.is_active:
         raise Unauthenticated("account disabled", code="bad_token")
     scopes = frozenset(Scope(s) for s in row.scopes.split()) & ALL_SCOPES
+    if user.role != Role.ADMIN.value:  # a token outlives its owner's demotion, not its powers
+        scopes -= {Scope.ADMIN}
     due = row.last_used_at is None or stored_utc(row.last_used_at) + TOUCH_EVERY <= now
     return Actor(user.id, user.organization_id, Role(user.role), scopes), row.id if due else None
 

@@ -6,7 +6,7 @@ import re
 from datetime import datetime
 
 from email_validator import EmailNotValidError, validate_email
-from sqlalchemy import select
+from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
 from proofdesk.access import Actor, require_admin, require_manager, require_staff, require_worker
@@ -27,6 +27,7 @@ from proofdesk.store.models import (
     User,
     Wallet,
 )
+from proofdesk.store.models import Session as BrowserSession
 
 _SLUG = re.compile(r"^[a-z0-9][a-z0-9-]{1,62}$")
 LOCALES = ("en", "zh-CN")
@@ -109,18 +110,50 @@ def do_set_active(session: Session, actor: Actor, user: User, active: bool) -> U
     require_admin(actor)
     if user.id == actor.user_id and not active:
         raise InvalidInput("you cannot deactivate yourself", field="is_active")
-    if user.is_active and not active and Role(user.role) in WORKERS:
-        held = session.scalars(
-            select(Ticket).where(
-                Ticket.organization_id == user.organization_id,
-                Ticket.assignee_id == user.id,
-                Ticket.status.in_([s.value for s in UNSOLVED]),
-            )
-        ).all()
-        for ticket in held:
-            tickets.do_assign(session, actor, ticket, assignee_id=None, team_id=ticket.team_id)
+    if user.is_active and not active:
+        _release_tickets(session, actor, user)
     user.is_active = active
     return user
+
+
+#: The roles an admin may give a member of staff.
+STAFF_ROLES = (Role.AGENT, Role.SUPERVISOR, Role.AUDITOR, Role.ADMIN)
+
+
+def do_set_role(session: Session, actor: Actor, user: User, role: Role) -> User:
+    """Give a member of staff another staff role. Their browser sessions end (they sign in
+    again, and enrol a second factor if the new role needs one); their API tokens keep only
+    what the new role allows (``auth.actor_from_api_token``). Someone who no longer handles
+    tickets (an auditor) gives theirs back to the queue and leaves their teams. Nobody changes
+    their own role, so an organization always keeps the admin who acts."""
+    require_admin(actor)
+    if role not in STAFF_ROLES or user.role == Role.CUSTOMER.value:
+        raise InvalidInput("staff roles are agent, supervisor, auditor and admin", field="role")
+    if user.id == actor.user_id:
+        raise InvalidInput("you cannot change your own role", field="role")
+    if user.role == role.value:
+        return user
+    if role not in WORKERS:
+        _release_tickets(session, actor, user)
+        session.execute(delete(TeamMember).where(TeamMember.user_id == user.id))
+    session.execute(delete(BrowserSession).where(BrowserSession.user_id == user.id))
+    user.role = role.value
+    return user
+
+
+def _release_tickets(session: Session, actor: Actor, user: User) -> None:
+    """Unassign ``user``'s unsolved tickets (they stay with their team)."""
+    if Role(user.role) not in WORKERS:
+        return
+    held = session.scalars(
+        select(Ticket).where(
+            Ticket.organization_id == user.organization_id,
+            Ticket.assignee_id == user.id,
+            Ticket.status.in_([s.value for s in UNSOLVED]),
+        )
+    ).all()
+    for ticket in held:
+        tickets.do_assign(session, actor, ticket, assignee_id=None, team_id=ticket.team_id)
 
 
 def do_create_team(session: Session, actor: Actor, name: str) -> Team:

@@ -142,6 +142,10 @@ class UserPatch(Request):
     locale: str | None = None
     tier: Annotated[str, StringConstraints(max_length=32)] | None = None
     is_active: bool | None = None
+    role: Literal["agent", "supervisor", "auditor", "admin"] | None = Field(
+        default=None,
+        description="Admins only, for staff: their sessions end; tokens keep what the role allows.",
+    )
 
 
 class WalletIn(Request):

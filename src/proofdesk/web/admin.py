@@ -52,7 +52,7 @@ from proofdesk.web.pages import (
 
 router = APIRouter(route_class=WebRoute, include_in_schema=False)
 
-STAFF_ROLES = (Role.AGENT, Role.SUPERVISOR, Role.AUDITOR, Role.ADMIN)
+STAFF_ROLES = accounts.STAFF_ROLES
 
 
 def admin(request: Request) -> Visitor:
@@ -197,6 +197,17 @@ def add_person(
     return _attempt(request, visitor, change)
 
 
+def _staff_member(session: Any, visitor: Visitor, user_id: str) -> User:
+    user: User | None = session.get(User, user_id)
+    if (
+        user is None
+        or user.organization_id != visitor.actor.organization_id
+        or user.role == Role.CUSTOMER.value
+    ):
+        raise NotFound("no such user")
+    return user
+
+
 @router.post("/admin/users/{user_id}/active")
 def set_active(
     request: Request,
@@ -208,14 +219,25 @@ def set_active(
     to the queue) or reactivate them."""
 
     def change(session: Any) -> None:
-        user = session.get(User, user_id)
-        if (
-            user is None
-            or user.organization_id != visitor.actor.organization_id
-            or user.role == Role.CUSTOMER.value
-        ):
-            raise NotFound("no such user")
+        user = _staff_member(session, visitor, user_id)
         accounts.do_set_active(session, visitor.actor, user, active == "yes")
+
+    return _attempt(request, visitor, change)
+
+
+@router.post("/admin/users/{user_id}/role")
+def set_role(
+    request: Request,
+    user_id: str,
+    visitor: Annotated[Visitor, posted_by(admin)],
+    role: Annotated[str, Form()] = "",
+) -> Response:
+    def change(session: Any) -> None:
+        if role not in {r.value for r in STAFF_ROLES}:
+            raise InvalidInput("choose a staff role", field="role")
+        accounts.do_set_role(
+            session, visitor.actor, _staff_member(session, visitor, user_id), Role(role)
+        )
 
     return _attempt(request, visitor, change)
 

@@ -166,6 +166,8 @@ def patch_user(user_id: str, body: UserPatch, services: ServicesDep, actor: Acto
                 require_admin(actor)
         if body.is_active is not None:
             actions.do_set_active(session, actor, user, body.is_active)
+        if body.role is not None:
+            actions.do_set_role(session, actor, user, Role(body.role))
         if body.tier is not None:
             require_worker(actor)
             user.tier = body.tier
