@@ -4,6 +4,7 @@ form, the token shown once, the knowledge base edited in both languages side by 
 from __future__ import annotations
 
 import time
+from typing import Any
 
 import pyotp
 from fastapi.testclient import TestClient
@@ -313,29 +314,38 @@ def page_source(html: str) -> str:
     return markup.unescape(found.group(1))
 
 
+def agent_holding_a_ticket(
+    client: TestClient, db: Database, tenant: Tenant, name: str
+) -> tuple[str, TestClient, dict[str, Any]]:
+    """A new agent of the tenant's team, signed in, assigned a new ticket: (id, browser,
+    ticket). Their e-mail is ``<name>@<slug>.example``."""
+    with db.writer() as session:
+        user_id = do_create_user(
+            session,
+            tenant.org_id,
+            role=Role.AGENT,
+            display_name=name,
+            email=f"{name.replace(' ', '')}@{tenant.slug}.example",
+            password=PASSWORD,
+        ).id
+    client.put(f"/api/v1/teams/{tenant.team_id}/members/{user_id}", headers=tenant.admin.headers)
+    held = new_ticket(client, tenant.customer, subject=f"Held by {name}")
+    assigned = client.put(
+        f"/api/v1/tickets/{held['id']}/assignment",
+        json={"assignee_id": user_id},
+        headers=tenant.admin.headers,
+    )
+    assert assigned.status_code == 200, assigned.text
+    web = sign_in(client, tenant.slug, f"{name.replace(' ', '')}@{tenant.slug}.example")
+    assert web.get("/agent").status_code == 200
+    return user_id, web, held
+
+
 def test_an_admin_deactivates_an_agent_whose_tickets_go_back_to_the_queue(
     client: TestClient, db: Database, tenant: Tenant
 ) -> None:
     web = admin_browser(client, db, tenant)
-    with db.writer() as session:
-        leaver = do_create_user(
-            session,
-            tenant.org_id,
-            role=Role.AGENT,
-            display_name="Leaving Agent",
-            email=f"leaver@{tenant.slug}.example",
-            password=PASSWORD,
-        )
-        leaver_id = leaver.id
-    agent_web = sign_in(client, tenant.slug, f"leaver@{tenant.slug}.example")
-    assert agent_web.get("/agent").status_code == 200
-    held = new_ticket(client, tenant.customer, subject="Assigned to the leaver")
-    assigned = client.put(
-        f"/api/v1/tickets/{held['id']}/assignment",
-        json={"assignee_id": leaver_id},
-        headers=tenant.admin.headers,
-    )
-    assert assigned.status_code == 200, assigned.text
+    leaver_id, agent_web, held = agent_holding_a_ticket(client, db, tenant, "Leaving Agent")
     page = web.get("/admin")
     token = csrf_of(page.text)
     assert "Deactivate Leaving Agent" in page.text
@@ -350,7 +360,9 @@ def test_an_admin_deactivates_an_agent_whose_tickets_go_back_to_the_queue(
     on = web.post(f"/admin/users/{leaver_id}/active", data={"csrf_token": token, "active": "yes"})
     assert on.status_code == 303
     assert (
-        sign_in(client, tenant.slug, f"leaver@{tenant.slug}.example").get("/agent").status_code
+        sign_in(client, tenant.slug, f"LeavingAgent@{tenant.slug}.example")
+        .get("/agent")
+        .status_code
         == 200
     )
     # Not a customer, not another tenant's person, not oneself.
@@ -370,25 +382,7 @@ def test_an_admin_changes_a_persons_role_and_it_takes_effect_at_once(
 ) -> None:
     web = admin_browser(client, db, tenant)
     token = csrf_of(web.get("/admin").text)
-    with db.writer() as session:
-        mover = do_create_user(
-            session,
-            tenant.org_id,
-            role=Role.AGENT,
-            display_name="Mover",
-            email=f"mover@{tenant.slug}.example",
-            password=PASSWORD,
-        )
-        mover_id = mover.id
-    client.put(f"/api/v1/teams/{tenant.team_id}/members/{mover_id}", headers=tenant.admin.headers)
-    held = new_ticket(client, tenant.customer, subject="Held by the mover")
-    client.put(
-        f"/api/v1/tickets/{held['id']}/assignment",
-        json={"assignee_id": mover_id},
-        headers=tenant.admin.headers,
-    )
-    as_agent = sign_in(client, tenant.slug, f"mover@{tenant.slug}.example")
-    assert as_agent.get("/agent").status_code == 200
+    mover_id, as_agent, held = agent_holding_a_ticket(client, db, tenant, "Mover")
     promoted = web.post(
         f"/admin/users/{mover_id}/role", data={"csrf_token": token, "role": "supervisor"}
     )
@@ -398,7 +392,7 @@ def test_an_admin_changes_a_persons_role_and_it_takes_effect_at_once(
         "/login",
         data={
             "organization": tenant.slug,
-            "email": f"mover@{tenant.slug}.example",
+            "email": f"Mover@{tenant.slug}.example",
             "password": PASSWORD,
         },
     )
