@@ -3,6 +3,8 @@ form, the token shown once, the knowledge base edited in both languages side by 
 
 from __future__ import annotations
 
+import json
+import re
 import time
 from typing import Any
 
@@ -11,6 +13,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy import func, select
 
 from proofdesk.actions.accounts import do_create_user
+from proofdesk.actions.orders import SIGNATURE_HEADER, sign
 from proofdesk.assistant import kb
 from proofdesk.domain.roles import Role
 from proofdesk.identity import mfa
@@ -445,3 +448,57 @@ def test_a_demoted_admins_token_loses_its_admin_powers(
         headers=tenant.admin.headers,
     )
     assert on_customer.status_code == 422
+
+
+def test_an_admin_sets_the_organizations_name_escrow_merchant_and_webhook_secret(
+    client: TestClient, db: Database, tenant: Tenant
+) -> None:
+    web = admin_browser(client, db, tenant)
+    token = csrf_of(web.get("/admin").text)
+    renamed = web.post(
+        "/admin/organization/name", data={"csrf_token": token, "name": " 链 上  商店 "}
+    )
+    assert renamed.status_code == 303
+    shown = client.get("/api/v1/organization", headers=tenant.customer.headers).json()
+    assert shown["name"] == "链 上 商店"
+    assert web.post("/admin/organization/name", data={"csrf_token": token}).status_code == 422
+    merchant = "0x5aAeb6053F3E94C9b9A09f33669435E7Ef1BeAed"
+    saved = web.post(
+        "/admin/organization/escrow", data={"csrf_token": token, "merchant_address": merchant}
+    )
+    assert saved.status_code == 303
+    typo = web.post(
+        "/admin/organization/escrow",
+        data={"csrf_token": token, "merchant_address": merchant[:-1] + "D"},  # bad EIP-55
+    )
+    assert typo.status_code == 422
+    with db.reader() as session:
+        org = session.get(Organization, tenant.org_id)
+        assert org is not None and org.merchant_address == merchant.lower()
+    issued = web.post("/admin/organization/webhook-secret", data={"csrf_token": token})
+    assert issued.status_code == 200 and "shown once" in issued.text
+    found = re.search(
+        r"New order-webhook secret</h2>\s*<p>[^<]*</p>\s*<p><code>([^<]+)</code>", issued.text
+    )
+    assert found is not None
+    secret = found.group(1)
+    assert secret not in web.get("/admin").text  # shown once
+    raw = json.dumps(
+        {
+            "external_id": "ORD-hook-1",
+            "customer_id": tenant.customer.user_id,
+            "amount": "1",
+            "currency": "ETH",
+            "status": "paid",
+        }
+    ).encode()
+    hook = client.post(
+        "/api/v1/webhooks/orders",
+        params={"organization": tenant.slug},
+        content=raw,
+        headers={
+            SIGNATURE_HEADER: sign(secret, raw, int(time.time())),
+            "Content-Type": "application/json",
+        },
+    )
+    assert hook.status_code == 200, hook.text

@@ -18,7 +18,7 @@ from eth_utils.crypto import keccak
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from proofdesk.access import Actor, require_manager
+from proofdesk.access import Actor, require_admin, require_manager
 from proofdesk.canonical import format_time, utc_now
 from proofdesk.domain import identifiers
 from proofdesk.domain.tickets import EventType, TicketState
@@ -30,6 +30,16 @@ UNITS = Decimal(10) ** 18
 KINDS = ("escrow", "reward")
 #: Payouts that count against limits: everything not refused or given up.
 COUNTED = ("held", "queued", "sent", "mined", "confirmed")
+
+
+def do_set_merchant(session: Session, actor: Actor, address: str) -> str:
+    """Name the merchant account whose escrow bond pays this organization's claims."""
+    require_admin(actor)
+    checked = identifiers.evm_address(address)
+    org = session.get(Organization, actor.organization_id)
+    assert org is not None
+    org.merchant_address = checked
+    return checked
 
 
 def claim_id(organization_id: str, ticket_id: str, contract: str, kind: str) -> str:

@@ -16,7 +16,7 @@ from pydantic import ValidationError
 from sqlalchemy import desc, select
 
 from proofdesk.access import access_ticket, require_admin
-from proofdesk.actions import accounts
+from proofdesk.actions import accounts, orders, payouts
 from proofdesk.actions import contracts as contract_actions
 from proofdesk.actions import sla as sla_actions
 from proofdesk.api.deps import services_of
@@ -124,6 +124,7 @@ def _page(
     status: int = 200,
     error: str | None = None,
     new_token: str | None = None,
+    new_webhook_secret: str | None = None,
 ) -> Response:
     return render(
         request,
@@ -132,6 +133,7 @@ def _page(
         status=status,
         error=error,
         new_token=new_token,
+        new_webhook_secret=new_webhook_secret,
         **_overview(request, visitor),
     )
 
@@ -169,6 +171,48 @@ def set_agent_mfa(
         org.require_mfa_for_agents = require_for_agents == "on"
 
     return _attempt(request, visitor, change)
+
+
+@router.post("/admin/organization/name")
+def rename_organization(
+    request: Request,
+    visitor: Annotated[Visitor, posted_by(admin)],
+    name: Annotated[str, Form()] = "",
+) -> Response:
+    def change(session: Any) -> None:
+        cleaned = " ".join(name.split())
+        if not 1 <= len(cleaned) <= 200:
+            raise InvalidInput("the name is 1-200 characters", field="name")
+        org = session.get(Organization, visitor.actor.organization_id)
+        org.name = cleaned
+
+    return _attempt(request, visitor, change)
+
+
+@router.post("/admin/organization/escrow")
+def set_escrow(
+    request: Request,
+    visitor: Annotated[Visitor, posted_by(admin)],
+    merchant_address: Annotated[str, Form()] = "",
+) -> Response:
+    return _attempt(
+        request,
+        visitor,
+        lambda session: payouts.do_set_merchant(session, visitor.actor, merchant_address.strip()),
+    )
+
+
+@router.post("/admin/organization/webhook-secret")
+def new_webhook_secret(request: Request, visitor: Annotated[Visitor, posted_by(admin)]) -> Response:
+    """A new secret for the shop's signed order webhooks, shown once; the old one stops."""
+    keyring = services_of(request).db.keyring
+    assert keyring is not None
+    return _attempt(
+        request,
+        visitor,
+        lambda session: orders.do_new_webhook_secret(session, visitor.actor, keyring),
+        lambda secret: _page(request, visitor, new_webhook_secret=secret),
+    )
 
 
 @router.post("/admin/users")

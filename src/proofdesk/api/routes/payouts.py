@@ -8,7 +8,7 @@ from typing import Annotated
 from fastapi import APIRouter, Query, Request, Response
 from sqlalchemy import select
 
-from proofdesk.access import access_ticket, require_admin, require_manager, require_scope
+from proofdesk.access import access_ticket, require_manager, require_scope
 from proofdesk.actions import orders, payouts
 from proofdesk.api.deps import ActorDep, ServicesDep
 from proofdesk.api.schemas import (
@@ -21,7 +21,6 @@ from proofdesk.api.schemas import (
     PayoutRejectIn,
     WebhookSecretOut,
 )
-from proofdesk.domain import identifiers
 from proofdesk.domain.roles import Scope
 from proofdesk.errors import InvalidInput, NotFound
 from proofdesk.store.models import Organization, Payout
@@ -96,12 +95,8 @@ def new_webhook_secret(services: ServicesDep, actor: ActorDep) -> WebhookSecretO
 )
 def set_escrow(body: EscrowSettingsIn, services: ServicesDep, actor: ActorDep) -> dict[str, str]:
     require_scope(actor, Scope.ADMIN)
-    require_admin(actor)
-    address = identifiers.evm_address(body.merchant_address)
     with services.db.writer() as session:
-        org = session.get(Organization, actor.organization_id)
-        assert org is not None
-        org.merchant_address = address
+        address = payouts.do_set_merchant(session, actor, body.merchant_address)
     return {"merchant_address": address}
 
 
