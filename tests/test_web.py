@@ -5,10 +5,12 @@ real browser are in test_web_browser.py."""
 from __future__ import annotations
 
 import re
+import time
 import uuid
 from datetime import timedelta
 from pathlib import Path
 
+import pyotp
 import pytest
 from babel.messages.extract import extract_from_dir
 from babel.messages.pofile import read_po
@@ -17,10 +19,12 @@ from sqlalchemy import update
 
 from proofdesk.actions.accounts import do_create_user
 from proofdesk.api.app import create_app
-from proofdesk.canonical import utc_now
+from proofdesk.canonical import format_time, utc_now
 from proofdesk.domain.roles import Role
+from proofdesk.identity import mfa
 from proofdesk.settings import Settings
 from proofdesk.store.db import Database
+from proofdesk.store.models import Organization, Payout, Wallet
 from proofdesk.store.models import Presence as PresenceRow
 from proofdesk.web import i18n
 from proofdesk.web.pages import ERRORS
@@ -41,6 +45,28 @@ def sign_in(client: TestClient, slug: str, email: str, **headers: str) -> TestCl
     web.headers.update(headers)
     r = web.post("/login", data={"organization": slug, "email": email, "password": PASSWORD})
     assert r.status_code == 303, r.text
+    return web
+
+
+def staff_browser(
+    client: TestClient, db: Database, tenant: Tenant, role: Role, email: str
+) -> TestClient:
+    """A browser signed in as a new member of staff with a second factor enrolled."""
+    with db.writer() as session:
+        user = do_create_user(
+            session, tenant.org_id, role=role, display_name="管理员", email=email, password=PASSWORD
+        )
+        assert db.keyring is not None
+        secret, _, _ = mfa.start_enrolment(user, db.keyring)
+        mfa.enable(session, user, db.keyring, pyotp.TOTP(secret).now())
+    web = browser(client)
+    # The enrolment used this step's code; the next step's is a fresh one.
+    code = pyotp.TOTP(secret).at(time.time() + 30)
+    signed = web.post(
+        "/login",
+        data={"organization": tenant.slug, "email": email, "password": PASSWORD, "totp_code": code},
+    )
+    assert signed.status_code == 303, signed.text
     return web
 
 
@@ -626,3 +652,103 @@ def test_presence_is_shared_by_every_server_process(
                 .values(seen_at=utc_now() - timedelta(minutes=5))
             )
         assert "Dana" not in wu.get(f"/agent/tickets/{ticket['id']}/presence").text
+
+
+def held_payout(db: Database, tenant: Tenant, ticket_id: str, recipient: str | None) -> int:
+    """A payout a contract decided and held for a person (as the automation records it)."""
+    with db.writer() as session:
+        org = session.get(Organization, tenant.org_id)
+        assert org is not None
+        org.merchant_address = "0x" + "11" * 20
+        row = Payout(
+            organization_id=tenant.org_id,
+            ticket_id=ticket_id,
+            decision_seq=0,
+            claim_id="0x" + uuid.uuid4().hex * 2,
+            kind="escrow",
+            customer_id=tenant.customer.user_id,
+            recipient=recipient,
+            amount="2.5",
+            amount_units=str(25 * 10**17),
+            status="held",
+            hold_reason="above the per-claim limit of 2",
+            recorded=True,
+            created_at=format_time(utc_now()),
+            updated_at=format_time(utc_now()),
+        )
+        session.add(row)
+        session.flush()
+        return row.id
+
+
+def test_a_supervisor_approves_or_rejects_held_payouts(
+    client: TestClient, shop: Tenant, db: Database
+) -> None:
+    ticket = new_ticket(client, shop.customer, kind="refund_request", subject="Refund please")
+    wallet = "0x" + uuid.uuid4().hex[:8] * 5
+    with db.writer() as session:
+        session.add(
+            Wallet(
+                organization_id=shop.org_id,
+                user_id=shop.customer.user_id,
+                address=wallet,
+                created_at=utc_now(),
+                verified_at=utc_now(),
+            )
+        )
+    no_wallet = held_payout(db, shop, ticket["id"], None)
+    to_reject = held_payout(db, shop, ticket["id"], wallet)
+    agent = sign_in(client, shop.slug, shop.agent.email)
+    assert agent.get("/agent/payouts").status_code == 403  # supervisors and admins only
+    boss = staff_browser(client, db, shop, Role.SUPERVISOR, f"sup@{shop.slug}.example")
+    page = boss.get("/agent/payouts")
+    assert page.status_code == 200 and "Refund please" in page.text
+    assert "above the per-claim limit of 2" in page.text and wallet in page.text
+    token = csrf_of(page.text)
+    assert (
+        boss.post(f"/agent/payouts/{no_wallet}/approve", data={"csrf_token": token}).status_code
+        == 422
+    )
+    stranger = "0x" + "22" * 20
+    refused = boss.post(
+        f"/agent/payouts/{no_wallet}/approve", data={"csrf_token": token, "recipient": stranger}
+    )
+    assert refused.status_code == 422  # only a wallet the customer verified
+    approved = boss.post(
+        f"/agent/payouts/{no_wallet}/approve", data={"csrf_token": token, "recipient": wallet}
+    )
+    assert approved.status_code == 303
+    assert (
+        boss.post(f"/agent/payouts/{to_reject}/reject", data={"csrf_token": token}).status_code
+        == 422
+    )
+    rejected = boss.post(
+        f"/agent/payouts/{to_reject}/reject",
+        data={"csrf_token": token, "reason": "duplicate claim"},
+    )
+    assert rejected.status_code == 303
+    listed = {
+        p["id"]: p
+        for p in client.get(
+            f"/api/v1/tickets/{ticket['id']}/payouts", headers=shop.admin.headers
+        ).json()
+    }
+    assert (listed[no_wallet]["status"], listed[no_wallet]["recipient"]) == ("queued", wallet)
+    assert (listed[to_reject]["status"], listed[to_reject]["hold_reason"]) == (
+        "rejected",
+        "duplicate claim",
+    )
+    assert "Refund please" not in boss.get("/agent/payouts").text  # nothing held any more
+    assert "duplicate claim" in boss.get("/agent/payouts?status=all").text
+    assert (
+        boss.post(f"/agent/payouts/{to_reject}/steal", data={"csrf_token": token}).status_code
+        == 404
+    )
+    other = make_tenant(db)
+    foreign = held_payout(db, other, new_ticket(client, other.customer)["id"], None)
+    assert (
+        boss.post(
+            f"/agent/payouts/{foreign}/reject", data={"csrf_token": token, "reason": "x"}
+        ).status_code
+        == 404
+    )

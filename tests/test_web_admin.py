@@ -8,7 +8,6 @@ import re
 import time
 from typing import Any
 
-import pyotp
 from fastapi.testclient import TestClient
 from sqlalchemy import func, select
 
@@ -16,38 +15,16 @@ from proofdesk.actions.accounts import do_create_user
 from proofdesk.actions.orders import SIGNATURE_HEADER, sign
 from proofdesk.assistant import kb
 from proofdesk.domain.roles import Role
-from proofdesk.identity import mfa
 from proofdesk.store.db import Database
 from proofdesk.store.models import KbRevision, Organization, Team, TeamMember, TicketEvent, User
 from tests.conftest import Tenant, make_tenant, new_ticket
 from tests.test_assistant import load_kb
 from tests.test_contracts_api import failed_order_ticket
-from tests.test_web import PASSWORD, browser, csrf_of, sign_in
+from tests.test_web import PASSWORD, browser, csrf_of, sign_in, staff_browser
 
 
 def admin_browser(client: TestClient, db: Database, tenant: Tenant) -> TestClient:
-    email = f"root@{tenant.slug}.example"
-    with db.writer() as session:
-        user = do_create_user(
-            session,
-            tenant.org_id,
-            role=Role.ADMIN,
-            display_name="管理员",
-            email=email,
-            password=PASSWORD,
-        )
-        assert db.keyring is not None
-        secret, _, _ = mfa.start_enrolment(user, db.keyring)
-        mfa.enable(session, user, db.keyring, pyotp.TOTP(secret).now())
-    web = browser(client)
-    # The enrolment used this step's code; the next step's is a fresh one.
-    nxt = pyotp.TOTP(secret).at(time.time() + 30)
-    r = web.post(
-        "/login",
-        data={"organization": tenant.slug, "email": email, "password": PASSWORD, "totp_code": nxt},
-    )
-    assert r.status_code == 303, r.text
-    return web
+    return staff_browser(client, db, tenant, Role.ADMIN, f"root@{tenant.slug}.example")
 
 
 def test_only_admins_reach_the_admin_pages(
