@@ -60,14 +60,22 @@ def sign_in(page: Any, url: str, email: str, password: str, totp: str = "") -> N
 
 
 def measure(
-    browser: Any, url: str, who: tuple[str, ...] | None, path: str, runs: int
+    browser: Any,
+    url: str,
+    who: tuple[str, ...] | None,
+    path: str,
+    runs: int,
+    sessions: dict[tuple[str, ...], Any],
 ) -> dict[str, Any]:
     signed: Any = None
-    if who is not None:  # once: a second-factor code is good for one sign-in
+    if who is not None and who not in sessions:
+        # Once per person: a second-factor code is good for one sign-in.
         first = browser.new_context()
         sign_in(first.new_page(), url, *who)
-        signed = first.storage_state()
+        sessions[who] = first.storage_state()
         first.close()
+    if who is not None:
+        signed = sessions[who]
     samples = []
     for _ in range(runs):
         context = browser.new_context(storage_state=signed)  # a fresh cache each time
@@ -167,6 +175,9 @@ def main(argv: list[str] | None = None) -> int:
             ("agent ticket", as_agent, f"/agent/tickets/{any_ticket}"),
             ("dashboard", keys[Role.SUPERVISOR], "/agent/dashboard"),
             ("admin", keys[Role.ADMIN], "/admin"),
+            ("SLA policy editor", keys[Role.ADMIN], "/admin/sla/new"),
+            ("contract editor", keys[Role.ADMIN], "/admin/contracts/new"),
+            ("payouts", keys[Role.SUPERVISOR], "/agent/payouts"),
             ("chat widget frame", None, f"/widget?org={DEMO_SLUG}"),
         ]
         rows = []
@@ -175,8 +186,9 @@ def main(argv: list[str] | None = None) -> int:
             warm = browser.new_page()  # the browser's own start-up is not the page's time
             warm.goto(f"{url}/login")
             warm.close()
+            sessions: dict[tuple[str, ...], Any] = {}
             for name, who, path in pages:
-                found = measure(browser, url, who, path, args.runs)
+                found = measure(browser, url, who, path, args.runs, sessions)
                 rows.append(
                     [
                         name,
