@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import json
+import threading
+import time
+from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
@@ -365,3 +368,36 @@ def test_health_and_landing(client: TestClient) -> None:
     assert json.loads(client.delete("/api/v1/health").text)["error"]["code"] == (
         "method_not_allowed"
     )
+
+
+def test_a_client_waits_for_a_tickets_next_change(client: TestClient, tenant: Tenant) -> None:
+    """Long polling: the answer comes when the ticket changes (an agent's reply), carrying the
+    new last event number; without a change it comes when the wait is over."""
+    ticket = new_ticket(client, tenant.customer)
+    url = f"/api/v1/tickets/{ticket['id']}/changes"
+    now = client.get(url, headers=tenant.customer.headers)
+    assert now.status_code == 200
+    seq = now.json()["last_seq"]
+    unchanged = client.get(url, params={"after": seq}, headers=tenant.customer.headers)
+    assert unchanged.json()["last_seq"] == seq  # no wait asked: answered at once
+    answers: list[Any] = []
+    waiting = threading.Thread(
+        target=lambda: answers.append(
+            client.get(url, params={"after": seq, "wait": 20}, headers=tenant.customer.headers)
+        )
+    )
+    waiting.start()
+    time.sleep(0.3)
+    replied = client.post(
+        f"/api/v1/tickets/{ticket['id']}/messages",
+        json={"body": "We are on it.", "visibility": "public"},
+        headers=tenant.agent.headers,
+    )
+    assert replied.status_code == 201, replied.text
+    waiting.join(timeout=25)
+    assert not waiting.is_alive()
+    assert answers[0].status_code == 200 and answers[0].json()["last_seq"] > seq
+    too_long = client.get(url, params={"wait": 60}, headers=tenant.customer.headers)
+    assert too_long.status_code == 422
+    other = client.get(url, params={"wait": 20}, headers=tenant.customer2.headers)
+    assert other.status_code == 404  # not hers: refused at once, not after the wait

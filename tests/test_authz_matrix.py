@@ -78,6 +78,7 @@ EXPECTED: dict[str, tuple[str, str]] = {
     "POST /tickets/{id}/rating":             ("403 403 403 403 200 404", "404 404 404 404 404 404"),
     "POST /tickets/{id}/merge":              ("200 200 200 403 403 404", "404 404 404 404 404 404"),
     "GET /tickets/{id}/messages":            ("200 200 200 200 200 404", "404 404 404 404 404 404"),
+    "GET /tickets/{id}/changes":             ("200 200 200 200 200 404", "404 404 404 404 404 404"),
     "GET /tickets/{id}/receipt":             ("200 200 200 200 200 404", "404 404 404 404 404 404"),
     "POST /tickets/{id}/messages (reply)":   ("201 201 201 403 201 404", "404 404 404 404 404 404"),
     "POST /tickets/{id}/messages (note)":    ("201 201 201 403 403 404", "404 404 404 404 404 404"),
@@ -477,6 +478,7 @@ CALLS: dict[str, Call] = {
     "POST /tickets/{id}/rating": Call(solved_ticket_id, json_body({"score": 4})),
     "POST /tickets/{id}/merge": Call(two_tickets, json_body(lambda ids: {"into": ids["into"]})),
     "GET /tickets/{id}/messages": Call(shared_ticket),
+    "GET /tickets/{id}/changes": Call(shared_ticket),
     "GET /tickets/{id}/receipt": Call(shared_ticket),
     "POST /tickets/{id}/messages (reply)": Call(new_ticket_id, json_body({"body": "Any news?"})),
     "POST /tickets/{id}/messages (note)": Call(

@@ -374,6 +374,12 @@ class AttachmentRef(BaseModel):
     filename: str
 
 
+class ChangesOut(BaseModel):
+    last_seq: int = Field(
+        description="The ticket's last event number: pass it as `after` to wait for the next."
+    )
+
+
 class MessageOut(BaseModel):
     id: str
     ticket_id: str

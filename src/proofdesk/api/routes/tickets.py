@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import asyncio
+import time
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import JSONResponse
 from sqlalchemy import and_, exists, func, or_, select
 from sqlalchemy.orm import Session
+from starlette.concurrency import run_in_threadpool
 
 from proofdesk.access import (
     access_ticket,
@@ -22,6 +25,7 @@ from proofdesk.api.idempotency import idempotent_create
 from proofdesk.api.pagination import decode_cursor, encode_cursor
 from proofdesk.api.schemas import (
     AssignmentIn,
+    ChangesOut,
     EventOut,
     MergeIn,
     MessageIn,
@@ -266,6 +270,41 @@ def merge(ticket_id: str, body: MergeIn, services: ServicesDep, actor: ActorDep)
         source = access_ticket(session, actor, ticket_id, write=True, lock=True)
         target = access_ticket(session, actor, body.into, write=True, lock=True)
         return TicketOut.of(actions.do_merge(session, actor, source, target))
+
+
+#: Longest a client may wait for a change, in seconds (below proxies' usual idle limit).
+MAX_WAIT_SECONDS = 25.0
+WAIT_STEP_SECONDS = 0.5
+
+
+@router.get(
+    "/{ticket_id}/changes",
+    response_model=ChangesOut,
+    summary="Wait for the ticket to change (long polling): answered as soon as its last event "
+    "is above `after`, or after `wait` seconds",
+)
+async def wait_for_changes(
+    ticket_id: str,
+    services: ServicesDep,
+    actor: ActorDep,
+    after: Annotated[int, Query(ge=-1)] = -1,
+    wait: Annotated[float, Query(ge=0, le=MAX_WAIT_SECONDS)] = 0,
+) -> ChangesOut:
+    """For a client that signs in with a bearer token and so cannot use the pages' event
+    streams (the chat widget): one request at a time, answered the moment something happens.
+    The waiting holds no thread; each check is one read."""
+    require_scope(actor, Scope.TICKETS_READ)
+
+    def read() -> int:
+        with services.db.reader() as session:
+            return access_ticket(session, actor, ticket_id).last_seq
+
+    deadline = time.monotonic() + wait
+    seq = await run_in_threadpool(read)
+    while seq <= after and time.monotonic() < deadline:
+        await asyncio.sleep(WAIT_STEP_SECONDS)
+        seq = await run_in_threadpool(read)
+    return ChangesOut(last_seq=seq)
 
 
 @router.get(

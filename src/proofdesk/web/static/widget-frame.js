@@ -22,7 +22,7 @@
   const KEY = "proofdesk-widget:" + organization;
   let state = JSON.parse(store.getItem(KEY) || "{}");
   const shown = new Set(state.shown || []);
-  let polling = null;
+  let following = false;
 
   function save() {
     state.shown = Array.from(shown).slice(-500);
@@ -107,7 +107,7 @@
     } catch (e) { fail(); }
   }
 
-  async function poll() {
+  async function showReplies() {
     if (!state.ticket) return;
     try {
       const messages = await api("GET", "/tickets/" + state.ticket + "/messages");
@@ -117,13 +117,28 @@
         if (m.author_role !== "customer" && m.author_role !== "automation") say("support", m.body);
       }
       save();
-    } catch (e) { /* the next poll tries again */ }
+    } catch (e) { /* the next change tries again */ }
   }
 
-  function follow() {
-    if (polling) return;
-    poll();
-    polling = window.setInterval(poll, 3000);
+  // Follow the hand-off ticket live: one long-polling request at a time (the API answers the
+  // moment the ticket changes, or after 25 s); on an error, try again a little later.
+  async function follow() {
+    if (following) return;
+    following = true;
+    let after = -1;
+    while (state.token && state.ticket) {
+      try {
+        const changed = await api(
+          "GET", "/tickets/" + state.ticket + "/changes?wait=25&after=" + after);
+        if (changed.last_seq !== after) {
+          after = changed.last_seq;
+          await showReplies();
+        }
+      } catch (e) {
+        await new Promise((resolve) => window.setTimeout(resolve, 5000));
+      }
+    }
+    following = false;
   }
 
   function show() {
