@@ -268,6 +268,7 @@ def test_an_admin_checks_dry_runs_publishes_and_activates_a_contract(
             data={"csrf_token": token, "source": source, "ticket": str(ticket["number"]), **bad},
         )
         assert answer.status_code == code, (bad, answer.text)
+        assert name in answer.text  # the editor comes back with the source typed
     with db.reader() as session:
         assert session.scalar(select(func.count()).select_from(TicketEvent)) == events
 

@@ -787,9 +787,7 @@ def _in_editor(
     source, ticket, facts = typed
     try:
         return work()
-    except NotFound:
-        raise
-    except Error as exc:
+    except Error as exc:  # a ticket not found too: the source typed is kept
         return _editor(
             request, visitor, source, status=exc.http_status, error=exc, ticket=ticket, facts=facts
         )
