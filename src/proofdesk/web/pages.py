@@ -29,7 +29,7 @@ from pathlib import Path
 from typing import Annotated, Any
 from urllib.parse import quote, urlencode, urlsplit
 
-from fastapi import APIRouter, Depends, File, Form, Request, UploadFile
+from fastapi import APIRouter, BackgroundTasks, Depends, File, Form, Request, UploadFile
 from fastapi.responses import HTMLResponse, RedirectResponse, Response, StreamingResponse
 from fastapi.routing import APIRoute
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
@@ -453,6 +453,7 @@ def link_page(request: Request, org: str = "", next: str = "/") -> Response:
 @router.post("/login/link")
 def send_link(
     request: Request,
+    background: BackgroundTasks,
     organization: Annotated[str, Form()] = "",
     email: Annotated[str, Form()] = "",
     next: Annotated[str, Form()] = "/",
@@ -485,9 +486,9 @@ def send_link(
             to = user.email or ""
     if issued is not None:
         subject, _, body = text.partition("\n\n")
-        # A failure is logged by the mailer; the page must not tell whether the address exists.
-        with contextlib.suppress(MailUnavailable):
-            mailer.send(Mail(to=to, subject=subject.strip(), text=body))
+        # After the answer is sent, so that its timing does not tell whether the address has
+        # an account; a failure is logged by the mailer, and the page must not tell either.
+        background.add_task(_send_quietly, mailer, Mail(to=to, subject=subject.strip(), text=body))
     return render(
         request,
         None,
@@ -497,6 +498,11 @@ def send_link(
         next=_local(next),
         sent=True,
     )
+
+
+def _send_quietly(mailer: Mailer, mail: Mail) -> None:
+    with contextlib.suppress(MailUnavailable):
+        mailer.send(mail)
 
 
 @router.get("/login/link/{token}")
