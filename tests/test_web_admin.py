@@ -480,3 +480,30 @@ def test_an_admin_sets_the_organizations_name_escrow_merchant_and_webhook_secret
         },
     )
     assert hook.status_code == 200, hook.text
+
+
+def test_the_sla_form_warns_of_a_calendar_it_cannot_show_whole(
+    client: TestClient, db: Database, tenant: Tenant
+) -> None:
+    """Three windows on a Monday (possible with the API): the form says it shows two."""
+    made = client.post(
+        "/api/v1/sla/policies",
+        json={
+            "name": "three shifts",
+            "first_response_minutes": 30,
+            "calendar": {
+                "timezone": "UTC",
+                "hours": [
+                    {"days": [0], "start": "00:00", "end": "06:00"},
+                    {"days": [0], "start": "08:00", "end": "12:00"},
+                    {"days": [0], "start": "14:00", "end": "20:00"},
+                ],
+            },
+        },
+        headers=tenant.admin.headers,
+    )
+    assert made.status_code == 201, made.text
+    web = admin_browser(client, db, tenant)
+    page = web.get(f"/admin/sla/{made.json()['id']}")
+    assert "more than two opening windows" in page.text
+    assert 'value="08:00"' in page.text and 'value="14:00"' not in page.text

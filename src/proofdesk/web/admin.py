@@ -452,6 +452,8 @@ class PolicyForm:
     country: str = ""
     subdivision: str = ""
     closed_days: str = ""
+    #: The stored calendar has more than two windows on some day (saving here keeps two).
+    more_windows: bool = False
 
     @classmethod
     def of(cls, policy: dict[str, Any]) -> PolicyForm:
@@ -477,8 +479,10 @@ class PolicyForm:
                     day = form.days[number]
                     if not day.open:
                         day.open, day.start, day.end = True, block["start"], block["end"]
-                    else:
+                    elif not day.start2:
                         day.start2, day.end2 = block["start"], block["end"]
+                    else:  # set with the API; the form shows two windows a day
+                        form.more_windows = True
         return form
 
     def values(self) -> dict[str, Any]:
