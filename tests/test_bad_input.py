@@ -863,6 +863,13 @@ ACCOUNT_CASES = [
     ("token-unknown-scope",    "POST",   "/auth/tokens", {"name": "x", "scopes": ["root"]}, 422, VALIDATION),
     ("token-blank-name",       "POST",   "/auth/tokens", {"name": " ", "scopes": ["admin"]}, 422, INVALID),
     ("revoke-unknown-token",   "DELETE", "/auth/tokens/<ghost>", None,                   404, "not_found"),
+    # Integer ids out of the column's range, or digits that are not ASCII: not found, never
+    # a database error.
+    ("payout-huge-id",         "POST",   "/payouts/99999999999999999999/reject", {"reason": "x"}, 404, "not_found"),
+    ("payout-superscript-id",  "POST",   "/payouts/²/reject", {"reason": "x"},         404, "not_found"),
+    ("sla-huge-id",            "DELETE", "/sla/policies/2147483648", None,               404, "not_found"),
+    ("sla-arabic-digits",      "DELETE", "/sla/policies/١٢", None,                       404, "not_found"),
+    ("macro-huge-id",          "DELETE", "/macros/99999999999999999999", None,           404, "not_found"),
 ]
 # fmt: on
 

@@ -48,6 +48,19 @@ def sign_in(client: TestClient, slug: str, email: str, **headers: str) -> TestCl
     return web
 
 
+def new_agent(db: Database, tenant: Tenant, email: str, name: str = "Agent") -> str:
+    """A new agent of the tenant who signs in with :data:`PASSWORD`; their id."""
+    with db.writer() as session:
+        return do_create_user(
+            session,
+            tenant.org_id,
+            role=Role.AGENT,
+            display_name=name,
+            email=email,
+            password=PASSWORD,
+        ).id
+
+
 def staff_browser(
     client: TestClient, db: Database, tenant: Tenant, role: Role, email: str
 ) -> TestClient:
@@ -622,15 +635,7 @@ def test_presence_is_shared_by_every_server_process(
         create_app(settings, db), raise_server_exceptions=False, follow_redirects=False
     ) as second_process:
         dana = sign_in(client, shop.slug, shop.agent.email)
-        with db.writer() as session:
-            do_create_user(
-                session,
-                shop.org_id,
-                role=Role.AGENT,
-                display_name="Wu 吴",
-                email=f"wu@{shop.slug}.example",
-                password=PASSWORD,
-            )
+        new_agent(db, shop, f"wu@{shop.slug}.example", "Wu 吴")
         wu = sign_in(second_process, shop.slug, f"wu@{shop.slug}.example")
         page = dana.get(f"/agent/tickets/{ticket['id']}")
         typed = dana.post(
@@ -744,6 +749,10 @@ def test_a_supervisor_approves_or_rejects_held_payouts(
         boss.post(f"/agent/payouts/{to_reject}/steal", data={"csrf_token": token}).status_code
         == 404
     )
+    huge = boss.post(
+        "/agent/payouts/99999999999999999999/reject", data={"csrf_token": token, "reason": "x"}
+    )
+    assert huge.status_code == 404  # beyond the id column's range: not found, no 500
     other = make_tenant(db)
     foreign = held_payout(db, other, new_ticket(client, other.customer)["id"], None)
     assert (

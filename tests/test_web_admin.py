@@ -11,7 +11,6 @@ from typing import Any
 from fastapi.testclient import TestClient
 from sqlalchemy import func, select
 
-from proofdesk.actions.accounts import do_create_user
 from proofdesk.actions.orders import SIGNATURE_HEADER, sign
 from proofdesk.assistant import kb
 from proofdesk.domain.roles import Role
@@ -20,7 +19,7 @@ from proofdesk.store.models import KbRevision, Organization, Team, TeamMember, T
 from tests.conftest import Tenant, make_tenant, new_ticket
 from tests.test_assistant import load_kb
 from tests.test_contracts_api import failed_order_ticket
-from tests.test_web import PASSWORD, browser, csrf_of, sign_in, staff_browser
+from tests.test_web import PASSWORD, browser, csrf_of, new_agent, sign_in, staff_browser
 
 
 def admin_browser(client: TestClient, db: Database, tenant: Tenant) -> TestClient:
@@ -30,15 +29,7 @@ def admin_browser(client: TestClient, db: Database, tenant: Tenant) -> TestClien
 def test_only_admins_reach_the_admin_pages(
     client: TestClient, db: Database, tenant: Tenant
 ) -> None:
-    with db.writer() as session:
-        do_create_user(
-            session,
-            tenant.org_id,
-            role=Role.AGENT,
-            display_name="a",
-            email=f"a@{tenant.slug}.example",
-            password=PASSWORD,
-        )
+    new_agent(db, tenant, f"a@{tenant.slug}.example")
     agent = sign_in(client, tenant.slug, f"a@{tenant.slug}.example")
     assert agent.get("/admin").status_code == 403
     assert browser(client).get("/admin").headers["location"] == "/login?next=/admin"
@@ -220,6 +211,8 @@ def test_an_admin_writes_an_sla_policy_with_its_business_calendar(
     assert next(p for p in again if p["id"] == mine["id"])["calendar"] is None
     assert web.get("/admin/sla/999999").status_code == 404
     assert web.get("/admin/sla/abc").status_code == 404
+    assert web.get("/admin/sla/99999999999999999999").status_code == 404  # beyond INTEGER
+    assert web.post("/admin/sla/99999999999999999999", data=form).status_code == 404
     assert web.post("/admin/sla/abc", data=form).status_code == 404
     deleted = web.post(f"/admin/sla/{mine['id']}/delete", data={"csrf_token": token})
     assert deleted.status_code == 303
@@ -259,6 +252,7 @@ def test_an_admin_checks_dry_runs_publishes_and_activates_a_contract(
     assert "Dry run: valid" in run.text and "failed" in run.text and "order.status" in run.text
     for bad, code in (
         ({"ticket": "999999"}, 404),
+        ({"ticket": "#99999999999"}, 404),  # beyond the number column's range
         ({"facts": "[1, 2]"}, 422),
         ({"facts": "{not json"}, 422),
         ({"facts": '{"order.status": "failed"}'}, 422),  # a provider's fact is not stated
@@ -300,15 +294,7 @@ def agent_holding_a_ticket(
 ) -> tuple[str, TestClient, dict[str, Any]]:
     """A new agent of the tenant's team, signed in, assigned a new ticket: (id, browser,
     ticket). Their e-mail is ``<name>@<slug>.example``."""
-    with db.writer() as session:
-        user_id = do_create_user(
-            session,
-            tenant.org_id,
-            role=Role.AGENT,
-            display_name=name,
-            email=f"{name.replace(' ', '')}@{tenant.slug}.example",
-            password=PASSWORD,
-        ).id
+    user_id = new_agent(db, tenant, f"{name.replace(' ', '')}@{tenant.slug}.example", name)
     client.put(f"/api/v1/teams/{tenant.team_id}/members/{user_id}", headers=tenant.admin.headers)
     held = new_ticket(client, tenant.customer, subject=f"Held by {name}")
     assigned = client.put(

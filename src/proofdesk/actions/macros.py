@@ -18,6 +18,7 @@ from proofdesk.actions import tickets
 from proofdesk.canonical import utc_now
 from proofdesk.contracts import templates
 from proofdesk.contracts.document import schema
+from proofdesk.domain.identifiers import row_id
 from proofdesk.errors import Conflict, InvalidInput, NotFound
 from proofdesk.store.models import Macro, Ticket, User
 
@@ -78,7 +79,8 @@ def do_create_macro(
 
 
 def find_macro(session: Session, actor: Actor, macro_id: str) -> Macro:
-    row = session.get(Macro, int(macro_id)) if macro_id.isdigit() else None
+    number = row_id(macro_id)
+    row = session.get(Macro, number) if number is not None else None
     if row is None or row.organization_id != actor.organization_id:
         raise NotFound("no such macro")
     return row

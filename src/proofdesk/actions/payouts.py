@@ -205,7 +205,8 @@ def create(
 
 def _payout(session: Session, actor: Actor, payout_id: str) -> Payout:
     """Another organization's payout, or an id that is none, is not found alike."""
-    row = session.get(Payout, int(payout_id)) if payout_id.isdigit() else None
+    number = identifiers.row_id(payout_id)
+    row = session.get(Payout, number) if number is not None else None
     if row is None or row.organization_id != actor.organization_id:
         raise NotFound("no such payout")
     return row

@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session
 
 from proofdesk.access import Actor, require_admin
 from proofdesk.canonical import utc_now
+from proofdesk.domain.identifiers import row_id
 from proofdesk.errors import Conflict, InvalidInput, NotFound
 from proofdesk.sla.policies import check_policy_fields, recompute_all
 from proofdesk.store.models import SlaPolicy
@@ -70,7 +71,8 @@ def do_create_policy(session: Session, actor: Actor, values: dict[str, Any]) -> 
 
 
 def find_policy(session: Session, actor: Actor, policy_id: str) -> SlaPolicy:
-    row = session.get(SlaPolicy, int(policy_id)) if policy_id.isdigit() else None
+    number = row_id(policy_id)
+    row = session.get(SlaPolicy, number) if number is not None else None
     if row is None or row.organization_id != actor.organization_id:
         raise NotFound("no such policy")
     return row

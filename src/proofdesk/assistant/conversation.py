@@ -32,6 +32,7 @@ from proofdesk.assistant.understanding import Model, Reply, Thresholds, looks_ch
 from proofdesk.canonical import utc_now
 from proofdesk.chain.base import Chain
 from proofdesk.contracts.templates import SECRET_WARNING, text
+from proofdesk.domain.identifiers import row_id
 from proofdesk.domain.roles import Role
 from proofdesk.domain.tickets import Channel, Kind, Visibility
 from proofdesk.errors import Forbidden, InvalidInput, NotFound
@@ -286,7 +287,8 @@ def feedback(
     except NotFound:
         model = None
     with db.writer() as session:
-        turn = session.get(AssistantTurn, int(turn_id)) if turn_id.isdigit() else None
+        number = row_id(turn_id)
+        turn = session.get(AssistantTurn, number) if number is not None else None
         if turn is None or turn.customer_id != actor.user_id:
             raise NotFound("no such turn")
         if turn.kind != "answer":

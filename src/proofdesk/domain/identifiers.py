@@ -17,6 +17,18 @@ _EVM_TX_HASH = re.compile(r"^0x[0-9a-fA-F]{64}$")
 _ORDER_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.:\-]{0,63}$")
 _TAG = re.compile(r"^[\w\-:.]{1,40}$")
 MAX_CHAIN_ID = 2**53 - 1
+#: Integer row ids (and ticket numbers) are SQL INTEGER: 32 bits on PostgreSQL.
+MAX_ROW_ID = 2**31 - 1
+
+
+def row_id(text: str) -> int | None:
+    """An integer id from a URL or a form, or None for text that cannot be one (not ASCII
+    digits, or beyond the column's range): looking it up then finds nothing, exactly as for
+    an id that does not exist — never a database error."""
+    if not (text.isascii() and text.isdecimal()) or len(text) > 10:
+        return None
+    value = int(text)
+    return value if 0 < value <= MAX_ROW_ID else None
 
 
 def evm_address(value: str) -> str:

@@ -24,6 +24,7 @@ from proofdesk.api.routes.sla import policy_values
 from proofdesk.api.schemas import SlaPolicyIn
 from proofdesk.assistant import kb
 from proofdesk.contracts.document import Contract, parse
+from proofdesk.domain.identifiers import row_id
 from proofdesk.domain.roles import ALL_SCOPES, Role, Scope
 from proofdesk.domain.tickets import Kind, Priority
 from proofdesk.errors import Error, InvalidInput, NotFound
@@ -638,8 +639,8 @@ def save_policy(
         subdivision=subdivision,
         closed_days=closed_days,
     )
-    existing = None if policy_id == "new" else policy_id
-    if existing is not None and not existing.isdigit():
+    existing = None if policy_id == "new" else row_id(policy_id)
+    if policy_id != "new" and existing is None:
         raise NotFound("no such policy")
     try:
         values = form.values()
@@ -647,7 +648,7 @@ def save_policy(
             if existing is None:
                 row = sla_actions.do_create_policy(session, visitor.actor, values)
             else:
-                row = sla_actions.do_update_policy(session, visitor.actor, existing, values)
+                row = sla_actions.do_update_policy(session, visitor.actor, policy_id, values)
             saved = row.id
     except NotFound:
         raise
@@ -656,7 +657,7 @@ def save_policy(
             request,
             visitor,
             form,
-            None if existing is None else int(existing),
+            existing,
             status=exc.http_status,
             error=error_text(exc, locale_of(request, visitor)),
         )
@@ -800,11 +801,12 @@ def _in_editor(
 def _ticket_by_reference(session: Any, visitor: Visitor, reference: str) -> Ticket:
     """A ticket the admin may see, by its number (``1042`` or ``#1042``) or its id."""
     text = reference.strip().removeprefix("#")
-    if text.isdecimal() and len(text) < 12:
+    number = row_id(text)
+    if number is not None:
         found = session.scalars(
             select(Ticket.id).where(
                 Ticket.organization_id == visitor.actor.organization_id,
-                Ticket.number == int(text),
+                Ticket.number == number,
             )
         ).first()
         text = found or ""
