@@ -13,7 +13,9 @@ from typing import Annotated, Any
 import typer
 from rich.table import Table
 
+from proofdesk import jsonlimits
 from proofdesk.cli import app, err, fail, handles_errors, out, settings
+from proofdesk.errors import InvalidInput
 from proofdesk.verify.note import NoteError, Verifier
 
 log_app = typer.Typer(help="The transparency log: key and checkpoints.", no_args_is_help=True)
@@ -69,9 +71,9 @@ def verify(
     from proofdesk.verify.receipt import verify_receipt
 
     try:
-        doc: Any = json.loads(_read_text(receipt, "receipt"))
-    except ValueError as exc:
-        raise fail(f"{receipt} is not JSON: {exc}") from None
+        doc: Any = jsonlimits.loads(_read_text(receipt, "receipt"), what="receipt")
+    except InvalidInput as exc:
+        raise fail(f"{receipt}: {exc.message}") from None
     report = verify_receipt(
         doc,
         key=None if key is None else _key(key),
@@ -178,12 +180,14 @@ def redact(
     """Copy a receipt revealing only the chosen fields. Proofs and chain are untouched, so
     the copy verifies like the original; it just shows less."""
     try:
-        doc: Any = json.loads(_read_text(receipt, "receipt"))
+        doc: Any = jsonlimits.loads(_read_text(receipt, "receipt"), what="receipt")
         entries = doc["entries"]
         for entry in entries:
             revealed = entry["revealed"]
             entry["revealed"] = {k: v for k, v in revealed.items() if k in set(keep or ())}
-    except (ValueError, KeyError, TypeError, AttributeError) as exc:
+    except InvalidInput as exc:
+        raise fail(f"{receipt}: {exc.message}") from None
+    except (KeyError, TypeError, AttributeError) as exc:
         raise fail(f"{receipt} is not a receipt: {exc!r}") from None
     try:
         out_file.write_text(json.dumps(doc, ensure_ascii=False, indent=2) + "\n")

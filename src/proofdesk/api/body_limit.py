@@ -5,6 +5,10 @@ exception handlers, so a client would get two different shapes for one error. Th
 refuses a declared ``Content-Length`` over the limit before reading anything, and stops a
 streamed body the moment it crosses the limit by raising :class:`PayloadTooLarge` from
 ``receive``; the handlers of :mod:`proofdesk.api.errors` turn that into the usual JSON.
+
+A JSON body is also scanned for its nesting depth as it arrives (:mod:`proofdesk.jsonlimits`)
+and refused before FastAPI parses it: a deep enough document would otherwise exhaust the C
+parser's stack, and one request would kill the process.
 """
 
 from __future__ import annotations
@@ -16,6 +20,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from proofdesk.api.errors import error_response
 from proofdesk.errors import PayloadTooLarge
+from proofdesk.jsonlimits import DepthScanner, JsonTooDeep
 
 
 class BodyLimit:
@@ -49,17 +54,35 @@ class BodyLimit:
             await response(scope, receive, send)
             return
         received = 0
+        scanner = DepthScanner() if _is_json(scope) else None
 
         async def limited() -> Message:
             nonlocal received
             message = await receive()
             if message["type"] == "http.request":
-                received += len(message.get("body", b""))
+                body = message.get("body", b"")
+                received += len(body)
                 if received > limit:
                     raise _too_large(limit)
+                if scanner is not None:
+                    try:
+                        scanner.feed(body)
+                    except JsonTooDeep as exc:
+                        raise _BodyTooDeep(exc) from None
             return message
 
         await self.app(scope, limited, send)
+
+
+def _is_json(scope: Scope) -> bool:
+    """Whether FastAPI will parse the body as JSON: no content type at all, or a subtype of
+    ``json`` or ``…+json`` under any main type (its own rule, mirrored)."""
+    for name, value in scope["headers"]:
+        if name == b"content-type":
+            media = value.decode("latin-1").split(";", 1)[0].strip().lower()
+            subtype = media.partition("/")[2]
+            return not media or subtype == "json" or subtype.endswith("+json")
+    return True
 
 
 def _content_length(scope: Scope) -> int | None:
@@ -82,3 +105,11 @@ class _BodyTooLarge(PayloadTooLarge, HTTPException):
 
 def _too_large(limit: int) -> _BodyTooLarge:
     return _BodyTooLarge(limit)
+
+
+class _BodyTooDeep(JsonTooDeep, HTTPException):
+    """Raised from ``receive``, like :class:`_BodyTooLarge` and for the same reason."""
+
+    def __init__(self, cause: JsonTooDeep) -> None:
+        JsonTooDeep.__init__(self, cause.message, **cause.details)
+        HTTPException.__init__(self, self.http_status, self.message)

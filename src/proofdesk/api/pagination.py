@@ -7,6 +7,7 @@ import binascii
 import json
 from typing import Any
 
+from proofdesk import jsonlimits
 from proofdesk.canonical import MAX_SAFE_INTEGER
 from proofdesk.errors import InvalidInput
 
@@ -22,8 +23,8 @@ def decode_cursor(cursor: str, sort: str, value_type: type[int] | type[str]) -> 
     fit it; a NUL character is refused by PostgreSQL in any text parameter."""
     try:
         raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
-        key, value, row_id = json.loads(raw)
-    except (binascii.Error, ValueError, TypeError):
+        key, value, row_id = jsonlimits.loads(raw, what="cursor")
+    except (binascii.Error, InvalidInput, ValueError, TypeError):
         raise InvalidInput("invalid cursor", field="cursor") from None
     if key != sort or not _is_text(row_id) or not _fits(value, value_type):
         raise InvalidInput("cursor does not belong to this listing", field="cursor")

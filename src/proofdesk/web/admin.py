@@ -5,7 +5,6 @@ key and latest checkpoint. Every change goes through the same actions as the API
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from typing import Annotated, Any
@@ -15,6 +14,7 @@ from fastapi.responses import RedirectResponse, Response
 from pydantic import ValidationError
 from sqlalchemy import desc, select
 
+from proofdesk import jsonlimits
 from proofdesk.access import access_ticket, require_admin
 from proofdesk.actions import accounts, orders, payouts
 from proofdesk.actions import contracts as contract_actions
@@ -829,8 +829,8 @@ def dry_run_contract(
 
     def run() -> Response:
         try:
-            supplied = json.loads(facts or "{}")
-        except ValueError:
+            supplied = jsonlimits.loads(facts or "{}", what="facts")
+        except InvalidInput:
             raise InvalidInput("the claim facts are a JSON object", field="facts") from None
         if not isinstance(supplied, dict):
             raise InvalidInput("the claim facts are a JSON object", field="facts")
