@@ -19,10 +19,12 @@ $(STAMP): pyproject.toml requirements.lock
 	@touch $(STAMP)
 
 # Development tools from npm (anvil, for the chain integration tests), pinned in package-lock.json.
-# `npm install`, not `npm ci`: npm 11 leaves the other platforms' optional binaries out of the lock
-# file and `npm ci` then refuses it; with the lock in place `npm install` installs what it pins.
+# `npm ci` installs exactly what the lock pins and never rewrites it, so neither `make run` nor
+# `make test` leaves a tracked file modified. The lock lists every platform's optional anvil
+# binary (npm 11 drops them from a lock made on one platform, and `npm ci` then refuses it):
+# after changing package.json, run `npm install` and commit the lock it writes.
 $(NODE_STAMP): package.json package-lock.json
-	npm install --no-audit --no-fund --loglevel=error
+	npm ci --no-audit --no-fund --loglevel=error
 	@touch $(NODE_STAMP)
 
 # The web UI's front-end packages, from npm (pinned in package-lock.json), copied into the
