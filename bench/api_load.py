@@ -66,9 +66,9 @@ from sqlalchemy.engine import make_url
 
 import proofdesk
 from proofdesk.actions.accounts import do_create_organization, do_create_user
-from proofdesk.auth import create_api_token
+from proofdesk.app.services import open_database
 from proofdesk.domain.roles import ALL_SCOPES, Role, Scope
-from proofdesk.services import open_database
+from proofdesk.identity.credentials import create_api_token
 from proofdesk.settings import Settings
 from proofdesk.store.db import Database
 

@@ -32,10 +32,10 @@ sys.path.insert(0, str(Path(__file__).parent))
 from api_load import cpu_model
 from ledger import markdown_table, replace_section, run_header
 from proofdesk.actions.accounts import do_create_organization
+from proofdesk.app.services import open_database
 from proofdesk.assistant.embedding import StoredVectors, default_embedder
 from proofdesk.assistant.kb import ArticleSpec, read_path
 from proofdesk.assistant.understanding import Model, Thresholds, evaluate
-from proofdesk.services import open_database
 from proofdesk.settings import Settings
 
 ROOT = Path(__file__).resolve().parent.parent

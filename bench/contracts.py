@@ -15,8 +15,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).parent))
 from auth import publish_timings, rate
-from proofdesk.contracts.document import parse
-from proofdesk.contracts.engine import decide
+from proofdesk.rules.document import parse
+from proofdesk.rules.engine import decide
 from proofdesk.sla.calendar import BusinessCalendar, Window
 from proofdesk.sla.timers import Policy, SlaEvent, timers
 
@@ -130,11 +130,11 @@ def automation_rate(tickets: int) -> tuple[float, float]:
     from proofdesk.actions.contracts import do_activate, do_publish
     from proofdesk.actions.orders import OrderSync, sync
     from proofdesk.actions.tickets import NewTicket, do_create_ticket
-    from proofdesk.automation import Automator
+    from proofdesk.app.services import open_database
     from proofdesk.domain.roles import Role
     from proofdesk.domain.tickets import Kind
-    from proofdesk.services import open_database
     from proofdesk.settings import Settings
+    from proofdesk.workers.automation import Automator
 
     with tempfile.TemporaryDirectory() as tmp:
         db = open_database(Settings(data_dir=Path(tmp)), migrate=True)

@@ -24,11 +24,11 @@ from sqlalchemy import select
 sys.path.insert(0, str(Path(__file__).parent))
 from api_load import cpu_model
 from ledger import markdown_table, replace_section, run_header
-from proofdesk.demo import DEMO_SLUG, STAFF_DOMAIN, import_starter_kb, seed_demo
+from proofdesk.app.services import open_database
+from proofdesk.demo.play import DEMO_SLUG, STAFF_DOMAIN, import_starter_kb, seed_demo
 from proofdesk.domain.roles import Role
 from proofdesk.identity import mfa
 from proofdesk.ledger.checkpoints import CheckpointLoop, signer_for
-from proofdesk.services import open_database
 from proofdesk.settings import Settings
 from proofdesk.store.models import Organization, Ticket, User
 from proofdesk.web.local import serving

@@ -7,7 +7,6 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from fastapi.testclient import TestClient
 
-from proofdesk import analytics
 from proofdesk.actions.tickets import (
     NewTicket,
     do_add_message,
@@ -16,6 +15,7 @@ from proofdesk.actions.tickets import (
     do_create_ticket,
     do_rate,
 )
+from proofdesk.analytics import helpdesk as analytics
 from proofdesk.domain.tickets import Channel, Kind, Status
 from proofdesk.errors import InvalidInput
 from proofdesk.store.db import Database

@@ -19,7 +19,7 @@ from proofdesk.canonical import parse_time
 from proofdesk.chain.base import TxReverted, contract, transact
 from proofdesk.chain.embedded import EmbeddedChain
 from proofdesk.chain.verify import check_anchor
-from proofdesk.cli import app as cli
+from proofdesk.cli.main import app as cli
 from proofdesk.verify.receipt import verify_receipt
 from tests.chain_support import SmallLog, anchored_events
 from tests.conftest import fresh_pg_database

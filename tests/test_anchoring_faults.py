@@ -15,7 +15,7 @@ from proofdesk.chain.anchoring import deploy_contracts
 from proofdesk.chain.base import ChainError, ChainUnavailable, contract
 from proofdesk.chain.embedded import dev_accounts
 from proofdesk.chain.verify import check_anchor
-from proofdesk.cli import app as cli
+from proofdesk.cli.main import app as cli
 from proofdesk.ledger import checkpoints
 from proofdesk.verify.receipt import verify_receipt
 from tests.chain_support import Anvil, SmallLog, anchored_events

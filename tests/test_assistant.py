@@ -16,7 +16,7 @@ from typer.testing import CliRunner
 
 from proofdesk.assistant import kb
 from proofdesk.assistant.understanding import looks_chinese
-from proofdesk.cli import app as cli
+from proofdesk.cli.main import app as cli
 from proofdesk.store.db import Database
 from tests.conftest import Tenant
 

@@ -37,10 +37,10 @@ from proofdesk.actions.tickets import NewTicket, do_change_status, do_create_tic
 from proofdesk.assistant.conversation import Models, take_turn
 from proofdesk.assistant.kb import read_path as kb_read
 from proofdesk.assistant.kb import save as kb_save
-from proofdesk.auth import create_api_token
 from proofdesk.canonical import format_time, utc_now
 from proofdesk.domain.roles import Scope
 from proofdesk.domain.tickets import Kind, Status
+from proofdesk.identity.credentials import create_api_token
 from proofdesk.store.db import Database
 from proofdesk.store.models import (
     ApiToken,

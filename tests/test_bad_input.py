@@ -25,9 +25,9 @@ from hypothesis import strategies as st
 from sqlalchemy import func, select
 
 from proofdesk.actions.accounts import do_create_user
-from proofdesk.auth import create_api_token, open_session
 from proofdesk.canonical import utc_now
 from proofdesk.domain.roles import ALL_SCOPES, Role
+from proofdesk.identity.credentials import create_api_token, open_session
 from proofdesk.settings import Settings
 from proofdesk.store.db import Database
 from proofdesk.store.models import (

@@ -15,7 +15,7 @@ from typer.testing import CliRunner
 from proofdesk.chain.base import ChainError, ChainUnavailable, GasCapExceeded
 from proofdesk.chain.connect import open_chain
 from proofdesk.chain.rpc import RpcChain, load_account, public_host
-from proofdesk.cli import app as cli
+from proofdesk.cli.main import app as cli
 from proofdesk.errors import ConfigError
 from proofdesk.settings import Settings
 from tests.chain_support import Anvil, free_port

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from proofdesk.cli import app
+from proofdesk.cli.main import app
 
 
 @pytest.fixture
@@ -75,9 +75,9 @@ def test_ticket_list_show_and_rebuild(run, tmp_path: Path) -> None:  # type: ign
     from proofdesk.access import Actor
     from proofdesk.actions.accounts import do_create_organization, do_create_user
     from proofdesk.actions.tickets import NewTicket, do_add_message, do_create_ticket
+    from proofdesk.app.services import open_database
     from proofdesk.domain.roles import Role
     from proofdesk.domain.tickets import Kind, Visibility
-    from proofdesk.services import open_database
     from proofdesk.settings import Settings
     from proofdesk.store.models import Ticket
 

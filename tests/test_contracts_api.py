@@ -12,7 +12,7 @@ from fastapi.testclient import TestClient
 from typer.testing import CliRunner
 
 from proofdesk.canonical import canonical_json
-from proofdesk.cli import app as cli
+from proofdesk.cli.main import app as cli
 from proofdesk.settings import Settings
 from proofdesk.store.db import Database
 from proofdesk.store.models import TicketEvent

@@ -12,8 +12,8 @@ import yaml
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from proofdesk.contracts.document import ContractError, parse
-from proofdesk.contracts.engine import decide, encode_facts, replay
+from proofdesk.rules.document import ContractError, parse
+from proofdesk.rules.engine import decide, encode_facts, replay
 
 EXAMPLES = Path(__file__).parent.parent / "examples" / "contracts"
 REFUND = (EXAMPLES / "refund-7-days.yaml").read_text()

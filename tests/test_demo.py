@@ -16,16 +16,16 @@ import pytest
 from sqlalchemy import func, select
 from typer.testing import CliRunner
 
-from proofdesk import demo
-from proofdesk.auth import verify_password
+from proofdesk.app.services import open_database
 from proofdesk.canonical import parse_time, utc_now
-from proofdesk.cli import app
+from proofdesk.cli.main import app
+from proofdesk.demo import play as demo
 from proofdesk.domain.tickets import Kind, Status, Visibility
-from proofdesk.projections import check_projections
-from proofdesk.services import open_database
+from proofdesk.identity.credentials import verify_password
 from proofdesk.settings import Settings
 from proofdesk.store.db import Database
 from proofdesk.store.models import Message, Order, Organization, Ticket, TicketEvent, User
+from proofdesk.store.projections import check_projections
 
 CHAINS = {1, 56, 137, 42161}
 HAN = re.compile(r"[\u4e00-\u9fff]")

@@ -6,7 +6,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from proofdesk.assistant.entities import Entity, extract
+from proofdesk.domain.entities import Entity, extract
 
 # Public vectors: EIP-55, the Bitcoin genesis address, BIP-13, BIP-173, BIP-350, USDT on Tron.
 VALID = [

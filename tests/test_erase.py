@@ -17,15 +17,15 @@ from proofdesk.access import Actor
 from proofdesk.actions.blobs import BlobStore
 from proofdesk.actions.erase import do_erase_customer
 from proofdesk.canonical import utc_now
-from proofdesk.cli import app
+from proofdesk.cli.main import app
 from proofdesk.domain.roles import Role
 from proofdesk.errors import InvalidInput
 from proofdesk.ledger import checkpoints
 from proofdesk.ledger.audit import audit
-from proofdesk.projections import check_projections
 from proofdesk.settings import Settings
 from proofdesk.store.db import Database
 from proofdesk.store.models import AssistantExample, Base, TicketSecret, User
+from proofdesk.store.projections import check_projections
 from proofdesk.verify.note import Verifier
 from proofdesk.verify.receipt import verify_receipt
 from tests.conftest import Tenant, new_ticket

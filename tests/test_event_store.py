@@ -33,9 +33,9 @@ from proofdesk.actions.tickets import (
 )
 from proofdesk.domain.tickets import TRANSITIONS, Kind, Priority, Status, Visibility
 from proofdesk.errors import Error, InvalidInput
-from proofdesk.projections import check_projections, rebuild_all
 from proofdesk.store.db import Database
 from proofdesk.store.models import Attachment, LogHead, Message, Ticket, TicketEvent, TicketTag
+from proofdesk.store.projections import check_projections, rebuild_all
 from tests.conftest import Tenant, actor_of, make_tenant, new_ticket
 
 #: A status move: a literal target (often refused by the table), or an index into the targets

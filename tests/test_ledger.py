@@ -13,7 +13,7 @@ import pytest
 from fastapi.testclient import TestClient
 from typer.testing import CliRunner
 
-from proofdesk.cli import app
+from proofdesk.cli.main import app
 from proofdesk.ledger import checkpoints
 from proofdesk.ledger.audit import audit
 from proofdesk.settings import Settings

@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 
-from proofdesk.demo import seed_demo
+from proofdesk.demo.play import seed_demo
 from proofdesk.ledger import checkpoints
 from proofdesk.ledger.audit import audit
 from proofdesk.ledger.keys import Keyring

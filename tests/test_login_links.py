@@ -23,8 +23,8 @@ from sqlalchemy import select, update
 from proofdesk.actions.accounts import do_create_user
 from proofdesk.api.app import create_app
 from proofdesk.canonical import utc_now
+from proofdesk.channels.email.send import Mail, Mailer, MailUnavailable
 from proofdesk.domain.roles import Role
-from proofdesk.mail import Mail, Mailer, MailUnavailable
 from proofdesk.settings import Settings
 from proofdesk.store.db import Database
 from proofdesk.store.models import LoginLink, User

@@ -120,7 +120,7 @@ def test_only_the_shop_side_syncs_orders_and_typed_in_ones_are_not_facts(
         headers=tenant.agent.headers,
     )
     assert typed.status_code == 201 and typed.json()["source"] == "staff"
-    from proofdesk.contracts.facts import FactContext, gather
+    from proofdesk.facts.providers import FactContext, gather
 
     services = client.app.state.services  # type: ignore[attr-defined]
     ticket = client.post(

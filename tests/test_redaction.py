@@ -14,7 +14,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from sqlalchemy import select
 
-from proofdesk.assistant.redaction import MARKERS, RedactingFilter, install_log_filter, redact
+from proofdesk.domain.redaction import MARKERS, RedactingFilter, install_log_filter, redact
 from proofdesk.store.db import Database
 from proofdesk.store.models import Attachment, User
 from tests.conftest import Tenant, new_ticket

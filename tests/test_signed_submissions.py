@@ -19,7 +19,7 @@ from typer.testing import CliRunner
 
 from proofdesk.actions.accounts import attach_wallet
 from proofdesk.canonical import canonical_json
-from proofdesk.cli import app as cli
+from proofdesk.cli.main import app as cli
 from proofdesk.identity.typed import check_receipt
 from proofdesk.store.db import Database
 from proofdesk.store.models import User

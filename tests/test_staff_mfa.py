@@ -10,8 +10,8 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import select, update
 
-from proofdesk.auth import hash_password
 from proofdesk.identity import mfa
+from proofdesk.identity.credentials import hash_password
 from proofdesk.settings import Settings
 from proofdesk.store.db import Database
 from proofdesk.store.models import ApiToken, Organization, User

@@ -18,7 +18,7 @@ OUT = Path(__file__).with_name("ticket-list.svg")
 def main() -> None:
     with tempfile.TemporaryDirectory() as scratch:
         os.environ["PROOFDESK_DATA_DIR"] = scratch
-        from proofdesk import cli
+        from proofdesk.cli import main as cli
 
         for args in (["migrate"], ["demo"]):
             cli.app(args, standalone_mode=False)

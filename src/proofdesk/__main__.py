@@ -1,5 +1,5 @@
 """``python -m proofdesk`` runs the CLI."""
 
-from proofdesk.cli import main
+from proofdesk.cli.main import main
 
 main()

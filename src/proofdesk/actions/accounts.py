@@ -11,12 +11,12 @@ from sqlalchemy.orm import Session
 
 from proofdesk.access import Actor, require_admin, require_manager, require_staff, require_worker
 from proofdesk.actions import tickets
-from proofdesk.auth import create_api_token, hash_password
 from proofdesk.canonical import decimal_string, utc_now
 from proofdesk.domain import identifiers
 from proofdesk.domain.roles import WORKERS, Role, Scope
 from proofdesk.domain.tickets import UNSOLVED
 from proofdesk.errors import Conflict, Forbidden, InvalidInput, NotFound
+from proofdesk.identity.credentials import create_api_token, hash_password
 from proofdesk.store.models import (
     ApiToken,
     Order,

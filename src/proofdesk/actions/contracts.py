@@ -14,9 +14,14 @@ from proofdesk.access import Actor, require_admin, require_worker
 from proofdesk.actions import payouts, tickets
 from proofdesk.canonical import canonical_json, format_time, utc_now
 from proofdesk.chain.base import Chain
-from proofdesk.contracts import templates
-from proofdesk.contracts.document import Contract, parse
-from proofdesk.contracts.engine import (
+from proofdesk.domain.roles import Role
+from proofdesk.domain.tickets import EventType, Priority, Status, TicketState, Visibility
+from proofdesk.errors import Conflict, Error, InvalidInput, InvalidTransition, NotFound
+from proofdesk.facts.providers import FactContext, Gathered, gather, is_supplied
+from proofdesk.ledger.store import EventReader
+from proofdesk.rules import templates
+from proofdesk.rules.document import Contract, parse
+from proofdesk.rules.engine import (
     Decision,
     Firing,
     decide,
@@ -24,11 +29,6 @@ from proofdesk.contracts.engine import (
     encode_facts,
     replay,
 )
-from proofdesk.contracts.facts import FactContext, Gathered, gather, is_supplied
-from proofdesk.domain.roles import Role
-from proofdesk.domain.tickets import EventType, Priority, Status, TicketState, Visibility
-from proofdesk.errors import Conflict, Error, InvalidInput, InvalidTransition, NotFound
-from proofdesk.ledger.store import EventReader
 from proofdesk.store.events import EventAppender, row_to_state
 from proofdesk.store.models import (
     LogHead,

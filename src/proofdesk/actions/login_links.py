@@ -10,10 +10,10 @@ from sqlalchemy import delete, func, select, update
 from sqlalchemy.orm import Session
 
 from proofdesk.actions.accounts import normalize_email
-from proofdesk.auth import new_token, token_hash
 from proofdesk.canonical import utc_now
 from proofdesk.domain.roles import Role
 from proofdesk.errors import InvalidInput, Unauthenticated
+from proofdesk.identity.credentials import new_token, token_hash
 from proofdesk.store.models import LoginLink, Organization, User
 
 #: Links a customer may hold unused at once: more requests send nothing (no mail-bombing).

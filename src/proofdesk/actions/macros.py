@@ -16,10 +16,10 @@ from proofdesk.access import Actor, require_manager, require_worker
 from proofdesk.actions import contracts as contract_actions
 from proofdesk.actions import tickets
 from proofdesk.canonical import utc_now
-from proofdesk.contracts import templates
-from proofdesk.contracts.document import schema
 from proofdesk.domain.identifiers import row_id
 from proofdesk.errors import Conflict, InvalidInput, NotFound
+from proofdesk.rules import templates
+from proofdesk.rules.document import schema
 from proofdesk.store.models import Macro, Ticket, User
 
 

@@ -15,9 +15,9 @@ from sqlalchemy.orm import Session
 
 from proofdesk.access import Actor, require_worker
 from proofdesk.actions import signed
-from proofdesk.assistant.redaction import redact
 from proofdesk.canonical import format_time, utc_now
 from proofdesk.domain import identifiers
+from proofdesk.domain.redaction import redact
 from proofdesk.domain.roles import WORKERS, Role
 from proofdesk.domain.tickets import (
     EDITABLE_FIELDS,
@@ -273,7 +273,7 @@ def _warn_of_secrets(
 ) -> TicketState:
     """Tell the customer (in their language) that a secret was removed and to move their
     funds; when staff pasted it, tell the agents in a note."""
-    from proofdesk.contracts.templates import SECRET_WARNING, text
+    from proofdesk.rules.templates import SECRET_WARNING, text
 
     customer = session.get(User, state.requester_id)
     locale = customer.locale if customer is not None else "en"

@@ -28,16 +28,15 @@ from proofdesk.api.routes import (
     sla,
     tickets,
 )
+from proofdesk.app.presence import Presence
+from proofdesk.app.services import open_anchorer, open_database
 from proofdesk.assistant.conversation import Models
-from proofdesk.assistant.redaction import install_log_filter
-from proofdesk.auth import RateLimiter
-from proofdesk.automation import Automator
 from proofdesk.chain.anchoring import AnchorLoop
+from proofdesk.domain.redaction import install_log_filter
 from proofdesk.errors import ConfigError
+from proofdesk.identity.credentials import RateLimiter
 from proofdesk.ledger import checkpoints
 from proofdesk.ledger.keys import Keyring
-from proofdesk.presence import Presence
-from proofdesk.services import open_anchorer, open_database
 from proofdesk.settings import Settings
 from proofdesk.sla.policies import SlaWorker
 from proofdesk.store.db import Database
@@ -45,6 +44,7 @@ from proofdesk.store.migrate import is_current
 from proofdesk.web import admin as web_admin
 from proofdesk.web import pages as web
 from proofdesk.web.security import SecurityHeaders
+from proofdesk.workers.automation import Automator
 
 API_PREFIX = "/api/v1"
 

@@ -10,14 +10,14 @@ from fastapi import Depends, Request
 
 from proofdesk.access import Actor
 from proofdesk.actions.blobs import BlobStore
-from proofdesk.auth import (
+from proofdesk.canonical import utc_now
+from proofdesk.errors import Forbidden, InvalidInput, Unauthenticated
+from proofdesk.identity.credentials import (
     API_TOKEN_PREFIX,
     RateLimiter,
     actor_from_api_token,
     actor_from_session,
 )
-from proofdesk.canonical import utc_now
-from proofdesk.errors import Forbidden, InvalidInput, Unauthenticated
 from proofdesk.settings import Settings
 from proofdesk.store.db import Database
 from proofdesk.store.models import ApiToken
@@ -25,12 +25,12 @@ from proofdesk.store.models import Session as BrowserSession
 from proofdesk.verify.note import Signer
 
 if TYPE_CHECKING:
+    from proofdesk.app.presence import Presence
     from proofdesk.assistant.conversation import Models
-    from proofdesk.automation import Automator
     from proofdesk.chain.anchoring import AnchorLoop
     from proofdesk.chain.base import Chain
-    from proofdesk.presence import Presence
     from proofdesk.sla.policies import SlaWorker
+    from proofdesk.workers.automation import Automator
 
 SESSION_COOKIE = "pd_session"
 #: A long-lived random id of the browser: log-ins from a known one skip the account lock.

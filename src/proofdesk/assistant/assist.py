@@ -19,7 +19,7 @@ import numpy as np
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from proofdesk.analytics import csat
+from proofdesk.analytics.helpdesk import csat
 from proofdesk.assistant.understanding import Model
 from proofdesk.store.models import AssistantTurn, Message, Ticket
 

@@ -25,17 +25,17 @@ from proofdesk.access import Actor
 from proofdesk.actions import tickets
 from proofdesk.assistant import kb, training
 from proofdesk.assistant.embedding import Embedder, StoredVectors, default_embedder
-from proofdesk.assistant.entities import Entity, extract
 from proofdesk.assistant.lookup import TxReport, answer_transactions, describe
-from proofdesk.assistant.redaction import redact
 from proofdesk.assistant.understanding import Model, Reply, Thresholds, looks_chinese
 from proofdesk.canonical import utc_now
 from proofdesk.chain.base import Chain
-from proofdesk.contracts.templates import SECRET_WARNING, text
+from proofdesk.domain.entities import Entity, extract
 from proofdesk.domain.identifiers import row_id
+from proofdesk.domain.redaction import redact
 from proofdesk.domain.roles import Role
 from proofdesk.domain.tickets import Channel, Kind, Visibility
 from proofdesk.errors import Forbidden, InvalidInput, NotFound
+from proofdesk.rules.templates import SECRET_WARNING, text
 from proofdesk.settings import Settings
 from proofdesk.sla.policies import policy_for
 from proofdesk.store.db import Database

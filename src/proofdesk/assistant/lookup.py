@@ -10,9 +10,9 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
-from proofdesk.assistant.entities import extract
 from proofdesk.chain.base import Chain, ChainError
-from proofdesk.contracts.facts import transaction_facts
+from proofdesk.domain.entities import extract
+from proofdesk.facts.providers import transaction_facts
 
 
 @dataclass(frozen=True)

@@ -11,8 +11,8 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from proofdesk.assistant import kb
-from proofdesk.assistant.redaction import redact
 from proofdesk.canonical import utc_now
+from proofdesk.domain.redaction import redact
 from proofdesk.store.models import AssistantExample, Message, Ticket
 
 MAX_TEXT = 1000

@@ -27,8 +27,8 @@ from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.linear_model import LogisticRegression
 
 from proofdesk.assistant.embedding import Embedder, Encode, Vectors, default_embedder
-from proofdesk.assistant.entities import extract
 from proofdesk.assistant.kb import ArticleSpec
+from proofdesk.domain.entities import extract
 from proofdesk.errors import InvalidInput
 from proofdesk.settings import DEFAULT_LARGE_REFUND
 

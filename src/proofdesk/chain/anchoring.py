@@ -42,7 +42,7 @@ from proofdesk.chain.outbox import IN_FLIGHT, Follower
 from proofdesk.ledger import checkpoints
 from proofdesk.store.db import Database
 from proofdesk.store.models import Anchor, ChainContract, SignedCheckpoint
-from proofdesk.workers import PeriodicWorker
+from proofdesk.workers.base import PeriodicWorker
 
 log = logging.getLogger(__name__)
 

@@ -62,7 +62,7 @@ def _refuse_secrets(data: bytes) -> None:
     """A text file with a seed phrase, a private key or a keystore is refused, not stored:
     editing it would break the file's hash that the log commits to, and storing it would keep
     the secret. The customer is told why (both languages) and to move their funds."""
-    from proofdesk.assistant.redaction import redact
+    from proofdesk.domain.redaction import redact
 
     found = redact(data.decode("utf-8", errors="replace")).kinds
     if found:

@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session
 
 from proofdesk.canonical import format_time, utc_now
 from proofdesk.errors import ConfigError
-from proofdesk.keyfiles import read_or_create_private, read_private
+from proofdesk.ledger.keyfiles import read_or_create_private, read_private
 from proofdesk.ledger.store import log_size, tree
 from proofdesk.ledger.tree import LedgerError
 from proofdesk.settings import Settings
@@ -25,7 +25,7 @@ from proofdesk.store.db import Database
 from proofdesk.store.models import SignedCheckpoint
 from proofdesk.verify.merkle import ProofError, verify_consistency
 from proofdesk.verify.note import Checkpoint, NoteError, Signer, sign_note
-from proofdesk.workers import PeriodicWorker
+from proofdesk.workers.base import PeriodicWorker
 
 log = logging.getLogger("proofdesk.ledger")
 

@@ -26,7 +26,7 @@ from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 
 from proofdesk.errors import ConfigError
-from proofdesk.keyfiles import read_or_create_private
+from proofdesk.ledger.keyfiles import read_or_create_private
 from proofdesk.ledger.tree import LedgerError
 
 _PREFIX = "proofdesk-data-key-v1:"

@@ -32,7 +32,7 @@ from proofdesk.sla.timers import Policy, Timer, sla_events, timers
 from proofdesk.store.db import Database
 from proofdesk.store.events import EventAppender, lock_ticket, row_to_state
 from proofdesk.store.models import Cursor, SlaPolicy, Ticket, TicketEvent, TicketSla, User
-from proofdesk.workers import PeriodicWorker
+from proofdesk.workers.base import PeriodicWorker
 
 log = logging.getLogger(__name__)
 

@@ -412,7 +412,7 @@ class SiweNonce(Base):
 
 class Presence(Base):
     """Who has a ticket open in the agent console now, and when they last typed
-    (``proofdesk.presence``); short-lived rows, no history."""
+    (``proofdesk.app.presence``); short-lived rows, no history."""
 
     __tablename__ = "presence"
     ticket_id: Mapped[str] = mapped_column(ID, primary_key=True)
@@ -465,7 +465,7 @@ class SignedNonce(Base):
     used_at: Mapped[datetime] = mapped_column(TZ)
 
 
-# --- service contracts (see proofdesk.contracts) --------------------------------------------
+# --- service contracts (see proofdesk.rules) --------------------------------------------
 
 
 class ServiceContract(Base):
@@ -492,7 +492,7 @@ class ServiceContract(Base):
     activated_seq: Mapped[int | None] = mapped_column(BigInteger)
 
 
-# --- automation and payouts (see proofdesk.automation) ----------------------------------------
+# --- automation and payouts (see proofdesk.workers.automation) ----------------------------------------
 
 
 class Payout(Base):

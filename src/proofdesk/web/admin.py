@@ -23,11 +23,11 @@ from proofdesk.api.deps import services_of
 from proofdesk.api.routes.sla import policy_values
 from proofdesk.api.schemas import SlaPolicyIn
 from proofdesk.assistant import kb
-from proofdesk.contracts.document import Contract, parse
 from proofdesk.domain.identifiers import row_id
 from proofdesk.domain.roles import ALL_SCOPES, Role, Scope
 from proofdesk.domain.tickets import Kind, Priority
 from proofdesk.errors import Error, InvalidInput, NotFound
+from proofdesk.rules.document import Contract, parse
 from proofdesk.store.models import (
     ApiToken,
     Organization,

@@ -42,13 +42,7 @@ from proofdesk.actions import login_links
 from proofdesk.actions import payouts as payout_actions
 from proofdesk.actions import tickets as actions
 from proofdesk.api.deps import CSRF_COOKIE, DEVICE_COOKIE, SESSION_COOKIE, Services, services_of
-from proofdesk.auth import (
-    actor_from_session,
-    close_session,
-    new_token,
-    open_session,
-    password_login,
-)
+from proofdesk.channels.email.send import Mail, Mailer, MailUnavailable
 from proofdesk.domain.roles import MANAGERS, WORKERS, Role
 from proofdesk.domain.tickets import (
     TRANSITIONS,
@@ -61,8 +55,14 @@ from proofdesk.domain.tickets import (
 )
 from proofdesk.errors import Error, NotFound, Unauthenticated
 from proofdesk.identity import mfa
+from proofdesk.identity.credentials import (
+    actor_from_session,
+    close_session,
+    new_token,
+    open_session,
+    password_login,
+)
 from proofdesk.ledger.anchors import covering_anchor
-from proofdesk.mail import Mail, Mailer, MailUnavailable
 from proofdesk.sla.policies import NEVER
 from proofdesk.store.models import (
     Macro,
@@ -1109,7 +1109,7 @@ def agent_side(request: Request, ticket_id: str) -> Response:
     similar solved tickets."""
     from proofdesk.assistant.assist import suggestions
     from proofdesk.chain.base import ChainError
-    from proofdesk.contracts.facts import transaction_facts
+    from proofdesk.facts.providers import transaction_facts
 
     visitor = staff(request)
     services = services_of(request)
@@ -1429,7 +1429,7 @@ def dashboard(request: Request, start: str = "", end: str = "", team: str = "") 
 def dashboard_csv(
     request: Request, chart: str = "summary", start: str = "", end: str = "", team: str = ""
 ) -> Response:
-    from proofdesk import analytics
+    from proofdesk.analytics import helpdesk as analytics
     from proofdesk.api.routes.analytics import csv_response, helpdesk_report
 
     visitor = manager(request)

@@ -1,4 +1,4 @@
-"""The help desk's numbers (``proofdesk.analytics``) for supervisors and admins: JSON, and
+"""The help desk's numbers (``proofdesk.analytics.helpdesk``) for supervisors and admins: JSON, and
 each chart's table as CSV (UTF-8 with a BOM, so spreadsheets read Chinese names)."""
 
 from __future__ import annotations
@@ -10,8 +10,8 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Response
 
-from proofdesk import analytics
 from proofdesk.access import Actor, require_manager, require_scope
+from proofdesk.analytics import helpdesk as analytics
 from proofdesk.api.deps import ActorDep, ServicesDep
 from proofdesk.canonical import utc_now
 from proofdesk.domain.roles import Scope

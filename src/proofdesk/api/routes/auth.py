@@ -38,11 +38,11 @@ from proofdesk.api.schemas import (
     UserOut,
     WalletOut,
 )
-from proofdesk.auth import close_session, new_token, open_session, password_login
 from proofdesk.chain.base import Chain
 from proofdesk.domain.roles import Role
 from proofdesk.errors import Conflict, Forbidden, NotFound
 from proofdesk.identity import mfa, typed
+from proofdesk.identity.credentials import close_session, new_token, open_session, password_login
 from proofdesk.ledger.keys import Keyring
 from proofdesk.store.models import ApiToken, User
 from proofdesk.store.models import Session as BrowserSession

@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 from rich.table import Table
 
-from proofdesk.cli import app, fail, handles_errors, out, settings
+from proofdesk.cli.common import app, fail, handles_errors, out, settings
 
 if TYPE_CHECKING:
     from proofdesk.assistant.kb import ArticleSpec
@@ -25,7 +25,7 @@ app.add_typer(assistant_app, name="assistant")
 def _organization(slug: str) -> tuple[Database, str]:
     from sqlalchemy import select
 
-    from proofdesk.services import open_database
+    from proofdesk.app.services import open_database
     from proofdesk.store.models import Organization
 
     db = open_database(settings())
@@ -158,8 +158,8 @@ def ask(
     """What the assistant would answer (or why it would hand off), from the organization's
     knowledge base."""
     from proofdesk.assistant.conversation import Models
-    from proofdesk.assistant.redaction import redact
     from proofdesk.assistant.understanding import looks_chinese
+    from proofdesk.domain.redaction import redact
     from proofdesk.errors import NotFound
 
     models = Models.from_settings(settings())

@@ -1,4 +1,4 @@
-"""``proofdesk.asgi:app`` for uvicorn and other ASGI servers; configured from the environment."""
+"""``proofdesk.app.asgi:app`` for uvicorn and other ASGI servers; configured from the environment."""
 
 from proofdesk.api.app import create_app
 from proofdesk.settings import load_settings

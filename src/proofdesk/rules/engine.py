@@ -23,8 +23,8 @@ from typing import Any
 import cel
 
 from proofdesk.canonical import canonical_json, format_time, parse_time
-from proofdesk.contracts.document import Contract, nest
 from proofdesk.errors import InvalidInput
+from proofdesk.rules.document import Contract, nest
 
 
 @dataclass(frozen=True)

@@ -49,7 +49,7 @@ class ContractError(InvalidInput):
 
 
 #: Document kinds and their schemas: service contracts decide claims; automation rules change
-#: tickets on events and on a periodic sweep (``proofdesk.automation``).
+#: tickets on events and on a periodic sweep (``proofdesk.workers.automation``).
 SCHEMAS = {"ServiceContract": "schema.json", "Automation": "automation.json"}
 
 
@@ -167,7 +167,7 @@ def parse(text: str) -> Contract:
 
 
 def _check_facts(document: dict[str, Any], root: yaml.Node | None) -> None:
-    from proofdesk.contracts.facts import check_declared
+    from proofdesk.facts.providers import check_declared
 
     for name, problem in check_declared(document["spec"]["facts"]):
         path: list[str | int] = ["spec", "facts", name]
@@ -192,7 +192,7 @@ def _check_expressions(document: dict[str, Any], root: yaml.Node | None) -> None
 
 
 def _check_templates(document: dict[str, Any], root: yaml.Node | None) -> None:
-    from proofdesk.contracts.templates import TEMPLATES
+    from proofdesk.rules.templates import TEMPLATES
 
     places: list[tuple[list[str | int], dict[str, Any]]] = [
         (["spec", "rules", i], rule) for i, rule in enumerate(document["spec"]["rules"])

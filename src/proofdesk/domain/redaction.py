@@ -29,7 +29,7 @@ from importlib import resources
 from embit import base58
 from embit.wordlists.bip39 import WORDLIST
 
-from proofdesk.assistant.entities import TX_CONTEXT
+from proofdesk.domain.entities import TX_CONTEXT
 
 MARKERS = {
     "seed_phrase": "[redacted seed phrase / 已删除助记词]",

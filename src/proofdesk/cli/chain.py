@@ -11,7 +11,7 @@ import typer
 from rich.table import Table
 
 from proofdesk.chain import contracts
-from proofdesk.cli import app, fail, handles_errors, out, settings
+from proofdesk.cli.common import app, fail, handles_errors, out, settings
 
 if TYPE_CHECKING:
     from proofdesk.chain.anchoring import Anchorer
@@ -27,8 +27,8 @@ CONTRACT_NAMES = contracts.NAMES
 @contextmanager
 def _anchorer(*, sign_first: bool = False) -> Iterator[Anchorer]:
     """The configured anchorer, its database and chain closed afterwards."""
+    from proofdesk.app.services import open_anchorer, open_database
     from proofdesk.ledger.checkpoints import CheckpointLoop, signer_for
-    from proofdesk.services import open_anchorer, open_database
 
     conf = settings()
     db = open_database(conf)
@@ -56,9 +56,9 @@ def chain_deploy(
     ] = False,
 ) -> None:
     """Deploy ProofDesk's contracts on the configured chain (once) and record them."""
+    from proofdesk.app.services import open_database
     from proofdesk.chain.anchoring import deploy_contracts
     from proofdesk.chain.connect import open_chain
-    from proofdesk.services import open_database
 
     names = tuple(contract or CONTRACT_NAMES)
     unknown = sorted(set(names) - set(CONTRACT_NAMES))
@@ -139,7 +139,7 @@ def anchor_list(limit: Annotated[int, typer.Option(min=1, max=10_000)] = 20) -> 
     """List the latest anchors."""
     from sqlalchemy import select
 
-    from proofdesk.services import open_database
+    from proofdesk.app.services import open_database
     from proofdesk.store.models import Anchor
 
     db = open_database(settings())

@@ -5,7 +5,7 @@ real history: every ticket is a chain of events that ``proofdesk rebuild --check
 History is spread over the past weeks through the actions' ``at`` argument (the one importers
 use). The content depends only on the seed; ids and timestamps differ from run to run.
 
-The words live in ``demo_data/scenarios.json``: the teams, staff, customer names, products,
+The words live in ``demo/data/scenarios.json``: the teams, staff, customer names, products,
 the phrases any ticket may use and the scenarios (a kind of request with its conversation).
 Each text is written once in English and once in Simplified Chinese; a customer writes in
 their own locale, agents answer in the customer's locale and write internal notes in their
@@ -48,11 +48,11 @@ from proofdesk.actions.tickets import (
     do_merge,
     do_update_fields,
 )
-from proofdesk.auth import hash_password
 from proofdesk.canonical import utc_now
 from proofdesk.domain.roles import Role
 from proofdesk.domain.tickets import Channel, Kind, Priority, Status, Visibility
 from proofdesk.errors import Error, NotFound
+from proofdesk.identity.credentials import hash_password
 from proofdesk.settings import Settings
 from proofdesk.store.db import Database
 from proofdesk.store.models import Organization, Ticket, User
@@ -89,7 +89,7 @@ OrderSort = Literal["device", "shipped", "purchase", "failed"]
 
 
 class DemoDataError(Error):
-    """``demo_data/scenarios.json`` cannot be read or does not match :class:`DemoData`."""
+    """``demo/data/scenarios.json`` cannot be read or does not match :class:`DemoData`."""
 
     code = "demo_data_invalid"
     http_status = 500
@@ -229,7 +229,7 @@ class DemoData(_Strict):
         return self
 
 
-DATA_FILE = files("proofdesk") / "demo_data" / "scenarios.json"
+DATA_FILE = files("proofdesk.demo") / "data" / "scenarios.json"
 
 
 def load_data(source: Traversable = DATA_FILE) -> DemoData:
@@ -967,8 +967,8 @@ def fund_escrow(db: Database, chain: Any) -> str | None:
 
 #: The starter knowledge base and the assistant's training examples, in a checkout of the
 #: repository (``make run``).
-STARTER_KB = Path(__file__).resolve().parents[2] / "data" / "kb"
-STARTER_EXAMPLES = Path(__file__).resolve().parents[2] / "data" / "assistant" / "train.csv"
+STARTER_KB = Path(__file__).resolve().parents[3] / "data" / "kb"
+STARTER_EXAMPLES = Path(__file__).resolve().parents[3] / "data" / "assistant" / "train.csv"
 
 
 def import_starter_kb(db: Database) -> str | None:

@@ -7,7 +7,7 @@ from typing import Annotated
 
 import typer
 
-from proofdesk.cli import app, fail, handles_errors, out, settings
+from proofdesk.cli.common import app, fail, handles_errors, out, settings
 
 contracts_app = typer.Typer(help="Service contracts: check and replay.", no_args_is_help=True)
 app.add_typer(contracts_app, name="contracts")
@@ -17,7 +17,7 @@ app.add_typer(contracts_app, name="contracts")
 @handles_errors
 def check(path: Annotated[Path, typer.Argument(help="A contract's YAML file.")]) -> None:
     """Check a contract as publishing would; print its id. Exit 2 naming line and field."""
-    from proofdesk.contracts.document import parse
+    from proofdesk.rules.document import parse
 
     try:
         text = path.read_text(encoding="utf-8")
@@ -37,7 +37,7 @@ def replay(ticket: Annotated[str, typer.Argument(help="The ticket's id.")]) -> N
     """Decide every logged decision of a ticket again from its logged facts. Exit 0 if all
     are reproduced, 1 naming each difference."""
     from proofdesk.actions.contracts import replay_ticket
-    from proofdesk.services import open_database
+    from proofdesk.app.services import open_database
     from proofdesk.store.models import Ticket
 
     db = open_database(settings())

@@ -14,7 +14,7 @@ import typer
 from rich.table import Table
 
 from proofdesk import jsonlimits
-from proofdesk.cli import app, err, fail, handles_errors, out, settings
+from proofdesk.cli.common import app, err, fail, handles_errors, org_id, out, settings
 from proofdesk.errors import InvalidInput
 from proofdesk.verify.note import NoteError, Verifier
 
@@ -202,9 +202,9 @@ def redact(
 def audit() -> None:
     """Recompute the log from the stored events and check every leaf, node and checkpoint.
     Exit 0 if all is as signed, 1 with each discrepancy otherwise."""
+    from proofdesk.app.services import open_database
     from proofdesk.ledger.audit import audit as run_audit
     from proofdesk.ledger.checkpoints import signer_for
-    from proofdesk.services import open_database
 
     conf = settings()
     report = run_audit(open_database(conf), signer_for(conf).verifier)
@@ -240,8 +240,8 @@ def log_key() -> None:
 @handles_errors
 def log_checkpoint() -> None:
     """Sign a checkpoint of the current log (if it has grown) and print the latest."""
+    from proofdesk.app.services import open_database
     from proofdesk.ledger.checkpoints import issue, signer_for
-    from proofdesk.services import open_database
 
     conf = settings()
     db = open_database(conf)
@@ -269,22 +269,22 @@ def erase_customer(
     from proofdesk.access import Actor
     from proofdesk.actions.blobs import BlobStore
     from proofdesk.actions.erase import do_erase_customer
-    from proofdesk.cli import _org_id
+    from proofdesk.app.services import open_database
     from proofdesk.domain.roles import Role
     from proofdesk.errors import NotFound
-    from proofdesk.services import open_database
     from proofdesk.store.models import User
 
     conf = settings()
     db = open_database(conf)
     with db.reader() as session:
-        org_id = _org_id(session, org)
+        organization = org_id(session, org)
         admin = session.scalars(
-            select(User).where(User.organization_id == org_id, User.email == by)
+            select(User).where(User.organization_id == organization, User.email == by)
         ).first()
         target = session.scalars(
             select(User).where(
-                User.organization_id == org_id, or_(User.id == customer, User.email == customer)
+                User.organization_id == organization,
+                or_(User.id == customer, User.email == customer),
             )
         ).first()
     if admin is None or admin.role != Role.ADMIN.value:
@@ -295,7 +295,7 @@ def erase_customer(
         f"Erase {target.display_name} <{target.email}> for good?", default=False
     ):
         raise typer.Exit(code=1)
-    actor = Actor(admin.id, org_id, Role.ADMIN)
+    actor = Actor(admin.id, organization, Role.ADMIN)
     with db.writer() as session:
         user = session.get(User, target.id)
         assert user is not None  # read above in the same organization

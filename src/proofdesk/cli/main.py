@@ -4,25 +4,18 @@ from __future__ import annotations
 
 import json
 import sys
-from collections.abc import Callable
-from functools import wraps
-from typing import Annotated, Any, TypeVar
+from typing import Annotated, Any
 
 import typer
-from rich.console import Console
 from rich.table import Table
 from sqlalchemy import select
-from sqlalchemy.exc import OperationalError
 
+from proofdesk.cli import assistant, chain, log, rules  # noqa: F401 - they register their commands
+from proofdesk.cli.common import app, err, fail, handles_errors, org_id, out, settings
 from proofdesk.domain.roles import Role
 from proofdesk.errors import Error, NotFound
-from proofdesk.settings import Settings, load_settings
+from proofdesk.settings import load_settings
 
-app = typer.Typer(
-    help="ProofDesk: verifiable customer service for Web3 platforms.",
-    no_args_is_help=True,
-    pretty_exceptions_enable=False,
-)
 user_app = typer.Typer(help="Manage users.", no_args_is_help=True)
 ticket_app = typer.Typer(help="Read tickets.", no_args_is_help=True)
 org_app = typer.Typer(help="Manage organizations (tenants).", no_args_is_help=True)
@@ -32,40 +25,12 @@ app.add_typer(ticket_app, name="ticket")
 app.add_typer(org_app, name="org")
 app.add_typer(token_app, name="token")
 
-out = Console()
-err = Console(stderr=True)
-F = TypeVar("F", bound=Callable[..., Any])
-
-
-def fail(message: str) -> typer.Exit:
-    err.print(f"[bold red]error:[/] {message}", highlight=False)
-    return typer.Exit(code=2)
-
-
-def handles_errors(func: F) -> F:
-    """Turn every :class:`Error` (and an unreachable database) into a message and exit 2."""
-
-    @wraps(func)
-    def wrapper(*args: Any, **kwargs: Any) -> Any:
-        try:
-            return func(*args, **kwargs)
-        except Error as exc:
-            raise fail(f"{exc.message} [{exc.code}]") from None
-        except OperationalError as exc:
-            raise fail(f"database unavailable: {exc.orig}") from None
-
-    return wrapper  # type: ignore[return-value]
-
-
-def settings() -> Settings:
-    return load_settings()
-
 
 @app.command()
 @handles_errors
 def migrate() -> None:
     """Create or upgrade the database schema."""
-    from proofdesk.services import open_database
+    from proofdesk.app.services import open_database
     from proofdesk.store.migrate import current_revision
 
     db = open_database(settings(), migrate=True)
@@ -82,7 +47,7 @@ def serve(
     """Serve the API (migrating first)."""
     import uvicorn
 
-    from proofdesk.services import open_database
+    from proofdesk.app.services import open_database
 
     overrides: dict[str, Any] = {}
     if host:
@@ -93,7 +58,7 @@ def serve(
     open_database(conf, migrate=True).dispose()
     out.print(f"ProofDesk serving at [bold]{conf.base_url}/[/] (API {conf.base_url}/api/v1)")
     uvicorn.run(
-        "proofdesk.asgi:app",
+        "proofdesk.app.asgi:app",
         host=conf.host,
         port=conf.port,
         workers=workers,
@@ -111,14 +76,14 @@ def demo(
     customers: Annotated[int, typer.Option(min=1, max=100_000)] = 50,
 ) -> None:
     """Seed a bilingual demo exchange (organization `demo`), unless it exists."""
-    from proofdesk.demo import seed_demo
-    from proofdesk.services import open_database
+    from proofdesk.app.services import open_database
+    from proofdesk.demo.play import seed_demo
 
     conf = settings()
     db = open_database(conf, migrate=True)
     summary = seed_demo(db, conf, seed=seed, tickets=tickets, customers=customers)
     out.print(summary)
-    from proofdesk.demo import import_starter_kb
+    from proofdesk.demo.play import import_starter_kb
 
     starter = import_starter_kb(db)
     if starter:
@@ -126,11 +91,11 @@ def demo(
     if not conf.chain_rpc_url:
         # Anchor the demo's history on the embedded development chain right away, so that
         # its receipts show an anchor from the first minute.
+        from proofdesk.app.services import open_anchorer
         from proofdesk.ledger.checkpoints import CheckpointLoop, signer_for
-        from proofdesk.services import open_anchorer
 
         CheckpointLoop(db, signer_for(conf), 0).tick()
-        from proofdesk.demo import fund_escrow
+        from proofdesk.demo.play import fund_escrow
 
         anchorer = open_anchorer(conf, db)
         try:
@@ -154,8 +119,8 @@ def rebuild(
     check: Annotated[bool, typer.Option("--check", help="Only compare; change nothing.")] = False,
 ) -> None:
     """Recompute ticket projections from the event stream (or check that they match)."""
-    from proofdesk.projections import check_projections, rebuild_all
-    from proofdesk.services import open_database
+    from proofdesk.app.services import open_database
+    from proofdesk.store.projections import check_projections, rebuild_all
 
     db = open_database(settings())
     if check:
@@ -175,21 +140,12 @@ def rebuild(
 def org_create(slug: str, name: Annotated[str, typer.Option(help="Display name.")] = "") -> None:
     """Create an organization."""
     from proofdesk.actions.accounts import do_create_organization
-    from proofdesk.services import open_database
+    from proofdesk.app.services import open_database
 
     db = open_database(settings())
     with db.writer() as session:
         org = do_create_organization(session, slug, name or slug)
         out.print(f"organization {org.slug} ({org.id})")
-
-
-def _org_id(session: Any, slug: str) -> str:
-    from proofdesk.store.models import Organization
-
-    org = session.scalars(select(Organization).where(Organization.slug == slug)).first()
-    if org is None:
-        raise NotFound(f"no organization {slug!r}")
-    return str(org.id)
 
 
 @user_app.command("create")
@@ -207,7 +163,7 @@ def user_create(
 ) -> None:
     """Create a user (staff or customer)."""
     from proofdesk.actions.accounts import do_create_user
-    from proofdesk.services import open_database
+    from proofdesk.app.services import open_database
 
     if password is None and role is not Role.CUSTOMER:
         if not sys.stdin.isatty():
@@ -217,7 +173,7 @@ def user_create(
     with db.writer() as session:
         user = do_create_user(
             session,
-            _org_id(session, org),
+            org_id(session, org),
             role=role,
             display_name=name or email.split("@")[0],
             email=email,
@@ -234,12 +190,12 @@ def user_list(
     role: Annotated[Role | None, typer.Option(help="Only this role.")] = None,
 ) -> None:
     """List users of an organization."""
-    from proofdesk.services import open_database
+    from proofdesk.app.services import open_database
     from proofdesk.store.models import User
 
     db = open_database(settings())
     with db.reader() as session:
-        query = select(User).where(User.organization_id == _org_id(session, org))
+        query = select(User).where(User.organization_id == org_id(session, org))
         if role:
             query = query.where(User.role == role.value)
         table = Table("id", "role", "e-mail", "name", "active")
@@ -261,9 +217,9 @@ def token_create(
     ] = None,
 ) -> None:
     """Issue an API token for a user and print it once."""
-    from proofdesk.auth import create_api_token
+    from proofdesk.app.services import open_database
     from proofdesk.domain.roles import ALL_SCOPES, Scope
-    from proofdesk.services import open_database
+    from proofdesk.identity.credentials import create_api_token
     from proofdesk.store.models import User
 
     try:
@@ -274,7 +230,7 @@ def token_create(
     with db.writer() as session:
         user = session.scalars(
             select(User).where(
-                User.organization_id == _org_id(session, org), User.email == email.lower()
+                User.organization_id == org_id(session, org), User.email == email.lower()
             )
         ).first()
         if user is None:
@@ -294,8 +250,8 @@ def ticket_list(
     as_json: Annotated[bool, typer.Option("--json", help="JSON lines.")] = False,
 ) -> None:
     """List the most recently updated tickets."""
+    from proofdesk.app.services import open_database
     from proofdesk.domain.tickets import Status
-    from proofdesk.services import open_database
     from proofdesk.store.models import Ticket
 
     valid = {s.value for s in Status}
@@ -304,7 +260,7 @@ def ticket_list(
         raise fail(f"unknown status {bad[0]!r}; statuses are {', '.join(sorted(valid))}")
     db = open_database(settings())
     with db.reader() as session:
-        query = select(Ticket).where(Ticket.organization_id == _org_id(session, org))
+        query = select(Ticket).where(Ticket.organization_id == org_id(session, org))
         if status:
             query = query.where(Ticket.status.in_(status))
         rows = session.scalars(query.order_by(Ticket.updated_at.desc()).limit(limit)).all()
@@ -336,12 +292,12 @@ def ticket_show(
     org: Annotated[str, typer.Option(help="Organization slug.")] = "demo",
 ) -> None:
     """Show a ticket with its whole timeline, internal notes included."""
-    from proofdesk.services import open_database
+    from proofdesk.app.services import open_database
     from proofdesk.store.models import Message, Ticket
 
     db = open_database(settings())
     with db.reader() as session:
-        query = select(Ticket).where(Ticket.organization_id == _org_id(session, org))
+        query = select(Ticket).where(Ticket.organization_id == org_id(session, org))
         number = ticket.lstrip("#")
         if number.isdecimal() and len(number) < 10:
             query = query.where(Ticket.number == int(number))
@@ -377,10 +333,3 @@ def main() -> None:
     except Error as exc:  # settings errors raised before a command runs
         err.print(f"error: {exc.message}", highlight=False)
         sys.exit(2)
-
-
-# The ledger's commands live in their own module and register themselves on ``app``.
-import proofdesk.cli_assistant  # noqa: E402
-import proofdesk.cli_chain  # noqa: E402
-import proofdesk.cli_contracts  # noqa: E402
-import proofdesk.cli_log  # noqa: E402, F401

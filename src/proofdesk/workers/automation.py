@@ -27,14 +27,14 @@ from sqlalchemy import func, select, update
 from proofdesk.actions import contracts as actions
 from proofdesk.canonical import parse_time, stored_utc, utc_now
 from proofdesk.chain.base import Chain, ChainError
-from proofdesk.contracts.engine import fire
-from proofdesk.contracts.facts import FactContext, Gathered, gather
 from proofdesk.domain.tickets import UNSOLVED, EventType, Status
+from proofdesk.facts.providers import FactContext, Gathered, gather
 from proofdesk.ledger.store import EventReader
+from proofdesk.rules.engine import fire
 from proofdesk.store.db import Database
 from proofdesk.store.events import lock_ticket, row_to_state
 from proofdesk.store.models import Cursor, ServiceContract, Ticket, TicketEvent
-from proofdesk.workers import PeriodicWorker
+from proofdesk.workers.base import PeriodicWorker
 
 log = logging.getLogger(__name__)
 

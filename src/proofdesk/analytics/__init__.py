@@ -1,0 +1,1 @@
+"""The help desk's numbers (dashboard, API, CSV)."""

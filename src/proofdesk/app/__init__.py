@@ -1,0 +1,1 @@
+"""What every adapter receives: the services container, presence, the ASGI entry point."""

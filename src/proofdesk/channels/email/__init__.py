@@ -1,0 +1,1 @@
+"""E-mail: outgoing mail over SMTP."""

@@ -1,0 +1,1 @@
+"""The bilingual demo exchange: its data, the plan built from it, and the seeding."""

@@ -1,0 +1,1 @@
+"""Fact providers the service-contract rules read: the database and the chain."""

@@ -1,0 +1,1 @@
+"""Background workers: each a PeriodicWorker, started by `serve` or `proofdesk worker`."""
