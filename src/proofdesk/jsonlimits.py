@@ -6,7 +6,8 @@ C stack can hold (``py_ecc``, through py-evm, sets 100,000), so 70,000 nested ``
 well under any body limit — overflow the stack and kill the process with SIGSEGV before
 Python can raise anything. Two defences, each sufficient alone:
 
-- :func:`restore_recursion_limit` puts the limit back after such imports (a test checks that
+- :func:`guard_recursion_limit` (installed by ``proofdesk/__init__``) puts the limit back
+  right after such a library is imported, whoever imports it and whenever (a test checks that
   no import of ours leaves it raised);
 - :class:`DepthScanner` counts the nesting of a document as its bytes arrive, ignoring
   brackets inside strings, and refuses one deeper than :data:`MAX_DEPTH` before any parser
@@ -17,9 +18,13 @@ No document ProofDesk accepts is legitimately deeper than a dozen levels; 64 lea
 
 from __future__ import annotations
 
+import importlib.abc
+import importlib.machinery
 import json
 import re
 import sys
+from collections.abc import Sequence
+from types import ModuleType
 from typing import Any
 
 from proofdesk.errors import InvalidInput
@@ -29,6 +34,10 @@ MAX_DEPTH = 64
 # The interpreter's own limit when this module is first imported, before any library has had a
 # chance to raise it (``proofdesk/__init__`` imports this module first).
 DEFAULT_RECURSION_LIMIT = sys.getrecursionlimit()
+# Top-level packages known to raise the limit in their ``__init__``: py_ecc (to 100,000; under
+# eth_account and web3) and py-evm's ``eth`` (to 12,288, for 1,024 nested EVM calls — our
+# contracts nest one or two).
+LIMIT_RAISERS = frozenset({"py_ecc", "eth"})
 
 _OPEN = frozenset(b"[{")
 _CLOSE = frozenset(b"]}")
@@ -105,3 +114,37 @@ def restore_recursion_limit() -> None:
     """Undo a library's raise of the recursion limit (see the module docstring)."""
     if sys.getrecursionlimit() > DEFAULT_RECURSION_LIMIT:
         sys.setrecursionlimit(DEFAULT_RECURSION_LIMIT)
+
+
+class _RestoreAfterImport(importlib.abc.MetaPathFinder):
+    """Finds :data:`LIMIT_RAISERS` like the normal path finder does, and has their loader put
+    the recursion limit back once the package's ``__init__`` has run. Importing these packages
+    eagerly instead would cost every command their start-up time and pull them into
+    ``proofdesk.verify``, which must import only the standard library and ``cryptography``."""
+
+    def find_spec(
+        self, fullname: str, path: Sequence[str] | None, target: ModuleType | None = None
+    ) -> importlib.machinery.ModuleSpec | None:
+        if fullname not in LIMIT_RAISERS:
+            return None
+        spec = importlib.machinery.PathFinder.find_spec(fullname, path)
+        if spec is None or not isinstance(spec.loader, importlib.machinery.SourceFileLoader):
+            return spec
+        run = spec.loader.exec_module
+
+        def exec_module(module: ModuleType) -> None:
+            try:
+                run(module)
+            finally:
+                restore_recursion_limit()
+
+        spec.loader.exec_module = exec_module  # type: ignore[method-assign]
+        return spec
+
+
+def guard_recursion_limit() -> None:
+    """Install the import hook of :class:`_RestoreAfterImport` (once) and restore the limit now,
+    in case a raiser was imported before ``proofdesk``."""
+    if not any(isinstance(f, _RestoreAfterImport) for f in sys.meta_path):
+        sys.meta_path.insert(0, _RestoreAfterImport())
+    restore_recursion_limit()

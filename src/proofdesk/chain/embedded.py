@@ -46,11 +46,6 @@ from web3.types import RPCEndpoint, RPCResponse
 
 from proofdesk.chain.base import SigningChain
 from proofdesk.errors import ConfigError
-from proofdesk.jsonlimits import restore_recursion_limit
-
-# py-evm raised the limit to 12,288 on import, for 1,024 nested EVM calls; our contracts nest
-# one or two, and a raised limit lets deeply nested JSON crash the process (jsonlimits).
-restore_recursion_limit()
 
 #: The public development mnemonic; its first accounts are funded at genesis.
 DEV_MNEMONIC = "test test test test test test test test test test test junk"
