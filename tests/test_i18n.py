@@ -1,0 +1,103 @@
+"""The one message catalog: every sentence marked in a template or in Python has its Chinese
+translation and keeps its placeholders, the catalog holds nothing stale, fuzzy or obsolete, and no
+module keeps translations of its own in a ``{"en": …, "zh-CN": …}`` dict."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+from babel.messages.catalog import Catalog
+from babel.messages.extract import extract_from_dir
+from babel.messages.frontend import parse_mapping_cfg
+from babel.messages.pofile import read_po
+
+from proofdesk import i18n
+from proofdesk.web.pages import ERROR_CONTEXT, ERRORS
+
+ROOT = Path(__file__).parent.parent
+PACKAGE = ROOT / "src" / "proofdesk"
+CATALOG = PACKAGE / "locale" / "zh_CN" / "LC_MESSAGES" / "messages.po"
+
+
+Key = tuple[str | None, str]
+
+
+def extracted(root: Path = ROOT) -> dict[Key, list[str]]:
+    """Every (msgctxt, msgid) that ``babel.cfg`` finds under ``root``, with its files."""
+    with (ROOT / "babel.cfg").open() as handle:
+        method_map, options_map = parse_mapping_cfg(handle)
+    found: dict[Key, list[str]] = {}
+    for filename, _, message, _, context in extract_from_dir(
+        str(root),
+        method_map,
+        options_map,
+        directory_filter=lambda path: Path(path).name not in ("node_modules", ".venv", ".git"),
+    ):
+        msgid = message if isinstance(message, str) else message[0]
+        found.setdefault((context, msgid), []).append(filename)
+    return found
+
+
+def catalog() -> Catalog:
+    with CATALOG.open("rb") as handle:
+        return read_po(handle)
+
+
+def test_every_sentence_has_its_chinese_translation() -> None:
+    """English is the source; a sentence added to a template or to Python code without its
+    Chinese is a failure, and so is a translation nobody uses any more."""
+    wanted = extracted()
+    assert len(wanted) > 50
+    assert any(path.endswith(".py") for paths in wanted.values() for path in paths)
+    read = catalog()
+    assert not read.obsolete, f"obsolete entries: {sorted(read.obsolete)}"
+    fuzzy = sorted(str(m.id) for m in read if m.id and m.fuzzy)
+    assert not fuzzy, f"fuzzy entries: {fuzzy}"
+    translated = {(m.context, m.id): m.string for m in read if m.id and not m.fuzzy}
+    missing = sorted(w for w in wanted if not translated.get(w))
+    assert not missing, f"no Chinese for: {missing}"
+    stale = sorted(set(translated) - set(wanted))
+    assert not stale, f"translations of strings no longer used: {stale}"
+    for (_, key), text in translated.items():
+        assert isinstance(key, str) and isinstance(text, str)
+        for placeholder in re.findall(r"%\(\w+\)s", key):
+            assert placeholder in text, (key, text)
+        assert set(re.findall(r"\{\w*\}", key)) == set(re.findall(r"\{\w*\}", text)), (key, text)
+
+
+def test_an_untranslated_sentence_in_python_is_found(tmp_path: Path) -> None:
+    """The extraction reads Python too: a sentence marked with ``N_`` reaches the check."""
+    module = tmp_path / "src" / "proofdesk" / "new_feature.py"
+    module.parent.mkdir(parents=True)
+    module.write_text(
+        'from proofdesk.i18n import N_\n\nHELLO = N_("A sentence nobody translated.")\n'
+    )
+    found = extracted(tmp_path)
+    assert set(found) == {(None, "A sentence nobody translated.")}
+    assert "A sentence nobody translated." not in {m.id for m in catalog()}
+
+
+def test_the_web_errors_are_sentences_of_the_catalog() -> None:
+    """Each error a person can meet in the UI reads in both languages."""
+    assert ERRORS and all(ERRORS.values())
+    for message in ERRORS.values():
+        assert i18n.translate("en", message, context=ERROR_CONTEXT) == message
+        assert i18n.translate("zh-CN", message, context=ERROR_CONTEXT) != message
+    # The sign-in page's own warning keeps its words; the error its own.
+    limited = ERRORS["rate_limited"]
+    assert i18n.translate("zh-CN", limited) == "尝试次数过多，请稍等一分钟。"
+    assert i18n.translate("zh-CN", limited, context=ERROR_CONTEXT) == "尝试次数过多，请稍候再试。"
+
+
+def test_translate_fills_placeholders_and_falls_back_to_english() -> None:
+    check = "Please check: {message}"
+    assert i18n.translate("en", check, message="x") == "Please check: x"
+    assert i18n.translate("zh-CN", check, message="x") == "请检查输入：x"
+    assert i18n.translate("fr", check, message="{y}") == "Please check: {y}"
+    assert i18n.gettext_for("zh-CN")("This account is disabled.") == "此账户已停用。"
+    assert i18n.in_every_locale(check, message="x") == {
+        "en": "Please check: x",
+        "zh-CN": "请检查输入：x",
+    }
+    assert i18n.N_(check) is check
