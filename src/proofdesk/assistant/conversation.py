@@ -31,11 +31,11 @@ from proofdesk.canonical import utc_now
 from proofdesk.chain.base import Chain
 from proofdesk.domain.entities import Entity, extract
 from proofdesk.domain.identifiers import row_id
-from proofdesk.domain.redaction import redact
+from proofdesk.domain.redaction import SECRET_WARNING, redact
 from proofdesk.domain.roles import Role
 from proofdesk.domain.tickets import Channel, Kind, Visibility
 from proofdesk.errors import Forbidden, InvalidInput, NotFound
-from proofdesk.rules.templates import SECRET_WARNING, text
+from proofdesk.i18n import translate
 from proofdesk.settings import Settings
 from proofdesk.sla.policies import policy_for
 from proofdesk.store.db import Database
@@ -217,7 +217,7 @@ def take_turn(
             reply.candidates,
         )
     words = _WORDS[lang]
-    parts = [text(SECRET_WARNING, lang)] if cleaned.changed else []
+    parts = [translate(lang, SECRET_WARNING)] if cleaned.changed else []
     parts += [describe(report, lang) for report in transactions]
     with db.writer() as session:
         turn = AssistantTurn(
