@@ -14,6 +14,7 @@ from babel.messages.frontend import parse_mapping_cfg
 from babel.messages.pofile import read_po
 
 from proofdesk import i18n
+from proofdesk.assistant.lookup import TxReport, describe
 from proofdesk.domain.attachments import check_attachment
 from proofdesk.errors import InvalidInput
 from proofdesk.rules.engine import NEEDS_HUMAN
@@ -122,3 +123,13 @@ def test_texts_recorded_in_both_languages_keep_their_words() -> None:
         "or private key; move your funds to a new wallet now. / 文件中含有助记词或私钥，未予保存。"
         "请勿向任何人提供助记词或私钥，并立即将资产转移到新钱包。"
     )
+
+
+def test_the_assistant_says_what_the_chain_says_in_the_same_words() -> None:
+    report = TxReport("0x" + "ab" * 32, 31337, "confirmed", 12, 6, "0x" + "11" * 20, None, "1.5")
+    tokens = TxReport("0x" + "ab" * 32, 1, "confirming", 2, 6, token_transfers=3, value="2")
+    assert describe(report, "zh-CN") == (
+        "交易 0xababab…ababab 已成功并确认（12 个确认）。从 0x111111…111111 转至 —，金额 1.5（原生币）。"
+    )
+    assert describe(tokens, "en").endswith("2 in the native coin, with 3 token transfer(s).")
+    assert describe(tokens, "fr") == describe(tokens, "en")
