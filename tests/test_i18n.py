@@ -4,6 +4,7 @@ module keeps translations of its own in a ``{"en": …, "zh-CN": …}`` dict."""
 
 from __future__ import annotations
 
+import ast
 import re
 from pathlib import Path
 
@@ -23,6 +24,9 @@ from proofdesk.web.pages import ERROR_CONTEXT, ERRORS
 ROOT = Path(__file__).parent.parent
 PACKAGE = ROOT / "src" / "proofdesk"
 CATALOG = PACKAGE / "locale" / "zh_CN" / "LC_MESSAGES" / "messages.po"
+#: Data a module carries, not text of the interface: the demo exchange's tickets and articles.
+DATA = ("demo/",)
+LOCALE_KEYS = frozenset({"en", "zh", "zh-CN", "zh_CN"})
 
 
 Key = tuple[str | None, str]
@@ -133,3 +137,60 @@ def test_the_assistant_says_what_the_chain_says_in_the_same_words() -> None:
     )
     assert describe(tokens, "en").endswith("2 in the native coin, with 3 token transfer(s).")
     assert describe(tokens, "fr") == describe(tokens, "en")
+
+
+def _sentence(node: ast.expr | None) -> bool:
+    """A literal text (or a dict of them), as a hand-made translation would be written."""
+    if isinstance(node, ast.Constant):
+        return isinstance(node.value, str)
+    if isinstance(node, ast.JoinedStr):
+        return True
+    if isinstance(node, ast.BinOp):
+        return _sentence(node.left) or _sentence(node.right)
+    if isinstance(node, ast.Dict):
+        return any(_sentence(value) for value in node.values)
+    return False
+
+
+def translation_dicts(source: str, filename: str) -> list[str]:
+    """Where ``source`` holds a dict literal keyed by locale codes with sentences as values."""
+    found = []
+    for node in ast.walk(ast.parse(source, filename)):
+        if not isinstance(node, ast.Dict):
+            continue
+        keys = {k.value for k in node.keys if isinstance(k, ast.Constant)}
+        locale_values = [
+            value
+            for key, value in zip(node.keys, node.values, strict=True)
+            if isinstance(key, ast.Constant) and key.value in LOCALE_KEYS
+        ]
+        if keys & LOCALE_KEYS and any(_sentence(value) for value in locale_values):
+            found.append(f"{filename}:{node.lineno}")
+    return found
+
+
+def test_no_module_keeps_translations_of_its_own() -> None:
+    """Translations live in the catalog, not in ``{"en": …, "zh-CN": …}`` dicts in code."""
+    found = []
+    for path in sorted(PACKAGE.rglob("*.py")):
+        relative = path.relative_to(PACKAGE).as_posix()
+        if not relative.startswith(DATA):
+            found += translation_dicts(path.read_text(encoding="utf-8"), relative)
+    assert not found, f"bilingual dicts outside the catalog: {found}"
+
+
+@pytest.mark.parametrize(
+    "source",
+    [
+        'WORDS = {"en": "Hello", "zh-CN": "你好"}',
+        'WORDS = {"en": {"hi": "Hello"}, "zh-CN": {"hi": "你好"}}',
+        'def f(x):\n    return {"en": f"Missing {x}", "zh": "缺少" + x}',
+    ],
+)
+def test_a_bilingual_dict_is_found(source: str) -> None:
+    assert translation_dicts(source, "m.py") == ["m.py:1" if "def" not in source else "m.py:2"]
+
+
+def test_locale_keyed_data_that_is_not_a_sentence_is_allowed() -> None:
+    assert translation_dicts('TITLE = {"en": row.title_en, "zh-CN": row.title_zh}', "m.py") == []
+    assert translation_dicts('CODES = {"ok": "fine"}', "m.py") == []
