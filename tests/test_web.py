@@ -1,6 +1,6 @@
 """The web UI over HTTP (no browser): signing in, the customer portal, the agent console, CSRF,
-escaping, the security headers, and the completeness of the Chinese catalog. The journeys in a
-real browser are in test_web_browser.py."""
+escaping and the security headers (the catalog's completeness is in test_i18n.py). The journeys
+in a real browser are in test_web_browser.py."""
 
 from __future__ import annotations
 
@@ -8,15 +8,13 @@ import re
 import time
 import uuid
 from datetime import timedelta
-from pathlib import Path
 
 import pyotp
 import pytest
-from babel.messages.extract import extract_from_dir
-from babel.messages.pofile import read_po
 from fastapi.testclient import TestClient
 from sqlalchemy import update
 
+from proofdesk import i18n
 from proofdesk.actions.accounts import do_create_user
 from proofdesk.api.app import create_app
 from proofdesk.canonical import format_time, utc_now
@@ -26,11 +24,8 @@ from proofdesk.settings import Settings
 from proofdesk.store.db import Database
 from proofdesk.store.models import Organization, Payout, Wallet
 from proofdesk.store.models import Presence as PresenceRow
-from proofdesk.web import i18n
-from proofdesk.web.pages import ERRORS
 from tests.conftest import Tenant, make_tenant, new_ticket
 
-WEB = Path(__file__).parent.parent / "src" / "proofdesk" / "web"
 PASSWORD = "correct horse battery staple"
 HOSTILE = '<script>alert("x")</script><img src=x onerror=alert(1)>'
 
@@ -262,28 +257,6 @@ def test_the_language_follows_the_switch_then_the_browser(client: TestClient, sh
     assert i18n.negotiate("zh-TW;q=0.8, en;q=0.9") == "en"
     assert i18n.negotiate("zh;q=1.0, en;q=0.1") == "zh-CN"
     assert i18n.negotiate("q=;;,,") == "en"
-
-
-def test_every_string_of_the_ui_has_its_chinese_translation() -> None:
-    """English is the source; a string added to a template without its Chinese is a failure."""
-    method_map = [("**/templates/**.html", "jinja2"), ("**/templates/**.txt", "jinja2")]
-    options = {pattern: {"extensions": "jinja2.ext.i18n"} for pattern, _ in method_map}
-    wanted = {
-        message if isinstance(message, str) else message[0]
-        for _, _, message, _, _ in extract_from_dir(str(WEB), method_map, options)
-    }
-    assert len(wanted) > 50
-    with (WEB / "locale" / "zh_CN" / "LC_MESSAGES" / "messages.po").open("rb") as handle:
-        catalog = read_po(handle)
-    translated = {m.id: m.string for m in catalog if m.id and not m.fuzzy}
-    missing = sorted(w for w in wanted if not translated.get(w))
-    assert not missing, f"no Chinese for: {missing}"
-    stale = sorted(set(translated) - wanted)
-    assert not stale, f"translations of strings no longer used: {stale}"
-    for key, text in translated.items():
-        for placeholder in re.findall(r"%\(\w+\)s", key):
-            assert placeholder in text, (key, text)
-    assert all(len(pair) == 2 and all(pair) for pair in ERRORS.values())
 
 
 def test_a_supervisor_enrols_a_second_factor_then_sees_the_dashboard(

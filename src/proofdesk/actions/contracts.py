@@ -18,6 +18,7 @@ from proofdesk.domain.roles import Role
 from proofdesk.domain.tickets import EventType, Priority, Status, TicketState, Visibility
 from proofdesk.errors import Conflict, Error, InvalidInput, InvalidTransition, NotFound
 from proofdesk.facts.providers import FactContext, Gathered, gather, is_supplied
+from proofdesk.i18n import translate
 from proofdesk.ledger.store import EventReader
 from proofdesk.rules import templates
 from proofdesk.rules.document import Contract, parse
@@ -365,15 +366,20 @@ def carry_out(
     pending = False
     for action in decision.actions:
         if action["type"] == "reply":
-            parts.append(templates.text(templates.TEMPLATES[action["template"]], locale))
+            parts.append(translate(locale, templates.TEMPLATES[action["template"]]))
         elif action["type"] == "request_information":
             parts.append(templates.text(action["ask"], locale))
             pending = True
     if decision.outcome != "needs_human" and decision.rule is not None:
         short = contract.contract_hash.removeprefix("sha256:")[:12]
         parts.append(
-            templates.text(templates.APPEAL, locale).format(
-                rule=decision.rule, name=contract.name, version=contract.version, hash=short
+            translate(
+                locale,
+                templates.APPEAL,
+                rule=decision.rule,
+                name=contract.name,
+                version=contract.version,
+                hash=short,
             )
         )
     notes: list[str] = []
@@ -413,7 +419,7 @@ def carry_out(
     ).first()
     if held is not None:  # the customer was told of a payment; say it waits for a person
         tickets.do_add_message(
-            session, actor, ticket, body=templates.text(templates.HELD, locale), by=by
+            session, actor, ticket, body=translate(locale, templates.HELD), by=by
         )
 
 
@@ -494,7 +500,7 @@ def act(
     kind = action["type"]
     locale = _customer_locale(session, row_to_state(ticket))
     if kind == "reply":
-        body = templates.text(templates.TEMPLATES[action["template"]], locale)
+        body = translate(locale, templates.TEMPLATES[action["template"]])
         tickets.do_add_message(session, actor, ticket, body=body, by=by)
     elif kind == "request_information":
         status = Status.PENDING if ticket.status != Status.PENDING.value else None

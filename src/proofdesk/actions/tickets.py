@@ -17,7 +17,7 @@ from proofdesk.access import Actor, require_worker
 from proofdesk.actions import signed
 from proofdesk.canonical import format_time, utc_now
 from proofdesk.domain import identifiers
-from proofdesk.domain.redaction import redact
+from proofdesk.domain.redaction import SECRET_WARNING, redact
 from proofdesk.domain.roles import WORKERS, Role
 from proofdesk.domain.tickets import (
     EDITABLE_FIELDS,
@@ -32,6 +32,7 @@ from proofdesk.domain.tickets import (
     check_transition,
 )
 from proofdesk.errors import Forbidden, InvalidInput, InvalidTransition
+from proofdesk.i18n import translate
 from proofdesk.identity.typed import SignatureClaim
 from proofdesk.store.events import EventAppender, row_to_state
 from proofdesk.store.models import Attachment, Team, TeamMember, Ticket, User, new_id
@@ -273,13 +274,11 @@ def _warn_of_secrets(
 ) -> TicketState:
     """Tell the customer (in their language) that a secret was removed and to move their
     funds; when staff pasted it, tell the agents in a note."""
-    from proofdesk.rules.templates import SECRET_WARNING, text
-
     customer = session.get(User, state.requester_id)
     locale = customer.locale if customer is not None else "en"
     public = actor.user_id == state.requester_id or actor.is_customer
     body = (
-        text(SECRET_WARNING, locale)
+        translate(locale, SECRET_WARNING)
         if public
         else (
             "A secret (" + ", ".join(kinds) + ") was removed from a staff message before it was "

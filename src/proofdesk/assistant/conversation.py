@@ -31,11 +31,11 @@ from proofdesk.canonical import utc_now
 from proofdesk.chain.base import Chain
 from proofdesk.domain.entities import Entity, extract
 from proofdesk.domain.identifiers import row_id
-from proofdesk.domain.redaction import redact
+from proofdesk.domain.redaction import SECRET_WARNING, redact
 from proofdesk.domain.roles import Role
 from proofdesk.domain.tickets import Channel, Kind, Visibility
 from proofdesk.errors import Forbidden, InvalidInput, NotFound
-from proofdesk.rules.templates import SECRET_WARNING, text
+from proofdesk.i18n import N_, translate
 from proofdesk.settings import Settings
 from proofdesk.sla.policies import policy_for
 from proofdesk.store.db import Database
@@ -58,28 +58,17 @@ KIND_OF_INTENT = {
     "legal_complaint": Kind.COMPLAINT,
 }
 
-_WORDS = {
-    "en": {
-        "helped": "Did this answer your question?",
-        "handoff": "I have passed your request to our team (request #{number}); a person will "
-        "reply here{when}. You can add details or files to the request meanwhile.",
-        "when": " within {time}",
-        "hours": "{n} hour(s)",
-        "minutes": "{n} minutes",
-        "business": " (business hours)",
-        "source": "Source",
-    },
-    "zh-CN": {
-        "helped": "这个回答解决您的问题了吗？",
-        "handoff": "已将您的问题转交人工客服（工单 #{number}），客服将{when}在此回复。您也可以在工单中补充"
-        "说明或附件。",
-        "when": "在 {time} 内",
-        "hours": "{n} 小时",
-        "minutes": "{n} 分钟",
-        "business": "（工作时间）",
-        "source": "来源",
-    },
-}
+# What the assistant says around its answers and hand-offs (the catalog has their Chinese).
+HELPED = N_("Did this answer your question?")
+SOURCE = N_("Source")
+HANDOFF = N_(
+    "I have passed your request to our team (request #{number}); a person will reply "
+    "here{when}. You can add details or files to the request meanwhile."
+)
+WITHIN = N_(" within {time}")
+HOURS = N_("{n} hour(s)")
+MINUTES = N_("{n} minutes")
+BUSINESS_HOURS = N_(" (business hours)")
 
 
 class Models:
@@ -216,8 +205,7 @@ def take_turn(
             None,
             reply.candidates,
         )
-    words = _WORDS[lang]
-    parts = [text(SECRET_WARNING, lang)] if cleaned.changed else []
+    parts = [translate(lang, SECRET_WARNING)] if cleaned.changed else []
     parts += [describe(report, lang) for report in transactions]
     with db.writer() as session:
         turn = AssistantTurn(
@@ -240,8 +228,8 @@ def take_turn(
         if reply.kind == "answer" and reply.article is not None:
             parts += [
                 f"{reply.article.title}\n\n{reply.article.body}",
-                f"{words['source']}: {reply.article.slug} ({reply.article.locale})",
-                words["helped"],
+                f"{translate(lang, SOURCE)}: {reply.article.slug} ({reply.article.locale})",
+                translate(lang, HELPED),
             ]
         else:
             ticket = _hand_off(
@@ -417,17 +405,16 @@ def _transcript(session: Session, turn: AssistantTurn) -> str:
 
 def _next_steps(session: Session, ticket: Ticket, lang: str) -> str:
     """What happens next, with the first-response target of the ticket's SLA policy."""
-    words = _WORDS[lang]
     policy = policy_for(session, ticket)
     when = ""
     if policy is not None and policy.first_response_minutes:
         minutes = policy.first_response_minutes
         amount = (
-            words["hours"].format(n=minutes // 60)
+            translate(lang, HOURS, n=minutes // 60)
             if minutes % 60 == 0
-            else words["minutes"].format(n=minutes)
+            else translate(lang, MINUTES, n=minutes)
         )
         if policy.calendar:
-            amount += words["business"]
-        when = words["when"].format(time=amount)
-    return words["handoff"].format(number=ticket.number, when=when)
+            amount += translate(lang, BUSINESS_HOURS)
+        when = translate(lang, WITHIN, time=amount)
+    return translate(lang, HANDOFF, number=ticket.number, when=when)

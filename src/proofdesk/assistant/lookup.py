@@ -13,6 +13,7 @@ from typing import Any
 from proofdesk.chain.base import Chain, ChainError
 from proofdesk.domain.entities import extract
 from proofdesk.facts.providers import transaction_facts
+from proofdesk.i18n import N_, translate
 
 
 @dataclass(frozen=True)
@@ -71,44 +72,42 @@ def _coins(value: str | None) -> str:
     return format(Decimal(value).normalize(), "f")
 
 
-_TEXT = {
-    "en": {
-        "not_found": "I cannot find transaction {tx} on chain {chain}. Check that it was sent on "
-        "this network; one sent moments ago may not have reached it yet.",
-        "pending": "Transaction {tx} is waiting to be included in a block (pending). From "
-        "{sender} to {recipient}, {value} in the native coin.",
-        "confirming": "Transaction {tx} is in a block and has {confirmations} of the "
-        "{required} confirmations we wait for. From {sender} to {recipient}, {value} in the "
-        "native coin{tokens}.",
-        "confirmed": "Transaction {tx} succeeded and is confirmed ({confirmations} "
-        "confirmations). From {sender} to {recipient}, {value} in the native coin{tokens}.",
-        "failed": "Transaction {tx} failed on chain: it was mined but reverted, so nothing was "
-        "transferred (the network fee was still paid). From {sender} to {recipient}.",
-        "unavailable": "I could not reach chain {chain} to check transaction {tx}; an agent "
-        "will look at it.",
-        "tokens": ", with {n} token transfer(s)",
-    },
-    "zh-CN": {
-        "not_found": "在链 {chain} 上找不到交易 {tx}。请确认交易是在该网络上发出的；刚刚发出的交易可能尚未"
-        "广播到网络。",
-        "pending": "交易 {tx} 正在等待打包（待确认）。从 {sender} 转至 {recipient}，金额 {value}（原生币）。",
-        "confirming": "交易 {tx} 已被打包，目前 {confirmations} 个确认（需要 {required} 个）。从 {sender} "
-        "转至 {recipient}，金额 {value}（原生币）{tokens}。",
-        "confirmed": "交易 {tx} 已成功并确认（{confirmations} 个确认）。从 {sender} 转至 {recipient}，"
-        "金额 {value}（原生币）{tokens}。",
-        "failed": "交易 {tx} 在链上执行失败：已被打包但被回滚，资产未转出（网络手续费仍已扣除）。从 "
-        "{sender} 转至 {recipient}。",
-        "unavailable": "暂时无法连接链 {chain} 查询交易 {tx}，客服将人工核实。",
-        "tokens": "，含 {n} 笔代币转账",
-    },
+#: What the chain says of a transaction, by ``TxReport.state`` (the catalog has the Chinese).
+_SAID = {
+    "not_found": N_(
+        "I cannot find transaction {tx} on chain {chain}. Check that it was sent on this "
+        "network; one sent moments ago may not have reached it yet."
+    ),
+    "pending": N_(
+        "Transaction {tx} is waiting to be included in a block (pending). From {sender} to "
+        "{recipient}, {value} in the native coin."
+    ),
+    "confirming": N_(
+        "Transaction {tx} is in a block and has {confirmations} of the {required} "
+        "confirmations we wait for. From {sender} to {recipient}, {value} in the native "
+        "coin{tokens}."
+    ),
+    "confirmed": N_(
+        "Transaction {tx} succeeded and is confirmed ({confirmations} confirmations). From "
+        "{sender} to {recipient}, {value} in the native coin{tokens}."
+    ),
+    "failed": N_(
+        "Transaction {tx} failed on chain: it was mined but reverted, so nothing was "
+        "transferred (the network fee was still paid). From {sender} to {recipient}."
+    ),
+    "unavailable": N_(
+        "I could not reach chain {chain} to check transaction {tx}; an agent will look at it."
+    ),
 }
+_TOKENS = N_(", with {n} token transfer(s)")
 
 
 def describe(report: TxReport, locale: str) -> str:
     """The report in plain words, in ``locale`` (zh-CN or en)."""
-    words = _TEXT.get(locale, _TEXT["en"])
-    tokens = words["tokens"].format(n=report.token_transfers) if report.token_transfers else ""
-    return words[report.state].format(
+    tokens = translate(locale, _TOKENS, n=report.token_transfers) if report.token_transfers else ""
+    return translate(
+        locale,
+        _SAID[report.state],
         tx=_short(report.tx_hash),
         chain=report.chain_id,
         sender=_short(report.sender),

@@ -7,8 +7,14 @@ import hashlib
 import filetype
 
 from proofdesk.errors import InvalidInput, PayloadTooLarge, UnsupportedMediaType
+from proofdesk.i18n import N_, in_every_locale
 
 MAX_FILENAME = 255
+#: Why a text file was refused; the Chinese leaves out the kinds of secret found.
+SECRET_IN_FILE = N_(
+    "this file contains a secret ({kinds}): it was not stored. Never share a seed phrase or "
+    "private key; move your funds to a new wallet now."
+)
 
 
 def sniff_content_type(data: bytes) -> str | None:
@@ -66,10 +72,10 @@ def _refuse_secrets(data: bytes) -> None:
 
     found = redact(data.decode("utf-8", errors="replace")).kinds
     if found:
+        # One message in both languages: the refusal reaches API clients, which have no locale.
+        said = in_every_locale(SECRET_IN_FILE, kinds=", ".join(found))
         raise InvalidInput(
-            "this file contains a secret (" + ", ".join(found) + "): it was not stored. Never "
-            "share a seed phrase or private key; move your funds to a new wallet now. / "
-            "文件中含有助记词或私钥，未予保存。请勿向任何人提供助记词或私钥，并立即将资产转移到新钱包。",
+            " / ".join(said.values()),
             code="secret_in_attachment",
             field="file",
         )

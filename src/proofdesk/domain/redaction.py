@@ -39,12 +39,19 @@ from importlib import resources
 from embit import base58
 
 from proofdesk.domain.entities import TX_CONTEXT
+from proofdesk.i18n import N_
 
 MARKERS = {
     "seed_phrase": "[redacted seed phrase / 已删除助记词]",
     "private_key": "[redacted private key / 已删除私钥]",
     "keystore": "[redacted keystore file / 已删除密钥库文件]",
 }
+#: What the customer is told, in their language, when a secret was removed from their message.
+SECRET_WARNING = N_(
+    "Your message contained a secret (a seed phrase, a private key or a keystore file). We "
+    "removed it before storing anything, but anyone who saw it can take your funds: move them "
+    "to a new wallet now. We will never ask for your seed phrase or private key."
+)
 MIN_WORDS = 12
 #: The official BIP-39 word lists, as shipped by the ``mnemonic`` package (the reference one).
 LANGUAGES = (

@@ -24,7 +24,11 @@ import cel
 
 from proofdesk.canonical import canonical_json, format_time, parse_time
 from proofdesk.errors import InvalidInput
+from proofdesk.i18n import N_, in_every_locale
 from proofdesk.rules.document import Contract, nest
+
+#: The reason of a decision left to a person because a fact it needs is not known.
+NEEDS_HUMAN = N_("A fact this request needs is not known yet ({fact}); a person will look at it.")
 
 
 @dataclass(frozen=True)
@@ -162,11 +166,7 @@ def decide(contract: Contract, facts: dict[str, Any]) -> Decision:
         return Decision(
             "needs_human",
             rule,
-            {
-                "en": f"A fact this request needs is not known yet ({fact}); a person will "
-                "look at it.",
-                "zh-CN": f"判断所需的信息暂缺（{fact}），将由人工处理。",
-            },
+            in_every_locale(NEEDS_HUMAN, fact=fact),
             [],
             trace,
             contract.contract_hash,

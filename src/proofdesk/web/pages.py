@@ -37,6 +37,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 
+from proofdesk import i18n
 from proofdesk.access import Actor, access_ticket, visible_messages, visible_tickets
 from proofdesk.actions import login_links
 from proofdesk.actions import payouts as payout_actions
@@ -54,6 +55,7 @@ from proofdesk.domain.tickets import (
     Visibility,
 )
 from proofdesk.errors import Error, NotFound, Unauthenticated
+from proofdesk.i18n import N_, NP_
 from proofdesk.identity import mfa
 from proofdesk.identity.credentials import (
     actor_from_session,
@@ -77,7 +79,6 @@ from proofdesk.store.models import (
     User,
     Wallet,
 )
-from proofdesk.web import i18n
 
 HERE = Path(__file__).parent
 STATIC = HERE / "static"
@@ -245,39 +246,34 @@ def locale_of(request: Request, visitor: Visitor | None) -> str:
     )
 
 
+#: The catalog's context of the error messages below: the sign-in page says "Too many
+#: attempts" in Chinese in words of its own.
+ERROR_CONTEXT = "error"
 #: Error messages for the codes a person can meet in the UI (the API's are English).
 ERRORS = {
-    "not_found": ("That page does not exist, or it is not yours.", "页面不存在，或不属于您。"),
-    "bad_credentials": ("Wrong organization, e-mail or password.", "组织、邮箱或密码错误。"),
-    "mfa_required": (
-        "Enter the code from your authenticator app.",
-        "请输入身份验证器中的验证码。",
-    ),
-    "bad_mfa_code": ("Wrong or used authentication code.", "验证码错误或已使用。"),
-    "rate_limited": ("Too many attempts; wait a minute.", "尝试次数过多，请稍候再试。"),
-    "account_locked": ("Too many attempts; wait a minute.", "尝试次数过多，请稍候再试。"),
-    "csrf_failed": (
-        "The form expired; reload the page and try again.",
-        "表单已过期，请刷新页面后重试。",
-    ),
-    "not_solved": ("Only a solved request can be rated.", "只有已解决的工单可以评价。"),
-    "ticket_closed": ("This request is closed.", "该工单已关闭。"),
-    "forbidden": ("You may not do that.", "您无权执行此操作。"),
-    "invalid_transition": ("That status change is not possible.", "无法变更为该状态。"),
-    "link_invalid": (
-        "This sign-in link was used or has expired; ask for a new one.",
-        "此登录链接已使用或已过期，请重新获取。",
-    ),
-    "account_disabled": ("This account is disabled.", "此账户已停用。"),
+    "not_found": NP_("error", "That page does not exist, or it is not yours."),
+    "bad_credentials": NP_("error", "Wrong organization, e-mail or password."),
+    "mfa_required": NP_("error", "Enter the code from your authenticator app."),
+    "bad_mfa_code": NP_("error", "Wrong or used authentication code."),
+    "rate_limited": NP_("error", "Too many attempts; wait a minute."),
+    "account_locked": NP_("error", "Too many attempts; wait a minute."),
+    "csrf_failed": NP_("error", "The form expired; reload the page and try again."),
+    "not_solved": NP_("error", "Only a solved request can be rated."),
+    "ticket_closed": NP_("error", "This request is closed."),
+    "forbidden": NP_("error", "You may not do that."),
+    "invalid_transition": NP_("error", "That status change is not possible."),
+    "link_invalid": NP_("error", "This sign-in link was used or has expired; ask for a new one."),
+    "account_disabled": NP_("error", "This account is disabled."),
 }
+#: Any other error: the API's own (English) message after this.
+CHECK_INPUT = N_("Please check: {message}")
 
 
 def error_text(error: Error, locale: str) -> str:
     known = ERRORS.get(error.code)
     if known is not None:
-        return known[1] if locale == "zh-CN" else known[0]
-    prefix = "请检查输入：" if locale == "zh-CN" else "Please check: "
-    return prefix + error.message
+        return i18n.translate(locale, known, context=ERROR_CONTEXT)
+    return i18n.translate(locale, CHECK_INPUT, message=error.message)
 
 
 # --- rendering ---------------------------------------------------------------------------------

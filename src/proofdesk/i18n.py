@@ -1,10 +1,12 @@
-"""The web UI's languages: English (the source text of every string) and Simplified Chinese.
+"""The one message catalog of every sentence the server shows: English (the source text, the
+msgid) and Simplified Chinese.
 
-Strings are marked in templates with ``{% trans %}``/``_()`` and in code with ``_()``; the
-catalog is ``web/locale/zh_CN/LC_MESSAGES/messages.po`` (gettext, maintained with Babel:
-``pybabel extract -F babel.cfg -o messages.pot src/proofdesk/web`` then ``pybabel update``).
-Catalogs are read from the ``.po`` text at start-up — no compiled files in the repository. A
-test fails when a string has no Chinese translation.
+Sentences are marked in templates with ``{% trans %}``/``_()`` and in Python with ``N_()``
+where they are defined; they are translated where they are shown, with ``translate(locale,
+message, **values)`` (``{name}`` placeholders) or ``gettext_for(locale)``. The catalog is
+``locale/zh_CN/LC_MESSAGES/messages.po`` (gettext, maintained with Babel, see ``babel.cfg``),
+read from the ``.po`` text at start-up — no compiled files in the repository. A test fails when
+a sentence has no Chinese translation, or when the catalog keeps one no longer used.
 
 The language is the user's setting when signed in, else the ``pd_lang`` cookie set by the
 language switch, else the browser's ``Accept-Language``.
@@ -14,6 +16,7 @@ from __future__ import annotations
 
 import functools
 import io
+from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -47,6 +50,39 @@ def translations(locale: str) -> NullTranslations:
     write_mo(buffer, catalog, use_fuzzy=False)
     buffer.seek(0)
     return Translations(buffer)
+
+
+def N_(message: str) -> str:
+    """Mark ``message`` for the catalog where it is defined (``N_`` is the name Babel's
+    extraction looks for); it is translated where it is shown."""
+    return message
+
+
+def NP_(context: str, message: str) -> str:
+    """Mark ``message`` for the catalog under ``context``, for an English sentence that another
+    place translates differently; translate it with ``translate(..., context=context)``."""
+    return message
+
+
+def gettext_for(locale: str) -> Callable[[str], str]:
+    """The ``gettext`` of ``locale`` (English for a locale we do not speak)."""
+    return translations(locale if locale in LOCALES else DEFAULT).gettext
+
+
+def translate(locale: str, message: str, /, *, context: str | None = None, **values: object) -> str:
+    """``message`` (its English msgid) in ``locale``, its ``{name}`` placeholders filled."""
+    found = translations(locale if locale in LOCALES else DEFAULT)
+    # Babel types pgettext loosely (``object``); it returns the text or ``message``.
+    text = found.gettext(message) if context is None else str(found.pgettext(context, message))
+    return text.format(**values) if values else text
+
+
+def in_every_locale(
+    message: str, /, *, context: str | None = None, **values: object
+) -> dict[str, str]:
+    """``message`` in each of our languages, for a text recorded with the event it explains
+    (a decision's reason is written to the log once, and read later in either language)."""
+    return {locale: translate(locale, message, context=context, **values) for locale in LOCALES}
 
 
 def negotiate(accept_language: str | None) -> str:
