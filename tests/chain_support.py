@@ -1,17 +1,13 @@
 """Chains for tests: anvil (a real node from npm) on loopback, and small logs to anchor.
 
-``anvil_binary`` finds the node that ``make`` installs from the npm package
-``@foundry-rs/anvil``; without it the anvil half of a test is skipped with the reason shown,
-or fails under ``PROOFDESK_REQUIRE_ALL=1``.
+``Anvil`` is the development node of ``proofdesk.chain.anvil`` (the one ``make`` installs from
+the npm package ``@foundry-rs/anvil``); without it the anvil half of a test is skipped with the
+reason shown, or fails under ``PROOFDESK_REQUIRE_ALL=1``.
 """
 
 from __future__ import annotations
 
-import json
-import socket
-import subprocess
 import time
-import urllib.request
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -22,10 +18,10 @@ from sqlalchemy import select
 from proofdesk.access import Actor
 from proofdesk.actions.accounts import do_create_organization, do_create_user
 from proofdesk.actions.tickets import NewTicket, do_create_ticket
+from proofdesk.chain import anvil
 from proofdesk.chain.anchoring import ANCHORED_TOPIC, Anchorer, Policy, deploy_contracts
 from proofdesk.chain.base import Chain, SignedTx, contract
-from proofdesk.chain.embedded import EmbeddedChain, dev_accounts
-from proofdesk.chain.rpc import RpcChain
+from proofdesk.chain.embedded import EmbeddedChain
 from proofdesk.domain.roles import Role
 from proofdesk.domain.tickets import Kind
 from proofdesk.ledger import checkpoints
@@ -38,93 +34,17 @@ from proofdesk.store.models import Anchor
 from tests.conftest import unavailable
 
 ROOT = Path(__file__).resolve().parents[1]
-ANVIL_CHAIN_ID = 31337
 
 
-def anvil_binary() -> Path:
-    """The anvil executable from node_modules (the platform package's binary, else the
-    npm wrapper); skips or fails when ``make`` has not installed it."""
-    found = sorted(ROOT.glob("node_modules/@foundry-rs/anvil-*/bin/anvil"))
-    if found:
-        return found[0]
-    wrapper = ROOT / "node_modules" / ".bin" / "anvil"
-    if wrapper.exists():
-        return wrapper
-    unavailable("anvil is not installed (run `npm ci`, or `make test`, which does)")
-    raise AssertionError("unreachable")
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port: int = s.getsockname()[1]
-        return port
-
-
-class Anvil:
-    """One anvil node on loopback, which tests stop, restart and rewind."""
+class Anvil(anvil.Anvil):
+    """The development node of ``proofdesk.chain.anvil`` from this checkout's node_modules;
+    skips (or fails, under ``PROOFDESK_REQUIRE_ALL=1``) when ``make`` has not installed it."""
 
     def __init__(self, workdir: Path, *, state: bool = True, extra: tuple[str, ...] = ()) -> None:
-        self.extra = extra
-        self.binary = anvil_binary()
-        self.workdir = workdir
-        self.port = free_port()
-        self.state_file = workdir / "anvil-state.json" if state else None
-        self.proc: subprocess.Popen[bytes] | None = None
-
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
-
-    def start(self, *, keep_state: bool = True) -> Anvil:
-        args = [str(self.binary), "--host", "127.0.0.1", "--port", str(self.port), "--silent"]
-        args += self.extra
-        if self.state_file is not None:
-            if not keep_state and self.state_file.exists():
-                self.state_file.unlink()
-            args += ["--state", str(self.state_file)]
-        self.log = self.workdir / "anvil.log"
-        with self.log.open("ab") as sink:
-            self.proc = subprocess.Popen(args, stdout=sink, stderr=subprocess.STDOUT)  # noqa: S603
-        deadline = time.monotonic() + 20
-        while True:
-            try:
-                self.rpc("eth_chainId")
-                return self
-            except OSError:
-                if self.proc.poll() is not None:
-                    raise RuntimeError(f"anvil exited: {self.log.read_text()[-2000:]}") from None
-                if time.monotonic() > deadline:
-                    raise
-                time.sleep(0.05)
-
-    def stop(self) -> None:
-        """Stop as an operator would (SIGTERM): anvil writes its state file on the way out."""
-        if self.proc is not None:
-            self.proc.terminate()
-            self.proc.wait(timeout=20)
-            self.proc = None
-
-    def rpc(self, method: str, *params: Any) -> Any:
-        body = json.dumps({"jsonrpc": "2.0", "id": 1, "method": method, "params": list(params)})
-        request = urllib.request.Request(  # noqa: S310 - loopback http
-            self.url, data=body.encode(), headers={"Content-Type": "application/json"}
-        )
-        with urllib.request.urlopen(request, timeout=5) as response:  # noqa: S310
-            answer = json.loads(response.read())
-        if "error" in answer:
-            raise RuntimeError(f"{method}: {answer['error']}")
-        return answer["result"]
-
-    def chain(self, *, confirmations: int = 1, retries: int = 4) -> RpcChain:
-        return RpcChain(
-            self.url,
-            dev_accounts()[0],
-            expected_chain_id=ANVIL_CHAIN_ID,
-            confirmations=confirmations,
-            retries=retries,
-            backoff=0.05,
-        )
+        try:
+            super().__init__(workdir, root=ROOT, state=state, extra=extra)
+        except anvil.AnvilNotInstalled as exc:
+            unavailable(exc.message)
 
 
 def advance_time(chain: Chain, seconds: int) -> None:

@@ -18,7 +18,8 @@ from proofdesk.chain.rpc import RpcChain, load_account, public_host
 from proofdesk.cli.main import app as cli
 from proofdesk.errors import ConfigError
 from proofdesk.settings import Settings
-from tests.chain_support import Anvil, free_port
+from proofdesk.web.local import free_port
+from tests.chain_support import Anvil
 
 KEY = "0x" + "11" * 32
 
