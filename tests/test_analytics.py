@@ -20,7 +20,7 @@ from proofdesk.domain.tickets import Channel, Kind, Status
 from proofdesk.errors import InvalidInput
 from proofdesk.store.db import Database
 from proofdesk.store.models import Ticket
-from tests.conftest import Tenant, actor_of
+from tests.support.tenants import Tenant, actor_of
 
 START = datetime(2026, 1, 1, tzinfo=UTC)
 

@@ -21,8 +21,8 @@ from proofdesk.chain.embedded import EmbeddedChain
 from proofdesk.chain.verify import check_anchor
 from proofdesk.cli.main import app as cli
 from proofdesk.verify.receipt import verify_receipt
-from tests.chain_support import SmallLog, anchored_events
-from tests.conftest import fresh_pg_database
+from tests.support.chain import SmallLog, anchored_events
+from tests.support.environment import fresh_pg_database
 
 
 @pytest.fixture(params=["sqlite", "pg"])

@@ -18,7 +18,7 @@ from proofdesk.chain.verify import check_anchor
 from proofdesk.cli.main import app as cli
 from proofdesk.ledger import checkpoints
 from proofdesk.verify.receipt import verify_receipt
-from tests.chain_support import Anvil, SmallLog, anchored_events
+from tests.support.chain import Anvil, SmallLog, anchored_events
 
 pytestmark = pytest.mark.server
 

@@ -10,7 +10,7 @@ import pytest
 
 from proofdesk.chain import anvil
 from proofdesk.chain.base import ChainError, ChainUnavailable
-from tests.chain_support import Anvil
+from tests.support.chain import Anvil
 
 
 def executable(path: Path) -> Path:

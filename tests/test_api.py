@@ -14,7 +14,7 @@ from openapi_spec_validator import validate
 from proofdesk.api.app import create_app
 from proofdesk.settings import Settings
 from proofdesk.store.db import Database
-from tests.conftest import Tenant, make_tenant, new_ticket
+from tests.support.tenants import Tenant, make_tenant, new_ticket
 
 PASSWORD = "correct horse battery"
 PNG = bytes.fromhex("89504e470d0a1a0a0000000d4948445200000001000000010806000000")

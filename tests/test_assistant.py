@@ -14,36 +14,18 @@ import pytest
 from fastapi.testclient import TestClient
 from typer.testing import CliRunner
 
-from proofdesk.assistant import kb
 from proofdesk.assistant.understanding import looks_chinese
 from proofdesk.cli.main import app as cli
 from proofdesk.store.db import Database
-from tests.conftest import Tenant
-
-API = "/api/v1"
-ROOT = Path(__file__).parent.parent
-KB = ROOT / "data" / "kb"
-
-
-def load_kb(db: Database, tenant: Tenant) -> None:
-    with db.writer() as session:
-        for spec in kb.read_path(KB):
-            kb.save(session, None, tenant.org_id, spec)
+from tests.support.assistant import API, load_kb, say
+from tests.support.paths import ROOT
+from tests.support.tenants import Tenant
 
 
 @pytest.fixture
 def shop(db: Database, tenant: Tenant) -> Tenant:
     load_kb(db, tenant)
     return tenant
-
-
-def say(client: TestClient, tenant: Tenant, text: str, **extra: Any) -> dict[str, Any]:
-    response = client.post(
-        f"{API}/assistant/messages", json={"text": text, **extra}, headers=tenant.customer.headers
-    )
-    assert response.status_code == 200, response.text
-    body: dict[str, Any] = response.json()
-    return body
 
 
 def test_it_answers_in_the_customers_language_with_its_source(
@@ -263,7 +245,7 @@ def test_kb_import_export_round_trip_and_evaluation(
 def test_agents_get_suggested_replies_and_similar_solved_tickets(
     client: TestClient, shop: Tenant, other_tenant: Tenant
 ) -> None:
-    from tests.conftest import new_ticket
+    from tests.support.tenants import new_ticket
 
     solved = new_ticket(
         client,
@@ -300,7 +282,7 @@ def test_agents_get_suggested_replies_and_similar_solved_tickets(
 
 
 def test_containment_hand_offs_and_false_containment(client: TestClient, shop: Tenant) -> None:
-    from tests.conftest import new_ticket
+    from tests.support.tenants import new_ticket
 
     say(client, shop, "KYC 审核要多久")  # answered, nothing after: contained
     say(client, shop, "转人工")  # handed off
@@ -322,7 +304,7 @@ def test_containment_hand_offs_and_false_containment(client: TestClient, shop: T
 def test_top_issues_cluster_recent_tickets_and_draft_an_faq(
     client: TestClient, shop: Tenant
 ) -> None:
-    from tests.conftest import new_ticket
+    from tests.support.tenants import new_ticket
 
     for n in range(6):
         t = new_ticket(
@@ -364,7 +346,7 @@ def test_without_a_knowledge_base_every_question_goes_to_a_person(
 def test_the_assistant_learns_from_agents_labels(
     client: TestClient, shop: Tenant, settings: Any, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from tests.conftest import new_ticket
+    from tests.support.tenants import new_ticket
 
     phrase = "the frobnicator widget shows a purple banner"
     for n in range(3):

@@ -19,8 +19,8 @@ from proofdesk.assistant.embedding import UniversalSentenceEncoder, Vectors, def
 from proofdesk.assistant.understanding import Model, Thresholds
 from proofdesk.store.db import Database
 from proofdesk.store.models import AssistantVector
-from tests.conftest import Tenant
-from tests.test_assistant import API, load_kb, say
+from tests.support.assistant import API, load_kb, say
+from tests.support.tenants import Tenant
 
 ENGLISH_ONLY = [
     ("my withdrawal is still pending", "withdrawal_pending"),

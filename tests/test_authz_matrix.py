@@ -55,7 +55,7 @@ from proofdesk.store.models import (
     User,
     Wallet,
 )
-from tests.conftest import Member, Tenant, actor_of, make_tenant, new_ticket
+from tests.support.tenants import Member, Tenant, actor_of, make_tenant, new_ticket
 
 API = "/api/v1"
 KB_DIR = Path(__file__).parent.parent / "data" / "kb"

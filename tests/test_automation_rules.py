@@ -20,7 +20,7 @@ from proofdesk.api.deps import Services
 from proofdesk.domain.tickets import Kind, Status
 from proofdesk.store.db import Database
 from proofdesk.store.models import TicketEvent
-from tests.conftest import Tenant, actor_of, new_ticket
+from tests.support.tenants import Tenant, actor_of, new_ticket
 
 API = "/api/v1"
 

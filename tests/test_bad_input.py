@@ -41,7 +41,7 @@ from proofdesk.store.models import (
     User,
     Wallet,
 )
-from tests.conftest import Member, Tenant, make_tenant, new_ticket
+from tests.support.tenants import Member, Tenant, make_tenant, new_ticket
 
 API = "/api/v1"
 GHOST = "00000000-0000-4000-8000-000000000000"

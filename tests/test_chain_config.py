@@ -19,7 +19,7 @@ from proofdesk.cli.main import app as cli
 from proofdesk.errors import ConfigError
 from proofdesk.settings import Settings
 from proofdesk.web.local import free_port
-from tests.chain_support import Anvil
+from tests.support.chain import Anvil
 
 KEY = "0x" + "11" * 32
 

@@ -7,7 +7,7 @@ from typing import Any
 from eth_utils.crypto import keccak
 
 from proofdesk.chain.anchoring import ANCHORED_TOPIC
-from tests.contract_helpers import ALICE, BOB, OWNER, ZERO, events, fresh, reverts, send
+from tests.support.vyper_calls import ALICE, BOB, OWNER, ZERO, events, fresh, reverts, send
 
 ROOT_A = bytes(range(32))
 ROOT_B = bytes(range(1, 33))

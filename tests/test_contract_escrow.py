@@ -10,8 +10,8 @@ from eth_utils.crypto import keccak
 from vyper.compiler import compile_code
 
 from proofdesk.chain.base import TxReverted, deploy
-from tests.chain_support import advance_time
-from tests.contract_helpers import (
+from tests.support.chain import advance_time
+from tests.support.vyper_calls import (
     ALICE,
     BOB,
     CAROL,

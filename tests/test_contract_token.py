@@ -7,8 +7,8 @@ from typing import Any
 import pytest
 
 from proofdesk.chain.base import TxReverted, deploy
-from tests.chain_support import advance_time
-from tests.contract_helpers import ALICE, BOB, CAROL, OWNER, ZERO, events, fresh, reverts, send
+from tests.support.chain import advance_time
+from tests.support.vyper_calls import ALICE, BOB, CAROL, OWNER, ZERO, events, fresh, reverts, send
 
 DAY = 86_400
 CAP = 1_000 * 10**18

@@ -6,7 +6,6 @@ from __future__ import annotations
 import json
 import uuid
 from pathlib import Path
-from typing import Any
 
 from fastapi.testclient import TestClient
 from typer.testing import CliRunner
@@ -16,7 +15,8 @@ from proofdesk.cli.main import app as cli
 from proofdesk.settings import Settings
 from proofdesk.store.db import Database
 from proofdesk.store.models import TicketEvent
-from tests.conftest import Tenant, new_ticket
+from tests.support.rules import failed_order_ticket
+from tests.support.tenants import Tenant, new_ticket
 
 API = "/api/v1"
 EXAMPLES = Path(__file__).parent.parent / "examples" / "contracts"
@@ -105,29 +105,6 @@ spec:
     decision: needs_human
     reason: {en: A person decides., zh-CN: 由人工决定。}
 """
-
-
-def failed_order_ticket(client: TestClient, tenant: Tenant, amount: str = "0.75") -> dict[str, Any]:
-    """A refund request of the tenant's customer about an order of hers that failed."""
-    order = client.put(
-        f"{API}/orders/ORD-{uuid.uuid4().hex[:8]}",
-        json={
-            "customer_id": tenant.customer.user_id,
-            "amount": amount,
-            "currency": "ETH",
-            "status": "failed",
-        },
-        headers=tenant.admin.headers,
-    )
-    assert order.status_code == 200, order.text
-    return new_ticket(
-        client,
-        tenant.customer,
-        kind="refund_request",
-        subject="Refund",
-        body="Failed",
-        order_id=order.json()["external_id"],
-    )
 
 
 def test_decisions_are_logged_receipted_and_replayed(

@@ -28,7 +28,7 @@ from proofdesk.chain.payouts import Payer
 from proofdesk.domain.tickets import Kind
 from proofdesk.store.db import Database
 from proofdesk.store.models import Payout, Team, User
-from tests.conftest import Tenant, actor_of, make_tenant
+from tests.support.tenants import Tenant, actor_of, make_tenant
 
 API = "/api/v1"
 EXAMPLES = Path(__file__).parent.parent / "examples" / "contracts"

@@ -3,18 +3,13 @@ and leaves a log that passes `proofdesk audit` and projections that match their 
 
 from __future__ import annotations
 
-import contextlib
 import os
 import random
 import re
 import signal
-import socket
-import subprocess
-import sys
 import threading
 import time
 from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
 
 import httpx2
@@ -22,18 +17,13 @@ import pytest
 
 from proofdesk.store.db import Database
 from proofdesk.store.models import Ticket
-from tests.conftest import fresh_pg_database
+from tests.support.environment import fresh_pg_database
+from tests.support.server import Deployment, proofdesk, start
 
 pytestmark = pytest.mark.server
 
 ROUNDS = 4
 CLIENTS = 6
-
-
-@dataclass
-class Deployment:
-    data: Path
-    url: str
 
 
 @pytest.fixture(params=["sqlite", "pg"])
@@ -45,57 +35,6 @@ def deployment(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Deplo
         return
     with fresh_pg_database("proofdesk_crash") as url:
         yield Deployment(tmp_path, url)
-
-
-def proofdesk(
-    where: Deployment, *args: str, check: bool = True
-) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(  # noqa: S603 - our own command line
-        [str(Path(sys.executable).parent / "proofdesk"), *args],
-        env=environment(where),
-        capture_output=True,
-        text=True,
-        check=check,
-        timeout=120,
-    )
-
-
-def environment(where: Deployment) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("PROOFDESK_")}
-    return env | {
-        "PROOFDESK_DATA_DIR": str(where.data),
-        "PROOFDESK_DATABASE_URL": where.url,
-        "PROOFDESK_ENV_FILE": str(where.data / "none.env"),
-        "PROOFDESK_LOG_LEVEL": "warning",
-        "PROOFDESK_CHECKPOINT_INTERVAL_SECONDS": "0.2",
-    }
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port: int = s.getsockname()[1]
-        return port
-
-
-def start(where: Deployment) -> tuple[subprocess.Popen[bytes], str]:
-    port = free_port()
-    process = subprocess.Popen(  # noqa: S603
-        [str(Path(sys.executable).parent / "proofdesk"), "serve", "--port", str(port)],
-        env=environment(where),
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-        start_new_session=True,
-    )
-    url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        with contextlib.suppress(httpx2.TransportError):
-            if httpx2.get(f"{url}/api/v1/health", timeout=1).status_code == 200:
-                return process, url
-        time.sleep(0.1)
-    os.killpg(process.pid, signal.SIGKILL)
-    pytest.fail("server did not start")
 
 
 def load(url: str, token: str, acknowledged: list[str], stop: threading.Event) -> None:

@@ -28,7 +28,7 @@ from proofdesk.store.models import AssistantExample, Base, TicketSecret, User
 from proofdesk.store.projections import check_projections
 from proofdesk.verify.note import Verifier
 from proofdesk.verify.receipt import verify_receipt
-from tests.conftest import Tenant, new_ticket
+from tests.support.tenants import Tenant, new_ticket
 
 API = "/api/v1"
 PNG = bytes.fromhex(

@@ -36,7 +36,7 @@ from proofdesk.errors import Error, InvalidInput
 from proofdesk.store.db import Database
 from proofdesk.store.models import Attachment, LogHead, Message, Ticket, TicketEvent, TicketTag
 from proofdesk.store.projections import check_projections, rebuild_all
-from tests.conftest import Tenant, actor_of, make_tenant, new_ticket
+from tests.support.tenants import Tenant, actor_of, make_tenant, new_ticket
 
 #: A status move: a literal target (often refused by the table), or an index into the targets
 #: the table allows from wherever the ticket is when the move runs (so that most moves apply).

@@ -18,7 +18,7 @@ from hypothesis import strategies as st
 
 from proofdesk.errors import InvalidInput
 from proofdesk.jsonlimits import MAX_DEPTH, DepthScanner, JsonTooDeep, check_depth, loads
-from tests.test_crash import Deployment, proofdesk, start
+from tests.support.server import Deployment, proofdesk, start
 
 DEEP = 70_000
 

@@ -21,7 +21,7 @@ from proofdesk.store.db import Database
 from proofdesk.verify.merkle import leaf_hash, verify_consistency, verify_inclusion
 from proofdesk.verify.note import Checkpoint, Signer, Verifier, open_checkpoint, sign_note
 from proofdesk.verify.receipt import verify_receipt
-from tests.conftest import Tenant, new_ticket
+from tests.support.tenants import Tenant, new_ticket
 
 API = "/api/v1"
 SECRET_NOTE = "internal: customer flagged by risk team, do not refund yet"
@@ -253,7 +253,7 @@ def test_log_api_proofs_verify(
 
 
 def make_customer(client: TestClient, db: Database) -> Any:
-    from tests.conftest import make_tenant
+    from tests.support.tenants import make_tenant
 
     return make_tenant(db).customer
 

@@ -15,7 +15,7 @@ from proofdesk.ledger.tree import Key, Tree, append_leaves, frontier, pieces
 from proofdesk.store.db import Database
 from proofdesk.store.models import MerkleNode
 from proofdesk.verify import merkle as m
-from tests.conftest import Tenant, new_ticket
+from tests.support.tenants import Tenant, new_ticket
 
 
 class Nodes(dict[Key, bytes]):

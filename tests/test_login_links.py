@@ -29,7 +29,7 @@ from proofdesk.settings import Settings
 from proofdesk.store.db import Database
 from proofdesk.store.models import LoginLink, User
 from proofdesk.web.local import free_port
-from tests.conftest import make_tenant
+from tests.support.tenants import make_tenant
 
 LINK = re.compile(r"http://\S+/login/link/(\S+?)\?next=\S*")
 

@@ -10,7 +10,7 @@ import uuid
 from fastapi.testclient import TestClient
 
 from proofdesk.actions.orders import SIGNATURE_HEADER, sign
-from tests.conftest import Tenant
+from tests.support.tenants import Tenant
 
 API = "/api/v1"
 

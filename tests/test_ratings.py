@@ -14,8 +14,8 @@ from sqlalchemy import select
 from proofdesk.ledger.sealing import SEALED
 from proofdesk.store.db import Database
 from proofdesk.store.models import TicketEvent
-from tests.conftest import Tenant, new_ticket
-from tests.test_assistant import load_kb, say
+from tests.support.assistant import load_kb, say
+from tests.support.tenants import Tenant, new_ticket
 
 API = "/api/v1"
 SEED = "abandon ability able about above absent absorb abstract absurd abuse access accident"

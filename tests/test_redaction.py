@@ -17,7 +17,7 @@ from sqlalchemy import select
 from proofdesk.domain.redaction import MARKERS, RedactingFilter, install_log_filter, redact
 from proofdesk.store.db import Database
 from proofdesk.store.models import Attachment, User
-from tests.conftest import Tenant, new_ticket
+from tests.support.tenants import Tenant, new_ticket
 
 API = "/api/v1"
 MNEMONIC = "legal winner thank year wave sausage worth useful legal winner thank yellow"
@@ -169,7 +169,7 @@ def test_a_signed_text_with_a_secret_is_refused_whole(
     client: TestClient, tenant: Tenant, db: Database
 ) -> None:
     from proofdesk.actions.accounts import attach_wallet
-    from tests.test_signed_submissions import sign
+    from tests.support.typed_data import sign
 
     account = Account.create()
     with db.writer() as session:

@@ -5,7 +5,6 @@ carry the signatures and verify offline."""
 from __future__ import annotations
 
 import json
-import secrets
 import time
 from pathlib import Path
 from typing import Any
@@ -13,7 +12,6 @@ from typing import Any
 import pytest
 from eth_account import Account
 from eth_account.signers.local import LocalAccount
-from eth_utils.crypto import keccak
 from fastapi.testclient import TestClient
 from typer.testing import CliRunner
 
@@ -24,7 +22,8 @@ from proofdesk.identity.typed import check_receipt
 from proofdesk.store.db import Database
 from proofdesk.store.models import User
 from proofdesk.verify.receipt import verify_receipt
-from tests.conftest import Member, Tenant
+from tests.support.tenants import Member, Tenant
+from tests.support.typed_data import sign
 
 API = "/api/v1"
 
@@ -37,44 +36,6 @@ def wallet(db: Database, tenant: Tenant) -> LocalAccount:
         assert customer is not None
         attach_wallet(session, customer, account.address, "test")
     return account
-
-
-def sign(
-    client: TestClient,
-    tenant: Tenant,
-    account: LocalAccount,
-    action: str,
-    content: dict[str, Any],
-    ticket: str = "",
-    **overrides: Any,
-) -> dict[str, Any]:
-    """What a dApp does: fetch the domain and types, build the message, sign it."""
-    spec = client.get(f"{API}/auth/typed-data").json()
-    nonce, issued = secrets.randbits(128), int(time.time())
-    message = {
-        "action": action,
-        "organization": tenant.org_id,
-        "ticket": ticket,
-        "requestId": "req-1" if action == "ticket.create" else "",
-        "contentHash": "0x" + keccak(canonical_json(content)).hex(),
-        "nonce": nonce,
-        "issuedAt": issued,
-    }
-    message.update(overrides)
-    typed = {
-        "types": spec["types"],
-        "primaryType": spec["primaryType"],
-        "domain": spec["domain"],
-        "message": message,
-    }
-    signature = Account.sign_typed_data(account.key, full_message=typed).signature
-    return {
-        "signer": account.address,
-        "signature": "0x" + bytes(signature).hex(),
-        "nonce": str(nonce),
-        "issued_at": message["issuedAt"],
-        "request_id": message["requestId"],
-    }
 
 
 REQUEST = {

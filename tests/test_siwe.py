@@ -22,7 +22,7 @@ from proofdesk.identity.siwe import SiweMessage, SiweRejected, parse
 from proofdesk.settings import Settings
 from proofdesk.store.db import Database
 from proofdesk.store.models import Session, SiweNonce, User, Wallet
-from tests.conftest import Tenant
+from tests.support.tenants import Tenant
 
 API = "/api/v1"
 N = 0xFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFEBAAEDCE6AF48A03BBFD25E8CD0364141

@@ -18,7 +18,7 @@ from proofdesk.sla.policies import SlaWorker
 from proofdesk.store.db import Database
 from proofdesk.store.models import Payout, TicketSla
 from proofdesk.store.projections import rebuild_all
-from tests.conftest import Tenant, actor_of
+from tests.support.tenants import Tenant, actor_of
 
 API = "/api/v1"
 

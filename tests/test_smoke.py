@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from fastapi.testclient import TestClient
 
-from tests.conftest import Tenant, new_ticket
+from tests.support.tenants import Tenant, new_ticket
 
 
 def test_ticket_lifecycle(client: TestClient, tenant: Tenant) -> None:

@@ -16,7 +16,7 @@ from proofdesk.settings import Settings
 from proofdesk.store.db import Database
 from proofdesk.store.models import ApiToken, Organization, User
 from proofdesk.store.models import Session as BrowserSession
-from tests.conftest import Tenant, make_tenant
+from tests.support.tenants import Tenant, make_tenant
 
 API = "/api/v1"
 PASSWORD = "correct horse battery staple"

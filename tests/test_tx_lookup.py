@@ -11,7 +11,7 @@ from eth_account import Account
 from proofdesk.assistant.lookup import answer_transactions, describe, look_up
 from proofdesk.chain.base import SignedTx, TxReverted
 from proofdesk.chain.embedded import dev_accounts
-from tests.contract_helpers import fresh
+from tests.support.vyper_calls import fresh
 
 WEI = 10**18
 

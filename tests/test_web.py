@@ -5,7 +5,6 @@ real browser are in test_web_browser.py."""
 from __future__ import annotations
 
 import re
-import time
 import uuid
 from datetime import timedelta
 from pathlib import Path
@@ -21,72 +20,17 @@ from proofdesk.actions.accounts import do_create_user
 from proofdesk.api.app import create_app
 from proofdesk.canonical import format_time, utc_now
 from proofdesk.domain.roles import Role
-from proofdesk.identity import mfa
 from proofdesk.settings import Settings
 from proofdesk.store.db import Database
 from proofdesk.store.models import Organization, Payout, Wallet
 from proofdesk.store.models import Presence as PresenceRow
 from proofdesk.web import i18n
 from proofdesk.web.pages import ERRORS
-from tests.conftest import Tenant, make_tenant, new_ticket
+from tests.support.tenants import Tenant, make_tenant, new_ticket
+from tests.support.web import PASSWORD, browser, csrf_of, new_agent, sign_in, staff_browser
 
 WEB = Path(__file__).parent.parent / "src" / "proofdesk" / "web"
-PASSWORD = "correct horse battery staple"
 HOSTILE = '<script>alert("x")</script><img src=x onerror=alert(1)>'
-
-
-def browser(client: TestClient) -> TestClient:
-    """A fresh cookie jar on the same app (another person's browser)."""
-    return TestClient(client.app, raise_server_exceptions=False, follow_redirects=False)
-
-
-def sign_in(client: TestClient, slug: str, email: str, **headers: str) -> TestClient:
-    web = browser(client)
-    web.headers.update(headers)
-    r = web.post("/login", data={"organization": slug, "email": email, "password": PASSWORD})
-    assert r.status_code == 303, r.text
-    return web
-
-
-def new_agent(db: Database, tenant: Tenant, email: str, name: str = "Agent") -> str:
-    """A new agent of the tenant who signs in with :data:`PASSWORD`; their id."""
-    with db.writer() as session:
-        return do_create_user(
-            session,
-            tenant.org_id,
-            role=Role.AGENT,
-            display_name=name,
-            email=email,
-            password=PASSWORD,
-        ).id
-
-
-def staff_browser(
-    client: TestClient, db: Database, tenant: Tenant, role: Role, email: str
-) -> TestClient:
-    """A browser signed in as a new member of staff with a second factor enrolled."""
-    with db.writer() as session:
-        user = do_create_user(
-            session, tenant.org_id, role=role, display_name="管理员", email=email, password=PASSWORD
-        )
-        assert db.keyring is not None
-        secret, _, _ = mfa.start_enrolment(user, db.keyring)
-        mfa.enable(session, user, db.keyring, pyotp.TOTP(secret).now())
-    web = browser(client)
-    # The enrolment used this step's code; the next step's is a fresh one.
-    code = pyotp.TOTP(secret).at(time.time() + 30)
-    signed = web.post(
-        "/login",
-        data={"organization": tenant.slug, "email": email, "password": PASSWORD, "totp_code": code},
-    )
-    assert signed.status_code == 303, signed.text
-    return web
-
-
-def csrf_of(html: str) -> str:
-    found = re.search(r'name="csrf_token" value="([^"]+)"', html)
-    assert found is not None
-    return found.group(1)
 
 
 @pytest.fixture
@@ -289,7 +233,6 @@ def test_every_string_of_the_ui_has_its_chinese_translation() -> None:
 def test_a_supervisor_enrols_a_second_factor_then_sees_the_dashboard(
     client: TestClient, db: Database, shop: Tenant
 ) -> None:
-    import pyotp
 
     email = f"boss@{shop.slug}.example"
     with db.writer() as session:
@@ -453,7 +396,7 @@ def test_bulk_actions_and_macros_in_the_console(client: TestClient, shop: Tenant
 
 def make_tenant_ticket(client: TestClient) -> str:
     """A ticket of another organization."""
-    from tests.conftest import new_ticket
+    from tests.support.tenants import new_ticket
 
     db = client.app.state.services.db  # type: ignore[attr-defined]
     other = make_tenant(db)

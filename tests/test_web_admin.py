@@ -16,10 +16,10 @@ from proofdesk.assistant import kb
 from proofdesk.domain.roles import Role
 from proofdesk.store.db import Database
 from proofdesk.store.models import KbRevision, Organization, Team, TeamMember, TicketEvent, User
-from tests.conftest import Tenant, make_tenant, new_ticket
-from tests.test_assistant import load_kb
-from tests.test_contracts_api import failed_order_ticket
-from tests.test_web import PASSWORD, browser, csrf_of, new_agent, sign_in, staff_browser
+from tests.support.assistant import load_kb
+from tests.support.rules import failed_order_ticket
+from tests.support.tenants import Tenant, make_tenant, new_ticket
+from tests.support.web import PASSWORD, browser, csrf_of, new_agent, sign_in, staff_browser
 
 
 def admin_browser(client: TestClient, db: Database, tenant: Tenant) -> TestClient:

@@ -32,7 +32,7 @@ from proofdesk.domain.roles import Role
 from proofdesk.identity import mfa
 from proofdesk.settings import Settings
 from proofdesk.web.local import free_port, serving
-from tests.conftest import unavailable
+from tests.support.environment import unavailable
 
 ROOT = Path(__file__).parent.parent
 CHROMIUM = "/usr/bin/chromium"

@@ -31,9 +31,8 @@ from proofdesk.settings import Settings
 from proofdesk.store.db import Database
 from proofdesk.store.migrate import upgrade
 from proofdesk.store.models import Anchor
-from tests.conftest import unavailable
-
-ROOT = Path(__file__).resolve().parents[1]
+from tests.support.environment import unavailable
+from tests.support.paths import ROOT
 
 
 class Anvil(anvil.Anvil):
