@@ -14,8 +14,9 @@ from hypothesis import strategies as st
 
 from proofdesk.rules.document import ContractError, parse
 from proofdesk.rules.engine import decide, encode_facts, replay
+from tests.support import paths
 
-EXAMPLES = Path(__file__).parent.parent / "examples" / "contracts"
+EXAMPLES = paths.ROOT / "examples" / "contracts"
 REFUND = (EXAMPLES / "refund-7-days.yaml").read_text()
 PAID = datetime(2026, 11, 1, 12, 0, tzinfo=UTC)
 

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import base64
 import json
-from pathlib import Path
 
 import pytest
 from hypothesis import given, settings
@@ -20,8 +19,9 @@ from proofdesk.verify.note import (
     sign_note,
     split_note,
 )
+from tests.support import paths
 
-V = json.loads((Path(__file__).parent / "vectors/c2sp/notes.json").read_text())
+V = json.loads((paths.VECTORS / "c2sp/notes.json").read_text())
 GO = V["go_note_example"]
 SUMDB = V["go_sumdb_checkpoint"]
 SUMDB_NOTE = base64.b64decode(SUMDB["signed_note_base64"]).decode()

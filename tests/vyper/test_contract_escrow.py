@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -10,6 +9,7 @@ from eth_utils.crypto import keccak
 from vyper.compiler import compile_code
 
 from proofdesk.chain.base import TxReverted, deploy
+from tests.support import paths
 from tests.support.chain import advance_time
 from tests.support.vyper_calls import (
     ALICE,
@@ -29,7 +29,7 @@ DAY = 86_400
 DECIDER = CAROL  # the ProofDesk deployment's key
 MERCHANT = ALICE
 CUSTOMER = BOB
-HERE = Path(__file__).parent / "contracts"
+HERE = paths.TEST_CONTRACTS
 
 
 def claim(n: int) -> bytes:

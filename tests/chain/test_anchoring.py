@@ -21,6 +21,7 @@ from proofdesk.chain.embedded import EmbeddedChain
 from proofdesk.chain.verify import check_anchor
 from proofdesk.cli.main import app as cli
 from proofdesk.verify.receipt import verify_receipt
+from tests.support import paths
 from tests.support.chain import SmallLog, anchored_events
 from tests.support.environment import fresh_pg_database
 
@@ -137,7 +138,7 @@ def test_receipts_carry_the_anchor_and_verify_after_a_restart(log: SmallLog, cha
     report = verify_receipt(receipt)
     assert report.ok, report.failures
     assert report.anchored_size == 6
-    schema = json.loads((Path(__file__).parent.parent / "docs/receipt.schema.json").read_text())
+    schema = json.loads((paths.ROOT / "docs/receipt.schema.json").read_text())
     for doc in (covered, receipt):
         assert [e.message for e in jsonschema.Draft202012Validator(schema).iter_errors(doc)] == []
     chain.close()

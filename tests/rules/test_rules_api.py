@@ -15,11 +15,12 @@ from proofdesk.cli.main import app as cli
 from proofdesk.settings import Settings
 from proofdesk.store.db import Database
 from proofdesk.store.models import TicketEvent
+from tests.support import paths
 from tests.support.rules import failed_order_ticket
 from tests.support.tenants import Tenant, new_ticket
 
 API = "/api/v1"
-EXAMPLES = Path(__file__).parent.parent / "examples" / "contracts"
+EXAMPLES = paths.ROOT / "examples" / "contracts"
 REFUND = (EXAMPLES / "refund-7-days.yaml").read_text()
 
 

@@ -8,7 +8,6 @@ from __future__ import annotations
 import uuid
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -28,10 +27,11 @@ from proofdesk.chain.payouts import Payer
 from proofdesk.domain.tickets import Kind
 from proofdesk.store.db import Database
 from proofdesk.store.models import Payout, Team, User
+from tests.support import paths
 from tests.support.tenants import Tenant, actor_of, make_tenant
 
 API = "/api/v1"
-EXAMPLES = Path(__file__).parent.parent / "examples" / "contracts"
+EXAMPLES = paths.ROOT / "examples" / "contracts"
 WEI = 10**18
 
 

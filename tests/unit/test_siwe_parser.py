@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import contextlib
 import json
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -19,8 +18,9 @@ from proofdesk.identity.siwe import (
     recover_personal,
     signature_bytes,
 )
+from tests.support import paths
 
-VECTORS = Path(__file__).parent / "vectors" / "eip4361"
+VECTORS = paths.VECTORS / "eip4361"
 POSITIVE = json.loads((VECTORS / "parsing_positive.json").read_text())
 NEGATIVE = json.loads((VECTORS / "parsing_negative.json").read_text())
 VALIDATION = json.loads((VECTORS / "validation.json").read_text())

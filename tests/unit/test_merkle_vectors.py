@@ -6,7 +6,6 @@ from __future__ import annotations
 import base64
 import json
 from collections.abc import Callable, Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -22,8 +21,9 @@ from proofdesk.verify.merkle import (
     verify_consistency,
     verify_inclusion,
 )
+from tests.support import paths
 
-VECTORS = json.loads((Path(__file__).parent / "vectors/rfc9162/transparency-dev.json").read_text())
+VECTORS = json.loads((paths.VECTORS / "rfc9162/transparency-dev.json").read_text())
 LEAVES = [leaf_hash(bytes.fromhex(h)) for h in VECTORS["leaves_hex"]]
 ROOTS = [bytes.fromhex(h) for h in VECTORS["roots_hex"]]
 

@@ -6,7 +6,6 @@ from __future__ import annotations
 import threading
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -22,6 +21,7 @@ from proofdesk.identity.siwe import SiweMessage, SiweRejected, parse
 from proofdesk.settings import Settings
 from proofdesk.store.db import Database
 from proofdesk.store.models import Session, SiweNonce, User, Wallet
+from tests.support import paths
 from tests.support.tenants import Tenant
 
 API = "/api/v1"
@@ -289,7 +289,7 @@ def test_a_contract_wallet_signs_in_by_eip1271(
 ) -> None:
     owner = Account.create()
     chain = client.app.state.services.anchoring.anchorer().chain  # type: ignore[attr-defined]
-    source = (Path(__file__).parent / "contracts" / "SmartWallet.vy").read_text()
+    source = (paths.TEST_CONTRACTS / "SmartWallet.vy").read_text()
     out = compile_code(source, output_formats=["abi", "bytecode"])
     factory = chain.w3.eth.contract(abi=out["abi"], bytecode=out["bytecode"])
     with chain.sending:

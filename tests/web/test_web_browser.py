@@ -32,9 +32,10 @@ from proofdesk.domain.roles import Role
 from proofdesk.identity import mfa
 from proofdesk.settings import Settings
 from proofdesk.web.local import free_port, serving
+from tests.support import paths
 from tests.support.environment import unavailable
 
-ROOT = Path(__file__).parent.parent
+ROOT = paths.ROOT
 CHROMIUM = "/usr/bin/chromium"
 AXE = ROOT / "node_modules" / "axe-core" / "axe.min.js"
 SHOTS = ROOT / "build" / "screenshots"

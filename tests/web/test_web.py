@@ -7,7 +7,6 @@ from __future__ import annotations
 import re
 import uuid
 from datetime import timedelta
-from pathlib import Path
 
 import pyotp
 import pytest
@@ -26,10 +25,11 @@ from proofdesk.store.models import Organization, Payout, Wallet
 from proofdesk.store.models import Presence as PresenceRow
 from proofdesk.web import i18n
 from proofdesk.web.pages import ERRORS
+from tests.support import paths
 from tests.support.tenants import Tenant, make_tenant, new_ticket
 from tests.support.web import PASSWORD, browser, csrf_of, new_agent, sign_in, staff_browser
 
-WEB = Path(__file__).parent.parent / "src" / "proofdesk" / "web"
+WEB = paths.ROOT / "src" / "proofdesk" / "web"
 HOSTILE = '<script>alert("x")</script><img src=x onerror=alert(1)>'
 
 

@@ -21,6 +21,7 @@ from proofdesk.store.db import Database
 from proofdesk.verify.merkle import leaf_hash, verify_consistency, verify_inclusion
 from proofdesk.verify.note import Checkpoint, Signer, Verifier, open_checkpoint, sign_note
 from proofdesk.verify.receipt import verify_receipt
+from tests.support import paths
 from tests.support.tenants import Tenant, new_ticket
 
 API = "/api/v1"
@@ -346,7 +347,7 @@ def test_receipts_follow_the_published_schema(
 ) -> None:
     import jsonschema
 
-    schema = json.loads((Path(__file__).parent.parent / "docs/receipt.schema.json").read_text())
+    schema = json.loads((paths.ROOT / "docs/receipt.schema.json").read_text())
     jsonschema.Draft202012Validator.check_schema(schema)
     validator = jsonschema.Draft202012Validator(schema)
     for doc in (

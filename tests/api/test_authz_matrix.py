@@ -22,7 +22,6 @@ import secrets
 import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -55,10 +54,11 @@ from proofdesk.store.models import (
     User,
     Wallet,
 )
+from tests.support.paths import ROOT
 from tests.support.tenants import Member, Tenant, actor_of, make_tenant, new_ticket
 
 API = "/api/v1"
-KB_DIR = Path(__file__).parent.parent / "data" / "kb"
+KB_DIR = ROOT / "data" / "kb"
 ROLES = ("admin", "supervisor", "agent", "auditor", "customer", "customer2")
 TENANTS = ("own", "other")
 

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 from datetime import UTC, datetime, timedelta, timezone
-from pathlib import Path
 
 import pytest
 from hypothesis import given
@@ -18,8 +17,9 @@ from proofdesk.canonical import (
     parse_time,
 )
 from proofdesk.errors import InvalidInput
+from tests.support import paths
 
-VECTORS = Path(__file__).parent / "vectors"
+VECTORS = paths.VECTORS
 
 
 def test_rfc8785_property_order() -> None:
