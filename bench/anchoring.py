@@ -23,12 +23,10 @@ from sqlalchemy import func, select
 from vyper.compiler import compile_code
 
 sys.path.insert(0, str(Path(__file__).parent))
-sys.path.insert(1, str(Path(__file__).resolve().parent.parent))
-from tests.chain_support import Anvil
-
 from api_load import cpu_model, usable_cpus
 from ledger import build, counts, markdown_table, replace_section, run_header
 from proofdesk.chain.anchoring import Anchorer, AnchorLoop, Policy, deploy_contracts
+from proofdesk.chain.anvil import Anvil
 from proofdesk.chain.base import Chain, transact
 from proofdesk.ledger import checkpoints
 from proofdesk.ledger.keys import Keyring
@@ -40,6 +38,7 @@ from proofdesk.verify.note import Signer
 START, END = "<!-- anchoring:start -->", "<!-- anchoring:end -->"
 ORIGIN = "desk.example.com/proofdesk"
 NAIVE_SAMPLES = 100
+ROOT = Path(__file__).resolve().parent.parent  # where `make` installs anvil (node_modules)
 
 
 def fresh_log(workdir: Path) -> tuple[Database, Signer]:
@@ -122,7 +121,7 @@ def latency(
 ) -> list[float]:
     """Seconds from an event's commit to a confirmed anchor covering it, with the background
     checkpoint (1 s) and anchoring (``window`` s, polled every 0.2 s) workers of ``serve``."""
-    node = Anvil(workdir, state=False, extra=("--block-time", str(block_time))).start()
+    node = Anvil(workdir, root=ROOT, state=False, extra=("--block-time", str(block_time))).start()
     try:
         chain = node.chain(confirmations=confirmations)
         db, signer = fresh_log(workdir)
@@ -173,7 +172,7 @@ def main(argv: list[str] | None = None) -> int:
     console = Console(width=140)
     with tempfile.TemporaryDirectory() as tmp:
         workdir = Path(tmp)
-        node = Anvil(workdir / "gas", state=False)
+        node = Anvil(workdir / "gas", root=ROOT, state=False)
         (workdir / "gas").mkdir()
         node.start()
         try:

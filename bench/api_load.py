@@ -47,7 +47,6 @@ import re
 import shlex
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
@@ -71,6 +70,7 @@ from proofdesk.domain.roles import ALL_SCOPES, Role, Scope
 from proofdesk.identity.credentials import create_api_token
 from proofdesk.settings import Settings
 from proofdesk.store.db import Database
+from proofdesk.web.local import free_port
 
 ROOT = Path(__file__).resolve().parent.parent
 DOCS = ROOT / "docs" / "benchmarks.md"
@@ -246,13 +246,6 @@ def seed(db: Database, customers: int) -> Credentials:
             )
             tokens.append(create_api_token(session, user, "bench", scopes)[1])
     return Credentials(agent_token, tokens)
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port: int = s.getsockname()[1]
-        return port
 
 
 def proofdesk_command() -> str:

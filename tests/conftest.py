@@ -1,4 +1,4 @@
-"""Shared fixtures: a throwaway database per backend, the app over it, and tenants to test with.
+"""Shared fixtures: a throwaway database per backend, the app over it, tenants, chains.
 
 Every API test runs on SQLite and on PostgreSQL (``backend`` fixture). PostgreSQL comes from
 ``PROOFDESK_TEST_PG`` (default: the local server); each test session creates its own database
@@ -8,64 +8,26 @@ reason shown — unless ``PROOFDESK_REQUIRE_ALL=1``, under which it fails.
 
 from __future__ import annotations
 
-import os
-import uuid
 from collections.abc import Iterator
-from contextlib import contextmanager
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
-from sqlalchemy import create_engine, text
-from sqlalchemy.engine import make_url
 
-from proofdesk.access import Actor
-from proofdesk.actions.accounts import do_create_organization, do_create_user
 from proofdesk.api.app import create_app
-from proofdesk.domain.roles import ALL_SCOPES, Role, Scope
-from proofdesk.identity.credentials import create_api_token
+from proofdesk.chain.embedded import EmbeddedChain
 from proofdesk.ledger.keys import Keyring
 from proofdesk.settings import Settings
 from proofdesk.store.db import Database
 from proofdesk.store.migrate import upgrade
-from proofdesk.store.models import Team, TeamMember, User
+from tests.support.chain import Anvil
+from tests.support.environment import fresh_pg_database, unavailable
+from tests.support.tenants import Member, Tenant, actor_of, make_tenant, new_ticket
 
-DEFAULT_PG = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
-REQUIRE_ALL = os.environ.get("PROOFDESK_REQUIRE_ALL") == "1"
-
-
-def unavailable(reason: str) -> None:
-    """Skip for a missing server, or fail when CI requires everything to run."""
-    if REQUIRE_ALL:
-        pytest.fail(f"PROOFDESK_REQUIRE_ALL=1 but {reason}")
-    pytest.skip(reason)
-
-
-@contextmanager
-def fresh_pg_database(prefix: str) -> Iterator[str]:
-    """A new, empty PostgreSQL database on the server of PROOFDESK_TEST_PG, dropped on exit;
-    skipped (or failed, under PROOFDESK_REQUIRE_ALL) when the server does not answer."""
-    base = make_url(os.environ.get("PROOFDESK_TEST_PG", DEFAULT_PG))
-    name = f"{prefix}_{uuid.uuid4().hex[:12]}"
-    try:
-        admin = create_engine(
-            base, isolation_level="AUTOCOMMIT", connect_args={"connect_timeout": 3}
-        )
-        with admin.connect() as conn:
-            conn.execute(text(f'CREATE DATABASE "{name}"'))
-    except Exception as exc:  # any failure to reach the server means "not available here"
-        unavailable(
-            f"PostgreSQL not reachable at {base.render_as_string(hide_password=True)}: "
-            f"{type(exc).__name__}"
-        )
-    try:
-        yield base.set(database=name).render_as_string(hide_password=False)
-    finally:
-        with admin.connect() as conn:
-            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
+# Test files once imported these helpers from here; they live in tests/support/ now, and the
+# names stay importable so that such a file on another branch still works after a merge.
+__all__ = ["Member", "Tenant", "actor_of", "make_tenant", "new_ticket", "unavailable"]
 
 
 @pytest.fixture(scope="session")
@@ -123,73 +85,6 @@ def client(settings: Settings, db: Database) -> Iterator[TestClient]:
         yield c
 
 
-@dataclass
-class Member:
-    user_id: str
-    role: Role
-    token: str
-    email: str
-
-    @property
-    def headers(self) -> dict[str, str]:
-        return {"Authorization": f"Bearer {self.token}"}
-
-
-@dataclass
-class Tenant:
-    """One organization with one user of every role, two customers and a team."""
-
-    org_id: str
-    slug: str
-    team_id: str
-    members: dict[str, Member] = field(default_factory=dict)
-
-    def __getattr__(self, name: str) -> Member:
-        try:
-            return self.members[name]
-        except KeyError:
-            raise AttributeError(name) from None
-
-
-def make_tenant(db: Database, *, password: str | None = None) -> Tenant:
-    slug = f"t{uuid.uuid4().hex[:10]}"
-    with db.writer() as session:
-        org = do_create_organization(session, slug, f"Tenant {slug}")
-        team = Team(organization_id=org.id, name="Tier 1", created_at=org.created_at)
-        session.add(team)
-        session.flush()
-        tenant = Tenant(org_id=org.id, slug=slug, team_id=team.id)
-        people = [
-            ("admin", Role.ADMIN),
-            ("supervisor", Role.SUPERVISOR),
-            ("agent", Role.AGENT),
-            ("agent2", Role.AGENT),
-            ("auditor", Role.AUDITOR),
-            ("customer", Role.CUSTOMER),
-            ("customer2", Role.CUSTOMER),
-        ]
-        for name, role in people:
-            email = f"{name}@{slug}.example"
-            user: User = do_create_user(
-                session,
-                org.id,
-                role=role,
-                display_name=name,
-                email=email,
-                password=password if name == "agent" else None,
-            )
-            _, token = create_api_token(
-                session,
-                user,
-                "test",
-                ALL_SCOPES if role is Role.ADMIN else ALL_SCOPES - {Scope.ADMIN},
-            )
-            tenant.members[name] = Member(user.id, role, token, email)
-        for name in ("agent", "agent2", "supervisor"):
-            session.add(TeamMember(team_id=team.id, user_id=tenant.members[name].user_id))
-    return tenant
-
-
 @pytest.fixture
 def tenant(db: Database) -> Tenant:
     return make_tenant(db)
@@ -200,33 +95,12 @@ def other_tenant(db: Database) -> Tenant:
     return make_tenant(db)
 
 
-def actor_of(member: Member, tenant: Tenant) -> Actor:
-    return Actor(member.user_id, tenant.org_id, member.role)
-
-
-def new_ticket(client: TestClient, member: Member, **fields: object) -> dict[str, object]:
-    """Open a ticket through the API; staff open it for ``requester_id`` (default: customer)."""
-    body: dict[str, object] = {
-        "kind": "question",
-        "subject": "Withdrawal pending",
-        "body": "My USDT withdrawal has been pending for 3 hours.",
-    }
-    body.update(fields)
-    response = client.post("/api/v1/tickets", json=body, headers=member.headers)
-    assert response.status_code == 201, response.text
-    result: dict[str, object] = response.json()
-    return result
-
-
 @pytest.fixture(scope="session", params=["embedded", "anvil"])
 def chain(
     request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[Any]:
     """A development chain with funded dev accounts: the embedded one, and anvil on loopback.
     The contract suites run on both."""
-    from proofdesk.chain.embedded import EmbeddedChain
-    from tests.chain_support import Anvil
-
     workdir = tmp_path_factory.mktemp(f"chain-{request.param}")
     if request.param == "embedded":
         embedded = EmbeddedChain(workdir / "evm.sqlite3")

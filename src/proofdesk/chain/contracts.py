@@ -2,8 +2,8 @@
 
 The compiled artifacts are package data (``artifacts/<Name>.json``) so that running ProofDesk
 needs no compiler. ``python -m proofdesk.chain.contracts`` (``make contracts``) rebuilds them
-with the pinned vyper; ``tests/test_contract_artifacts.py`` compiles the sources again and fails
-when an artifact differs from what its source compiles to.
+with the pinned vyper; ``tests/vyper/test_contract_artifacts.py`` compiles the sources again and
+fails when an artifact differs from what its source compiles to.
 """
 
 from __future__ import annotations

@@ -8,7 +8,7 @@ closed days; a country's make-up working days on a weekend (China's 调休, say)
 hours. Window boundaries are wall-clock minutes; ProofDesk assumes none falls inside a daylight
 saving transition (business hours do not start at 02:30).
 
-SLA timers (``proofdesk.sla``) measure targets in this time; ``tests/test_sla_calendar.py``
+SLA timers (``proofdesk.sla``) measure targets in this time; ``tests/unit/test_sla_calendar.py``
 checks both functions against a minute-by-minute count.
 """
 

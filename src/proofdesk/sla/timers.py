@@ -14,7 +14,7 @@ A target's clock runs while its condition holds and the ticket is not waiting on
 
 Only business time counts (:class:`~proofdesk.sla.calendar.BusinessCalendar`). Everything is a
 pure function of the events, so rebuilding projections recomputes the timers exactly;
-``tests/test_sla_timers.py`` checks them against a minute-by-minute simulation.
+``tests/unit/test_sla_timers.py`` checks them against a minute-by-minute simulation.
 """
 
 from __future__ import annotations

@@ -1,0 +1,1 @@
+"""The help desk through its HTTP API, on SQLite and PostgreSQL."""

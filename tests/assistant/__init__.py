@@ -1,0 +1,1 @@
+"""The assistant: answers, hand-offs, its model, and transaction look-ups on a chain."""

@@ -1,0 +1,1 @@
+"""Chains and anchoring: the embedded chain, anvil on loopback, failing nodes, configuration."""

@@ -1,0 +1,1 @@
+"""The proofdesk command line and the demo seed."""

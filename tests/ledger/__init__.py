@@ -1,0 +1,1 @@
+"""The event store and the transparency log: rebuilds, trees, receipts, audit, erasure, crashes."""

@@ -1,0 +1,1 @@
+"""Pure unit tests of the core: no database, no server, no chain."""

@@ -1,0 +1,1 @@
+"""The Vyper contracts of contracts/*.vy on both development chains, and their artifacts."""

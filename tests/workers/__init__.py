@@ -1,0 +1,1 @@
+"""What the background workers apply: SLA policies and automation rules."""
