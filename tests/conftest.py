@@ -23,7 +23,7 @@ from sqlalchemy.engine import make_url
 
 from proofdesk.access import Actor
 from proofdesk.actions.accounts import do_create_organization, do_create_user
-from proofdesk.api.app import create_app
+from proofdesk.app.factory import create_app
 from proofdesk.domain.roles import ALL_SCOPES, Role, Scope
 from proofdesk.identity.credentials import create_api_token
 from proofdesk.ledger.keys import Keyring

@@ -4,12 +4,13 @@ silently ignored setting."""
 from __future__ import annotations
 
 import json
-from datetime import date, datetime
+from datetime import datetime
 from typing import Annotated, Any, Generic, Literal, TypeVar
 
 from eth_utils.address import to_checksum_address
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StringConstraints, field_validator
+from pydantic import AwareDatetime, BaseModel, Field, StringConstraints
 
+from proofdesk.actions.inputs import StrictInput
 from proofdesk.domain.roles import Role, Scope
 from proofdesk.domain.tickets import Channel, Kind, Priority, Status, TicketState, Visibility
 from proofdesk.store.models import (
@@ -25,20 +26,8 @@ from proofdesk.store.models import (
 T = TypeVar("T")
 
 
-class Request(BaseModel):
-    model_config = ConfigDict(extra="forbid", str_max_length=64_000)
-
-    @field_validator("*")
-    @classmethod
-    def _no_nul(cls, value: Any) -> Any:
-        """PostgreSQL text cannot hold U+0000 (SQLite can): refuse it on both backends alike,
-        as bad input, instead of failing in the database."""
-        if isinstance(value, str) and "\x00" in value:
-            raise ValueError("must not contain NUL characters")
-        if isinstance(value, list):
-            for item in value:
-                cls._no_nul(item)
-        return value
+#: Every request body forbids unknown fields and NUL characters (``actions.inputs``).
+Request = StrictInput
 
 
 ShortText = Annotated[str, StringConstraints(min_length=1, max_length=300)]
@@ -677,35 +666,6 @@ class PayoutApproveIn(Request):
 
 class PayoutRejectIn(Request):
     reason: Annotated[str, StringConstraints(min_length=1, max_length=500)]
-
-
-class CalendarHoursIn(Request):
-    days: list[Annotated[int, Field(ge=0, le=6)]] = Field(min_length=1, max_length=7)
-    start: Annotated[str, StringConstraints(pattern=r"^\d{2}:\d{2}$")]
-    end: Annotated[str, StringConstraints(pattern=r"^\d{2}:\d{2}$")]
-
-
-class CalendarIn(Request):
-    timezone: Annotated[str, StringConstraints(min_length=1, max_length=64)] = "UTC"
-    hours: list[CalendarHoursIn] = Field(min_length=1, max_length=50)
-    country: Annotated[str, StringConstraints(min_length=2, max_length=3)] | None = None
-    subdivision: Annotated[str, StringConstraints(max_length=10)] | None = None
-    closed_days: list[date] = Field(default_factory=list, max_length=1000)
-
-
-class SlaPolicyIn(Request):
-    name: Annotated[str, StringConstraints(min_length=1, max_length=100)]
-    position: Annotated[int, Field(ge=0, le=10_000)] = 100
-    kinds: list[Kind] | None = Field(default=None, description="Null: every kind.")
-    priorities: list[Priority] | None = None
-    tiers: list[Annotated[str, StringConstraints(min_length=1, max_length=32)]] | None = None
-    first_response_minutes: Annotated[int, Field(ge=1, le=525_600)] | None = None
-    next_response_minutes: Annotated[int, Field(ge=1, le=525_600)] | None = None
-    periodic_update_minutes: Annotated[int, Field(ge=1, le=525_600)] | None = None
-    resolution_minutes: Annotated[int, Field(ge=1, le=525_600)] | None = None
-    warn_before_minutes: Annotated[int, Field(ge=0, le=10_080)] = 30
-    escalate_to: Literal["high", "urgent"] | None = None
-    calendar: CalendarIn | None = Field(default=None, description="Null: around the clock.")
 
 
 class SlaPolicyOut(BaseModel):

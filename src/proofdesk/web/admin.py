@@ -11,7 +11,6 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import RedirectResponse, Response
-from pydantic import ValidationError
 from sqlalchemy import desc, select
 
 from proofdesk import jsonlimits
@@ -19,9 +18,8 @@ from proofdesk.access import access_ticket, require_admin
 from proofdesk.actions import accounts, orders, payouts
 from proofdesk.actions import contracts as contract_actions
 from proofdesk.actions import sla as sla_actions
-from proofdesk.api.deps import services_of
-from proofdesk.api.routes.sla import policy_values
-from proofdesk.api.schemas import SlaPolicyIn
+from proofdesk.actions.inputs import checked_policy
+from proofdesk.app.services import services_of
 from proofdesk.assistant import kb
 from proofdesk.domain.identifiers import row_id
 from proofdesk.domain.roles import ALL_SCOPES, Role, Scope
@@ -437,7 +435,7 @@ class Day:
 class PolicyForm:
     """The SLA policy form as the admin sees it: filled from a stored policy, or from what was
     posted (kept on an error, so nothing typed is lost). ``values`` checks it with the API's
-    own schema and gives what ``actions.sla`` stores."""
+    own schema (``actions.inputs``) and gives what ``actions.sla`` stores."""
 
     name: str = ""
     position: str = "100"
@@ -503,12 +501,7 @@ class PolicyForm:
             del data["position"]
         if data["warn_before_minutes"] is None:
             del data["warn_before_minutes"]
-        try:
-            return policy_values(SlaPolicyIn.model_validate(data))
-        except ValidationError as exc:
-            first = exc.errors()[0]
-            where = ".".join(str(p) for p in first.get("loc", ())) or "policy"
-            raise InvalidInput(f"{where}: {first.get('msg', '')}", field=where) from None
+        return checked_policy(data)
 
     def _calendar(self) -> dict[str, Any] | None:
         if not self.business_hours:

@@ -41,7 +41,16 @@ from proofdesk.access import Actor, access_ticket, visible_messages, visible_tic
 from proofdesk.actions import login_links
 from proofdesk.actions import payouts as payout_actions
 from proofdesk.actions import tickets as actions
-from proofdesk.api.deps import CSRF_COOKIE, DEVICE_COOKIE, SESSION_COOKIE, Services, services_of
+from proofdesk.actions.uploads import do_store_upload
+from proofdesk.analytics.report import chart_csv, helpdesk_report
+from proofdesk.app.cookies import (
+    DEVICE_COOKIE,
+    SESSION_COOKIE,
+    clear_session_cookies,
+    set_device_cookie,
+    set_session_cookies,
+)
+from proofdesk.app.services import Services, services_of
 from proofdesk.channels.email.send import Mail, Mailer, MailUnavailable
 from proofdesk.domain.roles import MANAGERS, WORKERS, Role
 from proofdesk.domain.tickets import (
@@ -398,29 +407,13 @@ def login(
     if not attempt.mfa_ok:  # first, the second factor this role must have
         target = f"/mfa/setup?next={quote(target, safe='/')}"
     response = _with_session(RedirectResponse(target, 303), services, opened)
-    response.set_cookie(
-        DEVICE_COOKIE,
-        device,
-        max_age=400 * 86400,
-        httponly=True,
-        samesite="lax",
-        secure=services.settings.secure_cookies,
-        path="/login",
-    )
+    set_device_cookie(response, services.settings, device, "/login")
     return response
 
 
 def _with_session(response: Response, services: Services, opened: tuple[str, str]) -> Response:
     """Set the session's cookies (HttpOnly session, readable CSRF) on ``response``."""
-    token, csrf = opened
-    secure = services.settings.secure_cookies
-    ttl = services.settings.session_ttl_seconds
-    response.set_cookie(
-        SESSION_COOKIE, token, max_age=ttl, httponly=True, samesite="lax", secure=secure, path="/"
-    )
-    response.set_cookie(
-        CSRF_COOKIE, csrf, max_age=ttl, httponly=False, samesite="lax", secure=secure, path="/"
-    )
+    set_session_cookies(response, services.settings, *opened)
     return response
 
 
@@ -565,8 +558,7 @@ def logout(request: Request, csrf_token: Annotated[str, Form()] = "") -> Respons
     with services.db.writer() as session:
         close_session(session, request.cookies.get(SESSION_COOKIE, ""), visitor.actor.user_id)
     response = RedirectResponse("/login", 303)
-    response.delete_cookie(SESSION_COOKIE, path="/")
-    response.delete_cookie(CSRF_COOKIE, path="/")
+    clear_session_cookies(response)
     return response
 
 
@@ -695,13 +687,25 @@ def create_request(
 def _uploads(request: Request, visitor: Visitor, files: list[UploadFile] | None) -> list[str]:
     """Store the files of a form (the API's checks: size, type by content, no secrets) and
     return their ids to attach; an empty file input sends one nameless empty part."""
-    from proofdesk.api.routes.attachments import store_upload
     from proofdesk.errors import InvalidInput
 
     chosen = [f for f in files or [] if f.filename]
     if len(chosen) > MAX_FILES:
         raise InvalidInput(f"at most {MAX_FILES} files", field="files")
-    return [store_upload(services_of(request), visitor.actor, f).id for f in chosen]
+    services = services_of(request)
+    limit = services.settings.attachment_max_bytes + 1
+    return [
+        do_store_upload(
+            services.db,
+            services.blobs,
+            services.settings,
+            visitor.actor,
+            f.filename,
+            f.content_type,
+            f.file.read(limit),
+        ).id
+        for f in chosen
+    ]
 
 
 def integer_field(value: str, name: str) -> int | None:
@@ -1393,8 +1397,6 @@ def _window(start: str, end: str) -> tuple[datetime | None, datetime | None]:
 
 @router.get("/agent/dashboard")
 def dashboard(request: Request, start: str = "", end: str = "", team: str = "") -> Response:
-    from proofdesk.api.routes.analytics import helpdesk_report
-
     visitor = manager(request)
     since, until = _window(start, end)
     data = helpdesk_report(services_of(request).db, visitor.actor, since, until, team or None)
@@ -1429,13 +1431,11 @@ def dashboard(request: Request, start: str = "", end: str = "", team: str = "") 
 def dashboard_csv(
     request: Request, chart: str = "summary", start: str = "", end: str = "", team: str = ""
 ) -> Response:
-    from proofdesk.analytics import helpdesk as analytics
-    from proofdesk.api.routes.analytics import csv_response, helpdesk_report
-
     visitor = manager(request)
     since, until = _window(start, end)
     data = helpdesk_report(services_of(request).db, visitor.actor, since, until, team or None)
-    return csv_response(analytics.table(data, chart), f"{chart}.csv")
+    found = chart_csv(data, chart)
+    return Response(found.content, media_type=found.media_type, headers=found.headers)
 
 
 # --- the chat widget -----------------------------------------------------------------------------

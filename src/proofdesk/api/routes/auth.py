@@ -13,15 +13,7 @@ from sqlalchemy.orm import Session
 from proofdesk.access import Actor
 from proofdesk.actions import siwe
 from proofdesk.actions.accounts import do_create_api_token, do_revoke_api_token, normalize_email
-from proofdesk.api.deps import (
-    CSRF_COOKIE,
-    DEVICE_COOKIE,
-    SESSION_COOKIE,
-    ActorDep,
-    Services,
-    ServicesDep,
-    typed_domain,
-)
+from proofdesk.api.deps import ActorDep, ServicesDep, typed_domain
 from proofdesk.api.schemas import (
     EmailIn,
     LoginIn,
@@ -38,6 +30,14 @@ from proofdesk.api.schemas import (
     UserOut,
     WalletOut,
 )
+from proofdesk.app.cookies import (
+    DEVICE_COOKIE,
+    SESSION_COOKIE,
+    clear_session_cookies,
+    set_device_cookie,
+    set_session_cookies,
+)
+from proofdesk.app.services import Services
 from proofdesk.chain.base import Chain
 from proofdesk.domain.roles import Role
 from proofdesk.errors import Conflict, Forbidden, NotFound
@@ -49,7 +49,6 @@ from proofdesk.store.models import Session as BrowserSession
 
 router = APIRouter(prefix="/auth", tags=["auth"])
 log = logging.getLogger(__name__)
-DEVICE_COOKIE_DAYS = 365
 
 
 def _client(request: Request) -> str:
@@ -85,15 +84,7 @@ def login(body: LoginIn, request: Request, response: Response, services: Service
             out = _start_session(session, services, response, attempt.user, mfa_ok=attempt.mfa_ok)
     if attempt.error is not None:  # the failure is counted (committed) before it is reported
         raise attempt.error
-    response.set_cookie(
-        DEVICE_COOKIE,
-        device,
-        max_age=DEVICE_COOKIE_DAYS * 86400,
-        httponly=True,
-        samesite="lax",
-        secure=services.settings.secure_cookies,
-        path="/api/v1/auth",
-    )
+    set_device_cookie(response, services.settings, device, "/api/v1/auth")
     if attempt.new_device:
         log.info(
             "log-in from a new device: user %s from %s (%s)",
@@ -113,13 +104,7 @@ def _start_session(
     ttl = services.settings.session_ttl_seconds
     token, csrf = open_session(session, user, ttl, mfa_ok=mfa_ok)
     out = LoginOut(token=token, csrf_token=csrf, expires_in=ttl, user=UserOut.of(user))
-    secure = services.settings.secure_cookies
-    response.set_cookie(
-        SESSION_COOKIE, token, max_age=ttl, httponly=True, samesite="lax", secure=secure, path="/"
-    )
-    response.set_cookie(
-        CSRF_COOKIE, csrf, max_age=ttl, httponly=False, samesite="lax", secure=secure, path="/"
-    )
+    set_session_cookies(response, services.settings, token, csrf)
     return out
 
 
@@ -203,16 +188,14 @@ def logout(request: Request, response: Response, services: ServicesDep, actor: A
     token = header.partition(" ")[2].strip() or request.cookies.get(SESSION_COOKIE, "")
     with services.db.writer() as session:
         close_session(session, token, actor.user_id)
-    response.delete_cookie(SESSION_COOKIE, path="/")
-    response.delete_cookie(CSRF_COOKIE, path="/")
+    clear_session_cookies(response)
 
 
 @router.post("/logout/all", status_code=204, summary="End every session of the caller")
 def logout_everywhere(response: Response, services: ServicesDep, actor: ActorDep) -> None:
     with services.db.writer() as session:
         session.execute(delete(BrowserSession).where(BrowserSession.user_id == actor.user_id))
-    response.delete_cookie(SESSION_COOKIE, path="/")
-    response.delete_cookie(CSRF_COOKIE, path="/")
+    clear_session_cookies(response)
 
 
 def _keyring(services: Services) -> Keyring:

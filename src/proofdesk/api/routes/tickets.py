@@ -20,7 +20,7 @@ from proofdesk.access import (
     visible_tickets,
 )
 from proofdesk.actions import tickets as actions
-from proofdesk.api.deps import ActorDep, Services, ServicesDep, typed_domain
+from proofdesk.api.deps import ActorDep, ServicesDep, typed_domain
 from proofdesk.api.idempotency import idempotent_create
 from proofdesk.api.pagination import decode_cursor, encode_cursor
 from proofdesk.api.schemas import (
@@ -39,6 +39,7 @@ from proofdesk.api.schemas import (
     TicketOut,
     TicketPatch,
 )
+from proofdesk.app.services import Services
 from proofdesk.domain.roles import Scope
 from proofdesk.domain.tickets import Kind, Priority, Status
 from proofdesk.identity.typed import SignatureClaim

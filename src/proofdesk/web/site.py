@@ -1,0 +1,16 @@
+"""The web UI's part of the app: its page routers and static files."""
+
+from __future__ import annotations
+
+from fastapi import Depends, FastAPI
+from fastapi.staticfiles import StaticFiles
+
+from proofdesk.app.guards import reject_nul_characters
+from proofdesk.web import admin, pages
+
+
+def install(app: FastAPI) -> None:
+    """Add the pages (beside the API) and their static files to ``app``."""
+    app.include_router(pages.router, dependencies=[Depends(reject_nul_characters)])
+    app.include_router(admin.router, dependencies=[Depends(reject_nul_characters)])
+    app.mount("/static", StaticFiles(directory=pages.STATIC), name="static")
