@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 import hmac
-from typing import Annotated, Any
+from typing import Annotated
 
 from fastapi import Depends, Request
 
 from proofdesk.access import Actor
+from proofdesk.actions.login import do_mark_used
 from proofdesk.app.cookies import CSRF_HEADER, SESSION_COOKIE
 from proofdesk.app.services import Services, services_of
-from proofdesk.canonical import utc_now
 from proofdesk.errors import Forbidden, Unauthenticated
 from proofdesk.identity.credentials import (
     API_TOKEN_PREFIX,
@@ -87,7 +87,7 @@ def get_actor(request: Request) -> Actor:
                     raise Forbidden("missing or wrong X-CSRF-Token header", code="csrf_failed")
     if found is None:
         if used is not None:
-            touch(services, ApiToken, used, "last_used_at")
+            do_mark_used(services.db, ApiToken, used, "last_used_at")
         return actor
     if not found.mfa_ok and request.scope["path"] not in ENROLMENT_PATHS:
         raise Forbidden(
@@ -95,16 +95,8 @@ def get_actor(request: Request) -> Actor:
             code="mfa_enrollment_required",
         )
     if found.touch is not None:
-        touch(services, BrowserSession, found.touch, "last_seen_at")
+        do_mark_used(services.db, BrowserSession, found.touch, "last_seen_at")
     return found.actor
-
-
-def touch(services: Services, model: Any, key: str, column: str) -> None:
-    """Record that a session or token was used now (at most about once a minute each)."""
-    with services.db.writer() as session:
-        row = session.get(model, key)
-        if row is not None:
-            setattr(row, column, utc_now())
 
 
 def _equal(a: str, b: str) -> bool:

@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING
 from starlette.requests import HTTPConnection
 
 from proofdesk.actions.blobs import BlobStore
+from proofdesk.actions.login import LoginLimits
 from proofdesk.identity.credentials import RateLimiter
 from proofdesk.ledger.keys import Keyring
 from proofdesk.settings import Settings
@@ -42,6 +43,10 @@ class Services:
     sla: SlaWorker
     assistant: Models
     presence: Presence
+
+    def login_limits(self) -> LoginLimits:
+        """The windows every sign-in attempt counts against (``actions.login``)."""
+        return LoginLimits(self.login_limiter_by_address, self.login_limiter)
 
     def chain(self) -> Chain:
         """The configured chain (opened on first use; :class:`ChainError` if unreachable)."""

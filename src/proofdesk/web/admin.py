@@ -14,11 +14,12 @@ from fastapi.responses import RedirectResponse, Response
 from sqlalchemy import desc, select
 
 from proofdesk import jsonlimits
-from proofdesk.access import access_ticket, require_admin
+from proofdesk.access import access_ticket_by_reference, require_admin
 from proofdesk.actions import accounts, orders, payouts
 from proofdesk.actions import contracts as contract_actions
 from proofdesk.actions import sla as sla_actions
 from proofdesk.actions.inputs import checked_policy
+from proofdesk.actions.organization import do_rename_organization, do_set_agent_mfa
 from proofdesk.app.services import services_of
 from proofdesk.assistant import kb
 from proofdesk.domain.identifiers import row_id
@@ -34,7 +35,6 @@ from proofdesk.store.models import (
     SlaPolicy,
     Team,
     TeamMember,
-    Ticket,
     User,
 )
 from proofdesk.web.pages import (
@@ -165,11 +165,11 @@ def set_agent_mfa(
     require_for_agents: Annotated[str, Form()] = "",
 ) -> Response:
 
-    def change(session: Any) -> None:
-        org = session.get(Organization, visitor.actor.organization_id)
-        org.require_mfa_for_agents = require_for_agents == "on"
-
-    return _attempt(request, visitor, change)
+    return _attempt(
+        request,
+        visitor,
+        lambda session: do_set_agent_mfa(session, visitor.actor, require_for_agents == "on"),
+    )
 
 
 @router.post("/admin/organization/name")
@@ -178,14 +178,9 @@ def rename_organization(
     visitor: Annotated[Visitor, posted_by(admin)],
     name: Annotated[str, Form()] = "",
 ) -> Response:
-    def change(session: Any) -> None:
-        cleaned = " ".join(name.split())
-        if not 1 <= len(cleaned) <= 200:
-            raise InvalidInput("the name is 1-200 characters", field="name")
-        org = session.get(Organization, visitor.actor.organization_id)
-        org.name = cleaned
-
-    return _attempt(request, visitor, change)
+    return _attempt(
+        request, visitor, lambda session: do_rename_organization(session, visitor.actor, name)
+    )
 
 
 @router.post("/admin/organization/escrow")
@@ -791,23 +786,6 @@ def _in_editor(
         )
 
 
-def _ticket_by_reference(session: Any, visitor: Visitor, reference: str) -> Ticket:
-    """A ticket the admin may see, by its number (``1042`` or ``#1042``) or its id."""
-    text = reference.strip().removeprefix("#")
-    number = row_id(text)
-    if number is not None:
-        found = session.scalars(
-            select(Ticket.id).where(
-                Ticket.organization_id == visitor.actor.organization_id,
-                Ticket.number == number,
-            )
-        ).first()
-        text = found or ""
-    if not text:
-        raise NotFound("no such ticket", field="ticket")
-    return access_ticket(session, visitor.actor, text)
-
-
 @router.post("/admin/contracts/dry-run")
 def dry_run_contract(
     request: Request,
@@ -828,7 +806,7 @@ def dry_run_contract(
         if not isinstance(supplied, dict):
             raise InvalidInput("the claim facts are a JSON object", field="facts")
         with services.db.reader() as session:
-            found = _ticket_by_reference(session, visitor, ticket)
+            found = access_ticket_by_reference(session, visitor.actor, ticket)
             done = contract_actions.dry_run(
                 session, visitor.actor, source, found, supplied, chain=services.chain_or_none()
             )

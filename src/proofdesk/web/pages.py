@@ -37,10 +37,20 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 
-from proofdesk.access import Actor, access_ticket, visible_messages, visible_tickets
+from proofdesk.access import (
+    SLA_DUE,
+    Actor,
+    TicketFilter,
+    access_ticket,
+    search_tickets,
+    visible_messages,
+    visible_tickets,
+    with_sla_due,
+)
 from proofdesk.actions import login_links
 from proofdesk.actions import payouts as payout_actions
 from proofdesk.actions import tickets as actions
+from proofdesk.actions.login import PasswordAttempt, do_log_out, do_password_login
 from proofdesk.actions.uploads import do_store_upload
 from proofdesk.analytics.report import chart_csv, helpdesk_report
 from proofdesk.app.cookies import (
@@ -52,7 +62,7 @@ from proofdesk.app.cookies import (
 )
 from proofdesk.app.services import Services, services_of
 from proofdesk.channels.email.send import Mail, Mailer, MailUnavailable
-from proofdesk.domain.roles import MANAGERS, WORKERS, Role
+from proofdesk.domain.roles import MANAGERS, WORKERS
 from proofdesk.domain.tickets import (
     TRANSITIONS,
     UNSOLVED,
@@ -64,15 +74,9 @@ from proofdesk.domain.tickets import (
 )
 from proofdesk.errors import Error, NotFound, Unauthenticated
 from proofdesk.identity import mfa
-from proofdesk.identity.credentials import (
-    actor_from_session,
-    close_session,
-    new_token,
-    open_session,
-    password_login,
-)
+from proofdesk.identity.credentials import actor_from_session, open_session
 from proofdesk.ledger.anchors import covering_anchor
-from proofdesk.sla.policies import NEVER
+from proofdesk.sla.timers import NEVER
 from proofdesk.store.models import (
     Macro,
     Message,
@@ -370,44 +374,28 @@ def login(
 ) -> Response:
     services = services_of(request)
     _refuse_other_sites(request)
-    address = request.client.host if request.client else "unknown"
+    attempt = PasswordAttempt(
+        organization=organization.strip(),
+        email=email,
+        password=password,
+        totp_code=totp_code.strip() or None,
+        recovery_code=None,
+        device=request.cookies.get(DEVICE_COOKIE),
+        user_agent=request.headers.get("user-agent", ""),
+        address=request.client.host if request.client else "unknown",
+    )
+    ttl = services.settings.session_ttl_seconds
     try:
-        services.login_limiter_by_address.hit(address)
-        services.login_limiter.hit(f"{address}|{organization}|{email.strip().lower()}")
+        done = do_password_login(services.db, services.login_limits(), ttl, attempt)
     except Error as exc:
         return _login_again(request, exc, organization, email, next)
-    keyring = services.db.keyring
-    assert keyring is not None
-    device = request.cookies.get(DEVICE_COOKIE) or new_token()
-    with services.db.writer() as session:
-        attempt = password_login(
-            session,
-            keyring,
-            organization.strip(),
-            email,
-            password,
-            totp_code=totp_code.strip() or None,
-            recovery_code=None,
-            device_cookie=device,
-            user_agent=request.headers.get("user-agent", ""),
-        )
-        opened = None
-        if attempt.user is not None:
-            user = attempt.user
-            opened = open_session(
-                session, user, services.settings.session_ttl_seconds, mfa_ok=attempt.mfa_ok
-            )
-            staff = user.role != Role.CUSTOMER.value
-    if attempt.error is not None or opened is None:
-        assert attempt.error is not None
-        return _login_again(request, attempt.error, organization, email, next)
     target = _local(next)
     if target == "/":
-        target = "/agent" if staff else "/requests"
-    if not attempt.mfa_ok:  # first, the second factor this role must have
+        target = "/agent" if done.is_staff else "/requests"
+    if not done.mfa_ok:  # first, the second factor this role must have
         target = f"/mfa/setup?next={quote(target, safe='/')}"
-    response = _with_session(RedirectResponse(target, 303), services, opened)
-    set_device_cookie(response, services.settings, device, "/login")
+    response = _with_session(RedirectResponse(target, 303), services, (done.token, done.csrf))
+    set_device_cookie(response, services.settings, done.device, "/login")
     return response
 
 
@@ -457,8 +445,7 @@ def send_link(
     _refuse_other_sites(request)
     services = services_of(request)
     address = request.client.host if request.client else "unknown"
-    services.login_limiter_by_address.hit(address)
-    services.login_limiter.hit(f"{address}|{organization}|{email.strip().lower()}")
+    services.login_limits().hit(address, organization, email)
     settings = services.settings
     with services.db.writer() as session:
         issued = login_links.issue(session, organization, email, settings.login_link_ttl_seconds)
@@ -554,9 +541,9 @@ def logout(request: Request, csrf_token: Annotated[str, Form()] = "") -> Respons
     if visitor is None:
         return RedirectResponse("/login", 303)
     check_csrf(request, visitor, csrf_token)
-    services = services_of(request)
-    with services.db.writer() as session:
-        close_session(session, request.cookies.get(SESSION_COOKIE, ""), visitor.actor.user_id)
+    do_log_out(
+        services_of(request).db, request.cookies.get(SESSION_COOKIE, ""), visitor.actor.user_id
+    )
     response = RedirectResponse("/login", 303)
     clear_session_cookies(response)
     return response
@@ -974,31 +961,27 @@ class Queue:
 
     def select(self, visitor: Visitor, view: str) -> Any:
         """The unsolved tickets of ``view`` the visitor may see, filtered."""
-        query = visible_tickets(visitor.actor).where(Ticket.status.in_([s.value for s in UNSOLVED]))
-        if view == "mine":
-            query = query.where(Ticket.assignee_id == visitor.actor.user_id)
-        elif view == "unassigned":
-            query = query.where(Ticket.assignee_id.is_(None))
-        elif view == "sla":
-            query = query.join(TicketSla, TicketSla.ticket_id == Ticket.id)
-        elif view.startswith("team-"):
-            query = query.where(Ticket.team_id == view.removeprefix("team-"))
-        for column, value in (
-            (Ticket.kind, self.kind),
-            (Ticket.priority, self.priority),
-            (Ticket.channel, self.channel),
-        ):
-            if value:
-                query = query.where(column == value)
-        return query
+        return search_tickets(
+            visitor.actor,
+            TicketFilter(
+                statuses=[s.value for s in UNSOLVED],
+                kinds=[self.kind] if self.kind else (),
+                priorities=[self.priority] if self.priority else (),
+                channels=[self.channel] if self.channel else (),
+                assignee_id=visitor.actor.user_id if view == "mine" else None,
+                unassigned=view == "unassigned",
+                team_id=view.removeprefix("team-") if view.startswith("team-") else None,
+                with_sla=view == "sla",
+            ),
+        )
 
     def ordered(self, visitor: Visitor) -> Any:
         query = self.select(visitor, self.view)
         if self.sort != "due":
             return query.order_by(Ticket.updated_at.desc(), Ticket.id)
         if self.view != "sla":
-            query = query.outerjoin(TicketSla, TicketSla.ticket_id == Ticket.id)
-        return query.order_by(func.coalesce(TicketSla.due_at, NEVER), Ticket.id)
+            query = with_sla_due(query)
+        return query.order_by(SLA_DUE, Ticket.id)
 
 
 @router.get("/agent")

@@ -13,7 +13,8 @@ from proofdesk.api.deps import ActorDep, ServicesDep
 from proofdesk.api.schemas import SlaPolicyOut, TicketSlaOut
 from proofdesk.canonical import utc_now
 from proofdesk.domain.roles import Scope
-from proofdesk.sla.policies import NEVER, due_of, ticket_timers, timer_json
+from proofdesk.sla.policies import due_of, ticket_timers, timer_json
+from proofdesk.sla.timers import NEVER
 from proofdesk.store.models import SlaPolicy
 
 router = APIRouter(tags=["sla"])
