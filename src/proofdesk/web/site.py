@@ -6,11 +6,11 @@ from fastapi import Depends, FastAPI
 from fastapi.staticfiles import StaticFiles
 
 from proofdesk.app.guards import reject_nul_characters
-from proofdesk.web import admin, pages
+from proofdesk.web import admin, console, dashboard, live, pages, payouts, portal, signin, widget
 
 
 def install(app: FastAPI) -> None:
     """Add the pages (beside the API) and their static files to ``app``."""
-    app.include_router(pages.router, dependencies=[Depends(reject_nul_characters)])
-    app.include_router(admin.router, dependencies=[Depends(reject_nul_characters)])
+    for module in (signin, portal, live, console, dashboard, widget, payouts, admin):
+        app.include_router(module.router, dependencies=[Depends(reject_nul_characters)])
     app.mount("/static", StaticFiles(directory=pages.STATIC), name="static")
