@@ -6,7 +6,8 @@ from fastapi import Depends, FastAPI
 from fastapi.staticfiles import StaticFiles
 
 from proofdesk.app.guards import reject_nul_characters
-from proofdesk.web import admin, console, dashboard, live, pages, payouts, portal, signin, widget
+from proofdesk.web import console, dashboard, live, pages, payouts, portal, signin, widget
+from proofdesk.web.admin import overview as admin
 
 
 def install(app: FastAPI) -> None:
