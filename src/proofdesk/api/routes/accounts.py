@@ -23,20 +23,17 @@ from proofdesk.actions.profile import do_update_profile
 from proofdesk.api.deps import ActorDep, ServicesDep
 from proofdesk.api.idempotency import idempotent_create
 from proofdesk.api.pagination import decode_cursor, encode_cursor
-from proofdesk.api.schemas import (
+from proofdesk.api.schemas.accounts import (
     CustomerProfileOut,
     MfaPolicyIn,
     OrderIn,
-    OrderOut,
-    Page,
     TeamIn,
     TeamOut,
     UserIn,
-    UserOut,
     UserPatch,
     WalletIn,
-    WalletOut,
 )
+from proofdesk.api.schemas.common import OrderOut, Page, UserOut, WalletOut
 from proofdesk.domain.roles import Role, Scope
 from proofdesk.store.models import Order, Organization, Team, TeamMember, User, Wallet
 

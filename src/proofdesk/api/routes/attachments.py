@@ -11,7 +11,7 @@ from fastapi.responses import Response
 from proofdesk.access import access_attachment
 from proofdesk.actions.uploads import do_store_upload
 from proofdesk.api.deps import ActorDep, ServicesDep
-from proofdesk.api.schemas import AttachmentRef
+from proofdesk.api.schemas.common import AttachmentRef
 
 router = APIRouter(prefix="/attachments", tags=["attachments"])
 

@@ -20,7 +20,7 @@ from proofdesk.actions.login import (
 )
 from proofdesk.actions.profile import do_link_email
 from proofdesk.api.deps import ActorDep, ServicesDep, typed_domain
-from proofdesk.api.schemas import (
+from proofdesk.api.schemas.auth import (
     EmailIn,
     LoginIn,
     LoginOut,
@@ -33,9 +33,8 @@ from proofdesk.api.schemas import (
     TokenOut,
     TotpCodeIn,
     TotpSetupOut,
-    UserOut,
-    WalletOut,
 )
+from proofdesk.api.schemas.common import UserOut, WalletOut
 from proofdesk.app.cookies import (
     DEVICE_COOKIE,
     SESSION_COOKIE,

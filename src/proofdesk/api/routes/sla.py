@@ -10,7 +10,7 @@ from proofdesk.access import access_ticket, require_scope, require_staff
 from proofdesk.actions import sla as actions
 from proofdesk.actions.inputs import SlaPolicyIn, policy_values
 from proofdesk.api.deps import ActorDep, ServicesDep
-from proofdesk.api.schemas import SlaPolicyOut, TicketSlaOut
+from proofdesk.api.schemas.sla import SlaPolicyOut, TicketSlaOut
 from proofdesk.canonical import utc_now
 from proofdesk.domain.roles import Scope
 from proofdesk.sla.policies import due_of, ticket_timers, timer_json

@@ -27,20 +27,19 @@ from proofdesk.actions import tickets as actions
 from proofdesk.api.deps import ActorDep, ServicesDep, typed_domain
 from proofdesk.api.idempotency import idempotent_create
 from proofdesk.api.pagination import decode_cursor, encode_cursor
-from proofdesk.api.schemas import (
+from proofdesk.api.schemas.common import Page, TicketOut
+from proofdesk.api.schemas.tickets import (
     AssignmentIn,
     ChangesOut,
     EventOut,
     MergeIn,
     MessageIn,
     MessageOut,
-    Page,
     RatingIn,
     SignatureIn,
     StatusIn,
     TagsIn,
     TicketIn,
-    TicketOut,
     TicketPatch,
 )
 from proofdesk.app.services import Services

@@ -1,3 +1,1 @@
-"""Request and response bodies (being split beside their route modules)."""
-
-from proofdesk.api.schemas.common import *  # noqa: F403
+"""Request and response bodies: ``common`` and one module per route module."""
