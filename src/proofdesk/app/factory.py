@@ -2,11 +2,13 @@
 the workers' lifespan — composed from a :class:`Settings`.
 
 This is the composition root: the one module of ``app/`` that imports the adapters
-(``api/``, ``web/``), to put them side by side; they never import each other.
+(``api/``, ``web/``, the e-mail channel), to put them side by side; they never import each
+other.
 """
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
@@ -19,9 +21,10 @@ from proofdesk.api import router as api_routes
 from proofdesk.api.body_limit import BodyLimit
 from proofdesk.api.router import API_PREFIX
 from proofdesk.app.presence import Presence
-from proofdesk.app.services import Services, open_anchorer, open_database
+from proofdesk.app.services import SendMail, Services, open_anchorer, open_database
 from proofdesk.assistant.conversation import Models
 from proofdesk.chain.anchoring import AnchorLoop
+from proofdesk.channels.email.send import Mail, Mailer, MailUnavailable
 from proofdesk.domain.redaction import install_log_filter
 from proofdesk.errors import ConfigError
 from proofdesk.identity.credentials import RateLimiter
@@ -35,6 +38,19 @@ from proofdesk.web import site as web_site
 from proofdesk.web.pages import MAX_FILES
 from proofdesk.web.security import SecurityHeaders
 from proofdesk.workers.automation import Automator
+
+
+def mail_sender(settings: Settings) -> SendMail | None:
+    """The e-mail channel's sender, as the pages use it: failures are logged, never raised."""
+    mailer = Mailer.from_settings(settings)
+    if mailer is None:
+        return None
+
+    def send(to: str, subject: str, text: str) -> None:
+        with contextlib.suppress(MailUnavailable):
+            mailer.send(Mail(to=to, subject=subject, text=text))
+
+    return send
 
 
 def create_app(settings: Settings, db: Database | None = None) -> FastAPI:
@@ -95,6 +111,7 @@ def create_app(settings: Settings, db: Database | None = None) -> FastAPI:
         sla=sla_worker,
         assistant=Models.from_settings(settings),
         presence=Presence(db),
+        send_mail=mail_sender(settings),
     )
     api_routes.install(app, db)
     web_site.install(app)

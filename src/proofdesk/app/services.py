@@ -4,6 +4,7 @@ tests)."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -27,6 +28,11 @@ if TYPE_CHECKING:
     from proofdesk.workers.automation import Automator
 
 
+#: Sends one e-mail (to, subject, text) and does not raise: the channel logs a failure, and a
+#: page must not tell whether a message could be sent (``web.signin``).
+SendMail = Callable[[str, str, str], None]
+
+
 @dataclass(slots=True)
 class Services:
     """What a request may use: built once by ``app.factory.create_app``, kept on the app's
@@ -43,6 +49,8 @@ class Services:
     sla: SlaWorker
     assistant: Models
     presence: Presence
+    #: None when no e-mail server is configured (sign-in links are then not offered).
+    send_mail: SendMail | None = None
 
     def login_limits(self) -> LoginLimits:
         """The windows every sign-in attempt counts against (``actions.login``)."""

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import base64
-import contextlib
 from typing import Annotated
 from urllib.parse import quote, urlsplit
 
@@ -19,8 +18,7 @@ from proofdesk.app.cookies import (
     set_device_cookie,
     set_session_cookies,
 )
-from proofdesk.app.services import Services, services_of
-from proofdesk.channels.email.send import Mail, Mailer, MailUnavailable
+from proofdesk.app.services import SendMail, Services, services_of
 from proofdesk.errors import Error, NotFound
 from proofdesk.identity import mfa
 from proofdesk.identity.credentials import open_session
@@ -74,7 +72,7 @@ def login_page(request: Request, next: str = "/", org: str = "") -> Response:
         org=org,
         error=None,
         email="",
-        links=Mailer.from_settings(services_of(request).settings) is not None,
+        links=services_of(request).send_mail is not None,
     )
 
 
@@ -128,8 +126,8 @@ def _refuse_other_sites(request: Request) -> None:
         raise Forbidden("sign in from this site's own page", code="csrf_failed")
 
 
-def _mailer(request: Request) -> Mailer:
-    mailer = Mailer.from_settings(services_of(request).settings)
+def _mailer(request: Request) -> SendMail:
+    mailer = services_of(request).send_mail
     if mailer is None:
         raise NotFound("sign-in links are not offered here (no e-mail server is configured)")
     return mailer
@@ -180,7 +178,7 @@ def send_link(
         subject, _, body = text.partition("\n\n")
         # After the answer is sent, so that its timing does not tell whether the address has
         # an account; a failure is logged by the mailer, and the page must not tell either.
-        background.add_task(_send_quietly, mailer, Mail(to=to, subject=subject.strip(), text=body))
+        background.add_task(mailer, to, subject.strip(), body)
     return render(
         request,
         None,
@@ -190,11 +188,6 @@ def send_link(
         next=_local(next),
         sent=True,
     )
-
-
-def _send_quietly(mailer: Mailer, mail: Mail) -> None:
-    with contextlib.suppress(MailUnavailable):
-        mailer.send(mail)
 
 
 @router.get("/login/link/{token}")
@@ -239,7 +232,7 @@ def _login_again(
         org=organization,
         email=email,
         error=error_text(error, locale_of(request, None)),
-        links=Mailer.from_settings(services_of(request).settings) is not None,
+        links=services_of(request).send_mail is not None,
     )
 
 
