@@ -65,12 +65,12 @@ from sqlalchemy.engine import make_url
 
 import proofdesk
 from proofdesk.actions.accounts import do_create_organization, do_create_user
+from proofdesk.app.local import free_port
 from proofdesk.app.services import open_database
 from proofdesk.domain.roles import ALL_SCOPES, Role, Scope
 from proofdesk.identity.credentials import create_api_token
 from proofdesk.settings import Settings
 from proofdesk.store.db import Database
-from proofdesk.web.local import free_port
 
 ROOT = Path(__file__).resolve().parent.parent
 DOCS = ROOT / "docs" / "benchmarks.md"

@@ -24,6 +24,7 @@ from sqlalchemy import select
 sys.path.insert(0, str(Path(__file__).parent))
 from api_load import cpu_model
 from ledger import markdown_table, replace_section, run_header
+from proofdesk.app.local import serving
 from proofdesk.app.services import open_database
 from proofdesk.demo.play import DEMO_SLUG, STAFF_DOMAIN, import_starter_kb, seed_demo
 from proofdesk.domain.roles import Role
@@ -31,7 +32,6 @@ from proofdesk.identity import mfa
 from proofdesk.ledger.checkpoints import CheckpointLoop, signer_for
 from proofdesk.settings import Settings
 from proofdesk.store.models import Organization, Ticket, User
-from proofdesk.web.local import serving
 
 CHROMIUM = "/usr/bin/chromium"
 PAINTED = "() => performance.getEntriesByName('first-contentful-paint').length > 0"

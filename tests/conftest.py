@@ -15,7 +15,7 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 
-from proofdesk.api.app import create_app
+from proofdesk.app.factory import create_app
 from proofdesk.chain.embedded import EmbeddedChain
 from proofdesk.ledger.keys import Keyring
 from proofdesk.settings import Settings

@@ -9,16 +9,19 @@ do not reveal which tickets exist in other tenants or belong to other customers.
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select, select
+from sqlalchemy import ColumnElement, Select, exists, func, or_, select
 from sqlalchemy.orm import InstrumentedAttribute, Session
 
+from proofdesk.domain.identifiers import row_id
 from proofdesk.domain.roles import ALL_SCOPES, MANAGERS, STAFF, WORKERS, Role, Scope
 from proofdesk.domain.tickets import EventType, Visibility
 from proofdesk.errors import Forbidden, NotFound
-from proofdesk.store.models import Attachment, Message, Ticket, User
+from proofdesk.sla.timers import NEVER
+from proofdesk.store.models import Attachment, Message, Ticket, TicketSla, TicketTag, User
 
 
 @dataclass(frozen=True, slots=True)
@@ -149,3 +152,89 @@ def access_attachment(session: Session, actor: Actor, attachment_id: str) -> Att
             ):
                 return found
     raise NotFound("no such attachment", attachment_id=attachment_id)
+
+
+# --- ticket queues and search: the one query the API's listing and the console's queue share
+
+
+#: The instant a ticket's first running SLA target breaches; tickets without one sort last.
+SLA_DUE = func.coalesce(TicketSla.due_at, NEVER)
+
+
+@dataclass(frozen=True, slots=True)
+class TicketFilter:
+    """What a listing narrows to; empty fields do not narrow. Values are the stored strings."""
+
+    statuses: Sequence[str] = ()
+    priorities: Sequence[str] = ()
+    kinds: Sequence[str] = ()
+    channels: Sequence[str] = ()
+    assignee_id: str | None = None
+    unassigned: bool = False
+    team_id: str | None = None
+    requester_id: str | None = None
+    tag: str | None = None
+    #: Text in the subject or in a message the actor may see, or a ticket number (``#42``).
+    text: str | None = None
+    #: Only tickets with SLA timers (joined, so :data:`SLA_DUE` may be used without more).
+    with_sla: bool = False
+
+
+def search_tickets(actor: Actor, wanted: TicketFilter) -> Select[Ticket]:
+    """The tickets the actor may see that match ``wanted`` (not ordered)."""
+    query = visible_tickets(actor)
+    for column, values in (
+        (Ticket.status, wanted.statuses),
+        (Ticket.priority, wanted.priorities),
+        (Ticket.kind, wanted.kinds),
+        (Ticket.channel, wanted.channels),
+    ):
+        if values:
+            query = query.where(column.in_(list(values)))
+    if wanted.unassigned:
+        query = query.where(Ticket.assignee_id.is_(None))
+    elif wanted.assignee_id is not None:
+        query = query.where(Ticket.assignee_id == wanted.assignee_id)
+    if wanted.team_id is not None:
+        query = query.where(Ticket.team_id == wanted.team_id)
+    if wanted.requester_id is not None:
+        query = query.where(Ticket.requester_id == wanted.requester_id)
+    if wanted.tag is not None:
+        query = query.where(
+            exists().where(TicketTag.ticket_id == Ticket.id, TicketTag.tag == wanted.tag.casefold())
+        )
+    if wanted.text is not None:
+        query = query.where(_text_matches(actor, wanted.text.strip()))
+    if wanted.with_sla:
+        query = query.join(TicketSla, TicketSla.ticket_id == Ticket.id)
+    return query
+
+
+def with_sla_due(query: Select[Ticket]) -> Select[Ticket]:
+    """``query`` with each ticket's SLA row, if it has one, to sort or page by :data:`SLA_DUE`
+    (not for a query built with ``with_sla``, which has it already)."""
+    return query.outerjoin(TicketSla, TicketSla.ticket_id == Ticket.id)
+
+
+def _text_matches(actor: Actor, text: str) -> ColumnElement[bool]:
+    escaped = text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    pattern = f"%{escaped}%"
+    visible = visible_messages(actor, Ticket.id).where(Message.body.ilike(pattern, escape="\\"))
+    conditions = [Ticket.subject.ilike(pattern, escape="\\"), visible.exists()]
+    if text.lstrip("#").isdecimal() and len(text) < 10:
+        conditions.append(Ticket.number == int(text.lstrip("#")))
+    return or_(*conditions)
+
+
+def access_ticket_by_reference(session: Session, actor: Actor, reference: str) -> Ticket:
+    """A ticket the actor may see, by its number (``1042`` or ``#1042``) or its id."""
+    text = reference.strip().removeprefix("#")
+    number = row_id(text)
+    if number is not None:
+        found = session.scalars(
+            visible_tickets(actor).with_only_columns(Ticket.id).where(Ticket.number == number)
+        ).first()
+        text = found or ""
+    if not text:
+        raise NotFound("no such ticket", field="ticket")
+    return access_ticket(session, actor, text)

@@ -11,7 +11,7 @@ import pytest
 from fastapi.testclient import TestClient
 from openapi_spec_validator import validate
 
-from proofdesk.api.app import create_app
+from proofdesk.app.factory import create_app
 from proofdesk.settings import Settings
 from proofdesk.store.db import Database
 from tests.support.tenants import Tenant, make_tenant, new_ticket

@@ -14,7 +14,7 @@ import pytest
 from fastapi.testclient import TestClient
 from typer.testing import CliRunner
 
-from proofdesk.api.app import create_app
+from proofdesk.app.factory import create_app
 from proofdesk.canonical import parse_time
 from proofdesk.chain.base import TxReverted, contract, transact
 from proofdesk.chain.embedded import EmbeddedChain

@@ -12,13 +12,13 @@ import pytest
 from eth_account import Account
 from typer.testing import CliRunner
 
+from proofdesk.app.local import free_port
 from proofdesk.chain.base import ChainError, ChainUnavailable, GasCapExceeded
 from proofdesk.chain.connect import open_chain
 from proofdesk.chain.rpc import RpcChain, load_account, public_host
 from proofdesk.cli.main import app as cli
 from proofdesk.errors import ConfigError
 from proofdesk.settings import Settings
-from proofdesk.web.local import free_port
 from tests.support.chain import Anvil
 
 KEY = "0x" + "11" * 32

@@ -21,14 +21,14 @@ from pydantic import SecretStr
 from sqlalchemy import select, update
 
 from proofdesk.actions.accounts import do_create_user
-from proofdesk.api.app import create_app
+from proofdesk.app.factory import create_app
+from proofdesk.app.local import free_port
 from proofdesk.canonical import utc_now
 from proofdesk.channels.email.send import Mail, Mailer, MailUnavailable
 from proofdesk.domain.roles import Role
 from proofdesk.settings import Settings
 from proofdesk.store.db import Database
 from proofdesk.store.models import LoginLink, User
-from proofdesk.web.local import free_port
 from tests.support.tenants import make_tenant
 
 LINK = re.compile(r"http://\S+/login/link/(\S+?)\?next=\S*")

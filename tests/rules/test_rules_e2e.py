@@ -18,7 +18,7 @@ from sqlalchemy import select
 from proofdesk.actions import contracts as contract_actions
 from proofdesk.actions.accounts import attach_wallet
 from proofdesk.actions.tickets import NewTicket, do_add_message, do_create_ticket
-from proofdesk.api.deps import Services
+from proofdesk.app.services import Services
 from proofdesk.canonical import format_time
 from proofdesk.chain.base import contract, transact
 from proofdesk.chain.embedded import dev_accounts

@@ -15,7 +15,7 @@ from pathlib import Path
 import httpx2
 import pytest
 
-from proofdesk.web.local import free_port
+from proofdesk.app.local import free_port
 
 
 @dataclass

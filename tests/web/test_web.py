@@ -15,7 +15,7 @@ from sqlalchemy import update
 
 from proofdesk import i18n
 from proofdesk.actions.accounts import do_create_user
-from proofdesk.api.app import create_app
+from proofdesk.app.factory import create_app
 from proofdesk.canonical import format_time, utc_now
 from proofdesk.domain.roles import Role
 from proofdesk.settings import Settings

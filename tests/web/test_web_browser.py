@@ -26,12 +26,12 @@ import pyotp
 import pytest
 
 from proofdesk.actions.accounts import do_create_organization, do_create_user
+from proofdesk.app.local import free_port, serving
 from proofdesk.app.services import open_database
 from proofdesk.assistant import kb
 from proofdesk.domain.roles import Role
 from proofdesk.identity import mfa
 from proofdesk.settings import Settings
-from proofdesk.web.local import free_port, serving
 from tests.support import paths
 from tests.support.environment import unavailable
 

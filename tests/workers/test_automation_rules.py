@@ -16,7 +16,7 @@ from proofdesk.actions.tickets import (
     do_change_status,
     do_create_ticket,
 )
-from proofdesk.api.deps import Services
+from proofdesk.app.services import Services
 from proofdesk.domain.tickets import Kind, Status
 from proofdesk.store.db import Database
 from proofdesk.store.models import TicketEvent

@@ -12,7 +12,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy import select
 
 from proofdesk.actions.tickets import NewTicket, do_create_ticket
-from proofdesk.api.deps import Services
+from proofdesk.app.services import Services
 from proofdesk.domain.tickets import Kind
 from proofdesk.sla.policies import SlaWorker
 from proofdesk.store.db import Database

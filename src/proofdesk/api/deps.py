@@ -3,94 +3,32 @@
 from __future__ import annotations
 
 import hmac
-from dataclasses import dataclass
-from typing import TYPE_CHECKING, Annotated, Any
+from typing import Annotated
 
 from fastapi import Depends, Request
 
 from proofdesk.access import Actor
-from proofdesk.actions.blobs import BlobStore
-from proofdesk.canonical import utc_now
-from proofdesk.errors import Forbidden, InvalidInput, Unauthenticated
+from proofdesk.actions.login import do_mark_used
+from proofdesk.app.cookies import CSRF_HEADER, SESSION_COOKIE
+from proofdesk.app.services import Services, services_of
+from proofdesk.errors import Forbidden, Unauthenticated
 from proofdesk.identity.credentials import (
     API_TOKEN_PREFIX,
-    RateLimiter,
     actor_from_api_token,
     actor_from_session,
 )
-from proofdesk.settings import Settings
-from proofdesk.store.db import Database
 from proofdesk.store.models import ApiToken
 from proofdesk.store.models import Session as BrowserSession
-from proofdesk.verify.note import Signer
 
-if TYPE_CHECKING:
-    from proofdesk.app.presence import Presence
-    from proofdesk.assistant.conversation import Models
-    from proofdesk.chain.anchoring import AnchorLoop
-    from proofdesk.chain.base import Chain
-    from proofdesk.sla.policies import SlaWorker
-    from proofdesk.workers.automation import Automator
-
-SESSION_COOKIE = "pd_session"
-#: A long-lived random id of the browser: log-ins from a known one skip the account lock.
-DEVICE_COOKIE = "pd_device"
-CSRF_COOKIE = "pd_csrf"
-CSRF_HEADER = "x-csrf-token"
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
-
-
-@dataclass(slots=True)
-class Services:
-    settings: Settings
-    db: Database
-    blobs: BlobStore
-    login_limiter: RateLimiter
-    login_limiter_by_address: RateLimiter
-    signer: Signer
-    anchoring: AnchorLoop
-    automation: Automator
-    sla: SlaWorker
-    assistant: Models
-    presence: Presence
-
-    def chain(self) -> Chain:
-        """The configured chain (opened on first use; :class:`ChainError` if unreachable)."""
-        return self.anchoring.anchorer().chain
-
-    def chain_or_none(self) -> Chain | None:
-        """The chain for facts: None when it cannot be reached (chain facts are then unknown,
-        and a decision says why)."""
-        from proofdesk.chain.base import ChainError
-
-        try:
-            return self.chain()
-        except ChainError:
-            return None
 
 
 # Dependencies that do no I/O are ``async def``: FastAPI runs a plain ``def`` dependency in
 # the thread pool, and that round trip costs more than the work (``bench/api_load.py``).
 
 
-def services_of(request: Request) -> Services:
-    services: Services = request.app.state.services
-    return services
-
-
 async def get_services(request: Request) -> Services:
     return services_of(request)
-
-
-async def reject_nul_characters(request: Request) -> None:
-    """PostgreSQL text cannot hold U+0000 (SQLite can): refuse it in the path and the query
-    string of every request, as bad input, instead of failing in the database. Request bodies
-    are checked by ``schemas.Request``."""
-    if "\x00" in request.scope["path"]:
-        raise InvalidInput("the path must not contain NUL characters", field="path")
-    for name, value in request.query_params.multi_items():
-        if "\x00" in name or "\x00" in value:
-            raise InvalidInput("query parameters must not contain NUL characters", field=name)
 
 
 #: What a session that still has to enrol a second factor may reach.
@@ -107,7 +45,7 @@ ENROLMENT_PATHS = frozenset(
 
 def typed_domain(services: Services) -> tuple[int, str]:
     """(chain id, anchor contract) of this deployment's EIP-712 domain."""
-    from proofdesk.chain.base import ChainError
+    from proofdesk.chain.base import ChainError  # keeps web3 out of start-up, no cycle
 
     anchorer = services.anchoring.anchorer()
     address = anchorer.contract_address()
@@ -149,7 +87,7 @@ def get_actor(request: Request) -> Actor:
                     raise Forbidden("missing or wrong X-CSRF-Token header", code="csrf_failed")
     if found is None:
         if used is not None:
-            touch(services, ApiToken, used, "last_used_at")
+            do_mark_used(services.db, ApiToken, used, "last_used_at")
         return actor
     if not found.mfa_ok and request.scope["path"] not in ENROLMENT_PATHS:
         raise Forbidden(
@@ -157,16 +95,8 @@ def get_actor(request: Request) -> Actor:
             code="mfa_enrollment_required",
         )
     if found.touch is not None:
-        touch(services, BrowserSession, found.touch, "last_seen_at")
+        do_mark_used(services.db, BrowserSession, found.touch, "last_seen_at")
     return found.actor
-
-
-def touch(services: Services, model: Any, key: str, column: str) -> None:
-    """Record that a session or token was used now (at most about once a minute each)."""
-    with services.db.writer() as session:
-        row = session.get(model, key)
-        if row is not None:
-            setattr(row, column, utc_now())
 
 
 def _equal(a: str, b: str) -> bool:

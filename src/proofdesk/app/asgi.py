@@ -1,6 +1,6 @@
 """``proofdesk.app.asgi:app`` for uvicorn and other ASGI servers; configured from the environment."""
 
-from proofdesk.api.app import create_app
+from proofdesk.app.factory import create_app
 from proofdesk.settings import load_settings
 
 app = create_app(load_settings())

@@ -1,16 +1,81 @@
-"""Building the pieces of a deployment from settings, shared by the CLI and tests."""
+"""The pieces of a deployment: :class:`Services`, the one container every adapter (API, web
+pages) receives, and the functions that build its parts from settings (shared by the CLI and
+tests)."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from starlette.requests import HTTPConnection
+
+from proofdesk.actions.blobs import BlobStore
+from proofdesk.actions.login import LoginLimits
+from proofdesk.identity.credentials import RateLimiter
 from proofdesk.ledger.keys import Keyring
 from proofdesk.settings import Settings
 from proofdesk.store.db import Database
 from proofdesk.store.migrate import upgrade
+from proofdesk.verify.note import Signer
 
 if TYPE_CHECKING:
-    from proofdesk.chain.anchoring import Anchorer
+    from proofdesk.app.presence import Presence
+    from proofdesk.assistant.conversation import Models
+    from proofdesk.chain.anchoring import Anchorer, AnchorLoop
+    from proofdesk.chain.base import Chain
+    from proofdesk.sla.policies import SlaWorker
+    from proofdesk.workers.automation import Automator
+
+
+#: Sends one e-mail (to, subject, text) and does not raise: the channel logs a failure, and a
+#: page must not tell whether a message could be sent (``web.signin``).
+SendMail = Callable[[str, str, str], None]
+
+
+@dataclass(slots=True)
+class Services:
+    """What a request may use: built once by ``app.factory.create_app``, kept on the app's
+    state, and reached from a request with :func:`services_of`."""
+
+    settings: Settings
+    db: Database
+    blobs: BlobStore
+    login_limiter: RateLimiter
+    login_limiter_by_address: RateLimiter
+    signer: Signer
+    anchoring: AnchorLoop
+    automation: Automator
+    sla: SlaWorker
+    assistant: Models
+    presence: Presence
+    #: None when no e-mail server is configured (sign-in links are then not offered).
+    send_mail: SendMail | None = None
+
+    def login_limits(self) -> LoginLimits:
+        """The windows every sign-in attempt counts against (``actions.login``)."""
+        return LoginLimits(self.login_limiter_by_address, self.login_limiter)
+
+    def chain(self) -> Chain:
+        """The configured chain (opened on first use; :class:`ChainError` if unreachable)."""
+        return self.anchoring.anchorer().chain
+
+    def chain_or_none(self) -> Chain | None:
+        """The chain for facts: None when it cannot be reached (chain facts are then unknown,
+        and a decision says why)."""
+        # Imported here to keep web3 out of the CLI's start-up, not to dodge a cycle.
+        from proofdesk.chain.base import ChainError
+
+        try:
+            return self.chain()
+        except ChainError:
+            return None
+
+
+def services_of(connection: HTTPConnection) -> Services:
+    """The services of the app serving this request."""
+    services: Services = connection.app.state.services
+    return services
 
 
 def open_database(settings: Settings, *, migrate: bool = False) -> Database:

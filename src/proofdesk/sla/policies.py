@@ -28,7 +28,7 @@ from proofdesk.domain.roles import Role
 from proofdesk.domain.tickets import UNSOLVED, EventType, Kind, Priority, Status
 from proofdesk.errors import InvalidInput
 from proofdesk.sla.calendar import BusinessCalendar, Window
-from proofdesk.sla.timers import Policy, Timer, sla_events, timers
+from proofdesk.sla.timers import NEVER, Policy, Timer, sla_events, timers
 from proofdesk.store.db import Database
 from proofdesk.store.events import EventAppender, lock_ticket, row_to_state
 from proofdesk.store.models import Cursor, SlaPolicy, Ticket, TicketEvent, TicketSla, User
@@ -37,8 +37,6 @@ from proofdesk.workers.base import PeriodicWorker
 log = logging.getLogger(__name__)
 
 SLA_ACTOR_ID = "sla"
-#: ``due_at`` of a ticket with no running target: sorts after every real instant.
-NEVER = "9999-12-31T23:59:59.999999Z"
 CURSOR = "sla"
 #: Statuses whose tickets have SLA timers that matter.
 OPEN = frozenset(s.value for s in UNSOLVED)

@@ -25,6 +25,9 @@ from datetime import datetime, timedelta
 
 from proofdesk.sla.calendar import BusinessCalendar
 
+#: ``due_at`` of a ticket with no running target: sorts after every real instant.
+NEVER = "9999-12-31T23:59:59.999999Z"
+
 PAUSED = frozenset({"pending", "on_hold"})
 TARGETS = ("first_response", "next_response", "resolution", "periodic_update")
 STOPPED = frozenset({"solved", "closed"})

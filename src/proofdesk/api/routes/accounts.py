@@ -18,25 +18,23 @@ from proofdesk.access import (
     visible_users,
 )
 from proofdesk.actions import accounts as actions
+from proofdesk.actions.organization import do_set_agent_mfa
+from proofdesk.actions.profile import do_update_profile
 from proofdesk.api.deps import ActorDep, ServicesDep
 from proofdesk.api.idempotency import idempotent_create
 from proofdesk.api.pagination import decode_cursor, encode_cursor
-from proofdesk.api.schemas import (
+from proofdesk.api.schemas.accounts import (
     CustomerProfileOut,
     MfaPolicyIn,
     OrderIn,
-    OrderOut,
-    Page,
     TeamIn,
     TeamOut,
     UserIn,
-    UserOut,
     UserPatch,
     WalletIn,
-    WalletOut,
 )
+from proofdesk.api.schemas.common import OrderOut, Page, UserOut, WalletOut
 from proofdesk.domain.roles import Role, Scope
-from proofdesk.errors import InvalidInput
 from proofdesk.store.models import Order, Organization, Team, TeamMember, User, Wallet
 
 router = APIRouter(tags=["accounts"])
@@ -72,9 +70,7 @@ def set_mfa_policy(body: MfaPolicyIn, services: ServicesDep, actor: ActorDep) ->
     require_scope(actor, Scope.ADMIN)
     require_admin(actor)
     with services.db.writer() as session:
-        org = session.get(Organization, actor.organization_id)
-        assert org is not None
-        org.require_mfa_for_agents = body.require_for_agents
+        do_set_agent_mfa(session, actor, body.require_for_agents)
     return {"require_for_agents": body.require_for_agents}
 
 
@@ -168,15 +164,14 @@ def patch_user(user_id: str, body: UserPatch, services: ServicesDep, actor: Acto
             actions.do_set_active(session, actor, user, body.is_active)
         if body.role is not None:
             actions.do_set_role(session, actor, user, Role(body.role))
-        if body.tier is not None:
-            require_worker(actor)
-            user.tier = body.tier
-        if body.display_name is not None:
-            user.display_name = body.display_name.strip()
-        if body.locale is not None:
-            if body.locale not in actions.LOCALES:
-                raise InvalidInput(f"locale must be one of {actions.LOCALES}", field="locale")
-            user.locale = body.locale
+        do_update_profile(
+            session,
+            actor,
+            user,
+            tier=body.tier,
+            display_name=body.display_name,
+            locale=body.locale,
+        )
         return UserOut.of(user)
 
 

@@ -11,7 +11,7 @@ from fastapi import APIRouter, Query, Response
 
 from proofdesk.access import access_ticket, require_manager, require_scope, require_staff
 from proofdesk.api.deps import ActorDep, ServicesDep
-from proofdesk.api.schemas import (
+from proofdesk.api.schemas.assistant import (
     AssistantFeedbackIn,
     AssistantMessageIn,
     AssistantReplyOut,

@@ -8,24 +8,10 @@ from urllib.parse import quote
 from fastapi import APIRouter, File, UploadFile
 from fastapi.responses import Response
 
-from proofdesk.access import Actor, access_attachment, require_scope
-from proofdesk.api.deps import ActorDep, Services, ServicesDep
-from proofdesk.api.schemas import AttachmentRef
-from proofdesk.canonical import utc_now
-from proofdesk.domain.attachments import check_attachment
-from proofdesk.domain.roles import Role, Scope
-from proofdesk.errors import Forbidden
-from proofdesk.settings import Settings
-from proofdesk.store.models import Attachment
-
-#: Multipart overhead allowed on top of the attachment size limit.
-UPLOAD_OVERHEAD = 64 * 1024
-
-
-def upload_body_limit(settings: Settings) -> int:
-    """Uploads get a body limit of their own, larger than the JSON one."""
-    return settings.attachment_max_bytes + UPLOAD_OVERHEAD
-
+from proofdesk.access import access_attachment
+from proofdesk.actions.uploads import do_store_upload
+from proofdesk.api.deps import ActorDep, ServicesDep
+from proofdesk.api.schemas.common import AttachmentRef
 
 router = APIRouter(prefix="/attachments", tags=["attachments"])
 
@@ -39,45 +25,16 @@ router = APIRouter(prefix="/attachments", tags=["attachments"])
 def upload(
     file: Annotated[UploadFile, File()], services: ServicesDep, actor: ActorDep
 ) -> AttachmentRef:
-    return store_upload(services, actor, file)
-
-
-def store_upload(services: Services, actor: Actor, file: UploadFile) -> AttachmentRef:
-    """Check an uploaded file (size, type by its own bytes, no secrets in text) and store it:
-    the blob by its SHA-256, a row the uploader can attach to one message. Shared by the API
-    and the web forms."""
-    require_scope(actor, Scope.TICKETS_WRITE)
-    if actor.role is Role.AUDITOR:
-        raise Forbidden("auditors have read-only access")
-    settings = services.settings
-    data = file.file.read(settings.attachment_max_bytes + 1)
-    sha256, content_type = check_attachment(
-        file.filename or "",
+    stored = do_store_upload(
+        services.db,
+        services.blobs,
+        services.settings,
+        actor,
+        file.filename,
         file.content_type,
-        data,
-        max_bytes=settings.attachment_max_bytes,
-        allowed=settings.attachment_types,
+        file.file.read(services.settings.attachment_max_bytes + 1),
     )
-    services.blobs.put(sha256, data)
-    with services.db.writer() as session:
-        row = Attachment(
-            organization_id=actor.organization_id,
-            sha256=sha256,
-            size=len(data),
-            content_type=content_type,
-            filename=(file.filename or "").replace("\\", "/").rsplit("/", 1)[-1].strip(),
-            uploaded_by=actor.user_id,
-            created_at=utc_now(),
-        )
-        session.add(row)
-        session.flush()
-        return AttachmentRef(
-            id=row.id,
-            sha256=sha256,
-            size=row.size,
-            content_type=content_type,
-            filename=row.filename,
-        )
+    return AttachmentRef.model_validate(stored, from_attributes=True)
 
 
 @router.get(

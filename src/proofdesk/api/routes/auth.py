@@ -2,27 +2,25 @@
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Callable
 from typing import Any
 
 from fastapi import APIRouter, Request, Response
-from sqlalchemy import delete, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from proofdesk.access import Actor
 from proofdesk.actions import siwe
-from proofdesk.actions.accounts import do_create_api_token, do_revoke_api_token, normalize_email
-from proofdesk.api.deps import (
-    CSRF_COOKIE,
-    DEVICE_COOKIE,
-    SESSION_COOKIE,
-    ActorDep,
-    Services,
-    ServicesDep,
-    typed_domain,
+from proofdesk.actions.accounts import do_create_api_token, do_revoke_api_token
+from proofdesk.actions.login import (
+    PasswordAttempt,
+    do_log_out,
+    do_log_out_everywhere,
+    do_password_login,
 )
-from proofdesk.api.schemas import (
+from proofdesk.actions.profile import do_link_email
+from proofdesk.api.deps import ActorDep, ServicesDep, typed_domain
+from proofdesk.api.schemas.auth import (
     EmailIn,
     LoginIn,
     LoginOut,
@@ -35,21 +33,24 @@ from proofdesk.api.schemas import (
     TokenOut,
     TotpCodeIn,
     TotpSetupOut,
-    UserOut,
-    WalletOut,
 )
+from proofdesk.api.schemas.common import UserOut, WalletOut
+from proofdesk.app.cookies import (
+    DEVICE_COOKIE,
+    SESSION_COOKIE,
+    clear_session_cookies,
+    set_device_cookie,
+    set_session_cookies,
+)
+from proofdesk.app.services import Services
 from proofdesk.chain.base import Chain
-from proofdesk.domain.roles import Role
-from proofdesk.errors import Conflict, Forbidden, NotFound
+from proofdesk.errors import Forbidden, NotFound
 from proofdesk.identity import mfa, typed
-from proofdesk.identity.credentials import close_session, new_token, open_session, password_login
+from proofdesk.identity.credentials import open_session
 from proofdesk.ledger.keys import Keyring
 from proofdesk.store.models import ApiToken, User
-from proofdesk.store.models import Session as BrowserSession
 
 router = APIRouter(prefix="/auth", tags=["auth"])
-log = logging.getLogger(__name__)
-DEVICE_COOKIE_DAYS = 365
 
 
 def _client(request: Request) -> str:
@@ -63,63 +64,38 @@ def _client(request: Request) -> str:
     responses={401: {"description": "bad credentials"}, 429: {"description": "rate limited"}},
 )
 def login(body: LoginIn, request: Request, response: Response, services: ServicesDep) -> LoginOut:
-    address = _client(request)
-    services.login_limiter_by_address.hit(address)
-    services.login_limiter.hit(f"{address}|{body.organization}|{body.email.strip().lower()}")
-    device = request.cookies.get(DEVICE_COOKIE) or new_token()
-    keyring = services.db.keyring
-    assert keyring is not None  # create_app sets it
-    with services.db.writer() as session:
-        attempt = password_login(
-            session,
-            keyring,
-            body.organization,
-            body.email,
-            body.password,
-            totp_code=body.totp_code,
-            recovery_code=body.recovery_code,
-            device_cookie=device,
-            user_agent=request.headers.get("user-agent", ""),
-        )
-        if attempt.user is not None:
-            out = _start_session(session, services, response, attempt.user, mfa_ok=attempt.mfa_ok)
-    if attempt.error is not None:  # the failure is counted (committed) before it is reported
-        raise attempt.error
-    response.set_cookie(
-        DEVICE_COOKIE,
-        device,
-        max_age=DEVICE_COOKIE_DAYS * 86400,
-        httponly=True,
-        samesite="lax",
-        secure=services.settings.secure_cookies,
-        path="/api/v1/auth",
+    attempt = PasswordAttempt(
+        organization=body.organization,
+        email=body.email,
+        password=body.password,
+        totp_code=body.totp_code,
+        recovery_code=body.recovery_code,
+        device=request.cookies.get(DEVICE_COOKIE),
+        user_agent=request.headers.get("user-agent", ""),
+        address=_client(request),
     )
-    if attempt.new_device:
-        log.info(
-            "log-in from a new device: user %s from %s (%s)",
-            out.user.id,
-            address,
-            request.headers.get("user-agent", "")[:120],
-        )
-    return out.model_copy(
-        update={"mfa_enrollment_required": not attempt.mfa_ok, "new_device": attempt.new_device}
+    ttl = services.settings.session_ttl_seconds
+    done = do_password_login(services.db, services.login_limits(), ttl, attempt)
+    set_session_cookies(response, services.settings, done.token, done.csrf)
+    set_device_cookie(response, services.settings, done.device, "/api/v1/auth")
+    return LoginOut(
+        token=done.token,
+        csrf_token=done.csrf,
+        expires_in=ttl,
+        user=UserOut.of(done.user),
+        mfa_enrollment_required=not done.mfa_ok,
+        new_device=done.new_device,
     )
 
 
 def _start_session(
-    session: Session, services: Services, response: Response, user: User, *, mfa_ok: bool = True
+    session: Session, services: Services, response: Response, user: User
 ) -> LoginOut:
     """Open a session for ``user`` and set its HttpOnly cookie and the CSRF cookie."""
     ttl = services.settings.session_ttl_seconds
-    token, csrf = open_session(session, user, ttl, mfa_ok=mfa_ok)
+    token, csrf = open_session(session, user, ttl)
     out = LoginOut(token=token, csrf_token=csrf, expires_in=ttl, user=UserOut.of(user))
-    secure = services.settings.secure_cookies
-    response.set_cookie(
-        SESSION_COOKIE, token, max_age=ttl, httponly=True, samesite="lax", secure=secure, path="/"
-    )
-    response.set_cookie(
-        CSRF_COOKIE, csrf, max_age=ttl, httponly=False, samesite="lax", secure=secure, path="/"
-    )
+    set_session_cookies(response, services.settings, token, csrf)
     return out
 
 
@@ -201,18 +177,14 @@ def siwe_link(body: SiweIn, services: ServicesDep, actor: ActorDep) -> WalletOut
 def logout(request: Request, response: Response, services: ServicesDep, actor: ActorDep) -> None:
     header = request.headers.get("authorization", "")
     token = header.partition(" ")[2].strip() or request.cookies.get(SESSION_COOKIE, "")
-    with services.db.writer() as session:
-        close_session(session, token, actor.user_id)
-    response.delete_cookie(SESSION_COOKIE, path="/")
-    response.delete_cookie(CSRF_COOKIE, path="/")
+    do_log_out(services.db, token, actor.user_id)
+    clear_session_cookies(response)
 
 
 @router.post("/logout/all", status_code=204, summary="End every session of the caller")
 def logout_everywhere(response: Response, services: ServicesDep, actor: ActorDep) -> None:
-    with services.db.writer() as session:
-        session.execute(delete(BrowserSession).where(BrowserSession.user_id == actor.user_id))
-    response.delete_cookie(SESSION_COOKIE, path="/")
-    response.delete_cookie(CSRF_COOKIE, path="/")
+    do_log_out_everywhere(services.db, actor.user_id)
+    clear_session_cookies(response)
 
 
 def _keyring(services: Services) -> Keyring:
@@ -288,23 +260,8 @@ def totp_disable(body: TotpCodeIn, services: ServicesDep, actor: ActorDep) -> No
     summary="Link an e-mail address to the signed-in customer (for replies by e-mail)",
 )
 def link_email(body: EmailIn, services: ServicesDep, actor: ActorDep) -> UserOut:
-    if actor.role is not Role.CUSTOMER:
-        raise Forbidden("staff e-mail addresses are set by an admin", code="not_a_customer")
     with services.db.writer() as session:
-        user = _me(session, actor)
-        address = normalize_email(body.email)
-        taken = session.scalars(
-            select(User.id).where(
-                User.organization_id == user.organization_id,
-                User.email == address,
-                User.id != user.id,
-            )
-        ).first()
-        if taken is not None:
-            raise Conflict("another account uses this e-mail", code="email_taken", field="email")
-        user.email = address
-        session.flush()
-        return UserOut.of(user)
+        return UserOut.of(do_link_email(session, actor, body.email))
 
 
 @router.get("/me", response_model=UserOut)

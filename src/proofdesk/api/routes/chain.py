@@ -9,7 +9,7 @@ from fastapi import APIRouter, Query
 from sqlalchemy import select
 
 from proofdesk.api.deps import ServicesDep
-from proofdesk.api.schemas import AnchorOut, AnchorsOut, ChainOut
+from proofdesk.api.schemas.chain import AnchorOut, AnchorsOut, ChainOut
 from proofdesk.store.models import Anchor
 
 router = APIRouter(tags=["chain"])

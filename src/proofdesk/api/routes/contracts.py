@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session
 from proofdesk.access import access_ticket, require_scope
 from proofdesk.actions import contracts as actions
 from proofdesk.api.deps import ActorDep, ServicesDep
-from proofdesk.api.schemas import (
+from proofdesk.api.schemas.contracts import (
     ContractDocumentOut,
     ContractIn,
     ContractOut,

@@ -13,7 +13,12 @@ from fastapi.responses import PlainTextResponse
 from sqlalchemy import select
 
 from proofdesk.api.deps import ServicesDep
-from proofdesk.api.schemas import ConsistencyProofOut, InclusionProofOut, LogEntriesOut, LogEntryOut
+from proofdesk.api.schemas.log import (
+    ConsistencyProofOut,
+    InclusionProofOut,
+    LogEntriesOut,
+    LogEntryOut,
+)
 from proofdesk.errors import InvalidInput, NotFound
 from proofdesk.ledger import checkpoints
 from proofdesk.ledger.store import log_size, tree

@@ -10,7 +10,8 @@ from sqlalchemy import select
 from proofdesk.access import access_ticket, require_scope, require_staff
 from proofdesk.actions import macros as actions
 from proofdesk.api.deps import ActorDep, ServicesDep
-from proofdesk.api.schemas import MacroIn, MacroOut, TicketOut
+from proofdesk.api.schemas.common import TicketOut
+from proofdesk.api.schemas.macros import MacroIn, MacroOut
 from proofdesk.domain.roles import Scope
 from proofdesk.store.events import row_to_state
 from proofdesk.store.models import Macro

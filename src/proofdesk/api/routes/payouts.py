@@ -11,9 +11,9 @@ from sqlalchemy import select
 from proofdesk.access import access_ticket, require_manager, require_scope
 from proofdesk.actions import orders, payouts
 from proofdesk.api.deps import ActorDep, ServicesDep
-from proofdesk.api.schemas import (
+from proofdesk.api.schemas.common import OrderOut
+from proofdesk.api.schemas.payouts import (
     EscrowSettingsIn,
-    OrderOut,
     OrderSyncIn,
     OrderWebhookIn,
     PayoutApproveIn,

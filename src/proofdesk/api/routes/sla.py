@@ -3,28 +3,21 @@
 from __future__ import annotations
 
 import json
-from typing import Any
 
 from fastapi import APIRouter, Response
 
 from proofdesk.access import access_ticket, require_scope, require_staff
 from proofdesk.actions import sla as actions
+from proofdesk.actions.inputs import SlaPolicyIn, policy_values
 from proofdesk.api.deps import ActorDep, ServicesDep
-from proofdesk.api.schemas import SlaPolicyIn, SlaPolicyOut, TicketSlaOut
+from proofdesk.api.schemas.sla import SlaPolicyOut, TicketSlaOut
 from proofdesk.canonical import utc_now
 from proofdesk.domain.roles import Scope
-from proofdesk.sla.policies import NEVER, due_of, ticket_timers, timer_json
+from proofdesk.sla.policies import due_of, ticket_timers, timer_json
+from proofdesk.sla.timers import NEVER
 from proofdesk.store.models import SlaPolicy
 
 router = APIRouter(tags=["sla"])
-
-
-def policy_values(body: SlaPolicyIn) -> dict[str, Any]:
-    """The checked body as the actions take it (shared with the admin page)."""
-    values = body.model_dump(mode="json")
-    if body.calendar is not None:
-        values["calendar"]["closed_days"] = [d.isoformat() for d in body.calendar.closed_days]
-    return values
 
 
 @router.get("/sla/policies", response_model=list[SlaPolicyOut], summary="SLA policies, in order")

@@ -8,65 +8,62 @@ from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import JSONResponse
-from sqlalchemy import and_, exists, func, or_, select
+from sqlalchemy import and_, func, or_, select
 from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 
 from proofdesk.access import (
+    SLA_DUE,
+    TicketFilter,
     access_ticket,
     require_scope,
     require_staff,
+    search_tickets,
     visible_messages,
     visible_tickets,
+    with_sla_due,
 )
 from proofdesk.actions import tickets as actions
-from proofdesk.api.deps import ActorDep, Services, ServicesDep, typed_domain
+from proofdesk.api.deps import ActorDep, ServicesDep, typed_domain
 from proofdesk.api.idempotency import idempotent_create
 from proofdesk.api.pagination import decode_cursor, encode_cursor
-from proofdesk.api.schemas import (
+from proofdesk.api.schemas.common import Page, TicketOut
+from proofdesk.api.schemas.tickets import (
     AssignmentIn,
     ChangesOut,
     EventOut,
     MergeIn,
     MessageIn,
     MessageOut,
-    Page,
     RatingIn,
     SignatureIn,
     StatusIn,
     TagsIn,
     TicketIn,
-    TicketOut,
     TicketPatch,
 )
+from proofdesk.app.services import Services
 from proofdesk.domain.roles import Scope
 from proofdesk.domain.tickets import Kind, Priority, Status
 from proofdesk.identity.typed import SignatureClaim
 from proofdesk.ledger.receipts import build_receipt
 from proofdesk.ledger.store import EventReader
-from proofdesk.sla.policies import NEVER
+from proofdesk.sla.timers import NEVER
 from proofdesk.store.events import row_to_state
-from proofdesk.store.models import Message, Ticket, TicketEvent, TicketSla, TicketTag
+from proofdesk.store.models import Message, Ticket, TicketEvent, TicketSla
 
 router = APIRouter(prefix="/tickets", tags=["tickets"])
 
 SortKey = Literal[
     "-updated_at", "updated_at", "-created_at", "created_at", "-number", "number", "sla_due"
 ]
-#: ``sla_due``: the instant the ticket's first running SLA target breaches (breached ones
-#: first, tickets without a running target last) — the agent queue's "time to breach".
-_SLA_DUE = func.coalesce(TicketSla.due_at, NEVER)
 _SORT_COLUMNS: dict[str, Any] = {
     "updated_at": Ticket.updated_at,
     "created_at": Ticket.created_at,
     "number": Ticket.number,
-    "sla_due": _SLA_DUE,
+    # The agent queue's "time to breach": breached first, tickets without a running target last.
+    "sla_due": SLA_DUE,
 }
-
-
-def _like(text: str) -> str:
-    escaped = text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-    return f"%{escaped}%"
 
 
 @router.get("", response_model=Page[TicketOut], summary="List and search tickets")
@@ -95,40 +92,23 @@ def list_tickets(
     cursor: Annotated[str | None, Query(max_length=500)] = None,
 ) -> Page[TicketOut]:
     require_scope(actor, Scope.TICKETS_READ)
-    query = visible_tickets(actor)
-    if status:
-        query = query.where(Ticket.status.in_([s.value for s in status]))
-    if priority:
-        query = query.where(Ticket.priority.in_([p.value for p in priority]))
-    if kind:
-        query = query.where(Ticket.kind.in_([k.value for k in kind]))
-    if assignee_id == "none":
-        query = query.where(Ticket.assignee_id.is_(None))
-    elif assignee_id is not None:
-        query = query.where(
-            Ticket.assignee_id == (actor.user_id if assignee_id == "me" else assignee_id)
-        )
-    if team_id is not None:
-        query = query.where(Ticket.team_id == team_id)
-    if requester_id is not None:
-        query = query.where(Ticket.requester_id == requester_id)
-    if tag is not None:
-        query = query.where(
-            exists().where(TicketTag.ticket_id == Ticket.id, TicketTag.tag == tag.casefold())
-        )
-    if q is not None:
-        text = q.strip()
-        pattern = _like(text)
-        visible = visible_messages(actor, Ticket.id).where(Message.body.ilike(pattern, escape="\\"))
-        conditions = [Ticket.subject.ilike(pattern, escape="\\"), visible.exists()]
-        if text.lstrip("#").isdecimal() and len(text) < 10:
-            conditions.append(Ticket.number == int(text.lstrip("#")))
-        query = query.where(or_(*conditions))
+    wanted = TicketFilter(
+        statuses=[s.value for s in status or ()],
+        priorities=[p.value for p in priority or ()],
+        kinds=[k.value for k in kind or ()],
+        unassigned=assignee_id == "none",
+        assignee_id=actor.user_id if assignee_id == "me" else assignee_id,
+        team_id=team_id,
+        requester_id=requester_id,
+        tag=tag,
+        text=q,
+    )
+    query = search_tickets(actor, wanted)
     descending = sort.startswith("-")
     key = sort.lstrip("-")
     column = _SORT_COLUMNS[key]
     if key == "sla_due":
-        query = query.outerjoin(TicketSla, TicketSla.ticket_id == Ticket.id)
+        query = with_sla_due(query)
     if cursor is not None:
         value, last_id = decode_cursor(cursor, sort, int if key == "number" else str)
         if descending:

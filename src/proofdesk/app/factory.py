@@ -1,37 +1,30 @@
-"""The application factory: one FastAPI app, configured from a :class:`Settings`."""
+"""The application factory: the whole ASGI app — the API, the web pages, their middleware and
+the workers' lifespan — composed from a :class:`Settings`.
+
+This is the composition root: the one module of ``app/`` that imports the adapters
+(``api/``, ``web/``, the e-mail channel), to put them side by side; they never import each
+other.
+"""
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
-from fastapi import APIRouter, Depends, FastAPI
-from fastapi.responses import PlainTextResponse
-from fastapi.staticfiles import StaticFiles
+from fastapi import FastAPI
 
 import proofdesk
 from proofdesk.actions.blobs import BlobStore
-from proofdesk.api import errors
+from proofdesk.actions.uploads import upload_body_limit
+from proofdesk.api import router as api_routes
 from proofdesk.api.body_limit import BodyLimit
-from proofdesk.api.deps import Services, reject_nul_characters
-from proofdesk.api.routes import (
-    accounts,
-    analytics,
-    assistant,
-    attachments,
-    auth,
-    chain,
-    contracts,
-    log,
-    macros,
-    payouts,
-    sla,
-    tickets,
-)
+from proofdesk.api.router import API_PREFIX
 from proofdesk.app.presence import Presence
-from proofdesk.app.services import open_anchorer, open_database
+from proofdesk.app.services import SendMail, Services, open_anchorer, open_database
 from proofdesk.assistant.conversation import Models
 from proofdesk.chain.anchoring import AnchorLoop
+from proofdesk.channels.email.send import Mail, Mailer, MailUnavailable
 from proofdesk.domain.redaction import install_log_filter
 from proofdesk.errors import ConfigError
 from proofdesk.identity.credentials import RateLimiter
@@ -41,12 +34,23 @@ from proofdesk.settings import Settings
 from proofdesk.sla.policies import SlaWorker
 from proofdesk.store.db import Database
 from proofdesk.store.migrate import is_current
-from proofdesk.web import admin as web_admin
-from proofdesk.web import pages as web
+from proofdesk.web import site as web_site
+from proofdesk.web.pages import MAX_FILES
 from proofdesk.web.security import SecurityHeaders
 from proofdesk.workers.automation import Automator
 
-API_PREFIX = "/api/v1"
+
+def mail_sender(settings: Settings) -> SendMail | None:
+    """The e-mail channel's sender, as the pages use it: failures are logged, never raised."""
+    mailer = Mailer.from_settings(settings)
+    if mailer is None:
+        return None
+
+    def send(to: str, subject: str, text: str) -> None:
+        with contextlib.suppress(MailUnavailable):
+            mailer.send(Mail(to=to, subject=subject, text=text))
+
+    return send
 
 
 def create_app(settings: Settings, db: Database | None = None) -> FastAPI:
@@ -107,46 +111,18 @@ def create_app(settings: Settings, db: Database | None = None) -> FastAPI:
         sla=sla_worker,
         assistant=Models.from_settings(settings),
         presence=Presence(db),
+        send_mail=mail_sender(settings),
     )
-    errors.install(app)
+    api_routes.install(app, db)
+    web_site.install(app)
+    upload = upload_body_limit(settings)
     app.add_middleware(
         BodyLimit,
         default=settings.max_body_bytes,
-        by_path={
-            f"{API_PREFIX}/attachments": attachments.upload_body_limit(settings),
-            "/requests/new": attachments.upload_body_limit(settings) * web.MAX_FILES,
-        },
+        by_path={f"{API_PREFIX}/attachments": upload, "/requests/new": upload * MAX_FILES},
         # The web's reply forms carry files too.
-        by_suffix={"/reply": attachments.upload_body_limit(settings) * web.MAX_FILES},
+        by_suffix={"/reply": upload * MAX_FILES},
     )
-    api = APIRouter(prefix=API_PREFIX, dependencies=[Depends(reject_nul_characters)])
-
-    @api.get("/health", tags=["meta"], summary="Liveness and schema check")
-    def health() -> dict[str, str]:
-        return {"status": "ok", "version": proofdesk.__version__, "database": db.dialect}
-
-    api.include_router(auth.router)
-    api.include_router(tickets.router)
-    api.include_router(log.router)
-    api.include_router(chain.router)
-    api.include_router(contracts.router)
-    api.include_router(payouts.router)
-    api.include_router(sla.router)
-    api.include_router(macros.router)
-    api.include_router(assistant.router)
-    api.include_router(analytics.router)
-    api.include_router(accounts.router)
-    api.include_router(attachments.router)
-    app.include_router(api)
-
-    @app.get("/.well-known/proofdesk/log-key", include_in_schema=False)
-    def well_known_key() -> PlainTextResponse:
-        return log.verifier_key(app.state.services)
-
-    # The web UI: pages beside the API, their static files, and their security headers.
-    app.include_router(web.router, dependencies=[Depends(reject_nul_characters)])
-    app.include_router(web_admin.router, dependencies=[Depends(reject_nul_characters)])
-    app.mount("/static", StaticFiles(directory=web.STATIC), name="static")
     app.add_middleware(
         SecurityHeaders, api_prefix=API_PREFIX, widget_origins=settings.widget_origins
     )

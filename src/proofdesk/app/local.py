@@ -11,7 +11,7 @@ from contextlib import contextmanager
 
 import uvicorn
 
-from proofdesk.api.app import create_app
+from proofdesk.app.factory import create_app
 from proofdesk.settings import Settings
 from proofdesk.store.db import Database
 

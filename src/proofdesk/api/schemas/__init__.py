@@ -1,0 +1,1 @@
+"""Request and response bodies: ``common`` and one module per route module."""

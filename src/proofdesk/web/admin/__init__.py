@@ -1,0 +1,1 @@
+"""The admin pages (``/admin``, admins only): the overview, SLA policies, service contracts."""

@@ -1,0 +1,495 @@
+"""The agent console: ``/agent`` (views with counts, filters, bulk actions) and
+``/agent/tickets/{id}`` (public replies and internal notes, status, properties, macros, the
+side panel, presence)."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Annotated, Any
+from urllib.parse import urlencode
+
+from fastapi import APIRouter, File, Form, Request, UploadFile
+from fastapi.responses import RedirectResponse, Response
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from proofdesk.access import (
+    SLA_DUE,
+    TicketFilter,
+    access_ticket,
+    search_tickets,
+    visible_tickets,
+    with_sla_due,
+)
+from proofdesk.actions import tickets as actions
+from proofdesk.app.services import services_of
+from proofdesk.domain.roles import WORKERS
+from proofdesk.domain.tickets import (
+    TRANSITIONS,
+    UNSOLVED,
+    Channel,
+    Kind,
+    Priority,
+    Status,
+    Visibility,
+)
+from proofdesk.errors import NotFound
+from proofdesk.sla.timers import NEVER
+from proofdesk.store.models import (
+    Macro,
+    Order,
+    Team,
+    Ticket,
+    TicketSla,
+    User,
+    Wallet,
+)
+from proofdesk.web.live import _last_seq, _queue_seq, _stream
+from proofdesk.web.pages import (
+    PAGE_SIZE,
+    Visitor,
+    WebRoute,
+    check_csrf,
+    locale_of,
+    posted_by,
+    reading,
+    render,
+    staff,
+)
+from proofdesk.web.portal import _change, _ticket_and_messages, _uploads, verification
+
+router = APIRouter(route_class=WebRoute, include_in_schema=False)
+
+
+VIEWS = ("mine", "unassigned", "sla", "all")
+
+
+@dataclass(frozen=True)
+class Queue:
+    """What the console's queue shows: a view (``mine``, ``unassigned``, ``sla``, ``all`` or
+    ``team-<id>``), filters by kind, priority and channel, and an order (last updated, or time
+    to breach). Read from the page's query; anything unknown falls back to the default."""
+
+    view: str = "unassigned"
+    kind: str = ""
+    priority: str = ""
+    channel: str = ""
+    sort: str = "updated"
+
+    @classmethod
+    def of(
+        cls, view: str, kind: str, priority: str, channel: str, sort: str, teams: Iterable[str]
+    ) -> Queue:
+        views = {*VIEWS, *(f"team-{t}" for t in teams)}
+        return cls(
+            view=view if view in views else "unassigned",
+            kind=kind if kind in {k.value for k in Kind} else "",
+            priority=priority if priority in {p.value for p in Priority} else "",
+            channel=channel if channel in {c.value for c in Channel} else "",
+            sort="due" if sort == "due" or view == "sla" else "updated",
+        )
+
+    def link(self, **changes: str) -> str:
+        """This queue's URL with ``changes`` (only what differs from the defaults)."""
+        chosen = {**self.__dict__, **changes}
+        if chosen["view"] == "sla":
+            chosen["sort"] = "updated"  # the view sorts by time to breach anyway
+        defaults = Queue().__dict__
+        query = urlencode({k: v for k, v in chosen.items() if v and v != defaults[k]})
+        return f"/agent?{query}" if query else "/agent"
+
+    def select(self, visitor: Visitor, view: str) -> Any:
+        """The unsolved tickets of ``view`` the visitor may see, filtered."""
+        return search_tickets(
+            visitor.actor,
+            TicketFilter(
+                statuses=[s.value for s in UNSOLVED],
+                kinds=[self.kind] if self.kind else (),
+                priorities=[self.priority] if self.priority else (),
+                channels=[self.channel] if self.channel else (),
+                assignee_id=visitor.actor.user_id if view == "mine" else None,
+                unassigned=view == "unassigned",
+                team_id=view.removeprefix("team-") if view.startswith("team-") else None,
+                with_sla=view == "sla",
+            ),
+        )
+
+    def ordered(self, visitor: Visitor) -> Any:
+        query = self.select(visitor, self.view)
+        if self.sort != "due":
+            return query.order_by(Ticket.updated_at.desc(), Ticket.id)
+        if self.view != "sla":
+            query = with_sla_due(query)
+        return query.order_by(SLA_DUE, Ticket.id)
+
+
+@router.get("/agent")
+def agent_home(
+    request: Request,
+    view: str = "unassigned",
+    kind: str = "",
+    priority: str = "",
+    channel: str = "",
+    sort: str = "",
+) -> Response:
+    visitor = staff(request)
+    with reading(request) as session:
+        teams = session.execute(
+            select(Team.id, Team.name)
+            .where(Team.organization_id == visitor.actor.organization_id)
+            .order_by(Team.name)
+        ).all()
+        queue = Queue.of(view, kind, priority, channel, sort, (t.id for t in teams))
+        views = [*VIEWS, *(f"team-{t.id}" for t in teams)]
+        counts = {
+            name: session.scalar(
+                select(func.count()).select_from(queue.select(visitor, name).subquery())
+            )
+            for name in views
+        }
+        rows = session.scalars(queue.ordered(visitor).limit(PAGE_SIZE)).all()
+        due = dict(
+            session.execute(
+                select(TicketSla.ticket_id, TicketSla.due_at).where(
+                    TicketSla.ticket_id.in_([r.id for r in rows]), TicketSla.due_at != NEVER
+                )
+            ).all()
+        )
+    return render(
+        request,
+        visitor,
+        "agent_queue.html",
+        queue=queue,
+        views=views,
+        team_names={f"team-{t.id}": t.name for t in teams},
+        counts=counts,
+        tickets=rows,
+        due=due,
+        kinds=[k.value for k in Kind],
+        priorities=[p.value for p in Priority],
+        channels=[c.value for c in Channel],
+    )
+
+
+@router.get("/agent/live")
+def agent_live(request: Request) -> Response:
+    visitor = staff(request)
+    return _stream(request, {"changed": lambda: _queue_seq(request, visitor)})
+
+
+@router.get("/agent/tickets/{ticket_id}")
+def agent_ticket(request: Request, ticket_id: str) -> Response:
+    visitor = staff(request)
+    with reading(request) as session:
+        ticket, messages = _ticket_and_messages(session, visitor, ticket_id)
+        proof = verification(session, services_of(request), ticket)
+        requester = session.get(User, ticket.requester_id)
+        requester_name = requester.display_name if requester else ""
+        locale = locale_of(request, visitor)
+        macros = [
+            (row.id, _macro_title(row.title, locale, row.name))
+            for row in session.scalars(
+                select(Macro)
+                .where(Macro.organization_id == visitor.actor.organization_id)
+                .order_by(Macro.name)
+            )
+        ]
+        teams = session.execute(
+            select(Team.id, Team.name)
+            .where(Team.organization_id == visitor.actor.organization_id)
+            .order_by(Team.name)
+        ).all()
+        workers = session.execute(
+            select(User.id, User.display_name)
+            .where(
+                User.organization_id == visitor.actor.organization_id,
+                User.role.in_([r.value for r in WORKERS]),
+                User.is_active,
+            )
+            .order_by(User.display_name)
+        ).all()
+    return render(
+        request,
+        visitor,
+        "agent_ticket.html",
+        teams=teams,
+        workers=workers,
+        tags=json.loads(ticket.tags),
+        priorities=[p.value for p in Priority],
+        ticket=ticket,
+        messages=messages,
+        proof=proof,
+        requester=requester_name,
+        # The statuses this one may become (domain.tickets.TRANSITIONS), in their usual order.
+        next_statuses=[s.value for s in Status if s in TRANSITIONS[Status(ticket.status)]],
+        others=services_of(request).presence.others(ticket_id, visitor.actor.user_id),
+        macros=macros,
+        error=None,
+    )
+
+
+@router.get("/agent/tickets/{ticket_id}/side")
+def agent_side(request: Request, ticket_id: str) -> Response:
+    """The side panel, loaded after the page: the customer (wallets, orders, other requests),
+    what the chain says of the linked transaction, and the assistant's suggested answers and
+    similar solved tickets."""
+    from proofdesk.assistant.assist import suggestions
+    from proofdesk.chain.base import ChainError
+    from proofdesk.facts.providers import transaction_facts
+
+    visitor = staff(request)
+    services = services_of(request)
+    with reading(request) as session:
+        ticket = access_ticket(session, visitor.actor, ticket_id)
+        requester = session.get(User, ticket.requester_id)
+        wallets = session.scalars(
+            select(Wallet).where(Wallet.user_id == ticket.requester_id).limit(10)
+        ).all()
+        orders = session.scalars(
+            select(Order)
+            .where(Order.customer_id == ticket.requester_id)
+            .order_by(Order.created_at.desc())
+            .limit(5)
+        ).all()
+        others = session.scalars(
+            visible_tickets(visitor.actor)
+            .where(Ticket.requester_id == ticket.requester_id, Ticket.id != ticket.id)
+            .order_by(Ticket.updated_at.desc())
+            .limit(5)
+        ).all()
+        session.expunge_all()
+    chain_facts: dict[str, Any] | None = None
+    if ticket.tx_hash:
+        chain = services.chain_or_none()
+        try:
+            chain_facts = (
+                transaction_facts(chain, ticket.tx_hash) if chain else {"unavailable": True}
+            )
+        except (ChainError, ValueError):
+            chain_facts = {"unavailable": True}
+    try:
+        model = services.assistant.of(services.db, visitor.actor.organization_id)
+    except NotFound:
+        model = None
+    suggested: list[Any] = []
+    similar: list[Any] = []
+    if model is not None:
+        with reading(request) as session:
+            fresh = access_ticket(session, visitor.actor, ticket_id)
+            locale = requester.locale if requester is not None else "en"
+            suggested, similar = suggestions(session, model, fresh, locale)
+    return render(
+        request,
+        visitor,
+        "_agent_side.html",
+        ticket=ticket,
+        requester=requester,
+        wallets=wallets,
+        orders=orders,
+        others=others,
+        chain=chain_facts,
+        suggested=suggested,
+        similar=similar,
+    )
+
+
+@router.get("/agent/tickets/{ticket_id}/timeline")
+def agent_timeline(request: Request, ticket_id: str) -> Response:
+    visitor = staff(request)
+    with reading(request) as session:
+        ticket, messages = _ticket_and_messages(session, visitor, ticket_id)
+        proof = verification(session, services_of(request), ticket)
+    return render(request, visitor, "_timeline.html", ticket=ticket, messages=messages, proof=proof)
+
+
+@router.get("/agent/tickets/{ticket_id}/live")
+def agent_ticket_live(request: Request, ticket_id: str) -> Response:
+    visitor = staff(request)
+    _last_seq(request, visitor, ticket_id)
+    user = visitor.actor.user_id
+
+    registry = services_of(request).presence
+
+    def presence() -> tuple[tuple[str, bool], ...]:
+        registry.here(ticket_id, user, visitor.name)
+        return registry.others(ticket_id, user)
+
+    return _stream(
+        request,
+        {"changed": lambda: _last_seq(request, visitor, ticket_id), "presence": presence},
+        on_close=lambda: registry.leave(ticket_id, user),
+    )
+
+
+@router.get("/agent/tickets/{ticket_id}/presence")
+def agent_presence(request: Request, ticket_id: str) -> Response:
+    visitor = staff(request)
+    with reading(request) as session:
+        access_ticket(session, visitor.actor, ticket_id)
+    others = services_of(request).presence.others(ticket_id, visitor.actor.user_id)
+    return render(request, visitor, "_presence.html", others=others)
+
+
+@router.post("/agent/tickets/{ticket_id}/typing")
+def agent_typing(request: Request, ticket_id: str) -> Response:
+    """The reply box says its agent is typing (htmx, throttled; CSRF in the header)."""
+    visitor = staff(request)
+    check_csrf(request, visitor, "")
+    with reading(request) as session:
+        access_ticket(session, visitor.actor, ticket_id)
+    services_of(request).presence.typing(ticket_id, visitor.actor.user_id, visitor.name)
+    return Response(status_code=204)
+
+
+@router.post("/agent/tickets/{ticket_id}/reply")
+def agent_reply(
+    request: Request,
+    ticket_id: str,
+    visitor: Annotated[Visitor, posted_by(staff)],
+    body: Annotated[str, Form()] = "",
+    visibility: Annotated[str, Form()] = "public",
+    status: Annotated[str, Form()] = "",
+    files: Annotated[list[UploadFile] | None, File()] = None,
+) -> Response:
+    seen = Visibility.INTERNAL if visibility == "internal" else Visibility.PUBLIC
+    target = Status(status) if status in {s.value for s in Status} else None
+    attached = _uploads(request, visitor, files)
+    return _change(
+        request,
+        visitor,
+        ticket_id,
+        lambda session, ticket: actions.do_add_message(
+            session,
+            visitor.actor,
+            ticket,
+            body=body,
+            visibility=seen,
+            status=target,
+            attachment_ids=attached,
+        ),
+        f"/agent/tickets/{ticket_id}",
+    )
+
+
+def _macro_title(title: str, locale: str, name: str) -> str:
+    try:
+        titles = json.loads(title)
+    except ValueError:
+        return name
+    if not isinstance(titles, dict):
+        return name
+    return str(titles.get(locale) or titles.get("en") or name)
+
+
+@router.post("/agent/tickets/{ticket_id}/macro")
+def agent_macro(
+    request: Request,
+    ticket_id: str,
+    visitor: Annotated[Visitor, posted_by(staff)],
+    macro_id: Annotated[str, Form()] = "",
+) -> Response:
+    """Apply a macro (its reply, fields, tags, status — all or nothing)."""
+    from proofdesk.actions.macros import do_apply_macro
+
+    return _change(
+        request,
+        visitor,
+        ticket_id,
+        lambda session, ticket: do_apply_macro(session, visitor.actor, ticket, macro_id),
+        f"/agent/tickets/{ticket_id}",
+    )
+
+
+#: What the queue's bulk form can do to every ticket ticked.
+BULK = ("assign_me", "open", "pending", "solved")
+
+
+@router.post("/agent/bulk")
+def agent_bulk(
+    request: Request,
+    visitor: Annotated[Visitor, posted_by(staff)],
+    action: Annotated[str, Form()] = "",
+    ticket_ids: Annotated[list[str] | None, Form()] = None,
+    back: Annotated[str, Form()] = "/agent",
+) -> Response:
+    """One action on many tickets, in one transaction: all are changed, or none."""
+    from proofdesk.errors import InvalidInput
+
+    chosen = list(dict.fromkeys(ticket_ids or []))
+    if action not in BULK or not chosen or len(chosen) > PAGE_SIZE:
+        raise InvalidInput(f"choose an action and 1-{PAGE_SIZE} tickets", field="ticket_ids")
+    with services_of(request).db.writer() as session:
+        for ticket_id in chosen:
+            ticket = access_ticket(session, visitor.actor, ticket_id, write=True, lock=True)
+            if action == "assign_me":
+                actions.do_assign(
+                    session,
+                    visitor.actor,
+                    ticket,
+                    assignee_id=visitor.actor.user_id,
+                    team_id=ticket.team_id,
+                )
+            elif ticket.status != action:
+                actions.do_change_status(session, visitor.actor, ticket, Status(action))
+    return RedirectResponse(back if back.startswith("/agent") else "/agent", 303)
+
+
+@router.post("/agent/tickets/{ticket_id}/status")
+def agent_status(
+    request: Request,
+    ticket_id: str,
+    visitor: Annotated[Visitor, posted_by(staff)],
+    status: Annotated[str, Form()] = "",
+) -> Response:
+    if status not in {s.value for s in Status}:
+        from proofdesk.errors import InvalidInput
+
+        raise InvalidInput("choose a status", field="status")
+    return _change(
+        request,
+        visitor,
+        ticket_id,
+        lambda session, ticket: (
+            ticket.status == status  # left as it was: nothing to do
+            or actions.do_change_status(session, visitor.actor, ticket, Status(status))
+        ),
+        f"/agent/tickets/{ticket_id}",
+    )
+
+
+@router.post("/agent/tickets/{ticket_id}/properties")
+def agent_properties(
+    request: Request,
+    ticket_id: str,
+    visitor: Annotated[Visitor, posted_by(staff)],
+    priority: Annotated[str, Form()] = "",
+    team_id: Annotated[str, Form()] = "",
+    assignee_id: Annotated[str, Form()] = "",
+    tags: Annotated[str, Form()] = "",
+) -> Response:
+    """Priority, team, assignee and tags in one transaction: each change its own event (the
+    same actions as the API), all or none."""
+    wanted = sorted({t for t in tags.replace(",", " ").split() if t})
+
+    def change(session: Session, ticket: Ticket) -> None:
+        if priority:
+            actions.do_update_fields(session, visitor.actor, ticket, {"priority": priority})
+        actions.do_assign(
+            session,
+            visitor.actor,
+            ticket,
+            assignee_id=assignee_id or None,
+            team_id=team_id or None,
+        )
+        held = json.loads(ticket.tags)
+        actions.do_change_tags(
+            session,
+            visitor.actor,
+            ticket,
+            add=[t for t in wanted if t not in held],
+            remove=[t for t in held if t not in wanted],
+        )
+
+    return _change(request, visitor, ticket_id, change, f"/agent/tickets/{ticket_id}")

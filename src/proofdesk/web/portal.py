@@ -1,0 +1,289 @@
+"""The customer portal: ``/requests`` (mine), ``/requests/new`` (with knowledge-base suggestions as
+they type), ``/requests/{id}`` (the timeline; replies; the verification panel with the receipt;
+the satisfaction survey once solved)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Annotated, Any
+
+from fastapi import APIRouter, File, Form, Request, UploadFile
+from fastapi.responses import RedirectResponse, Response
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from proofdesk.access import (
+    access_ticket,
+    visible_messages,
+    visible_tickets,
+)
+from proofdesk.actions import tickets as actions
+from proofdesk.actions.uploads import do_store_upload
+from proofdesk.app.services import Services, services_of
+from proofdesk.domain.tickets import (
+    Kind,
+    Status,
+)
+from proofdesk.errors import Error, NotFound
+from proofdesk.ledger.anchors import covering_anchor
+from proofdesk.store.models import (
+    Message,
+    SignedCheckpoint,
+    Ticket,
+)
+from proofdesk.web.pages import (
+    MAX_FILES,
+    PAGE_SIZE,
+    Visitor,
+    WebRoute,
+    error_text,
+    integer_field,
+    locale_of,
+    posted_by,
+    reading,
+    render,
+    signed_in,
+)
+
+router = APIRouter(route_class=WebRoute, include_in_schema=False)
+
+
+@router.get("/requests")
+def my_requests(request: Request) -> Response:
+    visitor = signed_in(request)
+    if visitor.is_staff:
+        return RedirectResponse("/agent", 303)
+    with reading(request) as session:
+        rows = session.scalars(
+            visible_tickets(visitor.actor).order_by(Ticket.updated_at.desc()).limit(PAGE_SIZE)
+        ).all()
+    return render(request, visitor, "requests.html", tickets=rows)
+
+
+KIND_FIELDS = {
+    Kind.TRANSACTION_PROBLEM.value: ("tx_hash", "chain_id"),
+    Kind.REFUND_REQUEST.value: ("order_id",),
+    Kind.WARRANTY_CLAIM.value: ("order_id",),
+}
+
+
+@router.get("/requests/new")
+def new_request_page(request: Request, kind: str = Kind.QUESTION.value) -> Response:
+    visitor = signed_in(request)
+    if visitor.is_staff:
+        return RedirectResponse("/agent", 303)
+    return render(
+        request,
+        visitor,
+        "new_request.html",
+        kinds=[k.value for k in Kind],
+        kind=kind if kind in {k.value for k in Kind} else Kind.QUESTION.value,
+        form={},
+        error=None,
+    )
+
+
+@router.post("/requests/new")
+def create_request(
+    request: Request,
+    visitor: Annotated[Visitor, posted_by(signed_in)],
+    kind: Annotated[str, Form()] = "",
+    subject: Annotated[str, Form()] = "",
+    body: Annotated[str, Form()] = "",
+    order_id: Annotated[str, Form()] = "",
+    tx_hash: Annotated[str, Form()] = "",
+    chain_id: Annotated[str, Form()] = "",
+    files: Annotated[list[UploadFile] | None, File()] = None,
+) -> Response:
+    if visitor.is_staff:
+        return RedirectResponse("/agent", 303)
+    form = {"subject": subject, "body": body, "order_id": order_id, "tx_hash": tx_hash}
+    form["chain_id"] = chain_id
+    try:
+        spec = actions.NewTicket(
+            kind=Kind(kind) if kind in {k.value for k in Kind} else Kind.QUESTION,
+            subject=subject,
+            body=body,
+            order_id=order_id.strip() or None,
+            tx_hash=tx_hash.strip() or None,
+            chain_id=integer_field(chain_id, "chain_id"),
+            attachment_ids=_uploads(request, visitor, files),
+        )
+        with services_of(request).db.writer() as session:
+            state = actions.do_create_ticket(session, visitor.actor, spec)
+    except Error as exc:
+        return render(
+            request,
+            visitor,
+            "new_request.html",
+            status=exc.http_status,
+            kinds=[k.value for k in Kind],
+            kind=kind,
+            form=form,
+            error=error_text(exc, locale_of(request, visitor)),
+        )
+    return RedirectResponse(f"/requests/{state.id}", 303)
+
+
+def _uploads(request: Request, visitor: Visitor, files: list[UploadFile] | None) -> list[str]:
+    """Store the files of a form (the API's checks: size, type by content, no secrets) and
+    return their ids to attach; an empty file input sends one nameless empty part."""
+    from proofdesk.errors import InvalidInput
+
+    chosen = [f for f in files or [] if f.filename]
+    if len(chosen) > MAX_FILES:
+        raise InvalidInput(f"at most {MAX_FILES} files", field="files")
+    services = services_of(request)
+    limit = services.settings.attachment_max_bytes + 1
+    return [
+        do_store_upload(
+            services.db,
+            services.blobs,
+            services.settings,
+            visitor.actor,
+            f.filename,
+            f.content_type,
+            f.file.read(limit),
+        ).id
+        for f in chosen
+    ]
+
+
+@router.get("/requests/suggest")
+def suggest(request: Request, subject: str = "", body: str = "") -> Response:
+    """Knowledge-base articles for what the customer is typing (an htmx fragment)."""
+    visitor = signed_in(request)
+    text = f"{subject}\n{body}".strip()[:2000]
+    found: list[Any] = []
+    if len(text) >= 4:
+        services = services_of(request)
+        try:
+            model = services.assistant.of(services.db, visitor.actor.organization_id)
+        except NotFound:
+            model = None
+        if model is not None:
+            locale = locale_of(request, visitor)
+            # The articles of the likeliest intents first (in the reader's language when there
+            # is one), then the closest by search.
+            for candidate in model.classify(text)[:2]:
+                article = model.article_for(candidate.intent, locale)
+                if candidate.probability >= 0.3 and article is not None:
+                    found.append(article)
+            for article, score in model.search(text, k=6):
+                if score >= 0.3 and article.locale == locale and article not in found:
+                    found.append(article)
+            found = found[:3]
+    return render(request, visitor, "_suggestions.html", articles=found)
+
+
+@router.get("/requests/{ticket_id}")
+def request_page(request: Request, ticket_id: str) -> Response:
+    visitor = signed_in(request)
+    if visitor.is_staff:
+        return RedirectResponse(f"/agent/tickets/{ticket_id}", 303)
+    with reading(request) as session:
+        ticket, messages = _ticket_and_messages(session, visitor, ticket_id)
+        proof = verification(session, services_of(request), ticket)
+    return render(
+        request,
+        visitor,
+        "request.html",
+        ticket=ticket,
+        messages=messages,
+        proof=proof,
+        error=None,
+        solved=ticket.status == Status.SOLVED.value,
+    )
+
+
+@router.get("/requests/{ticket_id}/timeline")
+def request_timeline(request: Request, ticket_id: str) -> Response:
+    visitor = signed_in(request)
+    with reading(request) as session:
+        ticket, messages = _ticket_and_messages(session, visitor, ticket_id)
+        proof = verification(session, services_of(request), ticket)
+    return render(request, visitor, "_timeline.html", ticket=ticket, messages=messages, proof=proof)
+
+
+@router.post("/requests/{ticket_id}/reply")
+def reply(
+    request: Request,
+    ticket_id: str,
+    visitor: Annotated[Visitor, posted_by(signed_in)],
+    body: Annotated[str, Form()] = "",
+    files: Annotated[list[UploadFile] | None, File()] = None,
+) -> Response:
+    attached = _uploads(request, visitor, files)
+    return _change(
+        request,
+        visitor,
+        ticket_id,
+        lambda session, ticket: actions.do_add_message(
+            session, visitor.actor, ticket, body=body, attachment_ids=attached
+        ),
+        f"/requests/{ticket_id}",
+    )
+
+
+@router.post("/requests/{ticket_id}/rating")
+def rate(
+    request: Request,
+    ticket_id: str,
+    visitor: Annotated[Visitor, posted_by(signed_in)],
+    score: Annotated[str, Form()] = "",
+    comment: Annotated[str, Form()] = "",
+) -> Response:
+    value = integer_field(score, "score") or 0
+    return _change(
+        request,
+        visitor,
+        ticket_id,
+        lambda session, ticket: actions.do_rate(
+            session, visitor.actor, ticket, score=value, comment=comment or None
+        ),
+        f"/requests/{ticket_id}",
+    )
+
+
+def _change(
+    request: Request,
+    visitor: Visitor,
+    ticket_id: str,
+    action: Callable[[Session, Ticket], object],
+    back: str,
+) -> Response:
+    """One action on a ticket the visitor may change, in one transaction; then back to the
+    page (post/redirect/get) — the other side sees it live."""
+    with services_of(request).db.writer() as session:
+        action(session, access_ticket(session, visitor.actor, ticket_id, write=True, lock=True))
+    return RedirectResponse(back, 303)
+
+
+def _ticket_and_messages(
+    session: Session, visitor: Visitor, ticket_id: str
+) -> tuple[Ticket, list[Message]]:
+    ticket = access_ticket(session, visitor.actor, ticket_id)
+    messages = list(session.scalars(visible_messages(visitor.actor, ticket.id)))
+    session.expunge_all()
+    return ticket, messages
+
+
+def verification(session: Session, services: Services, ticket: Ticket) -> dict[str, Any]:
+    """Where the ticket's history stands in the log: the first signed checkpoint that holds
+    its last event, and the first on-chain anchor that covers it (either may be pending)."""
+    size = ticket.last_seq + 1
+    checkpoint = session.scalars(
+        select(SignedCheckpoint)
+        .where(SignedCheckpoint.size >= size)
+        .order_by(SignedCheckpoint.size)
+        .limit(1)
+    ).first()
+    anchor = covering_anchor(session, size)
+    return {
+        "origin": services.signer.name,
+        "leaves": size,
+        "checkpoint": checkpoint.size if checkpoint else None,
+        "anchor_block": anchor.block_number if anchor else None,
+        "anchor_chain": anchor.chain_id if anchor else None,
+        "anchor_tx": anchor.tx_hash if anchor else None,
+    }
