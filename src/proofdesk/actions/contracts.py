@@ -29,7 +29,7 @@ from proofdesk.rules.engine import (
     encode_facts,
     replay,
 )
-from proofdesk.store.events import EventAppender, row_to_state
+from proofdesk.store.events import EventAppender
 from proofdesk.store.models import (
     LogHead,
     Payout,
@@ -39,6 +39,7 @@ from proofdesk.store.models import (
     TicketEvent,
     User,
 )
+from proofdesk.store.rows import row_to_state
 
 
 def do_publish(session: Session, actor: Actor, source: str) -> tuple[ServiceContract, bool]:

@@ -23,8 +23,9 @@ from proofdesk.canonical import format_time, utc_now
 from proofdesk.domain import identifiers
 from proofdesk.domain.tickets import EventType, TicketState
 from proofdesk.errors import Conflict, InvalidInput, NotFound
-from proofdesk.store.events import EventAppender, row_to_state
+from proofdesk.store.events import EventAppender
 from proofdesk.store.models import Organization, Payout, Ticket, Wallet
+from proofdesk.store.rows import row_to_state
 
 UNITS = Decimal(10) ** 18
 KINDS = ("escrow", "reward")

@@ -33,8 +33,10 @@ from proofdesk.domain.tickets import (
 )
 from proofdesk.errors import Forbidden, InvalidInput, InvalidTransition
 from proofdesk.identity.typed import SignatureClaim
-from proofdesk.store.events import EventAppender, row_to_state
+from proofdesk.rules.templates import SECRET_WARNING, text
+from proofdesk.store.events import EventAppender
 from proofdesk.store.models import Attachment, Team, TeamMember, Ticket, User, new_id
+from proofdesk.store.rows import row_to_state
 
 MAX_SUBJECT = 300
 MAX_BODY = 64_000
@@ -273,8 +275,6 @@ def _warn_of_secrets(
 ) -> TicketState:
     """Tell the customer (in their language) that a secret was removed and to move their
     funds; when staff pasted it, tell the agents in a note."""
-    from proofdesk.rules.templates import SECRET_WARNING, text
-
     customer = session.get(User, state.requester_id)
     locale = customer.locale if customer is not None else "en"
     public = actor.user_id == state.requester_id or actor.is_customer

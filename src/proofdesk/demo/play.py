@@ -38,6 +38,7 @@ from proofdesk.actions.accounts import (
     do_link_wallet,
     do_record_order,
 )
+from proofdesk.actions.sla import do_create_policy
 from proofdesk.actions.tickets import (
     NewTicket,
     do_add_message,
@@ -386,8 +387,6 @@ DEMO_SLA = (
 
 
 def _create_sla_policies(session: Session, admin: Actor) -> None:
-    from proofdesk.actions.sla import do_create_policy
-
     for policy in DEMO_SLA:
         do_create_policy(session, admin, dict(policy))
 
@@ -946,6 +945,7 @@ def _solve(run: _Run) -> None:
 def fund_escrow(db: Database, chain: Any) -> str | None:
     """On the embedded development chain: make dev account 3 the demo's escrow merchant with a
     10-coin bond, so that approved refunds are really paid. Returns what to print."""
+    # Imported here, not for a cycle: web3 is slow to import and only this step needs it.
     from proofdesk.chain.base import contract, transact
     from proofdesk.chain.embedded import dev_accounts
     from proofdesk.chain.payouts import Payer
@@ -976,6 +976,7 @@ def import_starter_kb(db: Database) -> str | None:
     assistant was evaluated with, when the checkout has them."""
     import csv
 
+    # Imported here, not for a cycle: the assistant's models are slow to import.
     from proofdesk.assistant import kb, training
 
     if not STARTER_KB.is_dir():

@@ -19,7 +19,7 @@ from datetime import datetime, timedelta
 
 import pyotp
 import segno
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from proofdesk.canonical import maybe_stored_utc, utc_now
@@ -27,6 +27,7 @@ from proofdesk.domain.roles import Role
 from proofdesk.errors import Conflict, InvalidInput
 from proofdesk.ledger.keys import Keyring
 from proofdesk.store.models import KnownDevice, Organization, RecoveryCode, User
+from proofdesk.store.models import Session as BrowserSession
 
 ISSUER = "ProofDesk"
 RECOVERY_CODES = 10
@@ -97,10 +98,6 @@ def confirm_enrolment(session: Session, user: User, keyring: Keyring, code: str)
 def enable(session: Session, user: User, keyring: Keyring, code: str) -> list[str]:
     """Confirm enrolment with a code; every session of the user (the one that proved the
     factor among them) becomes a full one. Returns the recovery codes, shown once."""
-    from sqlalchemy import update
-
-    from proofdesk.store.models import Session as BrowserSession
-
     codes = confirm_enrolment(session, user, keyring, code)
     session.execute(
         update(BrowserSession).where(BrowserSession.user_id == user.id).values(mfa_ok=True)
