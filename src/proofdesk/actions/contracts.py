@@ -10,7 +10,7 @@ from typing import Any
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
-from proofdesk.access import Actor, require_admin, require_worker
+from proofdesk.access import Actor, access_contract, require_admin, require_worker
 from proofdesk.actions import payouts, tickets
 from proofdesk.canonical import canonical_json, format_time, utc_now
 from proofdesk.chain.base import Chain
@@ -85,18 +85,6 @@ def do_publish(session: Session, actor: Actor, source: str) -> tuple[ServiceCont
     return row, True
 
 
-def find(session: Session, organization_id: str, contract_hash: str) -> ServiceContract:
-    row = session.scalars(
-        select(ServiceContract).where(
-            ServiceContract.organization_id == organization_id,
-            ServiceContract.contract_hash == contract_hash,
-        )
-    ).first()
-    if row is None:
-        raise NotFound("no such contract")
-    return row
-
-
 def load(row: ServiceContract) -> Contract:
     return Contract(json.loads(row.document), row.contract_hash)
 
@@ -114,7 +102,7 @@ def do_activate(session: Session, actor: Actor, contract_hash: str) -> ServiceCo
     log, so when each version governed is provable. Activating the active version is a
     no-op."""
     require_admin(actor)
-    row = find(session, actor.organization_id, contract_hash)
+    row = access_contract(session, actor.organization_id, contract_hash)
     if row.active:
         return row
     replaced = list(
@@ -261,7 +249,7 @@ def prepare_decision(
     the chain, which must not happen while the write lock is held): check the request and
     gather the facts. Returns the contract's row id and the facts."""
     require_worker(actor)
-    row = find(session, ticket.organization_id, contract_hash)
+    row = access_contract(session, ticket.organization_id, contract_hash)
     if not row.active:
         raise Conflict("this contract version is not active", code="contract_inactive")
     return row.id, _gather(session, actor, load(row), ticket, supplied, chain)
@@ -578,7 +566,7 @@ def replay_ticket(session: Session, ticket: Ticket) -> list[tuple[int, str, list
     results = []
     for row in rows:
         payload = reader.event(row).payload
-        contract = load(find(session, ticket.organization_id, payload["contract_hash"]))
+        contract = load(access_contract(session, ticket.organization_id, payload["contract_hash"]))
         logged = {
             "contract_hash": payload["contract_hash"],
             "facts": payload["facts"],

@@ -18,7 +18,7 @@ from eth_utils.crypto import keccak
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from proofdesk.access import Actor, require_admin, require_manager
+from proofdesk.access import Actor, access_payout, require_admin, require_manager
 from proofdesk.canonical import format_time, utc_now
 from proofdesk.domain import identifiers
 from proofdesk.domain.tickets import EventType, TicketState
@@ -204,15 +204,6 @@ def create(
     return row, state, True
 
 
-def _payout(session: Session, actor: Actor, payout_id: str) -> Payout:
-    """Another organization's payout, or an id that is none, is not found alike."""
-    number = identifiers.row_id(payout_id)
-    row = session.get(Payout, number) if number is not None else None
-    if row is None or row.organization_id != actor.organization_id:
-        raise NotFound("no such payout")
-    return row
-
-
 def _ticket_state(session: Session, row: Payout) -> TicketState:
     ticket = session.get(Ticket, row.ticket_id)
     if ticket is None:
@@ -235,7 +226,7 @@ def do_approve(
 ) -> Payout:
     """A supervisor or admin releases a held payout (naming the wallet if it was the doubt)."""
     require_manager(actor)
-    row = _payout(session, actor, payout_id)
+    row = access_payout(session, actor, payout_id)
     if row.status != "held":
         raise Conflict(f"a {row.status} payout cannot be approved", code="payout_not_held")
     if recipient is not None:
@@ -257,7 +248,7 @@ def do_approve(
 
 def do_reject(session: Session, actor: Actor, payout_id: str, reason: str) -> Payout:
     require_manager(actor)
-    row = _payout(session, actor, payout_id)
+    row = access_payout(session, actor, payout_id)
     if row.status not in ("held", "failed"):
         raise Conflict(f"a {row.status} payout cannot be rejected", code="payout_not_held")
     reason = reason.strip()
@@ -272,7 +263,7 @@ def do_retry(session: Session, actor: Actor, payout_id: str) -> Payout:
     """Queue a failed payout again (after the bond was topped up, say). The escrow contract
     still pays its claim id at most once."""
     require_manager(actor)
-    row = _payout(session, actor, payout_id)
+    row = access_payout(session, actor, payout_id)
     if row.status != "failed":
         raise Conflict(f"a {row.status} payout cannot be retried", code="payout_not_failed")
     _current_merchant(session, row)

@@ -15,7 +15,13 @@ from pydantic import ValidationError
 from sqlalchemy import desc, select
 
 from proofdesk import jsonlimits
-from proofdesk.access import access_ticket, require_admin
+from proofdesk.access import (
+    access_contract,
+    access_sla_policy,
+    access_team,
+    access_ticket,
+    require_admin,
+)
 from proofdesk.actions import accounts, orders, payouts
 from proofdesk.actions import contracts as contract_actions
 from proofdesk.actions import sla as sla_actions
@@ -307,7 +313,7 @@ def add_member(
 ) -> Response:
 
     def change(session: Any) -> None:
-        team = accounts.access_team(session, visitor.actor, team_id)
+        team = access_team(session, visitor.actor, team_id)
         user = session.get(User, user_id) if user_id else None
         if user is None or user.organization_id != visitor.actor.organization_id:
             raise NotFound("no such user")
@@ -565,7 +571,7 @@ def new_policy_page(request: Request) -> Response:
 def policy_page(request: Request, policy_id: str, saved: str = "") -> Response:
     visitor = admin(request)
     with reading(request) as session:
-        row = sla_actions.find_policy(session, visitor.actor, policy_id)
+        row = access_sla_policy(session, visitor.actor, policy_id)
         form = PolicyForm.of(sla_actions.as_dict(row))
         return _policy_page(request, visitor, form, row.id, saved=saved == "1")
 
@@ -757,7 +763,7 @@ def contract_page(request: Request, contract_hash: str) -> Response:
     is active, and the button that activates it."""
     visitor = admin(request)
     with reading(request) as session:
-        row = contract_actions.find(session, visitor.actor.organization_id, contract_hash)
+        row = access_contract(session, visitor.actor.organization_id, contract_hash)
         session.expunge(row)
     return _editor(request, visitor, row.source, checked=contract_actions.load(row), published=row)
 
