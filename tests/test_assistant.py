@@ -14,6 +14,7 @@ import pytest
 from fastapi.testclient import TestClient
 from typer.testing import CliRunner
 
+from proofdesk.actions.kb import do_save_article
 from proofdesk.assistant import kb
 from proofdesk.assistant.understanding import looks_chinese
 from proofdesk.cli.main import app as cli
@@ -28,7 +29,7 @@ KB = ROOT / "data" / "kb"
 def load_kb(db: Database, tenant: Tenant) -> None:
     with db.writer() as session:
         for spec in kb.read_path(KB):
-            kb.save(session, None, tenant.org_id, spec)
+            do_save_article(session, None, tenant.org_id, spec)
 
 
 @pytest.fixture

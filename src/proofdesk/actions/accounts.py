@@ -200,10 +200,10 @@ def do_link_wallet(
     proving their own wallet by signature arrives with Sign-In with Ethereum."""
     require_worker(actor)
     access_customer(actor, customer)
-    return attach_wallet(session, customer, address, label)
+    return do_attach_wallet(session, customer, address, label)
 
 
-def attach_wallet(
+def do_attach_wallet(
     session: Session, customer: User, address: str, label: str | None, *, proven: bool = False
 ) -> Wallet:
     """Link ``address`` to ``customer`` (idempotent); the caller has checked the right to.

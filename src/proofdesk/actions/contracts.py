@@ -202,7 +202,7 @@ def check_supplied(contract: Contract, supplied: dict[str, Any]) -> dict[str, An
     return decode_facts(contract, supplied)
 
 
-def log_decision(
+def do_log_decision(
     session: Session,
     actor: Actor,
     ticket: Ticket,
@@ -318,8 +318,10 @@ def do_decide(
     if row is None or not row.active:
         raise Conflict("this contract version is not active", code="contract_inactive")
     contract = load(row)
-    decision, seq, _ = log_decision(session, actor, ticket, contract, gathered, trigger="request")
-    carry_out(session, ticket, contract, decision, seq, gathered)
+    decision, seq, _ = do_log_decision(
+        session, actor, ticket, contract, gathered, trigger="request"
+    )
+    do_carry_out(session, ticket, contract, decision, seq, gathered)
     return decision
 
 
@@ -328,7 +330,7 @@ def _customer_locale(session: Session, state: TicketState) -> str:
     return user.locale if user is not None else "en"
 
 
-def carry_out(
+def do_carry_out(
     session: Session,
     ticket: Ticket,
     contract: Contract,
@@ -410,7 +412,7 @@ def carry_out(
 MAX_DEPTH = 3
 
 
-def carry_out_rules(
+def do_carry_out_rules(
     session: Session,
     ticket: Ticket,
     rules: Contract,
@@ -446,7 +448,7 @@ def carry_out_rules(
             head = session.get(LogHead, 1)
             before = head.next_seq if head else None
             try:
-                note = act(session, actor, ticket, rules, action, by)
+                note = do_act(session, actor, ticket, rules, action, by)
             except Error as exc:
                 if head is not None and head.next_seq != before:
                     raise
@@ -471,7 +473,7 @@ def carry_out_rules(
         )
 
 
-def act(
+def do_act(
     session: Session,
     actor: Actor,
     ticket: Ticket,
@@ -536,7 +538,7 @@ def _act(
             tickets.do_change_status(session, actor, ticket, Status.SOLVED, by=by)
     elif kind in ("pay_from_escrow", "credit_reward"):
         assert contract is not None, "only service contracts move money"
-        payout, _, new = payouts.create(
+        payout, _, new = payouts.do_create_payout(
             session,
             actor,
             row_to_state(ticket),

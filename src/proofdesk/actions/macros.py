@@ -99,6 +99,6 @@ def do_apply_macro(session: Session, actor: Actor, ticket: Ticket, macro_id: str
             text = Template(templates.text(action["body"], locale)).safe_substitute(values)
             tickets.do_add_message(session, actor, ticket, body=text, by=by)
         else:
-            note = contract_actions.act(session, actor, ticket, None, action, by)
+            note = contract_actions.do_act(session, actor, ticket, None, action, by)
             if note:
                 raise InvalidInput(note, code="macro_action_failed")

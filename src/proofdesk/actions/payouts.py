@@ -61,7 +61,7 @@ def to_units(amount: str) -> int:
     return int(value)
 
 
-def record(
+def do_record_payout(
     session: Session,
     actor: Actor,
     state: TicketState,
@@ -144,7 +144,7 @@ def _over_limits(
     return reasons
 
 
-def create(
+def do_create_payout(
     session: Session,
     actor: Actor,
     state: TicketState,
@@ -200,7 +200,7 @@ def create(
     )
     session.add(row)
     session.flush()
-    state = record(session, actor, state, row, by=by, reason=row.hold_reason)
+    state = do_record_payout(session, actor, state, row, by=by, reason=row.hold_reason)
     return row, state, True
 
 
@@ -242,7 +242,7 @@ def do_approve(
         raise Conflict("this payout has no valid amount", code="payout_invalid_amount")
     _current_merchant(session, row)
     row.status, row.approved_by, row.updated_at = "queued", actor.user_id, format_time(utc_now())
-    record(session, actor, _ticket_state(session, row), row, approved_by=actor.user_id)
+    do_record_payout(session, actor, _ticket_state(session, row), row, approved_by=actor.user_id)
     return row
 
 
@@ -255,7 +255,7 @@ def do_reject(session: Session, actor: Actor, payout_id: str, reason: str) -> Pa
     if not 1 <= len(reason) <= 500:
         raise InvalidInput("give a reason of 1-500 characters", field="reason")
     row.status, row.hold_reason, row.updated_at = "rejected", reason, format_time(utc_now())
-    record(session, actor, _ticket_state(session, row), row, reason=reason)
+    do_record_payout(session, actor, _ticket_state(session, row), row, reason=reason)
     return row
 
 
@@ -270,5 +270,5 @@ def do_retry(session: Session, actor: Actor, payout_id: str) -> Payout:
     row.status, row.error, row.recorded = "queued", None, False
     row.tx_hash = row.raw_tx = row.nonce = row.sender = None
     row.updated_at = format_time(utc_now())
-    record(session, actor, _ticket_state(session, row), row)
+    do_record_payout(session, actor, _ticket_state(session, row), row)
     return row

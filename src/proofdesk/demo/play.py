@@ -977,6 +977,7 @@ def import_starter_kb(db: Database) -> str | None:
     import csv
 
     # Imported here, not for a cycle: the assistant's models are slow to import.
+    from proofdesk.actions.kb import do_save_article
     from proofdesk.assistant import kb, training
 
     if not STARTER_KB.is_dir():
@@ -990,7 +991,7 @@ def import_starter_kb(db: Database) -> str | None:
         org = session.scalars(select(Organization).where(Organization.slug == DEMO_SLUG)).first()
         if org is None:
             return None
-        changed = sum(kb.save(session, None, org.id, spec) for spec in specs)
+        changed = sum(do_save_article(session, None, org.id, spec) for spec in specs)
         examples = training.import_examples(session, org.id, rows)
     return (
         f"knowledge base: {len(specs)} starter articles ({changed} new or changed), "

@@ -1,7 +1,7 @@
 """The admin pages (``/admin``, admins only): the organization's settings, staff and teams, the
 knowledge base in both languages side by side, API tokens, SLA policies, and the log's verifier
 key and latest checkpoint. Every change goes through the same actions as the API
-(``actions.accounts``, ``assistant.kb``), so the same rules hold."""
+(``actions.accounts``, ``actions.kb``), so the same rules hold."""
 
 from __future__ import annotations
 
@@ -25,6 +25,7 @@ from proofdesk.access import (
 from proofdesk.actions import accounts, orders, payouts
 from proofdesk.actions import contracts as contract_actions
 from proofdesk.actions import sla as sla_actions
+from proofdesk.actions.kb import do_save_article
 from proofdesk.api.deps import services_of
 from proofdesk.api.routes.sla import policy_values
 from proofdesk.api.schemas import SlaPolicyIn
@@ -404,7 +405,7 @@ def save_article(
     )
     try:
         with services_of(request).db.writer() as session:
-            kb.save(session, visitor.actor, org_id, spec)
+            do_save_article(session, visitor.actor, org_id, spec)
     except Error as exc:
         return render(
             request,

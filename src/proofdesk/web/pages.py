@@ -41,6 +41,7 @@ from proofdesk.access import Actor, access_ticket, visible_messages, visible_tic
 from proofdesk.actions import login_links
 from proofdesk.actions import payouts as payout_actions
 from proofdesk.actions import tickets as actions
+from proofdesk.actions.mfa import do_enable_mfa, do_start_enrolment
 from proofdesk.api.deps import CSRF_COOKIE, DEVICE_COOKIE, SESSION_COOKIE, Services, services_of
 from proofdesk.channels.email.send import Mail, Mailer, MailUnavailable
 from proofdesk.domain.roles import MANAGERS, WORKERS, Role
@@ -54,7 +55,6 @@ from proofdesk.domain.tickets import (
     Visibility,
 )
 from proofdesk.errors import Error, NotFound, Unauthenticated
-from proofdesk.identity import mfa
 from proofdesk.identity.credentials import (
     actor_from_session,
     close_session,
@@ -468,7 +468,9 @@ def send_link(
     services.login_limiter.hit(f"{address}|{organization}|{email.strip().lower()}")
     settings = services.settings
     with services.db.writer() as session:
-        issued = login_links.issue(session, organization, email, settings.login_link_ttl_seconds)
+        issued = login_links.do_issue_login_link(
+            session, organization, email, settings.login_link_ttl_seconds
+        )
         if issued is not None:
             user, token = issued
             org = session.get(Organization, user.organization_id)
@@ -518,7 +520,7 @@ def link_sign_in(request: Request, token: str, next: Annotated[str, Form()] = "/
     services = services_of(request)
     services.login_limiter_by_address.hit(request.client.host if request.client else "unknown")
     with services.db.writer() as session:
-        user = login_links.consume(session, token)
+        user = login_links.do_consume_login_link(session, token)
         opened = open_session(session, user, services.settings.session_ttl_seconds)
     target = _local(next)
     return _with_session(
@@ -583,7 +585,7 @@ def mfa_setup_page(request: Request, next: str = "/") -> Response:
     with services.db.writer() as session:
         user = session.get(User, visitor.actor.user_id)
         assert user is not None
-        secret, _, svg = mfa.start_enrolment(user, services.db.keyring, keep_pending=True)
+        secret, _, svg = do_start_enrolment(user, services.db.keyring, keep_pending=True)
     image = "data:image/svg+xml;base64," + base64.b64encode(svg.encode()).decode()
     return render(
         request,
@@ -608,7 +610,7 @@ def mfa_enable(
     with services.db.writer() as session:
         user = session.get(User, visitor.actor.user_id)
         assert user is not None
-        codes = mfa.enable(session, user, services.db.keyring, code.strip())
+        codes = do_enable_mfa(session, user, services.db.keyring, code.strip())
     return render(request, visitor, "mfa_done.html", codes=codes, next=_local(next))
 
 

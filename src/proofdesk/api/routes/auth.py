@@ -13,6 +13,13 @@ from sqlalchemy.orm import Session
 from proofdesk.access import Actor
 from proofdesk.actions import siwe
 from proofdesk.actions.accounts import do_create_api_token, do_revoke_api_token, normalize_email
+from proofdesk.actions.mfa import (
+    do_disable_mfa,
+    do_enable_mfa,
+    do_new_recovery_codes,
+    do_require_code,
+    do_start_enrolment,
+)
 from proofdesk.api.deps import (
     CSRF_COOKIE,
     DEVICE_COOKIE,
@@ -151,7 +158,7 @@ def siwe_nonce(body: SiweNonceIn, request: Request, services: ServicesDep) -> Si
     services.login_limiter_by_address.hit(_client(request))
     settings = services.settings
     with services.db.writer() as session:
-        row = siwe.issue_nonce(session, body.organization, settings.siwe_nonce_ttl_seconds)
+        row = siwe.do_issue_nonce(session, body.organization, settings.siwe_nonce_ttl_seconds)
         message = (
             None
             if body.address is None
@@ -181,7 +188,7 @@ def siwe_verify(
     services.login_limiter_by_address.hit(_client(request))
     checked = siwe.check(services.settings, body.message, body.signature, _chain_of(services))
     with services.db.writer() as session:
-        user = siwe.sign_in(session, siwe.consume(session, checked))
+        user = siwe.do_sign_in_with_ethereum(session, siwe.do_consume_nonce(session, checked))
         return _start_session(session, services, response, user)
 
 
@@ -194,7 +201,9 @@ def siwe_verify(
 def siwe_link(body: SiweIn, services: ServicesDep, actor: ActorDep) -> WalletOut:
     checked = siwe.check(services.settings, body.message, body.signature, _chain_of(services))
     with services.db.writer() as session:
-        return WalletOut.of(siwe.link(session, actor, siwe.consume(session, checked)))
+        return WalletOut.of(
+            siwe.do_link_signed_wallet(session, actor, siwe.do_consume_nonce(session, checked))
+        )
 
 
 @router.post("/logout", status_code=204, summary="End the current session")
@@ -236,7 +245,7 @@ def _me(session: Session, actor: Actor) -> User:
 def totp_setup(services: ServicesDep, actor: ActorDep) -> TotpSetupOut:
     keyring = _keyring(services)
     with services.db.writer() as session:
-        secret, uri, svg = mfa.start_enrolment(_me(session, actor), keyring)
+        secret, uri, svg = do_start_enrolment(_me(session, actor), keyring)
     return TotpSetupOut(secret=secret, otpauth_uri=uri, qr_svg=svg)
 
 
@@ -250,7 +259,7 @@ def totp_enable(
 ) -> RecoveryCodesOut:
     keyring = _keyring(services)
     with services.db.writer() as session:
-        codes = mfa.enable(session, _me(session, actor), keyring, body.code)
+        codes = do_enable_mfa(session, _me(session, actor), keyring, body.code)
     return RecoveryCodesOut(recovery_codes=codes)
 
 
@@ -263,8 +272,8 @@ def recovery_codes(body: TotpCodeIn, services: ServicesDep, actor: ActorDep) -> 
     keyring = _keyring(services)
     with services.db.writer() as session:
         user = _me(session, actor)
-        mfa.require_code(session, user, keyring, body.code)
-        return RecoveryCodesOut(recovery_codes=mfa.new_recovery_codes(session, user))
+        do_require_code(session, user, keyring, body.code)
+        return RecoveryCodesOut(recovery_codes=do_new_recovery_codes(session, user))
 
 
 @router.post(
@@ -278,8 +287,8 @@ def totp_disable(body: TotpCodeIn, services: ServicesDep, actor: ActorDep) -> No
         user = _me(session, actor)
         if mfa.requires_mfa(session, user):
             raise Forbidden("your role requires a second factor", code="mfa_required_for_role")
-        mfa.require_code(session, user, keyring, body.code)
-        mfa.disable(session, user)
+        do_require_code(session, user, keyring, body.code)
+        do_disable_mfa(session, user)
 
 
 @router.put(
