@@ -46,3 +46,18 @@ def test_the_ledger_does_not_import_the_event_writer() -> None:
     for path in (SRC / "ledger").rglob("*.py"):
         assert "proofdesk.store.events" not in _imports(path), path
     assert not {m for m in _imports(SRC / "store" / "rows.py") if m.startswith("proofdesk.ledger")}
+
+
+def test_every_table_is_named_by_store_models() -> None:
+    import importlib
+    import pkgutil
+
+    from proofdesk.store import models
+
+    for info in pkgutil.iter_modules(models.__path__):
+        module = importlib.import_module(f"{models.__name__}.{info.name}")
+        for name, value in vars(module).items():
+            defined_here = getattr(value, "__module__", None) == module.__name__
+            if defined_here and isinstance(value, type) and issubclass(value, models.Base):
+                assert getattr(models, name) is value
+                assert name in models.__all__
