@@ -9,23 +9,18 @@ The words live in ``demo/data/scenarios.json``: the teams, staff, customer names
 the phrases any ticket may use and the scenarios (a kind of request with its conversation).
 Each text is written once in English and once in Simplified Chinese; a customer writes in
 their own locale, agents answer in the customer's locale and write internal notes in their
-own. :class:`DemoData` checks the file when this module is imported.
+own. :mod:`proofdesk.demo.data` reads and checks the file the first time it is needed.
 """
 
 from __future__ import annotations
 
 import random
-import re
-import string
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from importlib.resources import files
-from importlib.resources.abc import Traversable
 from pathlib import Path
-from typing import Any, Literal, TypeVar
+from typing import Any, TypeVar
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -50,9 +45,10 @@ from proofdesk.actions.tickets import (
     do_update_fields,
 )
 from proofdesk.canonical import utc_now
+from proofdesk.demo.data import NETWORKS, ZH, OrderSort, Scenario, Text, demo_data
 from proofdesk.domain.roles import Role
-from proofdesk.domain.tickets import Channel, Kind, Priority, Status, Visibility
-from proofdesk.errors import Error, NotFound
+from proofdesk.domain.tickets import Channel, Priority, Status, Visibility
+from proofdesk.errors import NotFound
 from proofdesk.identity.credentials import hash_password
 from proofdesk.settings import Settings
 from proofdesk.store.db import Database
@@ -63,192 +59,15 @@ DEMO_NAME = "Demo Exchange / 演示交易所"
 STAFF_DOMAIN = "demo.example"
 #: The customer log-in: (display name, e-mail, locale).
 DEMO_CUSTOMER = ("Alex Chen", f"customer@{STAFF_DOMAIN}", "en")
-ZH = "zh-CN"
 #: Days before the seed ran that the exchange, its staff and teams were set up.
 ACCOUNTS_AGE_DAYS = 1000
 #: The oldest order a customer can have (inside a hardware wallet's warranty year).
 MAX_ORDER_AGE_DAYS = 330
 #: One ticket in this many gets a duplicate from the same customer, which an agent merges.
 DUPLICATE_EVERY = 40
-#: Token standard shown to customers for each chain id.
-NETWORKS = {1: "ERC20", 56: "BEP20", 137: "Polygon", 42161: "Arbitrum"}
-#: Every placeholder a text may use: the values drawn for each ticket (:func:`_values`), the
-#: ticket's ``subject`` and a merged duplicate's ``number``.
-PLACEHOLDERS = frozenset(
-    {"asset", "amount", "network", "tx", "short_tx", "wallet", "short_wallet", "hours"}
-    | {"confirmations", "days", "gas", "fee", "token_id", "api_prefix", "ip", "ref", "time"}
-    | {"xrp", "order", "order_amount", "item", "months", "subject", "number"}
-)
-HAN = re.compile(r"[\u4e00-\u9fff]")
 
 X = TypeVar("X")
-#: The sorts of order a scenario can be about (see :func:`_order`).
-OrderSort = Literal["device", "shipped", "purchase", "failed"]
 
-
-# The data file, checked on load.
-
-
-class DemoDataError(Error):
-    """``demo/data/scenarios.json`` cannot be read or does not match :class:`DemoData`."""
-
-    code = "demo_data_invalid"
-    http_status = 500
-
-
-class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-
-class Text(_Strict):
-    """One text in English and in Simplified Chinese, with ``{placeholder}`` fields."""
-
-    en: str = Field(min_length=1)
-    zh: str = Field(min_length=1)
-
-    @model_validator(mode="after")
-    def _check(self) -> Text:
-        if HAN.search(self.en) or not HAN.search(self.zh):
-            raise ValueError("'en' must have no Chinese characters and 'zh' must have some")
-        for half in (self.en, self.zh):
-            names = {name for _, name, _, _ in string.Formatter().parse(half) if name is not None}
-            if unknown := names - PLACEHOLDERS:
-                raise ValueError(f"unknown placeholders {sorted(unknown)} in {half!r}")
-        return self
-
-    def say(self, locale: str, values: Mapping[str, str]) -> str:
-        """The text in ``locale``, placeholders filled."""
-        return (self.zh if locale == ZH else self.en).format_map(values)
-
-
-class Scenario(_Strict):
-    """A kind of request, with the conversation it typically leads to."""
-
-    key: str
-    kind: Kind
-    team: str
-    category: str
-    tags: tuple[str, ...]
-    priority: Priority
-    subject: Text
-    body: Text
-    ask: Text  # the agent's first reply, asking for what is missing
-    info: Text  # the customer's answer
-    note: Text  # an internal note: what the agent found
-    resolve: Text  # the agent's reply that solves it
-    links: frozenset[Literal["tx", "wallet"]] = frozenset()  # ticket fields to fill
-    new_wallet: bool = False  # about an address the customer has not linked (yet)
-    orders: OrderSort | None = None  # the sort of order it is about
-    assets: tuple[str, ...] = Field(("USDT", "USDC", "ETH"), min_length=1)
-    chains: tuple[int, ...] = Field((1, 56, 137, 42161), min_length=1)
-
-    @field_validator("chains")
-    @classmethod
-    def _known_chains(cls, chains: tuple[int, ...]) -> tuple[int, ...]:
-        if unknown := set(chains) - set(NETWORKS):
-            raise ValueError(f"unknown chain ids {sorted(unknown)}; known: {sorted(NETWORKS)}")
-        return chains
-
-
-class StaffMember(_Strict):
-    key: str  # the e-mail's local part
-    role: Role
-    name: str
-    locale: Literal["en", "zh-CN"]
-    teams: tuple[str, ...] = ()
-
-
-class Product(_Strict):
-    description: str
-    amount: str = Field(pattern=r"^\d+\.\d+$")
-    currency: str
-
-
-class Names(_Strict):
-    """What customers are called: Chinese surnames and given names map to their pinyin."""
-
-    zh_surnames: dict[str, str] = Field(min_length=1)
-    zh_given: dict[str, str] = Field(min_length=1)
-    en_first: tuple[str, ...] = Field(min_length=1)
-    en_last: tuple[str, ...] = Field(min_length=1)
-
-
-class Phrases(_Strict):
-    """Replies and notes that fit any scenario."""
-
-    hold: Text
-    more_info: Text
-    checking: Text
-    chase: Text
-    confirm: Text
-    reopen: Text
-    reopen_fix: Text
-    duplicate_subject: Text
-    duplicate_body: Text
-    merged_note: Text
-    vip_note: Text
-    account_note: Text
-    escalated_note: Text
-
-
-class DemoData(_Strict):
-    teams: dict[str, str] = Field(min_length=1)  # key -> display name
-    staff: tuple[StaffMember, ...]
-    names: Names
-    mail_domains: tuple[str, ...] = Field(min_length=1)
-    devices: tuple[Product, ...] = Field(min_length=1)
-    purchases: tuple[Product, ...] = Field(min_length=1)
-    phrases: Phrases
-    scenarios: tuple[Scenario, ...] = Field(min_length=1)
-
-    @model_validator(mode="after")
-    def _consistent(self) -> DemoData:
-        problems = [
-            f"staff {m.key!r}: unknown team {team!r}"
-            for m in self.staff
-            for team in m.teams
-            if team not in self.teams
-        ]
-        agents = {team for m in self.staff if m.role is Role.AGENT for team in m.teams}
-        problems += [
-            f"scenario {s.key!r}: no agent in team {s.team!r}"
-            for s in self.scenarios
-            if s.team not in agents
-        ]
-        staff = {m.key: m for m in self.staff}
-        for key, role in (("admin", Role.ADMIN), ("supervisor", Role.SUPERVISOR)):
-            if key not in staff or staff[key].role is not role:
-                problems.append(f"staff needs {key!r} with role {role.value!r}")
-        if "supervisor" in staff and not set(self.teams) <= set(staff["supervisor"].teams):
-            problems.append("the supervisor must be in every team")
-        if len(staff) < len(self.staff) or len({s.key for s in self.scenarios}) < len(
-            self.scenarios
-        ):
-            problems.append("staff and scenario keys must be unique")
-        if problems:
-            raise ValueError("; ".join(problems))
-        return self
-
-
-DATA_FILE = files("proofdesk.demo") / "data" / "scenarios.json"
-
-
-def load_data(source: Traversable = DATA_FILE) -> DemoData:
-    """The demo's data file, checked; :class:`DemoDataError` says what is wrong with it."""
-    try:
-        return DemoData.model_validate_json(source.read_bytes())
-    except OSError as exc:
-        raise DemoDataError(f"cannot read demo data file {source}: {exc}") from None
-    except ValidationError as exc:
-        problems = [f"{'.'.join(map(str, e['loc'])) or '/'}: {e['msg']}" for e in exc.errors()]
-        raise DemoDataError(
-            f"invalid demo data file {source}:\n  " + "\n  ".join(problems)
-        ) from None
-
-
-DATA = load_data()
-SCENARIOS = DATA.scenarios
-PHRASES = DATA.phrases
 
 #: Target statuses, dealt in shuffled passes of this list, so the first 20 tickets hold every
 #: status.
@@ -392,7 +211,7 @@ def _create_sla_policies(session: Session, admin: Actor) -> None:
 
 
 def _summary(settings: Settings, tickets: int, customers: int) -> str:
-    counts = [(tickets, "ticket"), (customers, "customer"), (len(DATA.teams), "team")]
+    counts = [(tickets, "ticket"), (customers, "customer"), (len(demo_data().teams), "team")]
     return "\n".join(
         [
             f"Seeded {DEMO_NAME} as organization {DEMO_SLUG!r}:",
@@ -405,7 +224,7 @@ def _summary(settings: Settings, tickets: int, customers: int) -> str:
 def _logins(settings: Settings) -> list[str]:
     password = settings.demo_password.get_secret_value()
     people: list[tuple[str, str, str, str]] = [
-        (m.role.value, f"{m.key}@{STAFF_DOMAIN}", m.name, m.locale) for m in DATA.staff
+        (m.role.value, f"{m.key}@{STAFF_DOMAIN}", m.name, m.locale) for m in demo_data().staff
     ]
     name, email, locale = DEMO_CUSTOMER
     people.append((Role.CUSTOMER.value, email, name, locale))
@@ -427,7 +246,7 @@ def _create_people(
     org = do_create_organization(session, DEMO_SLUG, DEMO_NAME)
     org.created_at = founded
     cast = _Cast(org.id)
-    for member in DATA.staff:
+    for member in demo_data().staff:
         user = do_create_user(
             session,
             org.id,
@@ -450,12 +269,12 @@ def _create_people(
 
 def _create_teams(session: Session, cast: _Cast, founded: datetime) -> None:
     admin = cast.staff["admin"].actor
-    for key, name in DATA.teams.items():
+    for key, name in demo_data().teams.items():
         team = do_create_team(session, admin, name)
         team.created_at = founded
         cast.teams[key] = team.id
         cast.members[key] = []
-        for member in DATA.staff:
+        for member in demo_data().staff:
             if key in member.teams:
                 user = session.get(User, cast.staff[member.key].actor.user_id)
                 if user is None:
@@ -510,11 +329,11 @@ def _customer_spec(
 
 def _name_and_email(rng: random.Random, locale: str, taken: set[str]) -> tuple[str, str]:
     if locale == ZH:
-        surname, surname_pinyin = rng.choice(list(DATA.names.zh_surnames.items()))
-        given, given_pinyin = rng.choice(list(DATA.names.zh_given.items()))
+        surname, surname_pinyin = rng.choice(list(demo_data().names.zh_surnames.items()))
+        given, given_pinyin = rng.choice(list(demo_data().names.zh_given.items()))
         name, local = surname + given, f"{given_pinyin}.{surname_pinyin}"
     else:
-        first, last = rng.choice(DATA.names.en_first), rng.choice(DATA.names.en_last)
+        first, last = rng.choice(demo_data().names.en_first), rng.choice(demo_data().names.en_last)
         name, local = f"{first} {last}", f"{first}.{last}".lower()
     return name, _unique_email(rng, local, taken)
 
@@ -527,7 +346,7 @@ def _order_numbers(rng: random.Random) -> Iterator[int]:
 
 
 def _unique_email(rng: random.Random, local: str, taken: set[str]) -> str:
-    email = f"{local}@{rng.choice(DATA.mail_domains)}"
+    email = f"{local}@{rng.choice(demo_data().mail_domains)}"
     number = 2
     while email in taken:
         email = f"{local}{number}@{email.split('@')[1]}"
@@ -578,7 +397,7 @@ def _create_customer(
 
 def _order(rng: random.Random, number: int, sort: OrderSort) -> _Order:
     kind, status = ORDER_SORTS[sort]
-    product = rng.choice(DATA.devices if kind == "device" else DATA.purchases)
+    product = rng.choice(demo_data().devices if kind == "device" else demo_data().purchases)
     age = rng.randint(*ORDER_AGE_DAYS[sort])
     return _Order(
         f"ORD-{number}", kind, status, product.amount, product.currency, product.description, age
@@ -629,7 +448,7 @@ def _plan_tickets(rng: random.Random, cast: _Cast, count: int, now: datetime) ->
     duplicates = count // DUPLICATE_EVERY
     primaries = count - duplicates
     statuses = _deck(rng, STATUS_MIX, primaries)
-    scenarios = _deck(rng, SCENARIOS, primaries)
+    scenarios = _deck(rng, demo_data().scenarios, primaries)
     plans = [
         _plan(rng, cast, index, scenarios[index], statuses[index], now)
         for index in range(primaries)
@@ -849,15 +668,15 @@ class _Run:
         plan, customer = self.plan, self.plan.customer
         spec = NewTicket(
             kind=plan.scenario.kind,
-            subject=self.text(PHRASES.duplicate_subject, customer.locale),
-            body=self.text(PHRASES.duplicate_body, customer.locale),
+            subject=self.text(demo_data().phrases.duplicate_subject, customer.locale),
+            body=self.text(demo_data().phrases.duplicate_body, customer.locale),
             channel=Channel.CHAT,
         )
         at = self.clock.after(self.rng, 20, 240)
         duplicate = do_create_ticket(self.session, customer.actor, spec, at=at)
         at = self.clock.after(self.rng, 5, 60)
         do_merge(self.session, self.agent.actor, self.row(duplicate.id), self.row(), at=at)
-        self.note(PHRASES.merged_note, number=str(duplicate.number))
+        self.note(demo_data().phrases.merged_note, number=str(duplicate.number))
 
 
 def _play(run: _Run) -> None:
@@ -878,7 +697,7 @@ def _play(run: _Run) -> None:
     run.tags(run.agent.actor, remove=["needs-info"])
     run.note(scenario.note)
     if target is Status.PENDING:
-        run.reply(PHRASES.more_info, Status.PENDING)
+        run.reply(demo_data().phrases.more_info, Status.PENDING)
     elif target is Status.OPEN:
         _keep_open(run)
     elif target is Status.ON_HOLD:
@@ -894,34 +713,34 @@ def _leave_new(run: _Run) -> None:
     if run.rng.random() < 0.5:
         run.triage()
         if run.rng.random() < 0.4:
-            run.note(PHRASES.account_note)
+            run.note(demo_data().phrases.account_note)
 
 
 def _ask_for_details(run: _Run) -> None:
     if run.plan.customer.vip:
-        run.note(PHRASES.vip_note, run.staff("supervisor"))
+        run.note(demo_data().phrases.vip_note, run.staff("supervisor"))
     elif run.rng.random() < 0.3:
-        run.note(PHRASES.account_note)
+        run.note(demo_data().phrases.account_note)
     run.reply(run.plan.scenario.ask, Status.PENDING, FIRST_REPLY_MINUTES[run.plan.priority])
     run.tags(run.agent.actor, add=["needs-info"])
 
 
 def _keep_open(run: _Run) -> None:
     if run.rng.random() < 0.5:
-        run.reply(PHRASES.checking)
+        run.reply(demo_data().phrases.checking)
     if run.rng.random() < 0.4:
-        run.customer_says(PHRASES.chase, (120, 1440))
+        run.customer_says(demo_data().phrases.chase, (120, 1440))
 
 
 def _put_on_hold(run: _Run) -> None:
     if run.rng.random() < 0.4:
         supervisor = run.staff("supervisor")
-        run.note(PHRASES.escalated_note)
+        run.note(demo_data().phrases.escalated_note)
         run.assign(supervisor.actor.user_id)
         run.tags(supervisor.actor, add=["escalated"])
-    run.reply(PHRASES.hold, Status.ON_HOLD)
+    run.reply(demo_data().phrases.hold, Status.ON_HOLD)
     if run.rng.random() < 0.3:
-        run.customer_says(PHRASES.chase, (240, 2880))
+        run.customer_says(demo_data().phrases.chase, (240, 2880))
 
 
 def _solve(run: _Run) -> None:
@@ -929,17 +748,17 @@ def _solve(run: _Run) -> None:
     resolve = run.plan.scenario.resolve
     if run.rng.random() < 0.25:
         run.reply(resolve, Status.PENDING, (60, 2880))
-        run.customer_says(PHRASES.confirm, (30, 1440))
+        run.customer_says(demo_data().phrases.confirm, (30, 1440))
         run.set_status(run.plan.customer.actor, Status.SOLVED, (1, 5))
     else:
         run.reply(resolve, Status.SOLVED, (60, 2880))
     if run.rng.random() < 0.15:
-        run.customer_says(PHRASES.reopen, (60, 1440))
+        run.customer_says(demo_data().phrases.reopen, (60, 1440))
         if run.plan.priority in (Priority.LOW, Priority.NORMAL):  # a second try is more urgent
             at = run.clock.after(run.rng, 5, 60)
             fields = {"priority": Priority.HIGH.value}
             do_update_fields(run.session, run.agent.actor, run.row(), fields, at=at)
-        run.reply(PHRASES.reopen_fix, Status.SOLVED, (60, 1440))
+        run.reply(demo_data().phrases.reopen_fix, Status.SOLVED, (60, 1440))
 
 
 def fund_escrow(db: Database, chain: Any) -> str | None:
