@@ -22,6 +22,7 @@ from proofdesk.app.services import open_database
 from proofdesk.canonical import parse_time, utc_now
 from proofdesk.cli.main import app
 from proofdesk.demo import data as demo_data
+from proofdesk.demo import plan as demo_plan
 from proofdesk.demo import play as demo
 from proofdesk.domain.tickets import Kind, Status, Visibility
 from proofdesk.identity.credentials import verify_password
@@ -207,7 +208,7 @@ def test_every_text_is_bilingual_with_known_placeholders() -> None:
             assert names <= demo_data.PLACEHOLDERS, text
     # The list of placeholders is what a ticket really draws.
     scenario, address, tx = demo_data.demo_data().scenarios[0], "0x" + "0" * 40, "0x" + "0" * 64
-    drawn = demo._values(random.Random(0), scenario, 1, address, tx, None)
+    drawn = demo_plan.draw_values(random.Random(0), scenario, 1, address, tx, None)
     assert set(drawn) | {"subject", "number"} == demo_data.PLACEHOLDERS
 
 

@@ -25,7 +25,7 @@ from proofdesk.errors import Error
 ZH = "zh-CN"
 #: Token standard shown to customers for each chain id.
 NETWORKS = {1: "ERC20", 56: "BEP20", 137: "Polygon", 42161: "Arbitrum"}
-#: Every placeholder a text may use: the values drawn for each ticket (:func:`_values`), the
+#: Every placeholder a text may use: the values drawn for each ticket (:func:`proofdesk.demo.plan.draw_values`), the
 #: ticket's ``subject`` and a merged duplicate's ``number``.
 PLACEHOLDERS = frozenset(
     {"asset", "amount", "network", "tx", "short_tx", "wallet", "short_wallet", "hours"}
@@ -34,7 +34,7 @@ PLACEHOLDERS = frozenset(
 )
 HAN = re.compile(r"[\u4e00-\u9fff]")
 
-#: The sorts of order a scenario can be about (see :func:`_order`).
+#: The sorts of order a scenario can be about (see ``proofdesk.demo.plan.ORDER_SORTS``).
 OrderSort = Literal["device", "shipped", "purchase", "failed"]
 
 

@@ -16,10 +16,10 @@ from __future__ import annotations
 
 import random
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -45,7 +45,18 @@ from proofdesk.actions.tickets import (
     do_update_fields,
 )
 from proofdesk.canonical import utc_now
-from proofdesk.demo.data import NETWORKS, ZH, OrderSort, Scenario, Text, demo_data
+from proofdesk.demo.data import ZH, OrderSort, Text, demo_data
+from proofdesk.demo.plan import (
+    ORDER_SORTS,
+    Cast,
+    Customer,
+    DrawnOrder,
+    Plan,
+    Staff,
+    draw_address,
+    plan_tickets,
+    short_address,
+)
 from proofdesk.domain.roles import Role
 from proofdesk.domain.tickets import Channel, Priority, Status, Visibility
 from proofdesk.errors import NotFound
@@ -63,31 +74,8 @@ DEMO_CUSTOMER = ("Alex Chen", f"customer@{STAFF_DOMAIN}", "en")
 ACCOUNTS_AGE_DAYS = 1000
 #: The oldest order a customer can have (inside a hardware wallet's warranty year).
 MAX_ORDER_AGE_DAYS = 330
-#: One ticket in this many gets a duplicate from the same customer, which an agent merges.
-DUPLICATE_EVERY = 40
-
-X = TypeVar("X")
 
 
-#: Target statuses, dealt in shuffled passes of this list, so the first 20 tickets hold every
-#: status.
-STATUS_MIX = (
-    [Status.NEW] * 2
-    + [Status.OPEN] * 3
-    + [Status.PENDING] * 3
-    + [Status.ON_HOLD] * 2
-    + [Status.SOLVED] * 4
-    + [Status.CLOSED] * 6
-)
-#: How long ago (days) a ticket that ends in each status was opened.
-AGE_DAYS = {
-    Status.NEW: (0.02, 1.5),
-    Status.OPEN: (0.3, 12.0),
-    Status.PENDING: (0.5, 20.0),
-    Status.ON_HOLD: (1.0, 25.0),
-    Status.SOLVED: (1.0, 30.0),
-    Status.CLOSED: (7.0, 45.0),
-}
 #: Minutes until the first agent reply, by priority.
 FIRST_REPLY_MINUTES = {
     Priority.URGENT: (3, 30),
@@ -95,60 +83,13 @@ FIRST_REPLY_MINUTES = {
     Priority.NORMAL: (30, 480),
     Priority.LOW: (60, 1200),
 }
-CHANNELS = (Channel.WEB, Channel.EMAIL, Channel.CHAT, Channel.API)
-CHANNEL_WEIGHTS = (40, 25, 25, 10)
-#: The (kind, status) of each sort of order, and how old (days) such an order can be.
-ORDER_SORTS: dict[OrderSort, tuple[str, str]] = {
-    "device": ("device", "delivered"),
-    "shipped": ("device", "shipped"),
-    "purchase": ("purchase", "paid"),
-    "failed": ("purchase", "failed"),
-}
+#: How old (days) an order of each sort can be.
 ORDER_AGE_DAYS: dict[OrderSort, tuple[int, int]] = {
     "device": (15, MAX_ORDER_AGE_DAYS),
     "shipped": (14, 45),
     "purchase": (1, 45),
     "failed": (1, 45),
 }
-
-
-@dataclass(frozen=True, slots=True)
-class _Order:
-    external_id: str
-    kind: str  # "device" or "purchase"
-    status: str
-    amount: str
-    currency: str
-    description: str
-    age_days: int
-
-
-@dataclass(eq=False, slots=True)
-class _Customer:
-    actor: Actor
-    name: str
-    email: str | None
-    locale: str
-    vip: bool
-    wallets: list[str]
-    orders: list[_Order]
-
-
-@dataclass(frozen=True, slots=True)
-class _Staff:
-    actor: Actor
-    locale: str
-
-
-@dataclass(slots=True)
-class _Cast:
-    """Who is in the demo organization."""
-
-    organization_id: str
-    staff: dict[str, _Staff] = field(default_factory=dict)
-    teams: dict[str, str] = field(default_factory=dict)  # key -> team id
-    members: dict[str, list[str]] = field(default_factory=dict)  # key -> agent keys
-    customers: list[_Customer] = field(default_factory=list)
 
 
 def seed_demo(
@@ -169,7 +110,7 @@ def seed_demo(
         # argon2 is slow by design: hash once and share the hash between all demo log-ins.
         password_hash = hash_password(settings.demo_password.get_secret_value())
         cast = _create_people(session, rng, now, password_hash, max(customers, 1))
-        for plan in sorted(_plan_tickets(rng, cast, tickets, now), key=lambda p: p.opened_at):
+        for plan in sorted(plan_tickets(rng, cast, tickets, now), key=lambda p: p.opened_at):
             _play(_Run(session, cast, plan, rng, _Clock(plan.opened_at, now)))
         _create_sla_policies(session, cast.staff["admin"].actor)
     return _summary(settings, tickets, len(cast.customers))
@@ -239,13 +180,13 @@ def _logins(settings: Settings) -> list[str]:
 
 def _create_people(
     session: Session, rng: random.Random, now: datetime, password_hash: str, customers: int
-) -> _Cast:
+) -> Cast:
     # The actions stamp accounts with the current time; the demo's history is older, so its
     # accounts are backdated (ticket history gets its times through the actions' ``at``).
     founded = now - timedelta(days=ACCOUNTS_AGE_DAYS)
     org = do_create_organization(session, DEMO_SLUG, DEMO_NAME)
     org.created_at = founded
-    cast = _Cast(org.id)
+    cast = Cast(org.id)
     for member in demo_data().staff:
         user = do_create_user(
             session,
@@ -256,7 +197,7 @@ def _create_people(
             locale=member.locale,
         )
         user.password_hash, user.created_at = password_hash, founded
-        cast.staff[member.key] = _Staff(Actor(user.id, org.id, member.role), member.locale)
+        cast.staff[member.key] = Staff(Actor(user.id, org.id, member.role), member.locale)
     _create_teams(session, cast, founded)
     taken: set[str] = set()
     order_numbers = _order_numbers(rng)
@@ -267,7 +208,7 @@ def _create_people(
     return cast
 
 
-def _create_teams(session: Session, cast: _Cast, founded: datetime) -> None:
+def _create_teams(session: Session, cast: Cast, founded: datetime) -> None:
     admin = cast.staff["admin"].actor
     for key, name in demo_data().teams.items():
         team = do_create_team(session, admin, name)
@@ -291,19 +232,7 @@ class _CustomerSpec:
     locale: str
     vip: bool
     wallets: list[str]
-    orders: list[_Order]
-
-
-def _address(rng: random.Random) -> str:
-    return f"0x{rng.getrandbits(160):040x}"
-
-
-def _tx_hash(rng: random.Random) -> str:
-    return f"0x{rng.getrandbits(256):064x}"
-
-
-def _short(address: str) -> str:
-    return f"{address[:6]}…{address[-4:]}"
+    orders: list[DrawnOrder]
 
 
 def _customer_spec(
@@ -312,15 +241,15 @@ def _customer_spec(
     """The first customer is the demo log-in, with an order of every sort; the rest are drawn."""
     if index == 0:
         orders = [_order(rng, next(order_numbers), sort) for sort in ORDER_SORTS]
-        wallets = [_address(rng), _address(rng)]
+        wallets = [draw_address(rng), draw_address(rng)]
         return _CustomerSpec(*DEMO_CUSTOMER, True, wallets, orders)
     locale = ZH if rng.random() < 0.55 else "en"
-    wallets = [_address(rng) for _ in range(rng.choice((0, 0, 1, 1, 1, 2)))]
+    wallets = [draw_address(rng) for _ in range(rng.choice((0, 0, 1, 1, 1, 2)))]
     name, address = _name_and_email(rng, locale, taken)
     email: str | None = address
     if rng.random() < 0.12:  # known only by a wallet, as many Web3 customers are
-        wallets = wallets or [_address(rng)]
-        name, email = _short(wallets[0]), None
+        wallets = wallets or [draw_address(rng)]
+        name, email = short_address(wallets[0]), None
     sorts: list[OrderSort] = ["device", "device", "shipped", "purchase", "purchase", "failed"]
     drawn = rng.sample(sorts, rng.randint(1, 3)) if rng.random() < 0.6 else []
     orders = [_order(rng, next(order_numbers), sort) for sort in drawn]
@@ -358,11 +287,11 @@ def _unique_email(rng: random.Random, local: str, taken: set[str]) -> str:
 def _create_customer(
     session: Session,
     rng: random.Random,
-    cast: _Cast,
+    cast: Cast,
     now: datetime,
     spec: _CustomerSpec,
     password_hash: str | None,
-) -> _Customer:
+) -> Customer:
     user = do_create_user(
         session,
         cast.organization_id,
@@ -392,169 +321,16 @@ def _create_customer(
             created_at=now - timedelta(days=order.age_days),
         )
     actor = Actor(user.id, cast.organization_id, Role.CUSTOMER)
-    return _Customer(actor, spec.name, spec.email, spec.locale, spec.vip, spec.wallets, spec.orders)
+    return Customer(actor, spec.name, spec.email, spec.locale, spec.vip, spec.wallets, spec.orders)
 
 
-def _order(rng: random.Random, number: int, sort: OrderSort) -> _Order:
+def _order(rng: random.Random, number: int, sort: OrderSort) -> DrawnOrder:
     kind, status = ORDER_SORTS[sort]
     product = rng.choice(demo_data().devices if kind == "device" else demo_data().purchases)
     age = rng.randint(*ORDER_AGE_DAYS[sort])
-    return _Order(
+    return DrawnOrder(
         f"ORD-{number}", kind, status, product.amount, product.currency, product.description, age
     )
-
-
-def _orders_for(customer: _Customer, sort: OrderSort) -> list[_Order]:
-    """The customer's orders of the sort a scenario is about."""
-    return [o for o in customer.orders if (o.kind, o.status) == ORDER_SORTS[sort]]
-
-
-# Plans: what each ticket is about and how it ends, drawn before anything is written.
-
-
-@dataclass(slots=True)
-class _Plan:
-    scenario: Scenario
-    status: Status  # where the ticket ends
-    customer: _Customer
-    agent: str  # staff key
-    channel: Channel
-    priority: Priority
-    opened_at: datetime
-    values: dict[str, str]
-    order_id: str | None = None
-    wallet_address: str | None = None
-    chain_id: int | None = None
-    tx_hash: str | None = None
-    duplicate: bool = False  # the customer opens a second ticket, which is merged into this one
-
-    @property
-    def tags(self) -> list[str]:
-        return [*self.scenario.tags, *(["vip"] if self.customer.vip else [])]
-
-
-def _deck(rng: random.Random, items: Sequence[X], count: int) -> list[X]:
-    """``count`` draws in passes over ``items``, each pass shuffled: the first ``len(items)``
-    draws hold every item once."""
-    dealt: list[X] = []
-    while len(dealt) < count:
-        batch = list(items)
-        rng.shuffle(batch)
-        dealt.extend(batch)
-    return dealt[:count]
-
-
-def _plan_tickets(rng: random.Random, cast: _Cast, count: int, now: datetime) -> list[_Plan]:
-    duplicates = count // DUPLICATE_EVERY
-    primaries = count - duplicates
-    statuses = _deck(rng, STATUS_MIX, primaries)
-    scenarios = _deck(rng, demo_data().scenarios, primaries)
-    plans = [
-        _plan(rng, cast, index, scenarios[index], statuses[index], now)
-        for index in range(primaries)
-    ]
-    worked = [p for p in plans if p.status is not Status.NEW]  # an agent is there to merge
-    for plan in rng.sample(worked, min(duplicates, len(worked))):
-        plan.duplicate = True
-    return plans
-
-
-def _plan(
-    rng: random.Random, cast: _Cast, index: int, scenario: Scenario, status: Status, now: datetime
-) -> _Plan:
-    customer = _requester(rng, cast, index, scenario)
-    order = rng.choice(_orders_for(customer, scenario.orders)) if scenario.orders else None
-    chain = rng.choice(scenario.chains)
-    known = customer.wallets and not scenario.new_wallet
-    wallet = rng.choice(customer.wallets) if known else _address(rng)
-    tx = _tx_hash(rng)
-    values = _values(rng, scenario, chain, wallet, tx, order)
-    values["subject"] = scenario.subject.say(customer.locale, values)
-    plan = _Plan(
-        scenario=scenario,
-        status=status,
-        customer=customer,
-        agent=rng.choice(cast.members[scenario.team]),
-        channel=rng.choices(CHANNELS, weights=CHANNEL_WEIGHTS)[0],
-        priority=_priority(rng, scenario.priority, customer.vip),
-        opened_at=now - timedelta(days=_days_ago(rng, status, order)),
-        values=values,
-        order_id=order.external_id if order else None,
-    )
-    if "wallet" in scenario.links:
-        plan.wallet_address = wallet
-    if "tx" in scenario.links:
-        plan.chain_id, plan.tx_hash = chain, tx
-    return plan
-
-
-def _days_ago(rng: random.Random, status: Status, order: _Order | None) -> float:
-    """When the ticket was opened: recent if still new, older if long closed, and after the
-    order it is about (a parcel is reported missing once it is ten days late)."""
-    days = rng.uniform(*AGE_DAYS[status])
-    if order is None:
-        return days
-    gap = 10.0 if order.status == "shipped" else rng.uniform(0.05, 1.0)
-    return max(min(days, order.age_days - gap), 0.02)
-
-
-def _requester(rng: random.Random, cast: _Cast, index: int, scenario: Scenario) -> _Customer:
-    """Mostly anyone; every twelfth ticket the demo log-in's. Order scenarios need a customer
-    with such an order (the demo customer has one of each)."""
-    chosen = cast.customers[0] if index % 12 == 0 else rng.choice(cast.customers)
-    if scenario.orders is None or _orders_for(chosen, scenario.orders):
-        return chosen
-    return rng.choice([c for c in cast.customers if _orders_for(c, scenario.orders)])
-
-
-def _priority(rng: random.Random, base: Priority, vip: bool) -> Priority:
-    levels = list(Priority)
-    level = levels.index(base) + rng.choice((-1, 0, 0, 0, 1)) + (1 if vip else 0)
-    return levels[max(0, min(level, len(levels) - 1))]
-
-
-def _amount(rng: random.Random, asset: str) -> str:
-    if asset == "ETH":
-        return f"{rng.uniform(0.05, 4):.4f}"
-    if asset == "BNB":
-        return f"{rng.uniform(0.2, 15):.3f}"
-    return f"{rng.uniform(20, 5000):.2f}"
-
-
-def _values(
-    rng: random.Random,
-    scenario: Scenario,
-    chain: int,
-    wallet: str,
-    tx: str,
-    order: _Order | None,
-) -> dict[str, str]:
-    """Everything a scenario's texts may mention, drawn for one ticket."""
-    asset = rng.choice(scenario.assets)
-    return {
-        "asset": asset,
-        "amount": _amount(rng, asset),
-        "network": NETWORKS[chain],
-        "tx": tx,
-        "short_tx": f"{tx[:10]}…",
-        "wallet": wallet,
-        "short_wallet": _short(wallet),
-        "hours": str(rng.randint(2, 30)),
-        "confirmations": str(rng.randint(12, 96)),
-        "days": str(rng.randint(3, 9)),
-        "gas": f"{rng.uniform(0.0008, 0.006):.4f}",
-        "fee": str(rng.choice((8, 12, 15, 20))),
-        "token_id": str(rng.randint(1, 9999)),
-        "api_prefix": f"{rng.getrandbits(24):06x}",
-        "ip": str(rng.randint(2, 254)),
-        "ref": str(rng.randint(100000, 999999)),
-        "time": f"{rng.randint(0, 23):02d}:{rng.randint(0, 59):02d}",
-        "xrp": str(rng.randint(50, 5000)),
-        "order": order.external_id if order else "",
-        "order_amount": f"{order.amount} {order.currency}" if order else "",
-        "item": order.description if order else "",
-        "months": str(max(1, order.age_days // 30)) if order else "1",
-    }
 
 
 # Playing a plan: the ticket's history, one action at a time.
@@ -578,8 +354,8 @@ class _Clock:
 @dataclass(slots=True)
 class _Run:
     session: Session
-    cast: _Cast
-    plan: _Plan
+    cast: Cast
+    plan: Plan
     rng: random.Random
     clock: _Clock
     ticket_id: str = ""
@@ -590,11 +366,11 @@ class _Run:
             raise NotFound("demo ticket vanished", ticket_id=ticket_id or self.ticket_id)
         return row
 
-    def staff(self, key: str) -> _Staff:
+    def staff(self, key: str) -> Staff:
         return self.cast.staff[key]
 
     @property
-    def agent(self) -> _Staff:
+    def agent(self) -> Staff:
         return self.cast.staff[self.plan.agent]
 
     def text(self, text: Text, locale: str, **extra: str) -> str:
@@ -644,7 +420,7 @@ class _Run:
         at = self.clock.after(self.rng, *minutes)
         do_add_message(self.session, self.agent.actor, self.row(), body=body, status=status, at=at)
 
-    def note(self, text: Text, staff: _Staff | None = None, **extra: str) -> None:
+    def note(self, text: Text, staff: Staff | None = None, **extra: str) -> None:
         """An internal note, in its author's language."""
         author = staff or self.agent
         body = self.text(text, author.locale, **extra)
