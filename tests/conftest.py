@@ -23,9 +23,9 @@ from sqlalchemy.engine import make_url
 
 from proofdesk.access import Actor
 from proofdesk.actions.accounts import do_create_organization, do_create_user
+from proofdesk.actions.sessions import do_issue_api_token
 from proofdesk.api.app import create_app
 from proofdesk.domain.roles import ALL_SCOPES, Role, Scope
-from proofdesk.identity.credentials import create_api_token
 from proofdesk.ledger.keys import Keyring
 from proofdesk.settings import Settings
 from proofdesk.store.db import Database
@@ -178,7 +178,7 @@ def make_tenant(db: Database, *, password: str | None = None) -> Tenant:
                 email=email,
                 password=password if name == "agent" else None,
             )
-            _, token = create_api_token(
+            _, token = do_issue_api_token(
                 session,
                 user,
                 "test",

@@ -17,12 +17,13 @@ from proofdesk.access import (
     require_worker,
 )
 from proofdesk.actions import tickets
+from proofdesk.actions.sessions import do_issue_api_token
 from proofdesk.canonical import decimal_string, utc_now
 from proofdesk.domain import identifiers
 from proofdesk.domain.roles import WORKERS, Role, Scope
 from proofdesk.domain.tickets import UNSOLVED
 from proofdesk.errors import Conflict, Forbidden, InvalidInput, NotFound
-from proofdesk.identity.credentials import create_api_token, hash_password
+from proofdesk.identity.credentials import hash_password
 from proofdesk.store.models import (
     ApiToken,
     Order,
@@ -287,7 +288,7 @@ def do_create_api_token(
     user = session.get(User, actor.user_id)
     if user is None:
         raise NotFound("no such user")
-    return create_api_token(session, user, name.strip(), scopes, expires_at)
+    return do_issue_api_token(session, user, name.strip(), scopes, expires_at)
 
 
 def do_revoke_api_token(session: Session, actor: Actor, token_id: str) -> None:

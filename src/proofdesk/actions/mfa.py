@@ -2,7 +2,7 @@
 
 The TOTP and recovery-code rules themselves (steps, hashing, the QR code) are in
 :mod:`proofdesk.identity.mfa`; what changes rows is here, like every other state change. A code
-checked at log-in is spent by the log-in itself (:mod:`proofdesk.identity.credentials`).
+checked at log-in is spent by the log-in itself (:mod:`proofdesk.actions.sessions`).
 """
 
 from __future__ import annotations
@@ -14,12 +14,12 @@ import pyotp
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
+from proofdesk.actions.sessions import do_spend_second_factor
 from proofdesk.canonical import utc_now
 from proofdesk.errors import Conflict, InvalidInput
 from proofdesk.identity.mfa import (
     RECOVERY_CODES,
     accepted_step,
-    check_second_factor,
     provisioning,
     recovery_hash,
     secret_context,
@@ -80,7 +80,7 @@ def do_new_recovery_codes(session: Session, user: User) -> list[str]:
 
 def do_require_code(session: Session, user: User, keyring: Keyring, code: str) -> None:
     """Spend a current TOTP code, for changing the factor itself; else ``bad_mfa_code``."""
-    if not check_second_factor(session, user, keyring, code, None):
+    if not do_spend_second_factor(session, user, keyring, code, None):
         raise InvalidInput("wrong or used authentication code", code="bad_mfa_code")
 
 

@@ -9,9 +9,9 @@
   at most ``MAX_LOCK``. The lock does not apply to a browser the user logged in from before
   (its device cookie is known), so an attacker who keeps failing cannot lock the owner out.
 
-Enrolling, re-keying and removing the factor change rows and so are ``do_*`` actions in
-:mod:`proofdesk.actions.mfa`; the log-in's own bookkeeping (failures, devices, spent codes)
-stays with the log-in that does it.
+What changes rows is a ``do_*`` action: enrolling, re-keying and removing the factor in
+:mod:`proofdesk.actions.mfa`, the log-in's bookkeeping (failures, devices, spent codes) in
+:mod:`proofdesk.actions.sessions`.
 """
 
 from __future__ import annotations
@@ -24,10 +24,9 @@ import pyotp
 import segno
 from sqlalchemy.orm import Session
 
-from proofdesk.canonical import maybe_stored_utc, utc_now
+from proofdesk.canonical import maybe_stored_utc
 from proofdesk.domain.roles import Role
-from proofdesk.ledger.keys import Keyring
-from proofdesk.store.models import KnownDevice, Organization, RecoveryCode, User
+from proofdesk.store.models import KnownDevice, Organization, User
 
 ISSUER = "ProofDesk"
 RECOVERY_CODES = 10
@@ -76,29 +75,6 @@ def recovery_hash(code: str) -> str:
     return hashlib.sha256(code.strip().lower().encode()).hexdigest()
 
 
-def check_second_factor(
-    session: Session,
-    user: User,
-    keyring: Keyring,
-    totp_code: str | None,
-    recovery_code: str | None,
-) -> bool:
-    """Whether the code (TOTP, or else a recovery code) is right; spends what it uses."""
-    now = utc_now()
-    if totp_code and user.totp_secret is not None:
-        secret = keyring.unwrap(secret_context(user), user.totp_secret).decode()
-        step = accepted_step(secret, totp_code.strip(), user.totp_last_step, now)
-        if step is not None:
-            user.totp_last_step = step
-            return True
-    if recovery_code:
-        row = session.get(RecoveryCode, recovery_hash(recovery_code))
-        if row is not None and row.user_id == user.id and row.used_at is None:
-            row.used_at = now
-            return True
-    return False
-
-
 # -- locks and devices -------------------------------------------------------------------------
 
 
@@ -115,32 +91,3 @@ def locked_for(user: User, now: datetime) -> int:
     """Seconds the account stays locked (0: not locked)."""
     until = maybe_stored_utc(user.locked_until)
     return 0 if until is None or until <= now else int((until - now).total_seconds()) + 1
-
-
-def record_failure(user: User, now: datetime) -> None:
-    user.failed_logins = (user.failed_logins or 0) + 1
-    extra = user.failed_logins - FREE_FAILURES
-    if extra >= 0:
-        user.locked_until = now + min(timedelta(seconds=2**extra), MAX_LOCK)
-
-
-def record_success(session: Session, user: User, cookie: str, user_agent: str) -> bool:
-    """Reset the failure count and remember the device; True if the device is new."""
-    user.failed_logins, user.locked_until = 0, None
-    now = utc_now()
-    digest = device_hash(cookie)
-    assert digest is not None
-    known = session.get(KnownDevice, (digest, user.id))
-    if known is not None:
-        known.last_seen_at = now
-        return False
-    session.add(
-        KnownDevice(
-            device_hash=digest,
-            user_id=user.id,
-            user_agent=user_agent[:300],
-            first_seen_at=now,
-            last_seen_at=now,
-        )
-    )
-    return True

@@ -42,6 +42,7 @@ from proofdesk.actions import login_links
 from proofdesk.actions import payouts as payout_actions
 from proofdesk.actions import tickets as actions
 from proofdesk.actions.mfa import do_enable_mfa, do_start_enrolment
+from proofdesk.actions.sessions import do_close_session, do_open_session, do_password_login
 from proofdesk.api.deps import CSRF_COOKIE, DEVICE_COOKIE, SESSION_COOKIE, Services, services_of
 from proofdesk.channels.email.send import Mail, Mailer, MailUnavailable
 from proofdesk.domain.roles import MANAGERS, WORKERS, Role
@@ -57,10 +58,7 @@ from proofdesk.domain.tickets import (
 from proofdesk.errors import Error, NotFound, Unauthenticated
 from proofdesk.identity.credentials import (
     actor_from_session,
-    close_session,
     new_token,
-    open_session,
-    password_login,
 )
 from proofdesk.ledger.anchors import covering_anchor
 from proofdesk.sla.policies import NEVER
@@ -371,7 +369,7 @@ def login(
     assert keyring is not None
     device = request.cookies.get(DEVICE_COOKIE) or new_token()
     with services.db.writer() as session:
-        attempt = password_login(
+        attempt = do_password_login(
             session,
             keyring,
             organization.strip(),
@@ -385,7 +383,7 @@ def login(
         opened = None
         if attempt.user is not None:
             user = attempt.user
-            opened = open_session(
+            opened = do_open_session(
                 session, user, services.settings.session_ttl_seconds, mfa_ok=attempt.mfa_ok
             )
             staff = user.role != Role.CUSTOMER.value
@@ -521,7 +519,7 @@ def link_sign_in(request: Request, token: str, next: Annotated[str, Form()] = "/
     services.login_limiter_by_address.hit(request.client.host if request.client else "unknown")
     with services.db.writer() as session:
         user = login_links.do_consume_login_link(session, token)
-        opened = open_session(session, user, services.settings.session_ttl_seconds)
+        opened = do_open_session(session, user, services.settings.session_ttl_seconds)
     target = _local(next)
     return _with_session(
         RedirectResponse("/requests" if target == "/" else target, 303), services, opened
@@ -565,7 +563,7 @@ def logout(request: Request, csrf_token: Annotated[str, Form()] = "") -> Respons
     check_csrf(request, visitor, csrf_token)
     services = services_of(request)
     with services.db.writer() as session:
-        close_session(session, request.cookies.get(SESSION_COOKIE, ""), visitor.actor.user_id)
+        do_close_session(session, request.cookies.get(SESSION_COOKIE, ""), visitor.actor.user_id)
     response = RedirectResponse("/login", 303)
     response.delete_cookie(SESSION_COOKIE, path="/")
     response.delete_cookie(CSRF_COOKIE, path="/")

@@ -20,6 +20,7 @@ from proofdesk.actions.mfa import (
     do_require_code,
     do_start_enrolment,
 )
+from proofdesk.actions.sessions import do_close_session, do_open_session, do_password_login
 from proofdesk.api.deps import (
     CSRF_COOKIE,
     DEVICE_COOKIE,
@@ -49,7 +50,7 @@ from proofdesk.chain.base import Chain
 from proofdesk.domain.roles import Role
 from proofdesk.errors import Conflict, Forbidden, NotFound
 from proofdesk.identity import mfa, typed
-from proofdesk.identity.credentials import close_session, new_token, open_session, password_login
+from proofdesk.identity.credentials import new_token
 from proofdesk.ledger.keys import Keyring
 from proofdesk.store.models import ApiToken, User
 from proofdesk.store.models import Session as BrowserSession
@@ -77,7 +78,7 @@ def login(body: LoginIn, request: Request, response: Response, services: Service
     keyring = services.db.keyring
     assert keyring is not None  # create_app sets it
     with services.db.writer() as session:
-        attempt = password_login(
+        attempt = do_password_login(
             session,
             keyring,
             body.organization,
@@ -118,7 +119,7 @@ def _start_session(
 ) -> LoginOut:
     """Open a session for ``user`` and set its HttpOnly cookie and the CSRF cookie."""
     ttl = services.settings.session_ttl_seconds
-    token, csrf = open_session(session, user, ttl, mfa_ok=mfa_ok)
+    token, csrf = do_open_session(session, user, ttl, mfa_ok=mfa_ok)
     out = LoginOut(token=token, csrf_token=csrf, expires_in=ttl, user=UserOut.of(user))
     secure = services.settings.secure_cookies
     response.set_cookie(
@@ -211,7 +212,7 @@ def logout(request: Request, response: Response, services: ServicesDep, actor: A
     header = request.headers.get("authorization", "")
     token = header.partition(" ")[2].strip() or request.cookies.get(SESSION_COOKIE, "")
     with services.db.writer() as session:
-        close_session(session, token, actor.user_id)
+        do_close_session(session, token, actor.user_id)
     response.delete_cookie(SESSION_COOKIE, path="/")
     response.delete_cookie(CSRF_COOKIE, path="/")
 
