@@ -20,6 +20,7 @@ from typer.testing import CliRunner
 
 from proofdesk.app.services import open_database
 from proofdesk.canonical import parse_time, utc_now
+from proofdesk.chain.embedded import dev_accounts
 from proofdesk.cli.main import app
 from proofdesk.demo import data as demo_data
 from proofdesk.demo import plan as demo_plan
@@ -261,6 +262,15 @@ def test_cli_demo(tmp_path: Path) -> None:
     again = runner.invoke(app, ["demo"], env=env)
     assert again.exit_code == 0 and "exists" in again.stdout
     assert "customer@demo.example" in again.stdout and "demo-password" in again.stdout
+    # The embedded chain's escrow is funded and named the demo's merchant, by the admin.
+    assert "escrow bond of the demo merchant" in result.stdout
+    db = Database(env["PROOFDESK_DATABASE_URL"])
+    try:
+        with db.reader() as session:
+            org = session.scalars(select(Organization).where(Organization.slug == "demo")).one()
+            assert org.merchant_address == dev_accounts()[3].address.lower()
+    finally:
+        db.dispose()
 
 
 def test_importing_the_demo_reads_no_data_file() -> None:

@@ -33,6 +33,7 @@ from proofdesk.actions.accounts import (
     do_link_wallet,
     do_record_order,
 )
+from proofdesk.actions.payouts import do_set_merchant
 from proofdesk.actions.sla import do_create_policy
 from proofdesk.actions.tickets import (
     NewTicket,
@@ -554,7 +555,14 @@ def fund_escrow(db: Database, chain: Any) -> str | None:
         org = session.scalars(select(Organization).where(Organization.slug == DEMO_SLUG)).first()
         if org is None:
             return None
-        org.merchant_address = merchant.address.lower()
+        admin = session.scalars(
+            select(User).where(
+                User.organization_id == org.id, User.email == f"admin@{STAFF_DOMAIN}"
+            )
+        ).first()
+        if admin is None:
+            return None
+        do_set_merchant(session, Actor(admin.id, org.id, Role(admin.role)), merchant.address)
     if chain.call(lambda: escrow.functions.bond(merchant.address).call()) == 0:
         transact(chain, escrow.functions.deposit(), account=merchant, value=10 * 10**18)
     return f"escrow bond of the demo merchant {merchant.address}: 10 (development chain)"
