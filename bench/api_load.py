@@ -65,10 +65,10 @@ from sqlalchemy.engine import make_url
 
 import proofdesk
 from proofdesk.actions.accounts import do_create_organization, do_create_user
+from proofdesk.actions.sessions import do_issue_api_token
 from proofdesk.app.local import free_port
 from proofdesk.app.services import open_database
 from proofdesk.domain.roles import ALL_SCOPES, Role, Scope
-from proofdesk.identity.credentials import create_api_token
 from proofdesk.settings import Settings
 from proofdesk.store.db import Database
 
@@ -234,7 +234,7 @@ def seed(db: Database, customers: int) -> Credentials:
         agent = do_create_user(
             session, org.id, role=Role.AGENT, display_name="agent", email=f"agent@{slug}.example"
         )
-        _, agent_token = create_api_token(session, agent, "bench", scopes)
+        _, agent_token = do_issue_api_token(session, agent, "bench", scopes)
         tokens = []
         for i in range(customers):
             user = do_create_user(
@@ -244,7 +244,7 @@ def seed(db: Database, customers: int) -> Credentials:
                 display_name=f"customer {i}",
                 email=f"customer{i}@{slug}.example",
             )
-            tokens.append(create_api_token(session, user, "bench", scopes)[1])
+            tokens.append(do_issue_api_token(session, user, "bench", scopes)[1])
     return Credentials(agent_token, tokens)
 
 

@@ -128,7 +128,7 @@ def automation_rate(tickets: int) -> tuple[float, float]:
     from proofdesk.access import Actor
     from proofdesk.actions.accounts import do_create_organization, do_create_user
     from proofdesk.actions.contracts import do_activate, do_publish
-    from proofdesk.actions.orders import OrderSync, sync
+    from proofdesk.actions.orders import OrderSync, do_sync_order
     from proofdesk.actions.tickets import NewTicket, do_create_ticket
     from proofdesk.app.services import open_database
     from proofdesk.domain.roles import Role
@@ -154,7 +154,7 @@ def automation_rate(tickets: int) -> tuple[float, float]:
         with db.writer() as session:
             you = Actor(customer.id, org.id, Role.CUSTOMER)
             for n in range(tickets):
-                sync(
+                do_sync_order(
                     session,
                     org.id,
                     OrderSync(

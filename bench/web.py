@@ -24,11 +24,11 @@ from sqlalchemy import select
 sys.path.insert(0, str(Path(__file__).parent))
 from api_load import cpu_model
 from ledger import markdown_table, replace_section, run_header
+from proofdesk.actions.mfa import do_enable_mfa, do_start_enrolment
 from proofdesk.app.local import serving
 from proofdesk.app.services import open_database
 from proofdesk.demo.play import DEMO_SLUG, STAFF_DOMAIN, import_starter_kb, seed_demo
 from proofdesk.domain.roles import Role
-from proofdesk.identity import mfa
 from proofdesk.ledger.checkpoints import CheckpointLoop, signer_for
 from proofdesk.settings import Settings
 from proofdesk.store.models import Organization, Ticket, User
@@ -163,8 +163,8 @@ def main(argv: list[str] | None = None) -> int:
                 user = session.get(User, person.id)
                 assert user is not None
                 assert user.email is not None
-                secret, _, _ = mfa.start_enrolment(user, db.keyring)
-                mfa.enable(session, user, db.keyring, pyotp.TOTP(secret).now())
+                secret, _, _ = do_start_enrolment(user, db.keyring)
+                do_enable_mfa(session, user, db.keyring, pyotp.TOTP(secret).now())
                 keys[role] = (user.email, password, secret)
         pages = [
             ("sign-in", None, "/login"),

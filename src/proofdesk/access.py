@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy import ColumnElement, Select, exists, func, or_, select
 from sqlalchemy.orm import InstrumentedAttribute, Session
@@ -19,9 +19,21 @@ from sqlalchemy.orm import InstrumentedAttribute, Session
 from proofdesk.domain.identifiers import row_id
 from proofdesk.domain.roles import ALL_SCOPES, MANAGERS, STAFF, WORKERS, Role, Scope
 from proofdesk.domain.tickets import EventType, Visibility
-from proofdesk.errors import Forbidden, NotFound
+from proofdesk.errors import Forbidden, InvalidInput, NotFound
 from proofdesk.sla.timers import NEVER
-from proofdesk.store.models import Attachment, Message, Ticket, TicketSla, TicketTag, User
+from proofdesk.store.models import (
+    Attachment,
+    Macro,
+    Message,
+    Payout,
+    ServiceContract,
+    SlaPolicy,
+    Team,
+    Ticket,
+    TicketSla,
+    TicketTag,
+    User,
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -238,3 +250,62 @@ def access_ticket_by_reference(session: Session, actor: Actor, reference: str) -
     if not text:
         raise NotFound("no such ticket", field="ticket")
     return access_ticket(session, actor, text)
+
+
+def access_team(session: Session, actor: Actor, team_id: str) -> Team:
+    """A team of the actor's organization; staff only."""
+    require_staff(actor)
+    team = session.get(Team, team_id)
+    if team is None or team.organization_id != actor.organization_id:
+        raise NotFound("no such team", team_id=team_id)
+    return team
+
+
+def access_customer(actor: Actor, customer: User) -> User:
+    """Staff manage any customer of their organization; customers only themselves."""
+    if actor.is_customer and customer.id != actor.user_id:
+        raise NotFound("no such user", user_id=customer.id)
+    if customer.role != Role.CUSTOMER.value:
+        raise InvalidInput("wallets and orders belong to customers", field="user_id")
+    return customer
+
+
+_Numbered = TypeVar("_Numbered", SlaPolicy, Macro, Payout)
+
+
+def _numbered(
+    session: Session, actor: Actor, model: type[_Numbered], text_id: str, missing: str
+) -> _Numbered:
+    """A row of the actor's organization by its number: another organization's row, or an id
+    that is no number, is not found alike."""
+    number = row_id(text_id)
+    row = session.get(model, number) if number is not None else None
+    if row is None or row.organization_id != actor.organization_id:
+        raise NotFound(missing)
+    return row
+
+
+def access_sla_policy(session: Session, actor: Actor, policy_id: str) -> SlaPolicy:
+    return _numbered(session, actor, SlaPolicy, policy_id, "no such policy")
+
+
+def access_macro(session: Session, actor: Actor, macro_id: str) -> Macro:
+    return _numbered(session, actor, Macro, macro_id, "no such macro")
+
+
+def access_payout(session: Session, actor: Actor, payout_id: str) -> Payout:
+    return _numbered(session, actor, Payout, payout_id, "no such payout")
+
+
+def access_contract(session: Session, organization_id: str, contract_hash: str) -> ServiceContract:
+    """A service contract of the organization by its hash. It takes the organization rather
+    than an actor because contracts are also loaded for a ticket's organization, whoever acts."""
+    row = session.scalars(
+        select(ServiceContract).where(
+            ServiceContract.organization_id == organization_id,
+            ServiceContract.contract_hash == contract_hash,
+        )
+    ).first()
+    if row is None:
+        raise NotFound("no such contract")
+    return row

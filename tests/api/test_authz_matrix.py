@@ -30,16 +30,16 @@ from httpx2 import Response
 from sqlalchemy import func, select
 
 from proofdesk.actions.contracts import do_activate, do_publish
+from proofdesk.actions.kb import do_save_article as kb_save
 from proofdesk.actions.macros import do_create_macro
+from proofdesk.actions.sessions import do_issue_api_token
 from proofdesk.actions.sla import do_create_policy
 from proofdesk.actions.tickets import NewTicket, do_change_status, do_create_ticket
 from proofdesk.assistant.conversation import Models, take_turn
 from proofdesk.assistant.kb import read_path as kb_read
-from proofdesk.assistant.kb import save as kb_save
 from proofdesk.canonical import format_time, utc_now
 from proofdesk.domain.roles import Scope
 from proofdesk.domain.tickets import Kind, Status
-from proofdesk.identity.credentials import create_api_token
 from proofdesk.store.db import Database
 from proofdesk.store.models import (
     ApiToken,
@@ -333,7 +333,7 @@ def fresh_token(world: World, role: str) -> str:
     with world.db.writer() as session:
         user = session.get(User, owner.user_id)
         assert user is not None
-        row, _ = create_api_token(session, user, "to revoke", frozenset({Scope.TICKETS_READ}))
+        row, _ = do_issue_api_token(session, user, "to revoke", frozenset({Scope.TICKETS_READ}))
         return row.id
 
 

@@ -25,9 +25,9 @@ from hypothesis import strategies as st
 from sqlalchemy import func, select
 
 from proofdesk.actions.accounts import do_create_user
+from proofdesk.actions.sessions import do_issue_api_token, do_open_session
 from proofdesk.canonical import utc_now
 from proofdesk.domain.roles import ALL_SCOPES, Role
-from proofdesk.identity.credentials import create_api_token, open_session
 from proofdesk.settings import Settings
 from proofdesk.store.db import Database
 from proofdesk.store.models import (
@@ -517,7 +517,7 @@ def expired_api_token(client: TestClient, db: Database, tenant: Tenant) -> Heade
         user = session.get(User, tenant.agent.user_id)
         assert user is not None
         past = utc_now() - timedelta(seconds=1)
-        _, token = create_api_token(session, user, "short-lived", ALL_SCOPES, past)
+        _, token = do_issue_api_token(session, user, "short-lived", ALL_SCOPES, past)
     return bearer(token)
 
 
@@ -539,7 +539,7 @@ def disabled_users_token(client: TestClient, db: Database, tenant: Tenant) -> He
         user = do_create_user(
             session, tenant.org_id, role=Role.AGENT, display_name="Leaver", email=email
         )
-        _, token = create_api_token(session, user, "old", ALL_SCOPES)
+        _, token = do_issue_api_token(session, user, "old", ALL_SCOPES)
         user_id = user.id
     r = client.patch(
         f"{API}/users/{user_id}", json={"is_active": False}, headers=tenant.admin.headers
@@ -552,7 +552,7 @@ def expired_session(db: Database, tenant: Tenant) -> str:
     with db.writer() as session:
         user = session.get(User, tenant.agent.user_id)
         assert user is not None
-        token, _ = open_session(session, user, -1)
+        token, _ = do_open_session(session, user, -1)
     return token
 
 

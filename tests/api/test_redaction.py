@@ -168,14 +168,14 @@ def test_the_application_log_never_shows_a_secret() -> None:
 def test_a_signed_text_with_a_secret_is_refused_whole(
     client: TestClient, tenant: Tenant, db: Database
 ) -> None:
-    from proofdesk.actions.accounts import attach_wallet
+    from proofdesk.actions.accounts import do_attach_wallet
     from tests.support.typed_data import sign
 
     account = Account.create()
     with db.writer() as session:
         customer = session.get(User, tenant.customer.user_id)
         assert customer is not None
-        attach_wallet(session, customer, account.address, "test")
+        do_attach_wallet(session, customer, account.address, "test")
     request = {"kind": "question", "subject": "Help", "body": f"my phrase {MNEMONIC}"}
     signed = sign(client, tenant, account, "ticket.create", request)
     before = client.get(f"{API}/tickets", headers=tenant.customer.headers).json()["items"]

@@ -13,6 +13,7 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import func, select
 
+from proofdesk.actions.kb import do_save_article
 from proofdesk.assistant import kb
 from proofdesk.assistant.conversation import Models
 from proofdesk.assistant.embedding import UniversalSentenceEncoder, Vectors, default_embedder
@@ -101,7 +102,7 @@ def test_a_rebuilt_model_encodes_only_what_changed(db: Database, tenant: Tenant)
     with db.writer() as session:
         spec = next(s for s in map(kb.to_spec, kb.articles(session, tenant.org_id)))
         edited = replace(spec, questions=[*spec.questions, "a brand new paraphrase"])
-        kb.save(session, None, tenant.org_id, edited)
+        do_save_article(session, None, tenant.org_id, edited)
     counting.texts.clear()
     rebuilt = models.of(db, tenant.org_id)
     assert rebuilt is not first

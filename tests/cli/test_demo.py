@@ -8,6 +8,8 @@ import json
 import random
 import re
 import string
+import subprocess
+import sys
 from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
@@ -18,7 +20,10 @@ from typer.testing import CliRunner
 
 from proofdesk.app.services import open_database
 from proofdesk.canonical import parse_time, utc_now
+from proofdesk.chain.embedded import dev_accounts
 from proofdesk.cli.main import app
+from proofdesk.demo import data as demo_data
+from proofdesk.demo import plan as demo_plan
 from proofdesk.demo import play as demo
 from proofdesk.domain.tickets import Kind, Status, Visibility
 from proofdesk.identity.credentials import verify_password
@@ -186,22 +191,30 @@ def test_same_seed_same_content(tmp_path: Path) -> None:
 
 
 def test_every_text_is_bilingual_with_known_placeholders() -> None:
-    texts = [v for s in demo.SCENARIOS for v in dict(s).values() if isinstance(v, demo.Text)]
-    texts += dict(demo.PHRASES).values()
-    assert len(demo.SCENARIOS) >= 20 and len(texts) == 6 * len(demo.SCENARIOS) + 13
+    texts = [
+        v
+        for s in demo_data.demo_data().scenarios
+        for v in dict(s).values()
+        if isinstance(v, demo_data.Text)
+    ]
+    texts += dict(demo_data.demo_data().phrases).values()
+    assert (
+        len(demo_data.demo_data().scenarios) >= 20
+        and len(texts) == 6 * len(demo_data.demo_data().scenarios) + 13
+    )
     for text in texts:
         assert HAN.search(text.zh) and not HAN.search(text.en), text
         for half in (text.en, text.zh):
             names = {name for _, name, _, _ in string.Formatter().parse(half) if name}
-            assert names <= demo.PLACEHOLDERS, text
+            assert names <= demo_data.PLACEHOLDERS, text
     # The list of placeholders is what a ticket really draws.
-    scenario, address, tx = demo.SCENARIOS[0], "0x" + "0" * 40, "0x" + "0" * 64
-    drawn = demo._values(random.Random(0), scenario, 1, address, tx, None)
-    assert set(drawn) | {"subject", "number"} == demo.PLACEHOLDERS
+    scenario, address, tx = demo_data.demo_data().scenarios[0], "0x" + "0" * 40, "0x" + "0" * 64
+    drawn = demo_plan.draw_values(random.Random(0), scenario, 1, address, tx, None)
+    assert set(drawn) | {"subject", "number"} == demo_data.PLACEHOLDERS
 
 
 def edited_data(tmp_path: Path, edit: str) -> Path:
-    data = json.loads(demo.DATA_FILE.read_text(encoding="utf-8"))
+    data = json.loads(demo_data.DATA_FILE.read_text(encoding="utf-8"))
     scenario = data["scenarios"][2]
     if edit == "unknown field":
         scenario["colour"] = "red"
@@ -230,10 +243,10 @@ def test_a_broken_data_file_is_a_clear_error(tmp_path: Path, edit: str, message:
     path = edited_data(tmp_path, edit)
     if edit == "not json":
         path.write_text(path.read_text(encoding="utf-8")[:-5], encoding="utf-8")
-    with pytest.raises(demo.DemoDataError) as raised:
-        demo.load_data(path)
+    with pytest.raises(demo_data.DemoDataError) as raised:
+        demo_data.load_data(path)
     assert message in raised.value.message and str(path) in raised.value.message
-    assert demo.load_data(demo.DATA_FILE) == demo.DATA
+    assert demo_data.load_data(demo_data.DATA_FILE) == demo_data.demo_data()
 
 
 def test_cli_demo(tmp_path: Path) -> None:
@@ -249,3 +262,23 @@ def test_cli_demo(tmp_path: Path) -> None:
     again = runner.invoke(app, ["demo"], env=env)
     assert again.exit_code == 0 and "exists" in again.stdout
     assert "customer@demo.example" in again.stdout and "demo-password" in again.stdout
+    # The embedded chain's escrow is funded and named the demo's merchant, by the admin.
+    assert "escrow bond of the demo merchant" in result.stdout
+    db = Database(env["PROOFDESK_DATABASE_URL"])
+    try:
+        with db.reader() as session:
+            org = session.scalars(select(Organization).where(Organization.slug == "demo")).one()
+            assert org.merchant_address == dev_accounts()[3].address.lower()
+    finally:
+        db.dispose()
+
+
+def test_importing_the_demo_reads_no_data_file() -> None:
+    code = (
+        "import proofdesk.demo.play\n"
+        "from proofdesk.demo import data\n"
+        "assert data.demo_data.cache_info().currsize == 0\n"
+        "data.demo_data()\n"
+        "assert data.demo_data.cache_info().currsize == 1\n"
+    )
+    subprocess.run([sys.executable, "-c", code], check=True)  # noqa: S603

@@ -15,7 +15,7 @@ from eth_account.signers.local import LocalAccount
 from fastapi.testclient import TestClient
 from typer.testing import CliRunner
 
-from proofdesk.actions.accounts import attach_wallet
+from proofdesk.actions.accounts import do_attach_wallet
 from proofdesk.canonical import canonical_json
 from proofdesk.cli.main import app as cli
 from proofdesk.identity.typed import check_receipt
@@ -34,7 +34,7 @@ def wallet(db: Database, tenant: Tenant) -> LocalAccount:
     with db.writer() as session:
         customer = session.get(User, tenant.customer.user_id)
         assert customer is not None
-        attach_wallet(session, customer, account.address, "test")
+        do_attach_wallet(session, customer, account.address, "test")
     return account
 
 

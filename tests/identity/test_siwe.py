@@ -195,7 +195,7 @@ def test_one_nonce_raced_by_two_requests_signs_in_once(
         start.wait()
         try:
             with db.writer() as session:
-                siwe.sign_in(session, siwe.consume(session, checked))
+                siwe.do_sign_in_with_ethereum(session, siwe.do_consume_nonce(session, checked))
             outcomes.append("signed in")
         except SiweRejected as exc:
             outcomes.append(exc.code)

@@ -10,6 +10,7 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import select, update
 
+from proofdesk.actions.sessions import do_record_login_failure
 from proofdesk.identity import mfa
 from proofdesk.identity.credentials import hash_password
 from proofdesk.settings import Settings
@@ -175,7 +176,7 @@ def test_the_lock_grows_but_never_beyond_its_cap() -> None:
     now = datetime.now(UTC)
     waits = []
     for _ in range(40):
-        mfa.record_failure(user, now)
+        do_record_login_failure(user, now)
         waits.append(mfa.locked_for(user, now))
     assert waits[: mfa.FREE_FAILURES - 1] == [0] * (mfa.FREE_FAILURES - 1)
     assert waits == sorted(waits) and max(waits) <= mfa.MAX_LOCK.total_seconds() + 1

@@ -16,7 +16,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy import select
 
 from proofdesk.actions import contracts as contract_actions
-from proofdesk.actions.accounts import attach_wallet
+from proofdesk.actions.accounts import do_attach_wallet
 from proofdesk.actions.tickets import NewTicket, do_add_message, do_create_ticket
 from proofdesk.app.services import Services
 from proofdesk.canonical import format_time
@@ -54,7 +54,7 @@ def world(client: TestClient, db: Database, services: Services) -> dict[str, Any
     with db.writer() as session:
         user = session.get(User, tenant.customer.user_id)
         assert user is not None
-        attach_wallet(session, user, wallet.address, "main", proven=True)
+        do_attach_wallet(session, user, wallet.address, "main", proven=True)
         session.add(
             Team(organization_id=tenant.org_id, name="wallet-ops", created_at=user.created_at)
         )

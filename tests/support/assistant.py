@@ -6,6 +6,7 @@ from typing import Any
 
 from fastapi.testclient import TestClient
 
+from proofdesk.actions.kb import do_save_article
 from proofdesk.assistant import kb
 from proofdesk.store.db import Database
 from tests.support.paths import ROOT
@@ -20,7 +21,7 @@ KB = ROOT / "data" / "kb"
 def load_kb(db: Database, tenant: Tenant) -> None:
     with db.writer() as session:
         for spec in kb.read_path(KB):
-            kb.save(session, None, tenant.org_id, spec)
+            do_save_article(session, None, tenant.org_id, spec)
 
 
 def say(client: TestClient, tenant: Tenant, text: str, **extra: Any) -> dict[str, Any]:

@@ -10,8 +10,8 @@ from fastapi.testclient import TestClient
 
 from proofdesk.access import Actor
 from proofdesk.actions.accounts import do_create_organization, do_create_user
+from proofdesk.actions.sessions import do_issue_api_token
 from proofdesk.domain.roles import ALL_SCOPES, Role, Scope
-from proofdesk.identity.credentials import create_api_token
 from proofdesk.store.db import Database
 from proofdesk.store.models import Team, TeamMember, User
 
@@ -71,7 +71,7 @@ def make_tenant(db: Database, *, password: str | None = None) -> Tenant:
                 email=email,
                 password=password if name == "agent" else None,
             )
-            _, token = create_api_token(
+            _, token = do_issue_api_token(
                 session,
                 user,
                 "test",

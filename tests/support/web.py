@@ -10,8 +10,8 @@ import pyotp
 from fastapi.testclient import TestClient
 
 from proofdesk.actions.accounts import do_create_user
+from proofdesk.actions.mfa import do_enable_mfa, do_start_enrolment
 from proofdesk.domain.roles import Role
-from proofdesk.identity import mfa
 from proofdesk.store.db import Database
 from tests.support.tenants import Tenant
 
@@ -53,8 +53,8 @@ def staff_browser(
             session, tenant.org_id, role=role, display_name="管理员", email=email, password=PASSWORD
         )
         assert db.keyring is not None
-        secret, _, _ = mfa.start_enrolment(user, db.keyring)
-        mfa.enable(session, user, db.keyring, pyotp.TOTP(secret).now())
+        secret, _, _ = do_start_enrolment(user, db.keyring)
+        do_enable_mfa(session, user, db.keyring, pyotp.TOTP(secret).now())
     web = browser(client)
     # The enrolment used this step's code; the next step's is a fresh one.
     code = pyotp.TOTP(secret).at(time.time() + 30)

@@ -26,11 +26,12 @@ import pyotp
 import pytest
 
 from proofdesk.actions.accounts import do_create_organization, do_create_user
+from proofdesk.actions.kb import do_save_article
+from proofdesk.actions.mfa import do_enable_mfa, do_start_enrolment
 from proofdesk.app.local import free_port, serving
 from proofdesk.app.services import open_database
 from proofdesk.assistant import kb
 from proofdesk.domain.roles import Role
-from proofdesk.identity import mfa
 from proofdesk.settings import Settings
 from tests.support import paths
 from tests.support.environment import unavailable
@@ -99,7 +100,7 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
             )
             user.locale = locale
         for spec in kb.read_path(ROOT / "data" / "kb"):
-            kb.save(session, None, org.id, spec)
+            do_save_article(session, None, org.id, spec)
         assert db.keyring is not None
         totp = {}
         for role, email, name in (
@@ -111,8 +112,8 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
             person = do_create_user(
                 session, org.id, role=role, display_name=name, email=email, password=PASSWORD
             )
-            totp[email], _, _ = mfa.start_enrolment(person, db.keyring)
-            mfa.enable(session, person, db.keyring, pyotp.TOTP(totp[email]).now())
+            totp[email], _, _ = do_start_enrolment(person, db.keyring)
+            do_enable_mfa(session, person, db.keyring, pyotp.TOTP(totp[email]).now())
     with serving(settings, db, port=port) as url:
         yield Site(
             url,

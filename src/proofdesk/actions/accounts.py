@@ -9,14 +9,21 @@ from email_validator import EmailNotValidError, validate_email
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
-from proofdesk.access import Actor, require_admin, require_manager, require_staff, require_worker
+from proofdesk.access import (
+    Actor,
+    access_customer,
+    require_admin,
+    require_manager,
+    require_worker,
+)
 from proofdesk.actions import tickets
+from proofdesk.actions.sessions import do_issue_api_token
 from proofdesk.canonical import decimal_string, utc_now
 from proofdesk.domain import identifiers
 from proofdesk.domain.roles import WORKERS, Role, Scope
 from proofdesk.domain.tickets import UNSOLVED
 from proofdesk.errors import Conflict, Forbidden, InvalidInput, NotFound
-from proofdesk.identity.credentials import create_api_token, hash_password
+from proofdesk.identity.credentials import hash_password
 from proofdesk.store.models import (
     ApiToken,
     Order,
@@ -171,14 +178,6 @@ def do_create_team(session: Session, actor: Actor, name: str) -> Team:
     return team
 
 
-def access_team(session: Session, actor: Actor, team_id: str) -> Team:
-    require_staff(actor)
-    team = session.get(Team, team_id)
-    if team is None or team.organization_id != actor.organization_id:
-        raise NotFound("no such team", team_id=team_id)
-    return team
-
-
 def do_add_team_member(session: Session, actor: Actor, team: Team, user: User) -> None:
     require_manager(actor)
     if user.organization_id != team.organization_id or Role(user.role) not in WORKERS:
@@ -195,25 +194,17 @@ def do_remove_team_member(session: Session, actor: Actor, team: Team, user_id: s
     session.delete(member)
 
 
-def check_customer_access(actor: Actor, customer: User) -> None:
-    """Staff manage any customer of their organization; customers only themselves."""
-    if actor.is_customer and customer.id != actor.user_id:
-        raise NotFound("no such user", user_id=customer.id)
-    if customer.role != Role.CUSTOMER.value:
-        raise InvalidInput("wallets and orders belong to customers", field="user_id")
-
-
 def do_link_wallet(
     session: Session, actor: Actor, customer: User, address: str, label: str | None
 ) -> Wallet:
     """Link an address to a customer. Staff may record one a customer told them; a customer
     proving their own wallet by signature arrives with Sign-In with Ethereum."""
     require_worker(actor)
-    check_customer_access(actor, customer)
-    return attach_wallet(session, customer, address, label)
+    access_customer(actor, customer)
+    return do_attach_wallet(session, customer, address, label)
 
 
-def attach_wallet(
+def do_attach_wallet(
     session: Session, customer: User, address: str, label: str | None, *, proven: bool = False
 ) -> Wallet:
     """Link ``address`` to ``customer`` (idempotent); the caller has checked the right to.
@@ -257,7 +248,7 @@ def do_record_order(
     created_at: datetime | None = None,
 ) -> Order:
     require_worker(actor)
-    check_customer_access(actor, customer)
+    access_customer(actor, customer)
     external_id = identifiers.order_id(external_id)
     if session.scalars(
         select(Order).where(
@@ -297,7 +288,7 @@ def do_create_api_token(
     user = session.get(User, actor.user_id)
     if user is None:
         raise NotFound("no such user")
-    return create_api_token(session, user, name.strip(), scopes, expires_at)
+    return do_issue_api_token(session, user, name.strip(), scopes, expires_at)
 
 
 def do_revoke_api_token(session: Session, actor: Actor, token_id: str) -> None:

@@ -10,7 +10,7 @@ from typing import Any
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
-from proofdesk.access import Actor, require_admin, require_worker
+from proofdesk.access import Actor, access_contract, require_admin, require_worker
 from proofdesk.actions import payouts, tickets
 from proofdesk.canonical import canonical_json, format_time, utc_now
 from proofdesk.chain.base import Chain
@@ -30,7 +30,7 @@ from proofdesk.rules.engine import (
     encode_facts,
     replay,
 )
-from proofdesk.store.events import EventAppender, row_to_state
+from proofdesk.store.events import EventAppender
 from proofdesk.store.models import (
     LogHead,
     Payout,
@@ -40,6 +40,7 @@ from proofdesk.store.models import (
     TicketEvent,
     User,
 )
+from proofdesk.store.rows import row_to_state
 
 
 def do_publish(session: Session, actor: Actor, source: str) -> tuple[ServiceContract, bool]:
@@ -85,18 +86,6 @@ def do_publish(session: Session, actor: Actor, source: str) -> tuple[ServiceCont
     return row, True
 
 
-def find(session: Session, organization_id: str, contract_hash: str) -> ServiceContract:
-    row = session.scalars(
-        select(ServiceContract).where(
-            ServiceContract.organization_id == organization_id,
-            ServiceContract.contract_hash == contract_hash,
-        )
-    ).first()
-    if row is None:
-        raise NotFound("no such contract")
-    return row
-
-
 def load(row: ServiceContract) -> Contract:
     return Contract(json.loads(row.document), row.contract_hash)
 
@@ -114,7 +103,7 @@ def do_activate(session: Session, actor: Actor, contract_hash: str) -> ServiceCo
     log, so when each version governed is provable. Activating the active version is a
     no-op."""
     require_admin(actor)
-    row = find(session, actor.organization_id, contract_hash)
+    row = access_contract(session, actor.organization_id, contract_hash)
     if row.active:
         return row
     replaced = list(
@@ -214,7 +203,7 @@ def check_supplied(contract: Contract, supplied: dict[str, Any]) -> dict[str, An
     return decode_facts(contract, supplied)
 
 
-def log_decision(
+def do_log_decision(
     session: Session,
     actor: Actor,
     ticket: Ticket,
@@ -261,7 +250,7 @@ def prepare_decision(
     the chain, which must not happen while the write lock is held): check the request and
     gather the facts. Returns the contract's row id and the facts."""
     require_worker(actor)
-    row = find(session, ticket.organization_id, contract_hash)
+    row = access_contract(session, ticket.organization_id, contract_hash)
     if not row.active:
         raise Conflict("this contract version is not active", code="contract_inactive")
     return row.id, _gather(session, actor, load(row), ticket, supplied, chain)
@@ -330,8 +319,10 @@ def do_decide(
     if row is None or not row.active:
         raise Conflict("this contract version is not active", code="contract_inactive")
     contract = load(row)
-    decision, seq, _ = log_decision(session, actor, ticket, contract, gathered, trigger="request")
-    carry_out(session, ticket, contract, decision, seq, gathered)
+    decision, seq, _ = do_log_decision(
+        session, actor, ticket, contract, gathered, trigger="request"
+    )
+    do_carry_out(session, ticket, contract, decision, seq, gathered)
     return decision
 
 
@@ -340,7 +331,7 @@ def _customer_locale(session: Session, state: TicketState) -> str:
     return user.locale if user is not None else "en"
 
 
-def carry_out(
+def do_carry_out(
     session: Session,
     ticket: Ticket,
     contract: Contract,
@@ -427,7 +418,7 @@ def carry_out(
 MAX_DEPTH = 3
 
 
-def carry_out_rules(
+def do_carry_out_rules(
     session: Session,
     ticket: Ticket,
     rules: Contract,
@@ -463,7 +454,7 @@ def carry_out_rules(
             head = session.get(LogHead, 1)
             before = head.next_seq if head else None
             try:
-                note = act(session, actor, ticket, rules, action, by)
+                note = do_act(session, actor, ticket, rules, action, by)
             except Error as exc:
                 if head is not None and head.next_seq != before:
                     raise
@@ -488,7 +479,7 @@ def carry_out_rules(
         )
 
 
-def act(
+def do_act(
     session: Session,
     actor: Actor,
     ticket: Ticket,
@@ -553,7 +544,7 @@ def _act(
             tickets.do_change_status(session, actor, ticket, Status.SOLVED, by=by)
     elif kind in ("pay_from_escrow", "credit_reward"):
         assert contract is not None, "only service contracts move money"
-        payout, _, new = payouts.create(
+        payout, _, new = payouts.do_create_payout(
             session,
             actor,
             row_to_state(ticket),
@@ -583,7 +574,7 @@ def replay_ticket(session: Session, ticket: Ticket) -> list[tuple[int, str, list
     results = []
     for row in rows:
         payload = reader.event(row).payload
-        contract = load(find(session, ticket.organization_id, payload["contract_hash"]))
+        contract = load(access_contract(session, ticket.organization_id, payload["contract_hash"]))
         logged = {
             "contract_hash": payload["contract_hash"],
             "facts": payload["facts"],

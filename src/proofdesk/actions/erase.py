@@ -23,7 +23,7 @@ from proofdesk.canonical import format_time, utc_now
 from proofdesk.domain.roles import Role
 from proofdesk.domain.tickets import ERASED_TEXT, EventType
 from proofdesk.errors import InvalidInput
-from proofdesk.store.events import EventAppender, row_to_state
+from proofdesk.store.events import EventAppender
 from proofdesk.store.models import (
     ApiToken,
     AssistantExample,
@@ -40,6 +40,7 @@ from proofdesk.store.models import (
 from proofdesk.store.models import (
     Session as LoginSession,
 )
+from proofdesk.store.rows import row_to_state
 
 
 @dataclass

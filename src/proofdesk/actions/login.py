@@ -14,15 +14,10 @@ from typing import Any
 
 from sqlalchemy import delete
 
+from proofdesk.actions.sessions import do_check_password, do_close_session, do_open_session
 from proofdesk.canonical import utc_now
 from proofdesk.domain.roles import Role
-from proofdesk.identity.credentials import (
-    RateLimiter,
-    close_session,
-    new_token,
-    open_session,
-    password_login,
-)
+from proofdesk.identity.credentials import RateLimiter, new_token
 from proofdesk.store.db import Database
 from proofdesk.store.models import Session as BrowserSession
 from proofdesk.store.models import User
@@ -82,7 +77,7 @@ def do_password_login(
     assert keyring is not None  # create_app sets it
     device = attempt.device or new_token()
     with db.writer() as session:
-        outcome = password_login(
+        outcome = do_check_password(
             session,
             keyring,
             attempt.organization,
@@ -95,7 +90,7 @@ def do_password_login(
         )
         opened = None
         if outcome.user is not None:
-            opened = open_session(session, outcome.user, ttl_seconds, mfa_ok=outcome.mfa_ok)
+            opened = do_open_session(session, outcome.user, ttl_seconds, mfa_ok=outcome.mfa_ok)
     if outcome.error is not None or outcome.user is None or opened is None:
         assert outcome.error is not None
         raise outcome.error
@@ -113,7 +108,7 @@ def do_password_login(
 def do_log_out(db: Database, token: str, user_id: str) -> None:
     """End the session of ``token`` (if it is ``user_id``'s)."""
     with db.writer() as session:
-        close_session(session, token, user_id)
+        do_close_session(session, token, user_id)
 
 
 def do_log_out_everywhere(db: Database, user_id: str) -> None:

@@ -20,7 +20,7 @@ from proofdesk.store.models import LoginLink, Organization, User
 MAX_PENDING = 3
 
 
-def issue(
+def do_issue_login_link(
     session: Session, organization_slug: str, email: str, ttl_seconds: int
 ) -> tuple[User, str] | None:
     """A new link's token for the active customer with this address, or None — for an unknown
@@ -66,7 +66,7 @@ def issue(
     return user, token
 
 
-def consume(session: Session, token: str) -> User:
+def do_consume_login_link(session: Session, token: str) -> User:
     """The link's customer; the link is used up atomically (of two requests, one wins)."""
     now = utc_now()
     user_id = session.execute(

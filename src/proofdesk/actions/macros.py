@@ -12,12 +12,11 @@ from typing import Any
 import jsonschema
 from sqlalchemy.orm import Session
 
-from proofdesk.access import Actor, require_manager, require_worker
+from proofdesk.access import Actor, access_macro, require_manager, require_worker
 from proofdesk.actions import contracts as contract_actions
 from proofdesk.actions import tickets
 from proofdesk.canonical import utc_now
-from proofdesk.domain.identifiers import row_id
-from proofdesk.errors import Conflict, InvalidInput, NotFound
+from proofdesk.errors import Conflict, InvalidInput
 from proofdesk.rules import templates
 from proofdesk.rules.document import schema
 from proofdesk.store.models import Macro, Ticket, User
@@ -78,24 +77,16 @@ def do_create_macro(
     return row
 
 
-def find_macro(session: Session, actor: Actor, macro_id: str) -> Macro:
-    number = row_id(macro_id)
-    row = session.get(Macro, number) if number is not None else None
-    if row is None or row.organization_id != actor.organization_id:
-        raise NotFound("no such macro")
-    return row
-
-
 def do_delete_macro(session: Session, actor: Actor, macro_id: str) -> None:
     require_manager(actor)
-    session.delete(find_macro(session, actor, macro_id))
+    session.delete(access_macro(session, actor, macro_id))
 
 
 def do_apply_macro(session: Session, actor: Actor, ticket: Ticket, macro_id: str) -> None:
     """Apply every action of the macro to the ticket, as the agent; an action that cannot be
     done refuses the whole macro (nothing is half-applied)."""
     require_worker(actor)
-    macro = find_macro(session, actor, macro_id)
+    macro = access_macro(session, actor, macro_id)
     by = {"macro": macro.name, "macro_id": macro.id}
     customer = session.get(User, ticket.requester_id)
     locale = customer.locale if customer is not None else "en"
@@ -108,6 +99,6 @@ def do_apply_macro(session: Session, actor: Actor, ticket: Ticket, macro_id: str
             text = Template(templates.text(action["body"], locale)).safe_substitute(values)
             tickets.do_add_message(session, actor, ticket, body=text, by=by)
         else:
-            note = contract_actions.act(session, actor, ticket, None, action, by)
+            note = contract_actions.do_act(session, actor, ticket, None, action, by)
             if note:
                 raise InvalidInput(note, code="macro_action_failed")

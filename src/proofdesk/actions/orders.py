@@ -49,7 +49,7 @@ class OrderSync:
     updated_at: datetime | None = None
 
 
-def sync(
+def do_sync_order(
     session: Session, organization_id: str, spec: OrderSync, source: str
 ) -> tuple[Order, bool]:
     """Create or update an order as the shop has it (``source``: ``api`` or ``webhook``);
@@ -114,7 +114,7 @@ def do_sync(session: Session, actor: Actor, spec: OrderSync) -> tuple[Order, boo
     """An integration (an admin's token) syncs an order. Agents cannot: what a shop says about
     an order can pay a refund, so it must come from the shop's side."""
     require_admin(actor)
-    return sync(session, actor.organization_id, spec, "api")
+    return do_sync_order(session, actor.organization_id, spec, "api")
 
 
 def _context(organization_id: str) -> str:

@@ -18,13 +18,14 @@ from eth_utils.crypto import keccak
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from proofdesk.access import Actor, require_admin, require_manager
+from proofdesk.access import Actor, access_payout, require_admin, require_manager
 from proofdesk.canonical import format_time, utc_now
 from proofdesk.domain import identifiers
 from proofdesk.domain.tickets import EventType, TicketState
 from proofdesk.errors import Conflict, InvalidInput, NotFound
-from proofdesk.store.events import EventAppender, row_to_state
+from proofdesk.store.events import EventAppender
 from proofdesk.store.models import Organization, Payout, Ticket, Wallet
+from proofdesk.store.rows import row_to_state
 
 UNITS = Decimal(10) ** 18
 KINDS = ("escrow", "reward")
@@ -60,7 +61,7 @@ def to_units(amount: str) -> int:
     return int(value)
 
 
-def record(
+def do_record_payout(
     session: Session,
     actor: Actor,
     state: TicketState,
@@ -143,7 +144,7 @@ def _over_limits(
     return reasons
 
 
-def create(
+def do_create_payout(
     session: Session,
     actor: Actor,
     state: TicketState,
@@ -199,17 +200,8 @@ def create(
     )
     session.add(row)
     session.flush()
-    state = record(session, actor, state, row, by=by, reason=row.hold_reason)
+    state = do_record_payout(session, actor, state, row, by=by, reason=row.hold_reason)
     return row, state, True
-
-
-def _payout(session: Session, actor: Actor, payout_id: str) -> Payout:
-    """Another organization's payout, or an id that is none, is not found alike."""
-    number = identifiers.row_id(payout_id)
-    row = session.get(Payout, number) if number is not None else None
-    if row is None or row.organization_id != actor.organization_id:
-        raise NotFound("no such payout")
-    return row
 
 
 def _ticket_state(session: Session, row: Payout) -> TicketState:
@@ -234,7 +226,7 @@ def do_approve(
 ) -> Payout:
     """A supervisor or admin releases a held payout (naming the wallet if it was the doubt)."""
     require_manager(actor)
-    row = _payout(session, actor, payout_id)
+    row = access_payout(session, actor, payout_id)
     if row.status != "held":
         raise Conflict(f"a {row.status} payout cannot be approved", code="payout_not_held")
     if recipient is not None:
@@ -250,20 +242,20 @@ def do_approve(
         raise Conflict("this payout has no valid amount", code="payout_invalid_amount")
     _current_merchant(session, row)
     row.status, row.approved_by, row.updated_at = "queued", actor.user_id, format_time(utc_now())
-    record(session, actor, _ticket_state(session, row), row, approved_by=actor.user_id)
+    do_record_payout(session, actor, _ticket_state(session, row), row, approved_by=actor.user_id)
     return row
 
 
 def do_reject(session: Session, actor: Actor, payout_id: str, reason: str) -> Payout:
     require_manager(actor)
-    row = _payout(session, actor, payout_id)
+    row = access_payout(session, actor, payout_id)
     if row.status not in ("held", "failed"):
         raise Conflict(f"a {row.status} payout cannot be rejected", code="payout_not_held")
     reason = reason.strip()
     if not 1 <= len(reason) <= 500:
         raise InvalidInput("give a reason of 1-500 characters", field="reason")
     row.status, row.hold_reason, row.updated_at = "rejected", reason, format_time(utc_now())
-    record(session, actor, _ticket_state(session, row), row, reason=reason)
+    do_record_payout(session, actor, _ticket_state(session, row), row, reason=reason)
     return row
 
 
@@ -271,12 +263,12 @@ def do_retry(session: Session, actor: Actor, payout_id: str) -> Payout:
     """Queue a failed payout again (after the bond was topped up, say). The escrow contract
     still pays its claim id at most once."""
     require_manager(actor)
-    row = _payout(session, actor, payout_id)
+    row = access_payout(session, actor, payout_id)
     if row.status != "failed":
         raise Conflict(f"a {row.status} payout cannot be retried", code="payout_not_failed")
     _current_merchant(session, row)
     row.status, row.error, row.recorded = "queued", None, False
     row.tx_hash = row.raw_tx = row.nonce = row.sender = None
     row.updated_at = format_time(utc_now())
-    record(session, actor, _ticket_state(session, row), row)
+    do_record_payout(session, actor, _ticket_state(session, row), row)
     return row

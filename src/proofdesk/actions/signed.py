@@ -23,7 +23,7 @@ from proofdesk.store.models import SignedNonce, Wallet
 MAX_SKEW = timedelta(minutes=10)
 
 
-def accept(
+def do_accept_signed(
     session: Session,
     actor: Actor,
     claim: SignatureClaim,

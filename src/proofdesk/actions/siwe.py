@@ -15,7 +15,7 @@ from sqlalchemy import delete, select, update
 from sqlalchemy.orm import Session
 
 from proofdesk.access import Actor
-from proofdesk.actions.accounts import attach_wallet, do_create_user
+from proofdesk.actions.accounts import do_attach_wallet, do_create_user
 from proofdesk.canonical import utc_now
 from proofdesk.chain.base import Chain
 from proofdesk.domain.identifiers import evm_address
@@ -46,7 +46,7 @@ class Verified:
     kind: str
 
 
-def issue_nonce(session: Session, organization_slug: str, ttl_seconds: int) -> SiweNonce:
+def do_issue_nonce(session: Session, organization_slug: str, ttl_seconds: int) -> SiweNonce:
     org = session.scalars(
         select(Organization).where(Organization.slug == organization_slug)
     ).first()
@@ -165,7 +165,7 @@ def check(
     return message, "eip1271"
 
 
-def consume(session: Session, checked: tuple[SiweMessage, str]) -> Verified:
+def do_consume_nonce(session: Session, checked: tuple[SiweMessage, str]) -> Verified:
     """Use the message's nonce (last, so that a forged request cannot burn a real user's)."""
     message, kind = checked
     return Verified(message, _consume_nonce(session, message.nonce, utc_now()), kind)
@@ -175,7 +175,7 @@ def short_address(address: str) -> str:
     return f"{address[:6]}…{address[-4:]}"
 
 
-def sign_in(session: Session, verified: Verified) -> User:
+def do_sign_in_with_ethereum(session: Session, verified: Verified) -> User:
     """The customer bound to the wallet, created on its first sign-in."""
     address = verified.message.address
     wallet = session.scalars(
@@ -201,11 +201,11 @@ def sign_in(session: Session, verified: Verified) -> User:
         display_name=short_address(address),
         email=None,
     )
-    attach_wallet(session, user, address, "Sign-In with Ethereum", proven=True)
+    do_attach_wallet(session, user, address, "Sign-In with Ethereum", proven=True)
     return user
 
 
-def link(session: Session, actor: Actor, verified: Verified) -> Wallet:
+def do_link_signed_wallet(session: Session, actor: Actor, verified: Verified) -> Wallet:
     """Link a further wallet, proven by its signature, to the signed-in customer."""
     if actor.role is not Role.CUSTOMER:
         raise Forbidden("only customers link wallets by signature", code="not_a_customer")
@@ -215,7 +215,7 @@ def link(session: Session, actor: Actor, verified: Verified) -> Wallet:
     if customer is None:
         raise NotFound("no such user")
     try:
-        return attach_wallet(
+        return do_attach_wallet(
             session, customer, verified.message.address, "linked by signature", proven=True
         )
     except Conflict:

@@ -9,10 +9,9 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from proofdesk.access import Actor, require_admin
+from proofdesk.access import Actor, access_sla_policy, require_admin
 from proofdesk.canonical import utc_now
-from proofdesk.domain.identifiers import row_id
-from proofdesk.errors import Conflict, InvalidInput, NotFound
+from proofdesk.errors import Conflict, InvalidInput
 from proofdesk.sla.policies import check_policy_fields, recompute_all
 from proofdesk.store.models import SlaPolicy
 
@@ -70,26 +69,18 @@ def do_create_policy(session: Session, actor: Actor, values: dict[str, Any]) -> 
     return row
 
 
-def find_policy(session: Session, actor: Actor, policy_id: str) -> SlaPolicy:
-    number = row_id(policy_id)
-    row = session.get(SlaPolicy, number) if number is not None else None
-    if row is None or row.organization_id != actor.organization_id:
-        raise NotFound("no such policy")
-    return row
-
-
 def do_update_policy(
     session: Session, actor: Actor, policy_id: str, values: dict[str, Any]
 ) -> SlaPolicy:
     require_admin(actor)
-    row = find_policy(session, actor, policy_id)
+    row = access_sla_policy(session, actor, policy_id)
     _store(session, actor, row, values)
     return row
 
 
 def do_delete_policy(session: Session, actor: Actor, policy_id: str) -> None:
     require_admin(actor)
-    row = find_policy(session, actor, policy_id)
+    row = access_sla_policy(session, actor, policy_id)
     session.delete(row)
     session.flush()
     recompute_all(session, utc_now(), actor.organization_id)

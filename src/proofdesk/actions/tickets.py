@@ -34,8 +34,9 @@ from proofdesk.domain.tickets import (
 from proofdesk.errors import Forbidden, InvalidInput, InvalidTransition
 from proofdesk.i18n import translate
 from proofdesk.identity.typed import SignatureClaim
-from proofdesk.store.events import EventAppender, row_to_state
+from proofdesk.store.events import EventAppender
 from proofdesk.store.models import Attachment, Team, TeamMember, Ticket, User, new_id
+from proofdesk.store.rows import row_to_state
 
 MAX_SUBJECT = 300
 MAX_BODY = 64_000
@@ -141,7 +142,7 @@ def _enum(cls: Any, value: Any, name: str) -> Any:
         raise InvalidInput(f"{name} must be one of {allowed}", field=name) from None
 
 
-def claim_attachments(
+def do_claim_attachments(
     session: Session, actor: Actor, ticket_id: str, attachment_ids: list[str]
 ) -> list[dict[str, Any]]:
     """Attach uploads to a ticket; each must be the actor's own and not used elsewhere."""
@@ -227,7 +228,7 @@ def do_create_ticket(
         occurred_at=now,
         payload=payload,
     )
-    refs = claim_attachments(session, actor, ticket_id, spec.attachment_ids)
+    refs = do_claim_attachments(session, actor, ticket_id, spec.attachment_ids)
     message: dict[str, Any] = {
         "message_id": new_id(),
         "author_id": actor.user_id,
@@ -238,7 +239,7 @@ def do_create_ticket(
     }
     if spec.signature is not None:
         content = {"kind": spec.kind.value, "subject": subject, "body": body}
-        message["signature"] = signed.accept(
+        message["signature"] = signed.do_accept_signed(
             session, actor, spec.signature, "ticket.create", "", content
         )
     _, state = appender.append(
@@ -378,12 +379,12 @@ def do_add_message(
         "author_role": actor.role.value,
         "visibility": visibility.value,
         "body": body,
-        "attachments": claim_attachments(session, actor, state.id, attachment_ids or []),
+        "attachments": do_claim_attachments(session, actor, state.id, attachment_ids or []),
     }
     if status is not None:
         payload["status"] = status.value
     if signature is not None:
-        payload["signature"] = signed.accept(
+        payload["signature"] = signed.do_accept_signed(
             session, actor, signature, "message.add", state.id, {"body": body}
         )
     state = _append(session, actor, state, EventType.MESSAGE_ADDED, payload, at, by)

@@ -24,16 +24,13 @@ import json
 import re
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any
 
 import yaml
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from proofdesk.access import Actor, require_manager
-from proofdesk.canonical import utc_now
 from proofdesk.errors import InvalidInput
-from proofdesk.store.models import KbArticle, KbRevision
+from proofdesk.store.models import KbArticle
 
 LOCALES = ("en", "zh-CN")
 AUDIENCES = ("public", "agents")
@@ -76,55 +73,6 @@ class ArticleSpec:
             if len(value) > 100:
                 raise InvalidInput(f"{at}at most 100 {name}", field=name)
         return self
-
-
-def save(session: Session, actor: Actor | None, organization_id: str, spec: ArticleSpec) -> bool:
-    """Create or update (by slug and locale) as a new version; False when nothing changed."""
-    if actor is not None:
-        require_manager(actor)
-    spec.check()
-    row = session.scalars(
-        select(KbArticle).where(
-            KbArticle.organization_id == organization_id,
-            KbArticle.slug == spec.slug,
-            KbArticle.locale == spec.locale,
-        )
-    ).first()
-    content = asdict(spec)
-    if row is not None and content == _content(row):
-        return False
-    now = utc_now()
-    if row is None:
-        row = KbArticle(
-            organization_id=organization_id, slug=spec.slug, locale=spec.locale, version=0
-        )
-        session.add(row)
-    row.title, row.body, row.intent, row.audience = (
-        spec.title,
-        spec.body,
-        spec.intent,
-        spec.audience,
-    )
-    row.questions = json.dumps(spec.questions, ensure_ascii=False)
-    row.tags = json.dumps(spec.tags, ensure_ascii=False)
-    row.version += 1
-    row.updated_at = now
-    row.updated_by = actor.user_id if actor else None
-    session.flush()
-    session.add(
-        KbRevision(
-            article_id=row.id,
-            version=row.version,
-            content=json.dumps(content, ensure_ascii=False, sort_keys=True),
-            author=row.updated_by,
-            created_at=now,
-        )
-    )
-    return True
-
-
-def _content(row: KbArticle) -> dict[str, Any]:
-    return asdict(to_spec(row))
 
 
 def to_spec(row: KbArticle) -> ArticleSpec:

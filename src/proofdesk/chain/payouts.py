@@ -20,7 +20,7 @@ from sqlalchemy import select
 from web3 import Web3
 
 from proofdesk.actions.contracts import automation_actor
-from proofdesk.actions.payouts import record
+from proofdesk.actions.payouts import do_record_payout
 from proofdesk.canonical import format_time, utc_now
 from proofdesk.chain.anchoring import deployed
 from proofdesk.chain.base import Chain, ChainError, ChainUnavailable, TxReverted, contract
@@ -190,7 +190,7 @@ class Payer:
                 if ticket is None:
                     continue
                 actor = automation_actor(row.organization_id)
-                record(
+                do_record_payout(
                     session,
                     actor,
                     row_to_state(ticket),

@@ -55,6 +55,7 @@ def kb_import(
     org: Annotated[str, typer.Option(help="The organization's slug.")] = "demo",
 ) -> None:
     """Import articles (new ones created, changed ones get a new version)."""
+    from proofdesk.actions.kb import do_save_article
     from proofdesk.assistant import kb
 
     if not path.exists():
@@ -66,7 +67,7 @@ def kb_import(
     db, org_id = _organization(org)
     try:
         with db.writer() as session:
-            changed = sum(kb.save(session, None, org_id, spec) for spec in specs)
+            changed = sum(do_save_article(session, None, org_id, spec) for spec in specs)
     finally:
         db.dispose()
     out.print(f"{len(specs)} articles read, {changed} created or changed")

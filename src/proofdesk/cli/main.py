@@ -217,9 +217,9 @@ def token_create(
     ] = None,
 ) -> None:
     """Issue an API token for a user and print it once."""
+    from proofdesk.actions.sessions import do_issue_api_token
     from proofdesk.app.services import open_database
     from proofdesk.domain.roles import ALL_SCOPES, Scope
-    from proofdesk.identity.credentials import create_api_token
     from proofdesk.store.models import User
 
     try:
@@ -237,7 +237,7 @@ def token_create(
             raise NotFound(f"no user {email!r} in {org!r}")
         if Role(user.role) is not Role.ADMIN:
             scopes = scopes - {Scope.ADMIN}
-        _, token = create_api_token(session, user, name, scopes)
+        _, token = do_issue_api_token(session, user, name, scopes)
     out.print(token, highlight=False, soft_wrap=True)
 
 

@@ -9,23 +9,18 @@ The words live in ``demo/data/scenarios.json``: the teams, staff, customer names
 the phrases any ticket may use and the scenarios (a kind of request with its conversation).
 Each text is written once in English and once in Simplified Chinese; a customer writes in
 their own locale, agents answer in the customer's locale and write internal notes in their
-own. :class:`DemoData` checks the file when this module is imported.
+own. :mod:`proofdesk.demo.data` reads and checks the file the first time it is needed.
 """
 
 from __future__ import annotations
 
 import random
-import re
-import string
-from collections.abc import Iterator, Mapping, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
 from datetime import datetime, timedelta
-from importlib.resources import files
-from importlib.resources.abc import Traversable
 from pathlib import Path
-from typing import Any, Literal, TypeVar
+from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -38,6 +33,8 @@ from proofdesk.actions.accounts import (
     do_link_wallet,
     do_record_order,
 )
+from proofdesk.actions.payouts import do_set_merchant
+from proofdesk.actions.sla import do_create_policy
 from proofdesk.actions.tickets import (
     NewTicket,
     do_add_message,
@@ -49,9 +46,21 @@ from proofdesk.actions.tickets import (
     do_update_fields,
 )
 from proofdesk.canonical import utc_now
+from proofdesk.demo.data import ZH, OrderSort, Text, demo_data
+from proofdesk.demo.plan import (
+    ORDER_SORTS,
+    Cast,
+    Customer,
+    DrawnOrder,
+    Plan,
+    Staff,
+    draw_address,
+    plan_tickets,
+    short_address,
+)
 from proofdesk.domain.roles import Role
-from proofdesk.domain.tickets import Channel, Kind, Priority, Status, Visibility
-from proofdesk.errors import Error, NotFound
+from proofdesk.domain.tickets import Channel, Priority, Status, Visibility
+from proofdesk.errors import NotFound
 from proofdesk.identity.credentials import hash_password
 from proofdesk.settings import Settings
 from proofdesk.store.db import Database
@@ -62,212 +71,12 @@ DEMO_NAME = "Demo Exchange / 演示交易所"
 STAFF_DOMAIN = "demo.example"
 #: The customer log-in: (display name, e-mail, locale).
 DEMO_CUSTOMER = ("Alex Chen", f"customer@{STAFF_DOMAIN}", "en")
-ZH = "zh-CN"
 #: Days before the seed ran that the exchange, its staff and teams were set up.
 ACCOUNTS_AGE_DAYS = 1000
 #: The oldest order a customer can have (inside a hardware wallet's warranty year).
 MAX_ORDER_AGE_DAYS = 330
-#: One ticket in this many gets a duplicate from the same customer, which an agent merges.
-DUPLICATE_EVERY = 40
-#: Token standard shown to customers for each chain id.
-NETWORKS = {1: "ERC20", 56: "BEP20", 137: "Polygon", 42161: "Arbitrum"}
-#: Every placeholder a text may use: the values drawn for each ticket (:func:`_values`), the
-#: ticket's ``subject`` and a merged duplicate's ``number``.
-PLACEHOLDERS = frozenset(
-    {"asset", "amount", "network", "tx", "short_tx", "wallet", "short_wallet", "hours"}
-    | {"confirmations", "days", "gas", "fee", "token_id", "api_prefix", "ip", "ref", "time"}
-    | {"xrp", "order", "order_amount", "item", "months", "subject", "number"}
-)
-HAN = re.compile(r"[\u4e00-\u9fff]")
-
-X = TypeVar("X")
-#: The sorts of order a scenario can be about (see :func:`_order`).
-OrderSort = Literal["device", "shipped", "purchase", "failed"]
 
 
-# The data file, checked on load.
-
-
-class DemoDataError(Error):
-    """``demo/data/scenarios.json`` cannot be read or does not match :class:`DemoData`."""
-
-    code = "demo_data_invalid"
-    http_status = 500
-
-
-class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-
-class Text(_Strict):
-    """One text in English and in Simplified Chinese, with ``{placeholder}`` fields."""
-
-    en: str = Field(min_length=1)
-    zh: str = Field(min_length=1)
-
-    @model_validator(mode="after")
-    def _check(self) -> Text:
-        if HAN.search(self.en) or not HAN.search(self.zh):
-            raise ValueError("'en' must have no Chinese characters and 'zh' must have some")
-        for half in (self.en, self.zh):
-            names = {name for _, name, _, _ in string.Formatter().parse(half) if name is not None}
-            if unknown := names - PLACEHOLDERS:
-                raise ValueError(f"unknown placeholders {sorted(unknown)} in {half!r}")
-        return self
-
-    def say(self, locale: str, values: Mapping[str, str]) -> str:
-        """The text in ``locale``, placeholders filled."""
-        return (self.zh if locale == ZH else self.en).format_map(values)
-
-
-class Scenario(_Strict):
-    """A kind of request, with the conversation it typically leads to."""
-
-    key: str
-    kind: Kind
-    team: str
-    category: str
-    tags: tuple[str, ...]
-    priority: Priority
-    subject: Text
-    body: Text
-    ask: Text  # the agent's first reply, asking for what is missing
-    info: Text  # the customer's answer
-    note: Text  # an internal note: what the agent found
-    resolve: Text  # the agent's reply that solves it
-    links: frozenset[Literal["tx", "wallet"]] = frozenset()  # ticket fields to fill
-    new_wallet: bool = False  # about an address the customer has not linked (yet)
-    orders: OrderSort | None = None  # the sort of order it is about
-    assets: tuple[str, ...] = Field(("USDT", "USDC", "ETH"), min_length=1)
-    chains: tuple[int, ...] = Field((1, 56, 137, 42161), min_length=1)
-
-    @field_validator("chains")
-    @classmethod
-    def _known_chains(cls, chains: tuple[int, ...]) -> tuple[int, ...]:
-        if unknown := set(chains) - set(NETWORKS):
-            raise ValueError(f"unknown chain ids {sorted(unknown)}; known: {sorted(NETWORKS)}")
-        return chains
-
-
-class StaffMember(_Strict):
-    key: str  # the e-mail's local part
-    role: Role
-    name: str
-    locale: Literal["en", "zh-CN"]
-    teams: tuple[str, ...] = ()
-
-
-class Product(_Strict):
-    description: str
-    amount: str = Field(pattern=r"^\d+\.\d+$")
-    currency: str
-
-
-class Names(_Strict):
-    """What customers are called: Chinese surnames and given names map to their pinyin."""
-
-    zh_surnames: dict[str, str] = Field(min_length=1)
-    zh_given: dict[str, str] = Field(min_length=1)
-    en_first: tuple[str, ...] = Field(min_length=1)
-    en_last: tuple[str, ...] = Field(min_length=1)
-
-
-class Phrases(_Strict):
-    """Replies and notes that fit any scenario."""
-
-    hold: Text
-    more_info: Text
-    checking: Text
-    chase: Text
-    confirm: Text
-    reopen: Text
-    reopen_fix: Text
-    duplicate_subject: Text
-    duplicate_body: Text
-    merged_note: Text
-    vip_note: Text
-    account_note: Text
-    escalated_note: Text
-
-
-class DemoData(_Strict):
-    teams: dict[str, str] = Field(min_length=1)  # key -> display name
-    staff: tuple[StaffMember, ...]
-    names: Names
-    mail_domains: tuple[str, ...] = Field(min_length=1)
-    devices: tuple[Product, ...] = Field(min_length=1)
-    purchases: tuple[Product, ...] = Field(min_length=1)
-    phrases: Phrases
-    scenarios: tuple[Scenario, ...] = Field(min_length=1)
-
-    @model_validator(mode="after")
-    def _consistent(self) -> DemoData:
-        problems = [
-            f"staff {m.key!r}: unknown team {team!r}"
-            for m in self.staff
-            for team in m.teams
-            if team not in self.teams
-        ]
-        agents = {team for m in self.staff if m.role is Role.AGENT for team in m.teams}
-        problems += [
-            f"scenario {s.key!r}: no agent in team {s.team!r}"
-            for s in self.scenarios
-            if s.team not in agents
-        ]
-        staff = {m.key: m for m in self.staff}
-        for key, role in (("admin", Role.ADMIN), ("supervisor", Role.SUPERVISOR)):
-            if key not in staff or staff[key].role is not role:
-                problems.append(f"staff needs {key!r} with role {role.value!r}")
-        if "supervisor" in staff and not set(self.teams) <= set(staff["supervisor"].teams):
-            problems.append("the supervisor must be in every team")
-        if len(staff) < len(self.staff) or len({s.key for s in self.scenarios}) < len(
-            self.scenarios
-        ):
-            problems.append("staff and scenario keys must be unique")
-        if problems:
-            raise ValueError("; ".join(problems))
-        return self
-
-
-DATA_FILE = files("proofdesk.demo") / "data" / "scenarios.json"
-
-
-def load_data(source: Traversable = DATA_FILE) -> DemoData:
-    """The demo's data file, checked; :class:`DemoDataError` says what is wrong with it."""
-    try:
-        return DemoData.model_validate_json(source.read_bytes())
-    except OSError as exc:
-        raise DemoDataError(f"cannot read demo data file {source}: {exc}") from None
-    except ValidationError as exc:
-        problems = [f"{'.'.join(map(str, e['loc'])) or '/'}: {e['msg']}" for e in exc.errors()]
-        raise DemoDataError(
-            f"invalid demo data file {source}:\n  " + "\n  ".join(problems)
-        ) from None
-
-
-DATA = load_data()
-SCENARIOS = DATA.scenarios
-PHRASES = DATA.phrases
-
-#: Target statuses, dealt in shuffled passes of this list, so the first 20 tickets hold every
-#: status.
-STATUS_MIX = (
-    [Status.NEW] * 2
-    + [Status.OPEN] * 3
-    + [Status.PENDING] * 3
-    + [Status.ON_HOLD] * 2
-    + [Status.SOLVED] * 4
-    + [Status.CLOSED] * 6
-)
-#: How long ago (days) a ticket that ends in each status was opened.
-AGE_DAYS = {
-    Status.NEW: (0.02, 1.5),
-    Status.OPEN: (0.3, 12.0),
-    Status.PENDING: (0.5, 20.0),
-    Status.ON_HOLD: (1.0, 25.0),
-    Status.SOLVED: (1.0, 30.0),
-    Status.CLOSED: (7.0, 45.0),
-}
 #: Minutes until the first agent reply, by priority.
 FIRST_REPLY_MINUTES = {
     Priority.URGENT: (3, 30),
@@ -275,60 +84,13 @@ FIRST_REPLY_MINUTES = {
     Priority.NORMAL: (30, 480),
     Priority.LOW: (60, 1200),
 }
-CHANNELS = (Channel.WEB, Channel.EMAIL, Channel.CHAT, Channel.API)
-CHANNEL_WEIGHTS = (40, 25, 25, 10)
-#: The (kind, status) of each sort of order, and how old (days) such an order can be.
-ORDER_SORTS: dict[OrderSort, tuple[str, str]] = {
-    "device": ("device", "delivered"),
-    "shipped": ("device", "shipped"),
-    "purchase": ("purchase", "paid"),
-    "failed": ("purchase", "failed"),
-}
+#: How old (days) an order of each sort can be.
 ORDER_AGE_DAYS: dict[OrderSort, tuple[int, int]] = {
     "device": (15, MAX_ORDER_AGE_DAYS),
     "shipped": (14, 45),
     "purchase": (1, 45),
     "failed": (1, 45),
 }
-
-
-@dataclass(frozen=True, slots=True)
-class _Order:
-    external_id: str
-    kind: str  # "device" or "purchase"
-    status: str
-    amount: str
-    currency: str
-    description: str
-    age_days: int
-
-
-@dataclass(eq=False, slots=True)
-class _Customer:
-    actor: Actor
-    name: str
-    email: str | None
-    locale: str
-    vip: bool
-    wallets: list[str]
-    orders: list[_Order]
-
-
-@dataclass(frozen=True, slots=True)
-class _Staff:
-    actor: Actor
-    locale: str
-
-
-@dataclass(slots=True)
-class _Cast:
-    """Who is in the demo organization."""
-
-    organization_id: str
-    staff: dict[str, _Staff] = field(default_factory=dict)
-    teams: dict[str, str] = field(default_factory=dict)  # key -> team id
-    members: dict[str, list[str]] = field(default_factory=dict)  # key -> agent keys
-    customers: list[_Customer] = field(default_factory=list)
 
 
 def seed_demo(
@@ -349,7 +111,7 @@ def seed_demo(
         # argon2 is slow by design: hash once and share the hash between all demo log-ins.
         password_hash = hash_password(settings.demo_password.get_secret_value())
         cast = _create_people(session, rng, now, password_hash, max(customers, 1))
-        for plan in sorted(_plan_tickets(rng, cast, tickets, now), key=lambda p: p.opened_at):
+        for plan in sorted(plan_tickets(rng, cast, tickets, now), key=lambda p: p.opened_at):
             _play(_Run(session, cast, plan, rng, _Clock(plan.opened_at, now)))
         _create_sla_policies(session, cast.staff["admin"].actor)
     return _summary(settings, tickets, len(cast.customers))
@@ -386,14 +148,12 @@ DEMO_SLA = (
 
 
 def _create_sla_policies(session: Session, admin: Actor) -> None:
-    from proofdesk.actions.sla import do_create_policy
-
     for policy in DEMO_SLA:
         do_create_policy(session, admin, dict(policy))
 
 
 def _summary(settings: Settings, tickets: int, customers: int) -> str:
-    counts = [(tickets, "ticket"), (customers, "customer"), (len(DATA.teams), "team")]
+    counts = [(tickets, "ticket"), (customers, "customer"), (len(demo_data().teams), "team")]
     return "\n".join(
         [
             f"Seeded {DEMO_NAME} as organization {DEMO_SLUG!r}:",
@@ -406,7 +166,7 @@ def _summary(settings: Settings, tickets: int, customers: int) -> str:
 def _logins(settings: Settings) -> list[str]:
     password = settings.demo_password.get_secret_value()
     people: list[tuple[str, str, str, str]] = [
-        (m.role.value, f"{m.key}@{STAFF_DOMAIN}", m.name, m.locale) for m in DATA.staff
+        (m.role.value, f"{m.key}@{STAFF_DOMAIN}", m.name, m.locale) for m in demo_data().staff
     ]
     name, email, locale = DEMO_CUSTOMER
     people.append((Role.CUSTOMER.value, email, name, locale))
@@ -421,14 +181,14 @@ def _logins(settings: Settings) -> list[str]:
 
 def _create_people(
     session: Session, rng: random.Random, now: datetime, password_hash: str, customers: int
-) -> _Cast:
+) -> Cast:
     # The actions stamp accounts with the current time; the demo's history is older, so its
     # accounts are backdated (ticket history gets its times through the actions' ``at``).
     founded = now - timedelta(days=ACCOUNTS_AGE_DAYS)
     org = do_create_organization(session, DEMO_SLUG, DEMO_NAME)
     org.created_at = founded
-    cast = _Cast(org.id)
-    for member in DATA.staff:
+    cast = Cast(org.id)
+    for member in demo_data().staff:
         user = do_create_user(
             session,
             org.id,
@@ -438,7 +198,7 @@ def _create_people(
             locale=member.locale,
         )
         user.password_hash, user.created_at = password_hash, founded
-        cast.staff[member.key] = _Staff(Actor(user.id, org.id, member.role), member.locale)
+        cast.staff[member.key] = Staff(Actor(user.id, org.id, member.role), member.locale)
     _create_teams(session, cast, founded)
     taken: set[str] = set()
     order_numbers = _order_numbers(rng)
@@ -449,14 +209,14 @@ def _create_people(
     return cast
 
 
-def _create_teams(session: Session, cast: _Cast, founded: datetime) -> None:
+def _create_teams(session: Session, cast: Cast, founded: datetime) -> None:
     admin = cast.staff["admin"].actor
-    for key, name in DATA.teams.items():
+    for key, name in demo_data().teams.items():
         team = do_create_team(session, admin, name)
         team.created_at = founded
         cast.teams[key] = team.id
         cast.members[key] = []
-        for member in DATA.staff:
+        for member in demo_data().staff:
             if key in member.teams:
                 user = session.get(User, cast.staff[member.key].actor.user_id)
                 if user is None:
@@ -473,19 +233,7 @@ class _CustomerSpec:
     locale: str
     vip: bool
     wallets: list[str]
-    orders: list[_Order]
-
-
-def _address(rng: random.Random) -> str:
-    return f"0x{rng.getrandbits(160):040x}"
-
-
-def _tx_hash(rng: random.Random) -> str:
-    return f"0x{rng.getrandbits(256):064x}"
-
-
-def _short(address: str) -> str:
-    return f"{address[:6]}…{address[-4:]}"
+    orders: list[DrawnOrder]
 
 
 def _customer_spec(
@@ -494,15 +242,15 @@ def _customer_spec(
     """The first customer is the demo log-in, with an order of every sort; the rest are drawn."""
     if index == 0:
         orders = [_order(rng, next(order_numbers), sort) for sort in ORDER_SORTS]
-        wallets = [_address(rng), _address(rng)]
+        wallets = [draw_address(rng), draw_address(rng)]
         return _CustomerSpec(*DEMO_CUSTOMER, True, wallets, orders)
     locale = ZH if rng.random() < 0.55 else "en"
-    wallets = [_address(rng) for _ in range(rng.choice((0, 0, 1, 1, 1, 2)))]
+    wallets = [draw_address(rng) for _ in range(rng.choice((0, 0, 1, 1, 1, 2)))]
     name, address = _name_and_email(rng, locale, taken)
     email: str | None = address
     if rng.random() < 0.12:  # known only by a wallet, as many Web3 customers are
-        wallets = wallets or [_address(rng)]
-        name, email = _short(wallets[0]), None
+        wallets = wallets or [draw_address(rng)]
+        name, email = short_address(wallets[0]), None
     sorts: list[OrderSort] = ["device", "device", "shipped", "purchase", "purchase", "failed"]
     drawn = rng.sample(sorts, rng.randint(1, 3)) if rng.random() < 0.6 else []
     orders = [_order(rng, next(order_numbers), sort) for sort in drawn]
@@ -511,11 +259,11 @@ def _customer_spec(
 
 def _name_and_email(rng: random.Random, locale: str, taken: set[str]) -> tuple[str, str]:
     if locale == ZH:
-        surname, surname_pinyin = rng.choice(list(DATA.names.zh_surnames.items()))
-        given, given_pinyin = rng.choice(list(DATA.names.zh_given.items()))
+        surname, surname_pinyin = rng.choice(list(demo_data().names.zh_surnames.items()))
+        given, given_pinyin = rng.choice(list(demo_data().names.zh_given.items()))
         name, local = surname + given, f"{given_pinyin}.{surname_pinyin}"
     else:
-        first, last = rng.choice(DATA.names.en_first), rng.choice(DATA.names.en_last)
+        first, last = rng.choice(demo_data().names.en_first), rng.choice(demo_data().names.en_last)
         name, local = f"{first} {last}", f"{first}.{last}".lower()
     return name, _unique_email(rng, local, taken)
 
@@ -528,7 +276,7 @@ def _order_numbers(rng: random.Random) -> Iterator[int]:
 
 
 def _unique_email(rng: random.Random, local: str, taken: set[str]) -> str:
-    email = f"{local}@{rng.choice(DATA.mail_domains)}"
+    email = f"{local}@{rng.choice(demo_data().mail_domains)}"
     number = 2
     while email in taken:
         email = f"{local}{number}@{email.split('@')[1]}"
@@ -540,11 +288,11 @@ def _unique_email(rng: random.Random, local: str, taken: set[str]) -> str:
 def _create_customer(
     session: Session,
     rng: random.Random,
-    cast: _Cast,
+    cast: Cast,
     now: datetime,
     spec: _CustomerSpec,
     password_hash: str | None,
-) -> _Customer:
+) -> Customer:
     user = do_create_user(
         session,
         cast.organization_id,
@@ -574,169 +322,16 @@ def _create_customer(
             created_at=now - timedelta(days=order.age_days),
         )
     actor = Actor(user.id, cast.organization_id, Role.CUSTOMER)
-    return _Customer(actor, spec.name, spec.email, spec.locale, spec.vip, spec.wallets, spec.orders)
+    return Customer(actor, spec.name, spec.email, spec.locale, spec.vip, spec.wallets, spec.orders)
 
 
-def _order(rng: random.Random, number: int, sort: OrderSort) -> _Order:
+def _order(rng: random.Random, number: int, sort: OrderSort) -> DrawnOrder:
     kind, status = ORDER_SORTS[sort]
-    product = rng.choice(DATA.devices if kind == "device" else DATA.purchases)
+    product = rng.choice(demo_data().devices if kind == "device" else demo_data().purchases)
     age = rng.randint(*ORDER_AGE_DAYS[sort])
-    return _Order(
+    return DrawnOrder(
         f"ORD-{number}", kind, status, product.amount, product.currency, product.description, age
     )
-
-
-def _orders_for(customer: _Customer, sort: OrderSort) -> list[_Order]:
-    """The customer's orders of the sort a scenario is about."""
-    return [o for o in customer.orders if (o.kind, o.status) == ORDER_SORTS[sort]]
-
-
-# Plans: what each ticket is about and how it ends, drawn before anything is written.
-
-
-@dataclass(slots=True)
-class _Plan:
-    scenario: Scenario
-    status: Status  # where the ticket ends
-    customer: _Customer
-    agent: str  # staff key
-    channel: Channel
-    priority: Priority
-    opened_at: datetime
-    values: dict[str, str]
-    order_id: str | None = None
-    wallet_address: str | None = None
-    chain_id: int | None = None
-    tx_hash: str | None = None
-    duplicate: bool = False  # the customer opens a second ticket, which is merged into this one
-
-    @property
-    def tags(self) -> list[str]:
-        return [*self.scenario.tags, *(["vip"] if self.customer.vip else [])]
-
-
-def _deck(rng: random.Random, items: Sequence[X], count: int) -> list[X]:
-    """``count`` draws in passes over ``items``, each pass shuffled: the first ``len(items)``
-    draws hold every item once."""
-    dealt: list[X] = []
-    while len(dealt) < count:
-        batch = list(items)
-        rng.shuffle(batch)
-        dealt.extend(batch)
-    return dealt[:count]
-
-
-def _plan_tickets(rng: random.Random, cast: _Cast, count: int, now: datetime) -> list[_Plan]:
-    duplicates = count // DUPLICATE_EVERY
-    primaries = count - duplicates
-    statuses = _deck(rng, STATUS_MIX, primaries)
-    scenarios = _deck(rng, SCENARIOS, primaries)
-    plans = [
-        _plan(rng, cast, index, scenarios[index], statuses[index], now)
-        for index in range(primaries)
-    ]
-    worked = [p for p in plans if p.status is not Status.NEW]  # an agent is there to merge
-    for plan in rng.sample(worked, min(duplicates, len(worked))):
-        plan.duplicate = True
-    return plans
-
-
-def _plan(
-    rng: random.Random, cast: _Cast, index: int, scenario: Scenario, status: Status, now: datetime
-) -> _Plan:
-    customer = _requester(rng, cast, index, scenario)
-    order = rng.choice(_orders_for(customer, scenario.orders)) if scenario.orders else None
-    chain = rng.choice(scenario.chains)
-    known = customer.wallets and not scenario.new_wallet
-    wallet = rng.choice(customer.wallets) if known else _address(rng)
-    tx = _tx_hash(rng)
-    values = _values(rng, scenario, chain, wallet, tx, order)
-    values["subject"] = scenario.subject.say(customer.locale, values)
-    plan = _Plan(
-        scenario=scenario,
-        status=status,
-        customer=customer,
-        agent=rng.choice(cast.members[scenario.team]),
-        channel=rng.choices(CHANNELS, weights=CHANNEL_WEIGHTS)[0],
-        priority=_priority(rng, scenario.priority, customer.vip),
-        opened_at=now - timedelta(days=_days_ago(rng, status, order)),
-        values=values,
-        order_id=order.external_id if order else None,
-    )
-    if "wallet" in scenario.links:
-        plan.wallet_address = wallet
-    if "tx" in scenario.links:
-        plan.chain_id, plan.tx_hash = chain, tx
-    return plan
-
-
-def _days_ago(rng: random.Random, status: Status, order: _Order | None) -> float:
-    """When the ticket was opened: recent if still new, older if long closed, and after the
-    order it is about (a parcel is reported missing once it is ten days late)."""
-    days = rng.uniform(*AGE_DAYS[status])
-    if order is None:
-        return days
-    gap = 10.0 if order.status == "shipped" else rng.uniform(0.05, 1.0)
-    return max(min(days, order.age_days - gap), 0.02)
-
-
-def _requester(rng: random.Random, cast: _Cast, index: int, scenario: Scenario) -> _Customer:
-    """Mostly anyone; every twelfth ticket the demo log-in's. Order scenarios need a customer
-    with such an order (the demo customer has one of each)."""
-    chosen = cast.customers[0] if index % 12 == 0 else rng.choice(cast.customers)
-    if scenario.orders is None or _orders_for(chosen, scenario.orders):
-        return chosen
-    return rng.choice([c for c in cast.customers if _orders_for(c, scenario.orders)])
-
-
-def _priority(rng: random.Random, base: Priority, vip: bool) -> Priority:
-    levels = list(Priority)
-    level = levels.index(base) + rng.choice((-1, 0, 0, 0, 1)) + (1 if vip else 0)
-    return levels[max(0, min(level, len(levels) - 1))]
-
-
-def _amount(rng: random.Random, asset: str) -> str:
-    if asset == "ETH":
-        return f"{rng.uniform(0.05, 4):.4f}"
-    if asset == "BNB":
-        return f"{rng.uniform(0.2, 15):.3f}"
-    return f"{rng.uniform(20, 5000):.2f}"
-
-
-def _values(
-    rng: random.Random,
-    scenario: Scenario,
-    chain: int,
-    wallet: str,
-    tx: str,
-    order: _Order | None,
-) -> dict[str, str]:
-    """Everything a scenario's texts may mention, drawn for one ticket."""
-    asset = rng.choice(scenario.assets)
-    return {
-        "asset": asset,
-        "amount": _amount(rng, asset),
-        "network": NETWORKS[chain],
-        "tx": tx,
-        "short_tx": f"{tx[:10]}…",
-        "wallet": wallet,
-        "short_wallet": _short(wallet),
-        "hours": str(rng.randint(2, 30)),
-        "confirmations": str(rng.randint(12, 96)),
-        "days": str(rng.randint(3, 9)),
-        "gas": f"{rng.uniform(0.0008, 0.006):.4f}",
-        "fee": str(rng.choice((8, 12, 15, 20))),
-        "token_id": str(rng.randint(1, 9999)),
-        "api_prefix": f"{rng.getrandbits(24):06x}",
-        "ip": str(rng.randint(2, 254)),
-        "ref": str(rng.randint(100000, 999999)),
-        "time": f"{rng.randint(0, 23):02d}:{rng.randint(0, 59):02d}",
-        "xrp": str(rng.randint(50, 5000)),
-        "order": order.external_id if order else "",
-        "order_amount": f"{order.amount} {order.currency}" if order else "",
-        "item": order.description if order else "",
-        "months": str(max(1, order.age_days // 30)) if order else "1",
-    }
 
 
 # Playing a plan: the ticket's history, one action at a time.
@@ -760,8 +355,8 @@ class _Clock:
 @dataclass(slots=True)
 class _Run:
     session: Session
-    cast: _Cast
-    plan: _Plan
+    cast: Cast
+    plan: Plan
     rng: random.Random
     clock: _Clock
     ticket_id: str = ""
@@ -772,11 +367,11 @@ class _Run:
             raise NotFound("demo ticket vanished", ticket_id=ticket_id or self.ticket_id)
         return row
 
-    def staff(self, key: str) -> _Staff:
+    def staff(self, key: str) -> Staff:
         return self.cast.staff[key]
 
     @property
-    def agent(self) -> _Staff:
+    def agent(self) -> Staff:
         return self.cast.staff[self.plan.agent]
 
     def text(self, text: Text, locale: str, **extra: str) -> str:
@@ -826,7 +421,7 @@ class _Run:
         at = self.clock.after(self.rng, *minutes)
         do_add_message(self.session, self.agent.actor, self.row(), body=body, status=status, at=at)
 
-    def note(self, text: Text, staff: _Staff | None = None, **extra: str) -> None:
+    def note(self, text: Text, staff: Staff | None = None, **extra: str) -> None:
         """An internal note, in its author's language."""
         author = staff or self.agent
         body = self.text(text, author.locale, **extra)
@@ -850,15 +445,15 @@ class _Run:
         plan, customer = self.plan, self.plan.customer
         spec = NewTicket(
             kind=plan.scenario.kind,
-            subject=self.text(PHRASES.duplicate_subject, customer.locale),
-            body=self.text(PHRASES.duplicate_body, customer.locale),
+            subject=self.text(demo_data().phrases.duplicate_subject, customer.locale),
+            body=self.text(demo_data().phrases.duplicate_body, customer.locale),
             channel=Channel.CHAT,
         )
         at = self.clock.after(self.rng, 20, 240)
         duplicate = do_create_ticket(self.session, customer.actor, spec, at=at)
         at = self.clock.after(self.rng, 5, 60)
         do_merge(self.session, self.agent.actor, self.row(duplicate.id), self.row(), at=at)
-        self.note(PHRASES.merged_note, number=str(duplicate.number))
+        self.note(demo_data().phrases.merged_note, number=str(duplicate.number))
 
 
 def _play(run: _Run) -> None:
@@ -879,7 +474,7 @@ def _play(run: _Run) -> None:
     run.tags(run.agent.actor, remove=["needs-info"])
     run.note(scenario.note)
     if target is Status.PENDING:
-        run.reply(PHRASES.more_info, Status.PENDING)
+        run.reply(demo_data().phrases.more_info, Status.PENDING)
     elif target is Status.OPEN:
         _keep_open(run)
     elif target is Status.ON_HOLD:
@@ -895,34 +490,34 @@ def _leave_new(run: _Run) -> None:
     if run.rng.random() < 0.5:
         run.triage()
         if run.rng.random() < 0.4:
-            run.note(PHRASES.account_note)
+            run.note(demo_data().phrases.account_note)
 
 
 def _ask_for_details(run: _Run) -> None:
     if run.plan.customer.vip:
-        run.note(PHRASES.vip_note, run.staff("supervisor"))
+        run.note(demo_data().phrases.vip_note, run.staff("supervisor"))
     elif run.rng.random() < 0.3:
-        run.note(PHRASES.account_note)
+        run.note(demo_data().phrases.account_note)
     run.reply(run.plan.scenario.ask, Status.PENDING, FIRST_REPLY_MINUTES[run.plan.priority])
     run.tags(run.agent.actor, add=["needs-info"])
 
 
 def _keep_open(run: _Run) -> None:
     if run.rng.random() < 0.5:
-        run.reply(PHRASES.checking)
+        run.reply(demo_data().phrases.checking)
     if run.rng.random() < 0.4:
-        run.customer_says(PHRASES.chase, (120, 1440))
+        run.customer_says(demo_data().phrases.chase, (120, 1440))
 
 
 def _put_on_hold(run: _Run) -> None:
     if run.rng.random() < 0.4:
         supervisor = run.staff("supervisor")
-        run.note(PHRASES.escalated_note)
+        run.note(demo_data().phrases.escalated_note)
         run.assign(supervisor.actor.user_id)
         run.tags(supervisor.actor, add=["escalated"])
-    run.reply(PHRASES.hold, Status.ON_HOLD)
+    run.reply(demo_data().phrases.hold, Status.ON_HOLD)
     if run.rng.random() < 0.3:
-        run.customer_says(PHRASES.chase, (240, 2880))
+        run.customer_says(demo_data().phrases.chase, (240, 2880))
 
 
 def _solve(run: _Run) -> None:
@@ -930,22 +525,23 @@ def _solve(run: _Run) -> None:
     resolve = run.plan.scenario.resolve
     if run.rng.random() < 0.25:
         run.reply(resolve, Status.PENDING, (60, 2880))
-        run.customer_says(PHRASES.confirm, (30, 1440))
+        run.customer_says(demo_data().phrases.confirm, (30, 1440))
         run.set_status(run.plan.customer.actor, Status.SOLVED, (1, 5))
     else:
         run.reply(resolve, Status.SOLVED, (60, 2880))
     if run.rng.random() < 0.15:
-        run.customer_says(PHRASES.reopen, (60, 1440))
+        run.customer_says(demo_data().phrases.reopen, (60, 1440))
         if run.plan.priority in (Priority.LOW, Priority.NORMAL):  # a second try is more urgent
             at = run.clock.after(run.rng, 5, 60)
             fields = {"priority": Priority.HIGH.value}
             do_update_fields(run.session, run.agent.actor, run.row(), fields, at=at)
-        run.reply(PHRASES.reopen_fix, Status.SOLVED, (60, 1440))
+        run.reply(demo_data().phrases.reopen_fix, Status.SOLVED, (60, 1440))
 
 
 def fund_escrow(db: Database, chain: Any) -> str | None:
     """On the embedded development chain: make dev account 3 the demo's escrow merchant with a
     10-coin bond, so that approved refunds are really paid. Returns what to print."""
+    # Imported here, not for a cycle: web3 is slow to import and only this step needs it.
     from proofdesk.chain.base import contract, transact
     from proofdesk.chain.embedded import dev_accounts
     from proofdesk.chain.payouts import Payer
@@ -959,7 +555,14 @@ def fund_escrow(db: Database, chain: Any) -> str | None:
         org = session.scalars(select(Organization).where(Organization.slug == DEMO_SLUG)).first()
         if org is None:
             return None
-        org.merchant_address = merchant.address.lower()
+        admin = session.scalars(
+            select(User).where(
+                User.organization_id == org.id, User.email == f"admin@{STAFF_DOMAIN}"
+            )
+        ).first()
+        if admin is None:
+            return None
+        do_set_merchant(session, Actor(admin.id, org.id, Role(admin.role)), merchant.address)
     if chain.call(lambda: escrow.functions.bond(merchant.address).call()) == 0:
         transact(chain, escrow.functions.deposit(), account=merchant, value=10 * 10**18)
     return f"escrow bond of the demo merchant {merchant.address}: 10 (development chain)"
@@ -976,6 +579,8 @@ def import_starter_kb(db: Database) -> str | None:
     assistant was evaluated with, when the checkout has them."""
     import csv
 
+    # Imported here, not for a cycle: the assistant's models are slow to import.
+    from proofdesk.actions.kb import do_save_article
     from proofdesk.assistant import kb, training
 
     if not STARTER_KB.is_dir():
@@ -989,7 +594,7 @@ def import_starter_kb(db: Database) -> str | None:
         org = session.scalars(select(Organization).where(Organization.slug == DEMO_SLUG)).first()
         if org is None:
             return None
-        changed = sum(kb.save(session, None, org.id, spec) for spec in specs)
+        changed = sum(do_save_article(session, None, org.id, spec) for spec in specs)
         examples = training.import_examples(session, org.id, rows)
     return (
         f"knowledge base: {len(specs)} starter articles ({changed} new or changed), "

@@ -3,6 +3,10 @@
 Tokens are 32 random bytes, URL-safe; only their SHA-256 is stored, so a database leak does not
 hand out working credentials. API tokens carry a readable prefix (``pdk_``) so that secret
 scanners can recognise them.
+
+Logging in, opening and closing sessions and issuing tokens write rows, and so are ``do_*``
+actions in :mod:`proofdesk.actions.sessions`; this module holds what they and the request
+handlers share: hashing, tokens, and resolving a session or token into an actor.
 """
 
 from __future__ import annotations
@@ -13,20 +17,18 @@ import threading
 import time
 from collections import deque
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import timedelta
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
-from sqlalchemy import delete, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session as DbSession
 
 from proofdesk.access import Actor
 from proofdesk.canonical import stored_utc, utc_now
 from proofdesk.domain.roles import ALL_SCOPES, Role, Scope
-from proofdesk.errors import Error, InvalidInput, RateLimited, Unauthenticated
-from proofdesk.identity import mfa
-from proofdesk.ledger.keys import Keyring
-from proofdesk.store.models import ApiToken, Organization, Session, User
+from proofdesk.errors import InvalidInput, RateLimited, Unauthenticated
+from proofdesk.store.models import ApiToken, Session, User
 
 API_TOKEN_PREFIX = "pdk_"  # noqa: S105 - a public prefix, not a secret
 MIN_PASSWORD_LENGTH = 10
@@ -59,97 +61,6 @@ def new_token() -> str:
     return secrets.token_urlsafe(32)
 
 
-@dataclass(frozen=True)
-class PasswordLogin:
-    """The outcome of a log-in attempt. On failure ``error`` is set and the attempt has been
-    counted on the account (commit the transaction, then raise it)."""
-
-    user: User | None = None
-    #: False: staff who must still enrol a second factor get an enrolment-only session.
-    mfa_ok: bool = True
-    new_device: bool = False
-    error: Error | None = None
-
-
-def password_login(
-    session: DbSession,
-    keyring: Keyring,
-    organization_slug: str,
-    email: str,
-    password: str,
-    *,
-    totp_code: str | None,
-    recovery_code: str | None,
-    device_cookie: str,
-    user_agent: str,
-) -> PasswordLogin:
-    """Password, then the second factor if the user has one; account locks after repeated
-    failures except on a device the user logged in from before (``identity.mfa``)."""
-    user = session.scalars(
-        select(User)
-        .join(Organization, Organization.id == User.organization_id)
-        .where(Organization.slug == organization_slug, User.email == email.strip().lower())
-    ).first()
-    now = utc_now()
-    if user is not None and not mfa.is_known_device(session, user, device_cookie):
-        wait = mfa.locked_for(user, now)
-        if wait:
-            return PasswordLogin(
-                error=RateLimited(
-                    "too many failed log-ins on this account; try again later or from a "
-                    "device you used before",
-                    code="account_locked",
-                    retry_after=wait,
-                )
-            )
-    ok = verify_password(user.password_hash if user else None, password)
-    if user is None or not ok or not user.is_active:
-        if user is not None:
-            mfa.record_failure(user, now)
-        return PasswordLogin(
-            error=Unauthenticated("wrong organization, e-mail or password", code="bad_credentials")
-        )
-    mfa_ok = True
-    if user.totp_secret is not None:
-        if not (totp_code or recovery_code):
-            return PasswordLogin(
-                error=Unauthenticated(
-                    "enter the code from your authenticator app (or a recovery code)",
-                    code="mfa_required",
-                )
-            )
-        if not mfa.check_second_factor(session, user, keyring, totp_code, recovery_code):
-            mfa.record_failure(user, now)
-            return PasswordLogin(
-                error=Unauthenticated("wrong or used authentication code", code="bad_mfa_code")
-            )
-    elif mfa.requires_mfa(session, user):
-        mfa_ok = False
-    new_device = mfa.record_success(session, user, device_cookie, user_agent)
-    return PasswordLogin(user=user, mfa_ok=mfa_ok, new_device=new_device)
-
-
-def open_session(
-    session: DbSession, user: User, ttl_seconds: int, *, mfa_ok: bool = True
-) -> tuple[str, str]:
-    """Create a browser session; returns (session token, CSRF token). Always a new token:
-    a session id chosen before log-in never becomes a logged-in one (no fixation)."""
-    token, csrf = new_token(), new_token()
-    now = utc_now()
-    session.add(
-        Session(
-            token_hash=token_hash(token),
-            user_id=user.id,
-            csrf_token=csrf,
-            created_at=now,
-            expires_at=now + timedelta(seconds=ttl_seconds),
-            last_seen_at=now,
-            mfa_ok=mfa_ok,
-        )
-    )
-    return token, csrf
-
-
 @dataclass(frozen=True, slots=True)
 class SessionActor:
     actor: Actor
@@ -161,13 +72,6 @@ class SessionActor:
 
 #: How stale a session's last-seen time may get before a request writes it again.
 TOUCH_EVERY = timedelta(seconds=60)
-
-
-def close_session(session: DbSession, token: str, user_id: str) -> None:
-    """End the session of ``token`` (if it is ``user_id``'s)."""
-    session.execute(
-        delete(Session).where(Session.token_hash == token_hash(token), Session.user_id == user_id)
-    )
 
 
 def actor_from_session(session: DbSession, token: str, idle_seconds: int) -> SessionActor:
@@ -188,29 +92,6 @@ def actor_from_session(session: DbSession, token: str, idle_seconds: int) -> Ses
         row.mfa_ok,
         key if seen + TOUCH_EVERY <= now else None,
     )
-
-
-def create_api_token(
-    session: DbSession,
-    user: User,
-    name: str,
-    scopes: frozenset[Scope],
-    expires_at: datetime | None = None,
-) -> tuple[ApiToken, str]:
-    """Returns the row and the token, which is shown once and never stored."""
-    token = API_TOKEN_PREFIX + new_token()
-    row = ApiToken(
-        user_id=user.id,
-        name=name,
-        token_hash=token_hash(token),
-        prefix=token[:12],
-        scopes=" ".join(sorted(s.value for s in scopes)),
-        created_at=utc_now(),
-        expires_at=expires_at,
-    )
-    session.add(row)
-    session.flush()
-    return row, token
 
 
 def actor_from_api_token(session: DbSession, token: str) -> tuple[Actor, str | None]:

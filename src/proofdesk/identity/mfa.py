@@ -8,25 +8,25 @@
 - After ``FREE_FAILURES`` consecutive failed log-ins an account is locked for 2^(n-5) seconds,
   at most ``MAX_LOCK``. The lock does not apply to a browser the user logged in from before
   (its device cookie is known), so an attacker who keeps failing cannot lock the owner out.
+
+What changes rows is a ``do_*`` action: enrolling, re-keying and removing the factor in
+:mod:`proofdesk.actions.mfa`, the log-in's bookkeeping (failures, devices, spent codes) in
+:mod:`proofdesk.actions.sessions`.
 """
 
 from __future__ import annotations
 
-import base64
 import hashlib
 import secrets
 from datetime import datetime, timedelta
 
 import pyotp
 import segno
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from proofdesk.canonical import maybe_stored_utc, utc_now
+from proofdesk.canonical import maybe_stored_utc
 from proofdesk.domain.roles import Role
-from proofdesk.errors import Conflict, InvalidInput
-from proofdesk.ledger.keys import Keyring
-from proofdesk.store.models import KnownDevice, Organization, RecoveryCode, User
+from proofdesk.store.models import KnownDevice, Organization, User
 
 ISSUER = "ProofDesk"
 RECOVERY_CODES = 10
@@ -45,29 +45,18 @@ def requires_mfa(session: Session, user: User) -> bool:
     return False
 
 
-def _context(user: User) -> str:
+def secret_context(user: User) -> str:
+    """What a user's TOTP secret is wrapped for: a secret moved to another user does not open."""
     return f"totp:{user.id}"
 
 
-def start_enrolment(
-    user: User, keyring: Keyring, *, keep_pending: bool = False
-) -> tuple[str, str, str]:
-    """Offer a new secret (or, with ``keep_pending``, the one already offered and not yet
-    confirmed: a set-up page reloaded after scanning must not change it); returns (base32
-    secret, otpauth URI, QR code as SVG)."""
-    if user.totp_secret is not None:
-        raise Conflict("a second factor is enrolled already; disable it first", code="mfa_enrolled")
-    if keep_pending and user.totp_pending is not None:
-        secret = keyring.unwrap(_context(user), user.totp_pending).decode()
-    else:
-        secret = pyotp.random_base32(32)
-        user.totp_pending = keyring.wrap(_context(user), secret.encode())
+def provisioning(user: User, secret: str) -> tuple[str, str]:
+    """The otpauth URI of a secret and its QR code as SVG, for the authenticator app."""
     uri = pyotp.TOTP(secret).provisioning_uri(name=user.email or user.id, issuer_name=ISSUER)
-    svg = segno.make(uri, error="m").svg_inline(scale=4)
-    return secret, uri, svg
+    return uri, segno.make(uri, error="m").svg_inline(scale=4)
 
 
-def _step_accepted(secret: str, code: str, last_step: int | None, now: datetime) -> int | None:
+def accepted_step(secret: str, code: str, last_step: int | None, now: datetime) -> int | None:
     """The time step ``code`` belongs to, if it is valid and newer than ``last_step``."""
     if not (code.isdigit() and len(code) == 6):
         return None
@@ -81,83 +70,9 @@ def _step_accepted(secret: str, code: str, last_step: int | None, now: datetime)
     return None
 
 
-def confirm_enrolment(session: Session, user: User, keyring: Keyring, code: str) -> list[str]:
-    """Enable the offered secret once the user proves it with a code; returns the recovery
-    codes (shown once)."""
-    if user.totp_pending is None:
-        raise InvalidInput("start the set-up first", code="mfa_not_started")
-    secret = keyring.unwrap(_context(user), user.totp_pending).decode()
-    step = _step_accepted(secret, code, None, utc_now())
-    if step is None:
-        raise InvalidInput("that code is not the authenticator's current one", code="bad_mfa_code")
-    user.totp_secret, user.totp_pending, user.totp_last_step = user.totp_pending, None, step
-    return new_recovery_codes(session, user)
-
-
-def enable(session: Session, user: User, keyring: Keyring, code: str) -> list[str]:
-    """Confirm enrolment with a code; every session of the user (the one that proved the
-    factor among them) becomes a full one. Returns the recovery codes, shown once."""
-    from sqlalchemy import update
-
-    from proofdesk.store.models import Session as BrowserSession
-
-    codes = confirm_enrolment(session, user, keyring, code)
-    session.execute(
-        update(BrowserSession).where(BrowserSession.user_id == user.id).values(mfa_ok=True)
-    )
-    return codes
-
-
-def new_recovery_codes(session: Session, user: User) -> list[str]:
-    for old in session.scalars(select(RecoveryCode).where(RecoveryCode.user_id == user.id)):
-        session.delete(old)
-    now = utc_now()
-    codes = []
-    for _ in range(RECOVERY_CODES):
-        raw = base64.b32encode(secrets.token_bytes(7)).decode().rstrip("=").lower()[:10]
-        code = f"{raw[:5]}-{raw[5:]}"
-        session.add(RecoveryCode(code_hash=_hash(code), user_id=user.id, created_at=now))
-        codes.append(code)
-    return codes
-
-
-def _hash(code: str) -> str:
+def recovery_hash(code: str) -> str:
+    """Only this is stored: a recovery code is compared case- and space-insensitively."""
     return hashlib.sha256(code.strip().lower().encode()).hexdigest()
-
-
-def check_second_factor(
-    session: Session,
-    user: User,
-    keyring: Keyring,
-    totp_code: str | None,
-    recovery_code: str | None,
-) -> bool:
-    """Whether the code (TOTP, or else a recovery code) is right; spends what it uses."""
-    now = utc_now()
-    if totp_code and user.totp_secret is not None:
-        secret = keyring.unwrap(_context(user), user.totp_secret).decode()
-        step = _step_accepted(secret, totp_code.strip(), user.totp_last_step, now)
-        if step is not None:
-            user.totp_last_step = step
-            return True
-    if recovery_code:
-        row = session.get(RecoveryCode, _hash(recovery_code))
-        if row is not None and row.user_id == user.id and row.used_at is None:
-            row.used_at = now
-            return True
-    return False
-
-
-def require_code(session: Session, user: User, keyring: Keyring, code: str) -> None:
-    """A current TOTP code, for changing the factor itself; else ``bad_mfa_code``."""
-    if not check_second_factor(session, user, keyring, code, None):
-        raise InvalidInput("wrong or used authentication code", code="bad_mfa_code")
-
-
-def disable(session: Session, user: User) -> None:
-    user.totp_secret = user.totp_pending = user.totp_last_step = None
-    for old in session.scalars(select(RecoveryCode).where(RecoveryCode.user_id == user.id)):
-        session.delete(old)
 
 
 # -- locks and devices -------------------------------------------------------------------------
@@ -176,32 +91,3 @@ def locked_for(user: User, now: datetime) -> int:
     """Seconds the account stays locked (0: not locked)."""
     until = maybe_stored_utc(user.locked_until)
     return 0 if until is None or until <= now else int((until - now).total_seconds()) + 1
-
-
-def record_failure(user: User, now: datetime) -> None:
-    user.failed_logins = (user.failed_logins or 0) + 1
-    extra = user.failed_logins - FREE_FAILURES
-    if extra >= 0:
-        user.locked_until = now + min(timedelta(seconds=2**extra), MAX_LOCK)
-
-
-def record_success(session: Session, user: User, cookie: str, user_agent: str) -> bool:
-    """Reset the failure count and remember the device; True if the device is new."""
-    user.failed_logins, user.locked_until = 0, None
-    now = utc_now()
-    digest = device_hash(cookie)
-    assert digest is not None
-    known = session.get(KnownDevice, (digest, user.id))
-    if known is not None:
-        known.last_seen_at = now
-        return False
-    session.add(
-        KnownDevice(
-            device_hash=digest,
-            user_id=user.id,
-            user_agent=user_agent[:300],
-            first_seen_at=now,
-            last_seen_at=now,
-        )
-    )
-    return True

@@ -31,7 +31,6 @@ from proofdesk.ledger.store import (
 )
 from proofdesk.ledger.tree import Key, LedgerError, Tree, append_leaves, fold, frontier, pieces
 from proofdesk.store.db import Database
-from proofdesk.store.events import row_to_event
 from proofdesk.store.models import (
     LedgerLeaf,
     LogHead,
@@ -39,6 +38,7 @@ from proofdesk.store.models import (
     SignedCheckpoint,
     TicketEvent,
 )
+from proofdesk.store.rows import row_to_event
 from proofdesk.verify.merkle import EMPTY_ROOT, ProofError, leaf_hash, verify_consistency
 from proofdesk.verify.note import NoteError, Verifier, open_checkpoint
 

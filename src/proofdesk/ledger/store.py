@@ -27,6 +27,7 @@ from proofdesk.ledger import sealing
 from proofdesk.ledger.keys import Keyring, TicketKeys, derive
 from proofdesk.ledger.tree import Key, LedgerError, Tree, append_leaves, frontier
 from proofdesk.store.models import LedgerLeaf, LogHead, MerkleNode, TicketEvent, TicketSecret
+from proofdesk.store.rows import row_to_event
 from proofdesk.verify.merkle import leaf_hash
 from proofdesk.verify.receipt import LEAF_VERSION, commitment
 
@@ -113,8 +114,6 @@ class EventReader:
 
     def event(self, row: TicketEvent) -> Event:
         """The event of ``row`` as written; :class:`InvalidInput` if it is corrupt."""
-        from proofdesk.store.events import row_to_event  # events imports this module
-
         stored = row_to_event(row)
         if not sealing.has_private(stored.type.value, stored.payload):
             return stored
@@ -264,8 +263,6 @@ class LedgerWriter:
 def catch_up(session: Session, batch: int = 1000) -> int:
     """Append the leaves of events that have none (written before the ledger existed).
     Run under the sequencer lock. Returns how many were added."""
-    from proofdesk.store.events import row_to_event  # events imports this module
-
     done = session.scalar(select(LedgerLeaf.seq).order_by(LedgerLeaf.seq.desc()).limit(1))
     start = 0 if done is None else done + 1
     writer = LedgerWriter.of(session)

@@ -9,6 +9,7 @@ from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 
+from proofdesk.ledger.store import catch_up
 from proofdesk.store.db import Database
 
 MIGRATIONS = Path(__file__).parent / "migrations"
@@ -27,8 +28,6 @@ def upgrade(db: Database, revision: str = "head") -> None:
         config.attributes["connection"] = connection
         command.upgrade(config, revision)
     if revision == "head":
-        from proofdesk.ledger.store import catch_up
-
         with db.writer() as session:
             catch_up(session)
 

@@ -12,12 +12,10 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Sequence
 
+from proofdesk.verify.errors import ProofError as ProofError  # re-exported: callers name it here
+
 HASH_SIZE = 32
 EMPTY_ROOT = hashlib.sha256(b"").digest()
-
-
-class ProofError(ValueError):
-    """A proof, hash or tree size that does not check out. The message says which."""
 
 
 def leaf_hash(leaf: bytes) -> bytes:

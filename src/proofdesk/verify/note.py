@@ -22,15 +22,19 @@ from dataclasses import dataclass
 
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
+from cryptography.hazmat.primitives.serialization import (
+    Encoding,
+    NoEncryption,
+    PrivateFormat,
+    PublicFormat,
+)
+
+from proofdesk.verify.errors import NoteError as NoteError  # re-exported: callers name it here
 
 ALG_ED25519 = 0x01
 SIGNATURE_PREFIX = "\u2014 "  # em dash and a space
 MAX_SIGNATURES = 100
 _DECIMAL = re.compile(r"0|[1-9][0-9]{0,19}")
-
-
-class NoteError(ValueError):
-    """A key, note or checkpoint that is malformed or does not verify."""
 
 
 def _check_name(name: str) -> None:
@@ -97,20 +101,12 @@ class Signer:
 
     @classmethod
     def generate(cls, name: str) -> Signer:
-        from cryptography.hazmat.primitives.serialization import (
-            Encoding,
-            NoEncryption,
-            PrivateFormat,
-        )
-
         key = Ed25519PrivateKey.generate()
         seed = key.private_bytes(Encoding.Raw, PrivateFormat.Raw, NoEncryption())
         return cls(name, seed)
 
     @property
     def verifier(self) -> Verifier:
-        from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
-
         public = Ed25519PrivateKey.from_private_bytes(self.seed).public_key()
         return Verifier(self.name, public.public_bytes(Encoding.Raw, PublicFormat.Raw))
 

@@ -20,8 +20,9 @@ import json
 from dataclasses import dataclass, field
 from typing import Any
 
-from proofdesk.verify.merkle import ProofError, leaf_hash, verify_consistency, verify_inclusion
-from proofdesk.verify.note import Checkpoint, NoteError, Verifier, open_checkpoint
+from proofdesk.verify.errors import NoteError, ProofError, VerificationError
+from proofdesk.verify.merkle import leaf_hash, verify_consistency, verify_inclusion
+from proofdesk.verify.note import Checkpoint, Verifier, open_checkpoint
 
 LEAF_VERSION = 1
 RECEIPT_FORMAT = "proofdesk-receipt/v1"
@@ -61,28 +62,24 @@ class Report:
         self.checks.append((item, False, detail))
 
 
-class _Bad(Exception):
-    """A malformed part of a receipt: its item and what is wrong."""
-
-
 def _get(obj: Any, key: str, kind: type | tuple[type, ...], where: str) -> Any:
     if not isinstance(obj, dict) or key not in obj:
-        raise _Bad(f"{where}: missing {key!r}")
+        raise VerificationError(f"{where}: missing {key!r}")
     value = obj[key]
     if not isinstance(value, kind) or (kind is int and isinstance(value, bool)):
-        raise _Bad(f"{where}: {key!r} has the wrong type")
+        raise VerificationError(f"{where}: {key!r} has the wrong type")
     return value
 
 
 def _hex(text: Any, where: str, size: int | None = 32) -> bytes:
     if not isinstance(text, str):
-        raise _Bad(f"{where} is not a hex string")
+        raise VerificationError(f"{where} is not a hex string")
     try:
         raw = bytes.fromhex(text)
     except ValueError:
-        raise _Bad(f"{where} is not hex") from None
+        raise VerificationError(f"{where} is not hex") from None
     if size is not None and len(raw) != size:
-        raise _Bad(f"{where} is not {size} bytes")
+        raise VerificationError(f"{where} is not {size} bytes")
     return raw
 
 
@@ -91,13 +88,13 @@ def parse_leaf(record: str) -> dict[str, Any]:
     try:
         leaf = json.loads(record)
     except ValueError:
-        raise _Bad("leaf record is not JSON") from None
+        raise VerificationError("leaf record is not JSON") from None
     if not isinstance(leaf, dict) or set(leaf) != LEAF_KEYS:
-        raise _Bad("leaf record does not have the leaf fields")
+        raise VerificationError("leaf record does not have the leaf fields")
     if leaf["v"] != LEAF_VERSION:
-        raise _Bad(f"leaf record version {leaf['v']!r} is not {LEAF_VERSION}")
+        raise VerificationError(f"leaf record version {leaf['v']!r} is not {LEAF_VERSION}")
     if not isinstance(leaf["commitments"], dict):
-        raise _Bad("leaf commitments are not an object")
+        raise VerificationError("leaf commitments are not an object")
     return leaf
 
 
@@ -117,7 +114,7 @@ def verify_receipt(
     report = Report()
     try:
         _verify(receipt, report, key, checkpoint_note, since_note)
-    except _Bad as exc:
+    except VerificationError as exc:
         report.failed("receipt", str(exc))
     return report
 
@@ -130,12 +127,12 @@ def _verify(
     since_note: str | None,
 ) -> None:
     if _get(receipt, "format", str, "receipt") != RECEIPT_FORMAT:
-        raise _Bad(f"format is not {RECEIPT_FORMAT!r}")
+        raise VerificationError(f"format is not {RECEIPT_FORMAT!r}")
     log = _get(receipt, "log", dict, "receipt")
     try:
         embedded = Verifier.parse(_get(log, "verifier_key", str, "log"))
     except NoteError as exc:
-        raise _Bad(f"log verifier key: {exc}") from None
+        raise VerificationError(f"log verifier key: {exc}") from None
     if key is None:
         key = embedded
         report.warnings.append(
@@ -178,7 +175,7 @@ def _verify(
     ticket_id = _get(receipt, "ticket_id", str, "receipt")
     entries = _get(receipt, "entries", list, "receipt")
     if not entries:
-        raise _Bad("receipt has no entries")
+        raise VerificationError("receipt has no entries")
     prev_hash: bytes | None = None
     for position, entry in enumerate(entries):
         _check_entry(entry, position, ticket_id, prev_hash, cp, report)
@@ -189,7 +186,7 @@ def _check_anchor(anchor: Any, report: Report, cp: Checkpoint) -> None:
     """The receipt's checkpoint extends the anchored tree (offline part; the chain itself is
     asked by ``proofdesk verify --rpc``)."""
     if not isinstance(anchor, dict):
-        raise _Bad("anchor is not an object")
+        raise VerificationError("anchor is not an object")
     size = _get(anchor, "tree_size", int, "anchor")
     root = _hex(_get(anchor, "root", str, "anchor"), "anchor root")
     _get(anchor, "chain_id", int, "anchor")
@@ -295,7 +292,7 @@ def _check_entry(
         report.passed(f"{item} chain", "follows the previous leaf")
     revealed = entry.get("revealed", {})
     if not isinstance(revealed, dict):
-        raise _Bad(f"{where}: revealed is not an object")
+        raise VerificationError(f"{where}: revealed is not an object")
     for name, opening in sorted(revealed.items()):
         _check_opening(item, leaf, name, opening, index, report)
 
@@ -316,6 +313,6 @@ def _check_opening(
     try:
         value = json.loads(value_json)
     except ValueError:
-        raise _Bad(f"{where}: value is not JSON") from None
+        raise VerificationError(f"{where}: value is not JSON") from None
     report.revealed.append((index, name, value))
     report.passed(where, "matches its commitment")

@@ -11,7 +11,9 @@ from fastapi.responses import RedirectResponse, Response
 
 from proofdesk import i18n
 from proofdesk.actions import login_links
+from proofdesk.actions import mfa as mfa_actions
 from proofdesk.actions.login import PasswordAttempt, do_log_out, do_password_login
+from proofdesk.actions.sessions import do_open_session
 from proofdesk.app.cookies import (
     DEVICE_COOKIE,
     SESSION_COOKIE,
@@ -21,8 +23,6 @@ from proofdesk.app.cookies import (
 )
 from proofdesk.app.services import SendMail, Services, services_of
 from proofdesk.errors import Error, NotFound
-from proofdesk.identity import mfa
-from proofdesk.identity.credentials import open_session
 from proofdesk.store.models import (
     Organization,
     User,
@@ -158,7 +158,9 @@ def send_link(
     services.login_limits().hit(address, organization, email)
     settings = services.settings
     with services.db.writer() as session:
-        issued = login_links.issue(session, organization, email, settings.login_link_ttl_seconds)
+        issued = login_links.do_issue_login_link(
+            session, organization, email, settings.login_link_ttl_seconds
+        )
         if issued is not None:
             user, token = issued
             org = session.get(Organization, user.organization_id)
@@ -203,8 +205,8 @@ def link_sign_in(request: Request, token: str, next: Annotated[str, Form()] = "/
     services = services_of(request)
     services.login_limiter_by_address.hit(request.client.host if request.client else "unknown")
     with services.db.writer() as session:
-        user = login_links.consume(session, token)
-        opened = open_session(session, user, services.settings.session_ttl_seconds)
+        user = login_links.do_consume_login_link(session, token)
+        opened = do_open_session(session, user, services.settings.session_ttl_seconds)
     target = _local(next)
     return _with_session(
         RedirectResponse("/requests" if target == "/" else target, 303), services, opened
@@ -267,7 +269,9 @@ def mfa_setup_page(request: Request, next: str = "/") -> Response:
     with services.db.writer() as session:
         user = session.get(User, visitor.actor.user_id)
         assert user is not None
-        secret, _, svg = mfa.start_enrolment(user, services.db.keyring, keep_pending=True)
+        secret, _, svg = mfa_actions.do_start_enrolment(
+            user, services.db.keyring, keep_pending=True
+        )
     image = "data:image/svg+xml;base64," + base64.b64encode(svg.encode()).decode()
     return render(
         request,
@@ -292,5 +296,5 @@ def mfa_enable(
     with services.db.writer() as session:
         user = session.get(User, visitor.actor.user_id)
         assert user is not None
-        codes = mfa.enable(session, user, services.db.keyring, code.strip())
+        codes = mfa_actions.do_enable_mfa(session, user, services.db.keyring, code.strip())
     return render(request, visitor, "mfa_done.html", codes=codes, next=_local(next))

@@ -242,9 +242,9 @@ class Automator(PeriodicWorker):
                 contract = actions.load_id(session, contract_id)
                 if contract.kind == "Automation":
                     firings, _trace = fire(contract, gathered.values)
-                    actions.carry_out_rules(session, ticket, contract, firings, origin)
+                    actions.do_carry_out_rules(session, ticket, contract, firings, origin)
                     continue
-                decision, seq, _ = actions.log_decision(
+                decision, seq, _ = actions.do_log_decision(
                     session,
                     actions.automation_actor(ticket.organization_id),
                     ticket,
@@ -252,7 +252,7 @@ class Automator(PeriodicWorker):
                     gathered,
                     trigger=trigger,
                 )
-                actions.carry_out(session, ticket, contract, decision, seq, gathered)
+                actions.do_carry_out(session, ticket, contract, decision, seq, gathered)
         return len(work)
 
     def sweep(self) -> int:
@@ -300,7 +300,7 @@ class Automator(PeriodicWorker):
                     ]
                     if fresh:
                         origin = {"origin": locked.last_seq, "depth": 0, "chain": []}
-                        actions.carry_out_rules(session, locked, rules, fresh, origin)
+                        actions.do_carry_out_rules(session, locked, rules, fresh, origin)
                         fired += len(fresh)
         self._last_sweep = now
         return fired

@@ -10,6 +10,7 @@ from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
 from proofdesk.access import (
+    access_team,
     access_user,
     require_admin,
     require_scope,
@@ -252,7 +253,7 @@ def create_team(
 def add_member(team_id: str, user_id: str, services: ServicesDep, actor: ActorDep) -> TeamOut:
     require_scope(actor, Scope.TICKETS_WRITE)
     with services.db.writer() as session:
-        team = actions.access_team(session, actor, team_id)
+        team = access_team(session, actor, team_id)
         actions.do_add_team_member(session, actor, team, access_user(session, actor, user_id))
         session.flush()
         ids = session.scalars(select(TeamMember.user_id).where(TeamMember.team_id == team.id)).all()
@@ -267,7 +268,7 @@ def add_member(team_id: str, user_id: str, services: ServicesDep, actor: ActorDe
 def remove_member(team_id: str, user_id: str, services: ServicesDep, actor: ActorDep) -> TeamOut:
     require_scope(actor, Scope.TICKETS_WRITE)
     with services.db.writer() as session:
-        team = actions.access_team(session, actor, team_id)
+        team = access_team(session, actor, team_id)
         actions.do_remove_team_member(session, actor, team, user_id)
         session.flush()
         ids = session.scalars(select(TeamMember.user_id).where(TeamMember.team_id == team.id)).all()

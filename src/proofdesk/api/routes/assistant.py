@@ -10,6 +10,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Query, Response
 
 from proofdesk.access import access_ticket, require_manager, require_scope, require_staff
+from proofdesk.actions.kb import do_save_article
 from proofdesk.api.deps import ActorDep, ServicesDep
 from proofdesk.api.schemas.assistant import (
     AssistantFeedbackIn,
@@ -125,7 +126,7 @@ def put_article(body: KbArticleIn, services: ServicesDep, actor: ActorDep) -> Kb
     require_scope(actor, Scope.TICKETS_WRITE)
     with services.db.writer() as session:
         spec = kb.ArticleSpec(**body.model_dump())
-        kb.save(session, actor, actor.organization_id, spec)
+        do_save_article(session, actor, actor.organization_id, spec)
         row = next(
             r
             for r in kb.articles(session, actor.organization_id)

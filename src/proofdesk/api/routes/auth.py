@@ -18,7 +18,15 @@ from proofdesk.actions.login import (
     do_log_out_everywhere,
     do_password_login,
 )
+from proofdesk.actions.mfa import (
+    do_disable_mfa,
+    do_enable_mfa,
+    do_new_recovery_codes,
+    do_require_code,
+    do_start_enrolment,
+)
 from proofdesk.actions.profile import do_link_email
+from proofdesk.actions.sessions import do_open_session
 from proofdesk.api.deps import ActorDep, ServicesDep, typed_domain
 from proofdesk.api.schemas.auth import (
     EmailIn,
@@ -46,7 +54,6 @@ from proofdesk.app.services import Services
 from proofdesk.chain.base import Chain
 from proofdesk.errors import Forbidden, NotFound
 from proofdesk.identity import mfa, typed
-from proofdesk.identity.credentials import open_session
 from proofdesk.ledger.keys import Keyring
 from proofdesk.store.models import ApiToken, User
 
@@ -93,7 +100,7 @@ def _start_session(
 ) -> LoginOut:
     """Open a session for ``user`` and set its HttpOnly cookie and the CSRF cookie."""
     ttl = services.settings.session_ttl_seconds
-    token, csrf = open_session(session, user, ttl)
+    token, csrf = do_open_session(session, user, ttl)
     out = LoginOut(token=token, csrf_token=csrf, expires_in=ttl, user=UserOut.of(user))
     set_session_cookies(response, services.settings, token, csrf)
     return out
@@ -127,7 +134,7 @@ def siwe_nonce(body: SiweNonceIn, request: Request, services: ServicesDep) -> Si
     services.login_limiter_by_address.hit(_client(request))
     settings = services.settings
     with services.db.writer() as session:
-        row = siwe.issue_nonce(session, body.organization, settings.siwe_nonce_ttl_seconds)
+        row = siwe.do_issue_nonce(session, body.organization, settings.siwe_nonce_ttl_seconds)
         message = (
             None
             if body.address is None
@@ -157,7 +164,7 @@ def siwe_verify(
     services.login_limiter_by_address.hit(_client(request))
     checked = siwe.check(services.settings, body.message, body.signature, _chain_of(services))
     with services.db.writer() as session:
-        user = siwe.sign_in(session, siwe.consume(session, checked))
+        user = siwe.do_sign_in_with_ethereum(session, siwe.do_consume_nonce(session, checked))
         return _start_session(session, services, response, user)
 
 
@@ -170,7 +177,9 @@ def siwe_verify(
 def siwe_link(body: SiweIn, services: ServicesDep, actor: ActorDep) -> WalletOut:
     checked = siwe.check(services.settings, body.message, body.signature, _chain_of(services))
     with services.db.writer() as session:
-        return WalletOut.of(siwe.link(session, actor, siwe.consume(session, checked)))
+        return WalletOut.of(
+            siwe.do_link_signed_wallet(session, actor, siwe.do_consume_nonce(session, checked))
+        )
 
 
 @router.post("/logout", status_code=204, summary="End the current session")
@@ -208,7 +217,7 @@ def _me(session: Session, actor: Actor) -> User:
 def totp_setup(services: ServicesDep, actor: ActorDep) -> TotpSetupOut:
     keyring = _keyring(services)
     with services.db.writer() as session:
-        secret, uri, svg = mfa.start_enrolment(_me(session, actor), keyring)
+        secret, uri, svg = do_start_enrolment(_me(session, actor), keyring)
     return TotpSetupOut(secret=secret, otpauth_uri=uri, qr_svg=svg)
 
 
@@ -222,7 +231,7 @@ def totp_enable(
 ) -> RecoveryCodesOut:
     keyring = _keyring(services)
     with services.db.writer() as session:
-        codes = mfa.enable(session, _me(session, actor), keyring, body.code)
+        codes = do_enable_mfa(session, _me(session, actor), keyring, body.code)
     return RecoveryCodesOut(recovery_codes=codes)
 
 
@@ -235,8 +244,8 @@ def recovery_codes(body: TotpCodeIn, services: ServicesDep, actor: ActorDep) -> 
     keyring = _keyring(services)
     with services.db.writer() as session:
         user = _me(session, actor)
-        mfa.require_code(session, user, keyring, body.code)
-        return RecoveryCodesOut(recovery_codes=mfa.new_recovery_codes(session, user))
+        do_require_code(session, user, keyring, body.code)
+        return RecoveryCodesOut(recovery_codes=do_new_recovery_codes(session, user))
 
 
 @router.post(
@@ -250,8 +259,8 @@ def totp_disable(body: TotpCodeIn, services: ServicesDep, actor: ActorDep) -> No
         user = _me(session, actor)
         if mfa.requires_mfa(session, user):
             raise Forbidden("your role requires a second factor", code="mfa_required_for_role")
-        mfa.require_code(session, user, keyring, body.code)
-        mfa.disable(session, user)
+        do_require_code(session, user, keyring, body.code)
+        do_disable_mfa(session, user)
 
 
 @router.put(

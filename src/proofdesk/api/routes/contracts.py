@@ -11,7 +11,7 @@ from fastapi import APIRouter, Query, Response
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from proofdesk.access import access_ticket, require_scope
+from proofdesk.access import access_contract, access_ticket, require_scope
 from proofdesk.actions import contracts as actions
 from proofdesk.api.deps import ActorDep, ServicesDep
 from proofdesk.api.schemas.contracts import (
@@ -110,7 +110,7 @@ def get_contract(
 ) -> ContractDocumentOut:
     with services.db.reader() as session:
         org = _organization(session, organization)
-        row = actions.find(session, org.id, contract_hash)
+        row = access_contract(session, org.id, contract_hash)
         return ContractDocumentOut(
             **ContractOut.of(row).model_dump(), source=row.source, document=json.loads(row.document)
         )

@@ -71,7 +71,9 @@ async def order_webhook(
         keyring = services.db.keyring
         assert keyring is not None
         orders.check_signature(org, keyring, request.headers.get(orders.SIGNATURE_HEADER), raw)
-        order, _ = orders.sync(session, org.id, _sync_spec(body.external_id, body), "webhook")
+        order, _ = orders.do_sync_order(
+            session, org.id, _sync_spec(body.external_id, body), "webhook"
+        )
         return OrderOut.of(order)
 
 

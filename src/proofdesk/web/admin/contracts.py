@@ -10,7 +10,7 @@ from fastapi import APIRouter, Form, Request
 from fastapi.responses import RedirectResponse, Response
 
 from proofdesk import jsonlimits
-from proofdesk.access import access_ticket_by_reference
+from proofdesk.access import access_contract, access_ticket_by_reference
 from proofdesk.actions import contracts as contract_actions
 from proofdesk.app.services import services_of
 from proofdesk.errors import Error, InvalidInput
@@ -102,7 +102,7 @@ def contract_page(request: Request, contract_hash: str) -> Response:
     is active, and the button that activates it."""
     visitor = admin(request)
     with reading(request) as session:
-        row = contract_actions.find(session, visitor.actor.organization_id, contract_hash)
+        row = access_contract(session, visitor.actor.organization_id, contract_hash)
         session.expunge(row)
     return _editor(request, visitor, row.source, checked=contract_actions.load(row), published=row)
 

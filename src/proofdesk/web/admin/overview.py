@@ -13,9 +13,10 @@ from fastapi import APIRouter, Form, Request
 from fastapi.responses import RedirectResponse, Response
 from sqlalchemy import desc, select
 
-from proofdesk.access import require_admin
+from proofdesk.access import access_team, require_admin
 from proofdesk.actions import accounts, orders, payouts
 from proofdesk.actions import contracts as contract_actions
+from proofdesk.actions.kb import do_save_article
 from proofdesk.actions.organization import do_rename_organization, do_set_agent_mfa
 from proofdesk.app.services import services_of
 from proofdesk.assistant import kb
@@ -293,7 +294,7 @@ def add_member(
 ) -> Response:
 
     def change(session: Any) -> None:
-        team = accounts.access_team(session, visitor.actor, team_id)
+        team = access_team(session, visitor.actor, team_id)
         user = session.get(User, user_id) if user_id else None
         if user is None or user.organization_id != visitor.actor.organization_id:
             raise NotFound("no such user")
@@ -384,7 +385,7 @@ def save_article(
     )
     try:
         with services_of(request).db.writer() as session:
-            kb.save(session, visitor.actor, org_id, spec)
+            do_save_article(session, visitor.actor, org_id, spec)
     except Error as exc:
         return render(
             request,

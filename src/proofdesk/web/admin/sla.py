@@ -9,6 +9,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import RedirectResponse, Response
 
+from proofdesk.access import access_sla_policy
 from proofdesk.actions import sla as sla_actions
 from proofdesk.actions.inputs import checked_policy
 from proofdesk.app.services import services_of
@@ -176,7 +177,7 @@ def new_policy_page(request: Request) -> Response:
 def policy_page(request: Request, policy_id: str, saved: str = "") -> Response:
     visitor = admin(request)
     with reading(request) as session:
-        row = sla_actions.find_policy(session, visitor.actor, policy_id)
+        row = access_sla_policy(session, visitor.actor, policy_id)
         form = PolicyForm.of(sla_actions.as_dict(row))
         return _policy_page(request, visitor, form, row.id, saved=saved == "1")
 
