@@ -10,10 +10,11 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from proofdesk.access import Actor, require_admin
+from proofdesk.actions.sla_timers import recompute_all
 from proofdesk.canonical import utc_now
 from proofdesk.domain.identifiers import row_id
 from proofdesk.errors import Conflict, InvalidInput, NotFound
-from proofdesk.sla.policies import check_policy_fields, recompute_all
+from proofdesk.sla.policies import check_policy_fields
 from proofdesk.store.models import SlaPolicy
 
 FIELDS = (

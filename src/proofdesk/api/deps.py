@@ -27,10 +27,10 @@ from proofdesk.verify.note import Signer
 if TYPE_CHECKING:
     from proofdesk.app.presence import Presence
     from proofdesk.assistant.conversation import Models
-    from proofdesk.chain.anchoring import AnchorLoop
     from proofdesk.chain.base import Chain
-    from proofdesk.sla.policies import SlaWorker
+    from proofdesk.workers.anchoring import AnchorLoop
     from proofdesk.workers.automation import Automator
+    from proofdesk.workers.sla import SlaWorker
 
 SESSION_COOKIE = "pd_session"
 #: A long-lived random id of the browser: log-ins from a known one skip the account lock.

@@ -28,8 +28,9 @@ def open_anchorer(settings: Settings, db: Database) -> Anchorer:
     """The anchoring service of this deployment's log on its configured chain. The embedded
     development chain is this deployment's alone: its contracts are deployed on first use."""
     from proofdesk.chain import contracts
-    from proofdesk.chain.anchoring import Anchorer, Policy, deploy_contracts
+    from proofdesk.chain.anchoring import Anchorer, Policy
     from proofdesk.chain.connect import open_chain
+    from proofdesk.chain.deployments import deploy_contracts
     from proofdesk.ledger.checkpoints import signer_for
 
     chain = open_chain(settings)

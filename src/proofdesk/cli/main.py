@@ -92,7 +92,8 @@ def demo(
         # Anchor the demo's history on the embedded development chain right away, so that
         # its receipts show an anchor from the first minute.
         from proofdesk.app.services import open_anchorer
-        from proofdesk.ledger.checkpoints import CheckpointLoop, signer_for
+        from proofdesk.ledger.checkpoints import signer_for
+        from proofdesk.workers.checkpoints import CheckpointLoop
 
         CheckpointLoop(db, signer_for(conf), 0).tick()
         from proofdesk.demo.play import fund_escrow

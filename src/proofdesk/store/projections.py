@@ -20,8 +20,8 @@ from proofdesk.store.models import Message, Ticket, TicketTag
 
 def rebuild_all(db: Database) -> int:
     """Recompute every projection from the events, the SLA timers included."""
+    from proofdesk.actions.sla_timers import recompute_all
     from proofdesk.canonical import utc_now
-    from proofdesk.sla.policies import recompute_all
 
     with db.writer() as session:
         count = rebuild_projections(session)

@@ -22,7 +22,7 @@ from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import func, select, update
+from sqlalchemy import select
 
 from proofdesk.actions import contracts as actions
 from proofdesk.canonical import parse_time, stored_utc, utc_now
@@ -34,6 +34,7 @@ from proofdesk.rules.engine import fire
 from proofdesk.store.db import Database
 from proofdesk.store.events import lock_ticket, row_to_state
 from proofdesk.store.models import Cursor, ServiceContract, Ticket, TicketEvent
+from proofdesk.workers import cursors
 from proofdesk.workers.base import PeriodicWorker
 
 log = logging.getLogger(__name__)
@@ -136,8 +137,7 @@ class Automator(PeriodicWorker):
         with self.db.writer() as session:
             row = session.get(Cursor, CURSOR)
             if row is None:
-                last = session.scalar(select(func.max(TicketEvent.seq)))
-                row = Cursor(name=CURSOR, seq=-1 if last is None else int(last))
+                row = Cursor(name=CURSOR, seq=cursors.stream_end(session))
                 session.add(row)
             return int(row.seq)
 
@@ -175,17 +175,7 @@ class Automator(PeriodicWorker):
 
     def _advance(self, position: int, seq: int) -> bool:
         with self.db.writer() as session:
-            return self._move(session, position, seq)
-
-    @staticmethod
-    def _move(session: Any, position: int, seq: int) -> bool:
-        moved = session.execute(
-            update(Cursor)
-            .where(Cursor.name == CURSOR, Cursor.seq == position)
-            .values(seq=seq)
-            .returning(Cursor.seq)
-        ).first()
-        return moved is not None
+            return cursors.move(session, CURSOR, position, seq)
 
     def _prepare(self, row: TicketEvent) -> list[tuple[int, Gathered, str]]:
         """What one event calls for: each applicable contract or rule set with its facts."""
@@ -232,7 +222,7 @@ class Automator(PeriodicWorker):
         """Decide and act on one event, moving the cursor from ``position`` past it in the same
         transaction; None if another worker moved the cursor first."""
         with self.db.writer() as session:
-            if not self._move(session, position, row.seq):
+            if not cursors.move(session, CURSOR, position, row.seq):
                 return None
             ticket = lock_ticket(session, row.ticket_id)
             if ticket is None or not self._open(ticket):

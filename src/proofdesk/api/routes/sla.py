@@ -9,11 +9,12 @@ from fastapi import APIRouter, Response
 
 from proofdesk.access import access_ticket, require_scope, require_staff
 from proofdesk.actions import sla as actions
+from proofdesk.actions.sla_timers import ticket_timers
 from proofdesk.api.deps import ActorDep, ServicesDep
 from proofdesk.api.schemas import SlaPolicyIn, SlaPolicyOut, TicketSlaOut
 from proofdesk.canonical import utc_now
 from proofdesk.domain.roles import Scope
-from proofdesk.sla.policies import NEVER, due_of, ticket_timers, timer_json
+from proofdesk.sla.policies import NEVER, due_of, timer_json
 from proofdesk.store.models import SlaPolicy
 
 router = APIRouter(tags=["sla"])
