@@ -17,6 +17,7 @@ from sqlalchemy import select
 from proofdesk.actions.contracts import automation_actor
 from proofdesk.actions.payouts import record
 from proofdesk.chain.base import Chain
+from proofdesk.chain.outbox import IN_FLIGHT
 from proofdesk.chain.payouts import Payer
 from proofdesk.store.db import Database
 from proofdesk.store.events import lock_ticket, row_to_state
@@ -49,9 +50,17 @@ class PayoutWorker(PeriodicWorker):
             return self._payer
 
     def step(self) -> int:
-        """Send and follow, then record what finished; returns the rows touched."""
-        touched = self.payer().tick()
+        """Send and follow, then record what finished; returns the rows touched. The chain is
+        not asked for (nor opened) while no payout waits for it."""
+        touched = self.payer().tick() if self._waiting() else 0
         return touched + self.record_finished()
+
+    def _waiting(self) -> bool:
+        with self.db.reader() as session:
+            found = session.scalars(
+                select(Payout.id).where(Payout.status.in_(("queued", *IN_FLIGHT))).limit(1)
+            ).first()
+        return found is not None
 
     def record_finished(self) -> int:
         """A ``payout.changed`` event for each confirmed or failed payout not yet in its
