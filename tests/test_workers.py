@@ -320,3 +320,59 @@ def test_two_workers_on_one_postgresql_do_each_job_once(
     with dbs[1].reader() as session:
         assert session.scalar(select(func.max(SignedCheckpoint.size))) == log_size(session)
     assert largest <= size
+
+
+# -- the rooms' imports ------------------------------------------------------------------------
+
+SRC = Path(__file__).parent.parent / "src" / "proofdesk"
+
+
+def imported(package: str) -> dict[str, set[str]]:
+    """Every ``proofdesk.*`` module imported by each module of ``package`` (at any depth)."""
+    import ast
+
+    found: dict[str, set[str]] = {}
+    for path in sorted((SRC / package).rglob("*.py")):
+        names: set[str] = set()
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+                names.add(node.module)
+            elif isinstance(node, ast.Import):
+                names.update(alias.name for alias in node.names)
+        found[str(path.relative_to(SRC))] = {n for n in names if n.startswith("proofdesk")}
+    return found
+
+
+@pytest.mark.parametrize(
+    ("package", "allowed", "refused"),
+    [
+        # The SLA computations are pure: no database, no actions, no workers.
+        (
+            "sla",
+            ("proofdesk.sla", "proofdesk.domain", "proofdesk.canonical", "proofdesk.errors"),
+            (),
+        ),
+        # The chain code never reaches up into actions, the workers or an adapter.
+        (
+            "chain",
+            None,
+            (
+                "proofdesk.actions",
+                "proofdesk.workers",
+                "proofdesk.api",
+                "proofdesk.web",
+                "proofdesk.cli",
+            ),
+        ),
+        # The workers stand below every adapter.
+        ("workers", None, ("proofdesk.api", "proofdesk.web", "proofdesk.cli", "proofdesk.app")),
+    ],
+)
+def test_the_workers_rooms_import_only_downwards(
+    package: str, allowed: tuple[str, ...] | None, refused: tuple[str, ...]
+) -> None:
+    for module, names in imported(package).items():
+        for name in names:
+            if allowed is not None:
+                assert name.startswith(allowed), f"{module} imports {name}"
+            assert not name.startswith(refused), f"{module} imports {name}"
