@@ -376,3 +376,66 @@ def test_the_workers_rooms_import_only_downwards(
             if allowed is not None:
                 assert name.startswith(allowed), f"{module} imports {name}"
             assert not name.startswith(refused), f"{module} imports {name}"
+
+
+def hold_once(target: Any, name: str, barrier: threading.Barrier) -> None:
+    """Make the first call of ``target.name`` wait at ``barrier`` after it returns."""
+    real = getattr(target, name)
+    held = [False]
+
+    def wrapped(*args: Any, **kwargs: Any) -> Any:
+        result = real(*args, **kwargs)
+        if not held[0]:
+            held[0] = True
+            barrier.wait(timeout=60)
+        return result
+
+    setattr(target, name, wrapped)
+
+
+@pytest.mark.server
+def test_two_anchoring_workers_on_one_postgresql_send_one_transaction_per_batch(
+    tmp_path: Path,
+) -> None:
+    from tests.chain_support import Anvil, SmallLog, anchored_events
+
+    node = Anvil(tmp_path).start()
+    try:
+        with fresh_pg_database("proofdesk_anchors") as url:
+            log = SmallLog.create(tmp_path / "data", database_url=url)
+            other = Database(url, keyring=Keyring.from_file(tmp_path / "data" / "data.key"))
+            try:
+                first = log.anchorer(node.chain(), every_seconds=0)
+                second = type(first)(other, node.chain(), log.origin, first.policy)
+                size = log.grow(3)
+                start, signed = threading.Barrier(2), threading.Barrier(2)
+                for anchorer in (first, second):
+                    # Both sign before either writes its outbox row: the race at its worst.
+                    hold_once(anchorer.chain, "prepare", signed)
+                failures: list[BaseException] = []
+
+                def tick(anchorer: Any) -> None:
+                    try:
+                        start.wait()
+                        anchorer.tick(force=True)
+                    except BaseException as exc:  # reported by the test below
+                        failures.append(exc)
+
+                threads = [threading.Thread(target=tick, args=(a,)) for a in (first, second)]
+                for thread in threads:
+                    thread.start()
+                for thread in threads:
+                    thread.join(timeout=120)
+                assert not failures, failures
+                row = log.settle(first)
+                second.tick()
+                address = first.contract_address()
+                assert address is not None
+                assert [s for s, _ in anchored_events(first.chain, address)] == [size]
+                live = [a for a in log.anchors() if a.status != "failed"]
+                assert [(a.tree_size, a.tx_hash) for a in live] == [(size, row.tx_hash)]
+            finally:
+                other.dispose()
+                log.db.dispose()
+    finally:
+        node.stop()
