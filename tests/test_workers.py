@@ -439,3 +439,63 @@ def test_two_anchoring_workers_on_one_postgresql_send_one_transaction_per_batch(
                 log.db.dispose()
     finally:
         node.stop()
+
+
+def test_two_payout_workers_on_one_postgresql_record_each_payout_once(
+    two_databases: tuple[Database, Database],
+) -> None:
+    from proofdesk.canonical import format_time, utc_now
+    from proofdesk.store.models import Payout
+    from proofdesk.workers.payouts import PayoutWorker
+
+    dbs = two_databases
+    tenant = make_tenant(dbs[0])
+    tickets = [ticket_at(dbs[0], tenant, datetime.now(UTC)) for _ in range(3)]
+    now = format_time(utc_now())
+    with dbs[0].writer() as session:
+        for i, tid in enumerate(tickets):
+            session.add(
+                Payout(
+                    organization_id=tenant.org_id,
+                    ticket_id=tid,
+                    decision_seq=0,
+                    claim_id=f"0x{i:064x}",
+                    kind="reward",
+                    customer_id=tenant.customer.user_id,
+                    recipient="0x" + "ab" * 20,
+                    amount="1",
+                    amount_units=str(10**18),
+                    status="confirmed" if i else "failed",
+                    tx_hash="0x" + f"{i:x}" * 64 if i else None,
+                    recorded=False,
+                    created_at=now,
+                    updated_at=now,
+                )
+            )
+    both_read = threading.Barrier(2)
+    workers = [PayoutWorker(db, _no_chain, 0) for db in dbs]  # nothing waits: no chain
+    for db in dbs:
+        # Both read the unrecorded payouts before either takes the writer lock.
+        hold_once(db, "writer", both_read)
+    failures: list[BaseException] = []
+
+    def step(worker: PayoutWorker) -> None:
+        try:
+            worker.step()
+        except BaseException as exc:  # reported by the test below
+            failures.append(exc)
+
+    threads = [threading.Thread(target=step, args=(w,)) for w in workers]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=120)
+    assert not failures, failures
+    with dbs[0].reader() as session:
+        recorded = Counter(
+            session.scalars(
+                select(TicketEvent.ticket_id).where(TicketEvent.type == EventType.PAYOUT.value)
+            )
+        )
+        flags = set(session.scalars(select(Payout.recorded)))
+    assert recorded == Counter(tickets) and flags == {True}
