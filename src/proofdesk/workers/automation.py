@@ -5,7 +5,8 @@ in order, and for each event that is a trigger — a ticket created; its kind, o
 transaction changed (``updated``); its first response; its solving; an SLA breach — it asks every active
 contract that applies to the ticket's kind and lists that trigger (``spec.decideOn``, by
 default created and updated) to decide, then carries out the actions. Facts are gathered first,
-outside the write transaction (they may ask the chain); the decision, its actions and the
+outside the write transaction (they may ask the chain), and so are the rules of a rule set
+that fire on them; the decision, its actions and the
 cursor's advance are then committed together, under a compare-and-set of the cursor, so each
 event is handled exactly once even with several workers, and a crash repeats nothing.
 
@@ -19,6 +20,7 @@ from __future__ import annotations
 import json
 import logging
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -30,7 +32,8 @@ from proofdesk.chain.base import Chain, ChainError
 from proofdesk.domain.tickets import UNSOLVED, EventType, Status
 from proofdesk.facts.providers import FactContext, Gathered, gather
 from proofdesk.ledger.store import EventReader
-from proofdesk.rules.engine import fire
+from proofdesk.rules.document import Contract
+from proofdesk.rules.engine import Firing, fire
 from proofdesk.store.db import Database
 from proofdesk.store.events import lock_ticket, row_to_state
 from proofdesk.store.models import Cursor, ServiceContract, Ticket, TicketEvent
@@ -93,6 +96,17 @@ def _origin(row: TicketEvent) -> dict[str, Any]:
             "chain": list(by.get("chain", [])),
         }
     return {"origin": row.seq, "depth": 0, "chain": []}
+
+
+@dataclass(frozen=True)
+class Job:
+    """One contract or rule set to run on one event, prepared outside the writer lock."""
+
+    contract: Contract
+    gathered: Gathered
+    trigger: str
+    #: The rules that fire, for a rule set (``kind: Automation``); None for a contract.
+    firings: list[Firing] | None
 
 
 class Automator(PeriodicWorker):
@@ -177,9 +191,10 @@ class Automator(PeriodicWorker):
         with self.db.writer() as session:
             return cursors.move(session, CURSOR, position, seq)
 
-    def _prepare(self, row: TicketEvent) -> list[tuple[int, Gathered, str]]:
-        """What one event calls for: each applicable contract or rule set with its facts."""
-        work: list[tuple[int, Gathered, str]] = []
+    def _prepare(self, row: TicketEvent) -> list[Job]:
+        """What one event calls for: each applicable contract or rule set with its facts (and
+        for a rule set, the rules that fire on them)."""
+        work: list[Job] = []
         with self.db.reader() as session:
             ticket = session.get(Ticket, row.ticket_id)
             if ticket is not None and self._open(ticket):
@@ -213,12 +228,16 @@ class Automator(PeriodicWorker):
                     ):
                         chain = self.chain()
                     context = FactContext(session, state, self._now(), chain, event)
-                    work.append((contract_row.id, gather(context, contract.facts), why))
+                    gathered = gather(context, contract.facts)
+                    firings = (
+                        fire(contract, gathered.values)[0]
+                        if contract.kind == "Automation"
+                        else None
+                    )
+                    work.append(Job(contract, gathered, why, firings))
         return work
 
-    def _commit(
-        self, position: int, row: TicketEvent, work: list[tuple[int, Gathered, str]]
-    ) -> int | None:
+    def _commit(self, position: int, row: TicketEvent, work: list[Job]) -> int | None:
         """Decide and act on one event, moving the cursor from ``position`` past it in the same
         transaction; None if another worker moved the cursor first."""
         with self.db.writer() as session:
@@ -228,21 +247,19 @@ class Automator(PeriodicWorker):
             if ticket is None or not self._open(ticket):
                 return 0
             origin = _origin(row)
-            for contract_id, gathered, trigger in work:
-                contract = actions.load_id(session, contract_id)
-                if contract.kind == "Automation":
-                    firings, _trace = fire(contract, gathered.values)
-                    actions.carry_out_rules(session, ticket, contract, firings, origin)
+            for job in work:
+                if job.firings is not None:
+                    actions.carry_out_rules(session, ticket, job.contract, job.firings, origin)
                     continue
                 decision, seq, _ = actions.log_decision(
                     session,
                     actions.automation_actor(ticket.organization_id),
                     ticket,
-                    contract,
-                    gathered,
-                    trigger=trigger,
+                    job.contract,
+                    job.gathered,
+                    trigger=job.trigger,
                 )
-                actions.carry_out(session, ticket, contract, decision, seq, gathered)
+                actions.carry_out(session, ticket, job.contract, decision, seq, job.gathered)
         return len(work)
 
     def sweep(self) -> int:
