@@ -2,13 +2,13 @@
 
 The stream is the queue. The worker reads the events after its cursor (a row of ``cursors``)
 in order, and for each event that is a trigger — a ticket created; its kind, order or
-transaction changed (``updated``); its first response; its solving; an SLA breach — it asks every active
-contract that applies to the ticket's kind and lists that trigger (``spec.decideOn``, by
-default created and updated) to decide, then carries out the actions. Facts are gathered first,
-outside the write transaction (they may ask the chain), and so are the rules of a rule set
-that fire on them; the decision, its actions and the
-cursor's advance are then committed together, under a compare-and-set of the cursor, so each
-event is handled exactly once even with several workers, and a crash repeats nothing.
+transaction changed (``updated``); its first response; its solving; an SLA breach — it asks
+every active contract that applies to the ticket's kind and lists that trigger
+(``spec.decideOn``, by default created and updated) to decide, then carries out the actions.
+Facts are gathered first, outside the write transaction (they may ask the chain), and so are
+the rules of a rule set that fire on them; the decision, its actions and the cursor's advance
+are then committed together, under a compare-and-set of the cursor, so each event is handled
+exactly once even with several workers, and a crash repeats nothing.
 
 Events made by automation itself trigger nothing, so a contract's own changes can never set
 off another decision: no loop can start. A contract decides only on events after it was
