@@ -25,15 +25,18 @@ from vyper.compiler import compile_code
 sys.path.insert(0, str(Path(__file__).parent))
 from api_load import cpu_model, usable_cpus
 from ledger import build, counts, markdown_table, replace_section, run_header
-from proofdesk.chain.anchoring import Anchorer, AnchorLoop, Policy, deploy_contracts
+from proofdesk.chain.anchoring import Anchorer, Policy
 from proofdesk.chain.anvil import Anvil
 from proofdesk.chain.base import Chain, transact
+from proofdesk.chain.deployments import deploy_contracts
 from proofdesk.ledger import checkpoints
 from proofdesk.ledger.keys import Keyring
 from proofdesk.store.db import Database
 from proofdesk.store.migrate import upgrade
 from proofdesk.store.models import Anchor, LogHead
 from proofdesk.verify.note import Signer
+from proofdesk.workers.anchoring import AnchorLoop
+from proofdesk.workers.checkpoints import CheckpointLoop
 
 START, END = "<!-- anchoring:start -->", "<!-- anchoring:end -->"
 ORIGIN = "desk.example.com/proofdesk"
@@ -126,7 +129,7 @@ def latency(
         chain = node.chain(confirmations=confirmations)
         db, signer = fresh_log(workdir)
         deploy_contracts(db, chain, ("CheckpointAnchor",))
-        signing = checkpoints.CheckpointLoop(db, signer, 1.0)
+        signing = CheckpointLoop(db, signer, 1.0)
         anchoring = AnchorLoop(lambda: Anchorer(db, chain, ORIGIN, Policy(10**9, window)), 0.2)
         signing.start()
         anchoring.start()

@@ -29,9 +29,10 @@ from proofdesk.app.local import serving
 from proofdesk.app.services import open_database
 from proofdesk.demo.play import DEMO_SLUG, STAFF_DOMAIN, import_starter_kb, seed_demo
 from proofdesk.domain.roles import Role
-from proofdesk.ledger.checkpoints import CheckpointLoop, signer_for
+from proofdesk.ledger.checkpoints import signer_for
 from proofdesk.settings import Settings
 from proofdesk.store.models import Organization, Ticket, User
+from proofdesk.workers.checkpoints import CheckpointLoop
 
 CHROMIUM = "/usr/bin/chromium"
 PAINTED = "() => performance.getEntriesByName('first-contentful-paint').length > 0"

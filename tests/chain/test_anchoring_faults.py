@@ -11,8 +11,8 @@ from typing import Any
 import pytest
 from typer.testing import CliRunner
 
-from proofdesk.chain.anchoring import deploy_contracts
 from proofdesk.chain.base import ChainError, ChainUnavailable, contract
+from proofdesk.chain.deployments import deploy_contracts
 from proofdesk.chain.embedded import dev_accounts
 from proofdesk.chain.verify import check_anchor
 from proofdesk.cli.main import app as cli

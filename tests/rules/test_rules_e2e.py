@@ -23,10 +23,10 @@ from proofdesk.canonical import format_time
 from proofdesk.chain.base import contract, transact
 from proofdesk.chain.embedded import dev_accounts
 from proofdesk.chain.outbox import Follower
-from proofdesk.chain.payouts import Payer
 from proofdesk.domain.tickets import Kind
 from proofdesk.store.db import Database
 from proofdesk.store.models import Payout, Team, User
+from proofdesk.workers.payouts import PayoutWorker
 from tests.support import paths
 from tests.support.tenants import Tenant, actor_of, make_tenant
 
@@ -41,12 +41,17 @@ def services(client: TestClient) -> Services:
     return found
 
 
+def payouts(services: Services) -> PayoutWorker:
+    """The payouts worker on the app's chain, its steps run by hand."""
+    return PayoutWorker(services.db, services.chain, 0)
+
+
 @pytest.fixture
 def world(client: TestClient, db: Database, services: Services) -> dict[str, Any]:
     """A tenant whose merchant has a bond in the escrow, and whose customer verified a wallet."""
     tenant = make_tenant(db)
     chain = services.chain()
-    payer = services.anchoring.payer()
+    payer = payouts(services).payer()
     escrow = contract(chain, "WarrantyEscrow", str(payer.contract_address("escrow")))
     merchant = dev_accounts()[3]
     transact(chain, escrow.functions.deposit(), account=merchant, value=5 * WEI)
@@ -151,21 +156,21 @@ def test_a_valid_refund_is_paid_to_the_verified_wallet_exactly_once(
     before = chain.w3.eth.get_balance(world["wallet"])
 
     # The worker crashes after broadcasting, before it records what happened.
-    crashing = Payer(db, chain)
+    crashing = PayoutWorker(db, lambda: chain, 0)
 
     def crash(row: Any, adopt: Any) -> Any:
         raise RuntimeError("killed")
 
-    crashing.follower.follow = crash  # type: ignore[method-assign]
+    crashing.payer().follower.follow = crash  # type: ignore[method-assign]
     with pytest.raises(RuntimeError):
-        crashing.tick()
+        crashing.step()
     with db.reader() as session:
         row = session.scalars(select(Payout).where(Payout.ticket_id == ticket["id"])).one()
         assert row.status == "sent" and row.tx_hash
     # A fresh worker (after the restart) finds the transaction and records it once.
-    fresh = Payer(db, chain)
-    fresh.tick()
-    fresh.tick()
+    fresh = PayoutWorker(db, lambda: chain, 0)
+    fresh.step()
+    fresh.step()
     with db.reader() as session:
         row = session.scalars(select(Payout).where(Payout.ticket_id == ticket["id"])).one()
         assert (row.status, row.recorded) == ("confirmed", True)
@@ -176,7 +181,7 @@ def test_a_valid_refund_is_paid_to_the_verified_wallet_exactly_once(
     Follower(db, chain, Payout, "payout").update(
         payout_id, status="queued", tx_hash=None, raw_tx=None, nonce=None, recorded=True
     )
-    fresh.tick()
+    fresh.step()
     with db.reader() as session:
         again = session.get(Payout, payout_id)
         assert again is not None and again.status == "confirmed" and again.tx_hash == tx_hash
@@ -303,8 +308,8 @@ def test_payouts_above_the_limit_wait_for_a_supervisor(
         f"{API}/payouts/{payout['id']}/approve", json={}, headers=tenant.supervisor.headers
     )
     assert approved.json()["status"] == "queued"
-    services.anchoring.payer().tick()
-    services.anchoring.payer().tick()
+    payouts(services).step()
+    payouts(services).step()
     [done] = client.get(
         f"{API}/tickets/{ticket['id']}/payouts", headers=tenant.customer.headers
     ).json()
@@ -421,9 +426,9 @@ def test_a_late_first_response_to_a_vip_is_compensated_in_reward_tokens(
     services.automation.step()
     [decision] = decisions(client, tenant, state.id)
     assert decision["payload"]["decision"]["rule"] == "late"
-    services.anchoring.payer().tick()
-    services.anchoring.payer().tick()
+    payouts(services).step()
+    payouts(services).step()
     token = contract(
-        chain, "RewardToken", str(services.anchoring.payer().contract_address("reward"))
+        chain, "RewardToken", str(payouts(services).payer().contract_address("reward"))
     )
     assert token.functions.balanceOf(world["wallet"]).call() == 100 * WEI

@@ -19,8 +19,9 @@ from proofdesk.access import Actor
 from proofdesk.actions.accounts import do_create_organization, do_create_user
 from proofdesk.actions.tickets import NewTicket, do_create_ticket
 from proofdesk.chain import anvil
-from proofdesk.chain.anchoring import ANCHORED_TOPIC, Anchorer, Policy, deploy_contracts
+from proofdesk.chain.anchoring import ANCHORED_TOPIC, Anchorer, Policy
 from proofdesk.chain.base import Chain, SignedTx, contract
+from proofdesk.chain.deployments import deploy_contracts
 from proofdesk.chain.embedded import EmbeddedChain
 from proofdesk.domain.roles import Role
 from proofdesk.domain.tickets import Kind

@@ -10,9 +10,10 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from proofdesk.access import Actor, access_sla_policy, require_admin
+from proofdesk.actions.sla_timers import recompute_all
 from proofdesk.canonical import utc_now
 from proofdesk.errors import Conflict, InvalidInput
-from proofdesk.sla.policies import check_policy_fields, recompute_all
+from proofdesk.sla.policies import check_policy_fields
 from proofdesk.store.models import SlaPolicy
 
 FIELDS = (

@@ -9,7 +9,7 @@ other.
 from __future__ import annotations
 
 import contextlib
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterable
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
@@ -23,7 +23,6 @@ from proofdesk.api.router import API_PREFIX
 from proofdesk.app.presence import Presence
 from proofdesk.app.services import SendMail, Services, open_anchorer, open_database
 from proofdesk.assistant.conversation import Models
-from proofdesk.chain.anchoring import AnchorLoop
 from proofdesk.channels.email.send import Mail, Mailer, MailUnavailable
 from proofdesk.domain.redaction import install_log_filter
 from proofdesk.errors import ConfigError
@@ -31,13 +30,12 @@ from proofdesk.identity.credentials import RateLimiter
 from proofdesk.ledger import checkpoints
 from proofdesk.ledger.keys import Keyring
 from proofdesk.settings import Settings
-from proofdesk.sla.policies import SlaWorker
 from proofdesk.store.db import Database
 from proofdesk.store.migrate import is_current
 from proofdesk.web import site as web_site
 from proofdesk.web.pages import MAX_FILES
 from proofdesk.web.security import SecurityHeaders
-from proofdesk.workers.automation import Automator
+from proofdesk.workers import registry
 
 
 def mail_sender(settings: Settings) -> SendMail | None:
@@ -53,7 +51,10 @@ def mail_sender(settings: Settings) -> SendMail | None:
     return send
 
 
-def create_app(settings: Settings, db: Database | None = None) -> FastAPI:
+def create_app(
+    settings: Settings, db: Database | None = None, *, run_workers: Iterable[str] | None = None
+) -> FastAPI:
+    """The app; its lifespan starts ``run_workers`` (default: every worker)."""
     db = db or open_database(settings)
     if db.keyring is None:
         db.keyring = Keyring.from_file(settings.effective_data_key_file)
@@ -62,33 +63,17 @@ def create_app(settings: Settings, db: Database | None = None) -> FastAPI:
             "the database schema is not current: run `proofdesk migrate`", key="database_url"
         )
     signer = checkpoints.signer_for(settings)
-    loop = checkpoints.CheckpointLoop(db, signer, settings.checkpoint_interval_seconds)
-    anchoring = AnchorLoop(
-        lambda: open_anchorer(settings, db),
-        settings.chain_poll_seconds if settings.anchor_every_seconds > 0 else 0,
-    )
-    automation = Automator(
-        db,
-        lambda: anchoring.anchorer().chain,
-        settings.automation_poll_seconds,
-        sweep_seconds=settings.automation_sweep_seconds,
-    )
-    sla_worker = SlaWorker(db, settings.sla_poll_seconds)
+    workers = registry.build(settings, db, signer, lambda: open_anchorer(settings, db))
+    run = registry.NAMES if run_workers is None else tuple(run_workers)
 
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
         install_log_filter()  # no seed phrase or key reaches a log line (access logs included)
-        loop.start()
-        anchoring.start()
-        automation.start()
-        sla_worker.start()
+        workers.start(run)
         try:
             yield
         finally:
-            sla_worker.stop()
-            automation.stop()
-            anchoring.stop()
-            loop.stop()
+            workers.stop()
 
     app = FastAPI(
         lifespan=lifespan,
@@ -106,9 +91,9 @@ def create_app(settings: Settings, db: Database | None = None) -> FastAPI:
         login_limiter=RateLimiter(settings.login_rate_per_minute),
         login_limiter_by_address=RateLimiter(settings.login_rate_per_minute * 10),
         signer=signer,
-        anchoring=anchoring,
-        automation=automation,
-        sla=sla_worker,
+        anchoring=workers.anchoring,
+        automation=workers.automation,
+        sla=workers.sla,
         assistant=Models.from_settings(settings),
         presence=Presence(db),
         send_mail=mail_sender(settings),

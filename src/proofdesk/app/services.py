@@ -22,10 +22,11 @@ from proofdesk.verify.note import Signer
 if TYPE_CHECKING:
     from proofdesk.app.presence import Presence
     from proofdesk.assistant.conversation import Models
-    from proofdesk.chain.anchoring import Anchorer, AnchorLoop
+    from proofdesk.chain.anchoring import Anchorer
     from proofdesk.chain.base import Chain
-    from proofdesk.sla.policies import SlaWorker
+    from proofdesk.workers.anchoring import AnchorLoop
     from proofdesk.workers.automation import Automator
+    from proofdesk.workers.sla import SlaWorker
 
 
 #: Sends one e-mail (to, subject, text) and does not raise: the channel logs a failure, and a
@@ -93,8 +94,9 @@ def open_anchorer(settings: Settings, db: Database) -> Anchorer:
     """The anchoring service of this deployment's log on its configured chain. The embedded
     development chain is this deployment's alone: its contracts are deployed on first use."""
     from proofdesk.chain import contracts
-    from proofdesk.chain.anchoring import Anchorer, Policy, deploy_contracts
+    from proofdesk.chain.anchoring import Anchorer, Policy
     from proofdesk.chain.connect import open_chain
+    from proofdesk.chain.deployments import deploy_contracts
     from proofdesk.ledger.checkpoints import signer_for
 
     chain = open_chain(settings)

@@ -23,6 +23,7 @@ from sqlalchemy.orm import Session
 
 from proofdesk.access import Actor
 from proofdesk.actions import tickets
+from proofdesk.actions.sla_timers import policy_for
 from proofdesk.assistant import kb, training
 from proofdesk.assistant.embedding import Embedder, StoredVectors, default_embedder
 from proofdesk.assistant.lookup import TxReport, answer_transactions, describe
@@ -37,7 +38,6 @@ from proofdesk.domain.tickets import Channel, Kind, Visibility
 from proofdesk.errors import Forbidden, InvalidInput, NotFound
 from proofdesk.i18n import N_, translate
 from proofdesk.settings import Settings
-from proofdesk.sla.policies import policy_for
 from proofdesk.store.db import Database
 from proofdesk.store.models import AssistantExample, AssistantTurn, KbArticle, Ticket, User
 

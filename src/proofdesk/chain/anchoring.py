@@ -17,8 +17,6 @@ reorganisation goes back to ``sent`` and is resubmitted.
 from __future__ import annotations
 
 import logging
-import threading
-from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -36,13 +34,12 @@ from proofdesk.chain.base import (
     SignedTx,
     TxReverted,
     contract,
-    deploy,
 )
+from proofdesk.chain.deployments import deployed
 from proofdesk.chain.outbox import IN_FLIGHT, Follower
 from proofdesk.ledger import checkpoints
 from proofdesk.store.db import Database
-from proofdesk.store.models import Anchor, ChainContract, SignedCheckpoint
-from proofdesk.workers.base import PeriodicWorker
+from proofdesk.store.models import Anchor, SignedCheckpoint
 
 log = logging.getLogger(__name__)
 
@@ -55,53 +52,6 @@ ANCHORED_TOPIC = "0x" + keccak(text="Anchored(bytes32,bytes32,uint256,string)").
 def log_id(origin: str) -> bytes:
     """The contract's key of a log: ``keccak256`` of its origin line."""
     return keccak(text=origin)
-
-
-# -- deployments ---------------------------------------------------------------------------
-
-
-def deployed(session: Session, chain_id: int, name: str) -> ChainContract | None:
-    return session.scalars(
-        select(ChainContract)
-        .where(ChainContract.chain_id == chain_id, ChainContract.name == name)
-        .order_by(ChainContract.id.desc())
-        .limit(1)
-    ).first()
-
-
-def default_constructor_args(chain: Chain, name: str) -> tuple[Any, ...]:
-    if name == "RewardToken":
-        # 1,000,000 tokens a day: a leaked minter key mints at most that before it is revoked.
-        return ("ProofDesk Reward", "PDR", 1_000_000 * 10**18, 86_400)
-    if name == "WarrantyEscrow":
-        return (chain.account.address,)
-    return ()
-
-
-def deploy_contracts(
-    db: Database, chain: Chain, names: tuple[str, ...], *, redeploy: bool = False
-) -> list[ChainContract]:
-    """Deploy the named contracts unless a live deployment is recorded; record each."""
-    rows = []
-    for name in names:
-        with db.reader() as session:
-            row = deployed(session, chain.chain_id, name)
-        if row is not None and not redeploy and chain.code_at(row.address):
-            rows.append(row)
-            continue
-        address, receipt = deploy(chain, name, default_constructor_args(chain, name))
-        with db.writer() as session:
-            row = ChainContract(
-                chain_id=chain.chain_id,
-                name=name,
-                address=address,
-                tx_hash=HexBytes(receipt["transactionHash"]).to_0x_hex(),
-                block_number=int(receipt["blockNumber"]),
-                created_at=format_time(utc_now()),
-            )
-            session.add(row)
-        rows.append(row)
-    return rows
 
 
 # -- anchoring -----------------------------------------------------------------------------
@@ -321,29 +271,47 @@ class Anchorer:
         if found is not None:
             tx_hash, _block = found
             if row is None:
-                now = format_time(utc_now())
-                with self.db.writer() as session:
-                    row = Anchor(
-                        chain_id=self.chain.chain_id,
-                        contract=address,
-                        origin=self.origin,
-                        tree_size=size,
-                        root=root,
-                        status="sent",
-                        tx_hash=tx_hash,
-                        raw_tx=None,
-                        sender=self.chain.account.address,
-                        nonce=-1,
-                        created_at=now,
-                        updated_at=now,
-                    )
-                    session.add(row)
+                row = self._record_adopted(address, size, root, tx_hash)
             else:
                 self._update(row.id, tx_hash=tx_hash, raw_tx=None, error=f"adopted after {why}")
             return self._follow(self._get(row.id), address)
         if row is None:
             raise TxReverted(why)
         return self._update(row.id, status="failed", error=why)
+
+    def _record_adopted(self, address: str, size: int, root: bytes, tx_hash: str) -> Anchor:
+        """A row for an anchor found on chain; re-checked under the lock, since another
+        process may have recorded the same anchor meanwhile."""
+        now = format_time(utc_now())
+        with self.db.writer() as session:
+            found = session.scalars(
+                select(Anchor)
+                .where(
+                    Anchor.chain_id == self.chain.chain_id,
+                    Anchor.tree_size == size,
+                    Anchor.status.in_(("confirmed", *IN_FLIGHT)),
+                )
+                .order_by(Anchor.id.desc())
+                .limit(1)
+            ).first()
+            if found is not None:
+                return found
+            row = Anchor(
+                chain_id=self.chain.chain_id,
+                contract=address,
+                origin=self.origin,
+                tree_size=size,
+                root=root,
+                status="sent",
+                tx_hash=tx_hash,
+                raw_tx=None,
+                sender=self.chain.account.address,
+                nonce=-1,
+                created_at=now,
+                updated_at=now,
+            )
+            session.add(row)
+        return row
 
     def find_on_chain(self, address: str, size: int, root: bytes) -> tuple[str, int] | None:
         """The transaction and block of the ``Anchored`` event of this checkpoint, if any."""
@@ -373,56 +341,3 @@ class Anchorer:
     def _update(self, row_id: int, **values: Any) -> Anchor:
         row: Anchor = self.follower.update(row_id, **values)
         return row
-
-
-class AnchorLoop(PeriodicWorker):
-    """Builds the :class:`Anchorer` when first needed (the node may be down at start-up) and
-    runs its :meth:`~Anchorer.tick` in a thread, then the payouts' (``chain.payouts``) on the
-    same chain and signing key; faults are logged once and retried."""
-
-    name = "anchoring"
-
-    def __init__(self, factory: Callable[[], Anchorer], interval: float) -> None:
-        super().__init__(interval)
-        self.factory = factory
-        self._anchorer: Anchorer | None = None
-        self._payer: Any = None
-        self._build = threading.Lock()
-
-    def anchorer(self) -> Anchorer:
-        with self._build:
-            if self._anchorer is None:
-                self._anchorer = self.factory()
-            return self._anchorer
-
-    def payer(self) -> Any:
-        """The :class:`~proofdesk.chain.payouts.Payer` sharing the anchorer's chain."""
-        from proofdesk.chain.payouts import Payer
-
-        anchorer = self.anchorer()
-        with self._build:
-            if self._payer is None:
-                self._payer = Payer(anchorer.db, anchorer.chain)
-            return self._payer
-
-    def step(self) -> Anchor | None:
-        anchored: Anchor | None = None
-        failure: ChainError | None = None
-        try:
-            anchored = self.anchorer().tick()
-        except ChainError as exc:
-            failure = exc
-        try:
-            self.payer().tick()
-        except ChainError as exc:
-            failure = failure or exc
-        if failure is not None:
-            raise failure
-        return anchored
-
-    def stop(self) -> None:
-        super().stop()
-        if self._anchorer is not None:
-            self._anchorer.chain.close()
-            self._anchorer = None
-            self._payer = None

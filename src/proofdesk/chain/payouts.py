@@ -6,8 +6,8 @@ to the payout's row before it is broadcast, then followed to a final block. A cr
 sending and recording leaves a ``sent`` row whose transaction the next tick finds (or
 rebroadcasts, same bytes). For escrow payouts the contract is the last word: before signing,
 and whenever the transaction was replaced or reverted, the payer asks whether the claim id is
-paid already and adopts that payment. A confirmed payout gets its ``payout.changed`` event
-(with the transaction hash) in the ticket's timeline once.
+paid already and adopts that payment. Writing the finished payout into its ticket's
+timeline is the payouts worker's (``workers.payouts``): this module sends, it records no event.
 """
 
 from __future__ import annotations
@@ -19,14 +19,11 @@ from hexbytes import HexBytes
 from sqlalchemy import select
 from web3 import Web3
 
-from proofdesk.actions.contracts import automation_actor
-from proofdesk.actions.payouts import do_record_payout
 from proofdesk.canonical import format_time, utc_now
-from proofdesk.chain.anchoring import deployed
 from proofdesk.chain.base import Chain, ChainError, ChainUnavailable, TxReverted, contract
+from proofdesk.chain.deployments import deployed
 from proofdesk.chain.outbox import IN_FLIGHT, Follower
 from proofdesk.store.db import Database
-from proofdesk.store.events import lock_ticket, row_to_state
 from proofdesk.store.models import Payout
 
 log = logging.getLogger(__name__)
@@ -52,8 +49,7 @@ class Payer:
         return row.address if row else None
 
     def tick(self) -> int:
-        """Follow in-flight payouts, start queued ones, record confirmed ones; returns how
-        many rows it touched."""
+        """Follow in-flight payouts and start queued ones; returns how many rows it touched."""
         touched = 0
         with self.db.reader() as session:
             flying = session.scalars(
@@ -82,7 +78,6 @@ class Payer:
                     row.id, status="failed", error=f"cannot be sent: {str(exc)[:200]}"
                 )
             touched += 1
-        touched += self._record_finished()
         return touched
 
     # -- sending -------------------------------------------------------------------------
@@ -171,35 +166,3 @@ class Payer:
         # chain before retrying, so a credit is never minted twice.
         failed: Payout = self.follower.update(row.id, status="failed", error=why)
         return failed
-
-    # -- the timeline ----------------------------------------------------------------------
-
-    def _record_finished(self) -> int:
-        """A ``payout.changed`` event for each confirmed or failed payout not yet in its
-        ticket's timeline (once: the flag is set in the same transaction)."""
-        count = 0
-        with self.db.writer() as session:
-            rows = session.scalars(
-                select(Payout)
-                .where(Payout.status.in_(("confirmed", "failed")), Payout.recorded.is_(False))
-                .order_by(Payout.id)
-                .limit(self.batch)
-            ).all()
-            for row in rows:
-                ticket = lock_ticket(session, row.ticket_id)
-                if ticket is None:
-                    continue
-                actor = automation_actor(row.organization_id)
-                do_record_payout(
-                    session,
-                    actor,
-                    row_to_state(ticket),
-                    row,
-                    tx_hash=row.tx_hash,
-                    chain_id=row.chain_id,
-                    block_number=row.block_number,
-                    error=row.error if row.status == "failed" else None,
-                )
-                row.recorded = True
-                count += 1
-        return count

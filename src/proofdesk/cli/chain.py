@@ -28,7 +28,8 @@ CONTRACT_NAMES = contracts.NAMES
 def _anchorer(*, sign_first: bool = False) -> Iterator[Anchorer]:
     """The configured anchorer, its database and chain closed afterwards."""
     from proofdesk.app.services import open_anchorer, open_database
-    from proofdesk.ledger.checkpoints import CheckpointLoop, signer_for
+    from proofdesk.ledger.checkpoints import signer_for
+    from proofdesk.workers.checkpoints import CheckpointLoop
 
     conf = settings()
     db = open_database(conf)
@@ -57,8 +58,8 @@ def chain_deploy(
 ) -> None:
     """Deploy ProofDesk's contracts on the configured chain (once) and record them."""
     from proofdesk.app.services import open_database
-    from proofdesk.chain.anchoring import deploy_contracts
     from proofdesk.chain.connect import open_chain
+    from proofdesk.chain.deployments import deploy_contracts
 
     names = tuple(contract or CONTRACT_NAMES)
     unknown = sorted(set(names) - set(CONTRACT_NAMES))

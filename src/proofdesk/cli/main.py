@@ -10,7 +10,13 @@ import typer
 from rich.table import Table
 from sqlalchemy import select
 
-from proofdesk.cli import assistant, chain, log, rules  # noqa: F401 - they register their commands
+from proofdesk.cli import (  # noqa: F401 - they register their commands
+    assistant,
+    chain,
+    log,
+    rules,
+    worker,
+)
 from proofdesk.cli.common import app, err, fail, handles_errors, org_id, out, settings
 from proofdesk.domain.roles import Role
 from proofdesk.errors import Error, NotFound
@@ -43,8 +49,14 @@ def serve(
     host: Annotated[str | None, typer.Option(help="Address to bind.")] = None,
     port: Annotated[int | None, typer.Option(min=1, max=65535, help="Port.")] = None,
     workers: Annotated[int, typer.Option(min=1, max=64, help="Worker processes.")] = 1,
+    no_workers: Annotated[
+        bool,
+        typer.Option(
+            "--no-workers", help="Start no background worker (run `proofdesk worker` apart)."
+        ),
+    ] = False,
 ) -> None:
-    """Serve the API (migrating first)."""
+    """Serve the API (migrating first), with every background worker unless --no-workers."""
     import uvicorn
 
     from proofdesk.app.services import open_database
@@ -58,7 +70,7 @@ def serve(
     open_database(conf, migrate=True).dispose()
     out.print(f"ProofDesk serving at [bold]{conf.base_url}/[/] (API {conf.base_url}/api/v1)")
     uvicorn.run(
-        "proofdesk.app.asgi:app",
+        "proofdesk.app.asgi_no_workers:app" if no_workers else "proofdesk.app.asgi:app",
         host=conf.host,
         port=conf.port,
         workers=workers,
@@ -92,7 +104,8 @@ def demo(
         # Anchor the demo's history on the embedded development chain right away, so that
         # its receipts show an anchor from the first minute.
         from proofdesk.app.services import open_anchorer
-        from proofdesk.ledger.checkpoints import CheckpointLoop, signer_for
+        from proofdesk.ledger.checkpoints import signer_for
+        from proofdesk.workers.checkpoints import CheckpointLoop
 
         CheckpointLoop(db, signer_for(conf), 0).tick()
         from proofdesk.demo.play import fund_escrow

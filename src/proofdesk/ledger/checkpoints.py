@@ -1,15 +1,17 @@
 """The log's signing key and its signed checkpoints.
 
-A checkpoint is issued under the sequencer lock, so its size is the log head and no leaf can
-arrive half-way. Before signing, the new root is checked against the latest signed
-checkpoint with a consistency proof from the stored tree: if the stored tree no longer
-extends what the log has already signed, it refuses (:class:`LedgerError`) rather than sign a
+A checkpoint covers a committed size of the log: every leaf below it is final, so it can be
+drafted in a read transaction and stored under the sequencer lock after re-checking that no
+other checkpoint was stored meanwhile (``draft``, then ``store``). Before signing, the new root
+is checked against the latest signed checkpoint with a consistency proof from the stored tree:
+if the stored tree no longer extends what the log has already signed, it refuses (:class:`LedgerError`) rather than sign a
 fork. Checkpoints are kept; there is at most one per size.
 """
 
 from __future__ import annotations
 
 import logging
+from dataclasses import dataclass
 from pathlib import Path
 
 from sqlalchemy import select
@@ -25,7 +27,6 @@ from proofdesk.store.db import Database
 from proofdesk.store.models import SignedCheckpoint
 from proofdesk.verify.merkle import ProofError, verify_consistency
 from proofdesk.verify.note import Checkpoint, NoteError, Signer, sign_note
-from proofdesk.workers.base import PeriodicWorker
 
 log = logging.getLogger("proofdesk.ledger")
 
@@ -84,9 +85,20 @@ def at_least(session: Session, size: int) -> SignedCheckpoint | None:
     ).first()
 
 
-def issue(session: Session, signer: Signer) -> SignedCheckpoint:
-    """Sign the current tree unless the latest checkpoint already covers it. Must run in
-    :meth:`Database.writer`."""
+@dataclass(frozen=True)
+class Draft:
+    """A checkpoint signed but not yet stored, and the checkpoint it was checked against."""
+
+    size: int
+    root: bytes
+    note: str
+    after: int | None
+
+
+def draft(session: Session, signer: Signer) -> Draft | SignedCheckpoint:
+    """Sign the tree at the log's current size, after checking that it extends the latest
+    checkpoint; that checkpoint itself when it already covers the log. Reads only, so it can
+    run outside :meth:`Database.writer`: every leaf below a committed size is final."""
     size = log_size(session)
     last = latest(session)
     if last is not None and last.size > size:
@@ -106,9 +118,33 @@ def issue(session: Session, signer: Signer) -> SignedCheckpoint:
                 "refusing to sign (run `proofdesk audit`)"
             ) from None
     note = sign_note(Checkpoint(signer.name, size, root).text(), signer)
-    row = SignedCheckpoint(size=size, root=root, note=note, issued_at=format_time(utc_now()))
+    return Draft(size, root, note, None if last is None else last.size)
+
+
+def store(session: Session, signed: Draft) -> SignedCheckpoint | None:
+    """Keep a drafted checkpoint, unless the latest one has moved since it was drafted (then
+    None: another signer got there first, or the draft was checked against an older one).
+    Must run in :meth:`Database.writer`, whose lock makes the re-check final."""
+    last = latest(session)
+    if (None if last is None else last.size) != signed.after:
+        return None
+    row = SignedCheckpoint(
+        size=signed.size, root=signed.root, note=signed.note, issued_at=format_time(utc_now())
+    )
     session.add(row)
     session.flush()
+    return row
+
+
+def issue(session: Session, signer: Signer) -> SignedCheckpoint:
+    """Sign the current tree unless the latest checkpoint already covers it. Must run in
+    :meth:`Database.writer`."""
+    made = draft(session, signer)
+    if isinstance(made, SignedCheckpoint):
+        return made
+    row = store(session, made)
+    if row is None:  # cannot happen under the writer lock, which the caller holds
+        raise LedgerError("the latest checkpoint moved while signing; run it again")
     return row
 
 
@@ -120,24 +156,3 @@ def ensure(db: Database, signer: Signer, size: int) -> SignedCheckpoint:
         return found
     with db.writer() as session:
         return issue(session, signer)
-
-
-class CheckpointLoop(PeriodicWorker):
-    """Signs a checkpoint every ``interval`` seconds when the log has grown (in a thread)."""
-
-    name = "checkpoints"
-
-    def __init__(self, db: Database, signer: Signer, interval: float) -> None:
-        super().__init__(interval)
-        self.db, self.signer = db, signer
-
-    def tick(self) -> SignedCheckpoint | None:
-        """Sign a checkpoint if there are leaves no checkpoint covers."""
-        with self.db.reader() as session:
-            size, last = log_size(session), latest(session)
-        if last is not None and last.size >= size:
-            return None
-        with self.db.writer() as session:
-            return issue(session, self.signer)
-
-    step = tick

@@ -23,6 +23,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+from proofdesk.canonical import parse_time
 from proofdesk.sla.calendar import BusinessCalendar
 
 #: ``due_at`` of a ticket with no running target: sorts after every real instant.
@@ -198,8 +199,6 @@ def sla_events(
     """What the timers need of a ticket's stored events, given as ``(type, occurred_at,
     actor_id, payload)`` (payload fields the timers read are never sealed). Automatic replies
     are not responses: the promise is about a person."""
-    from proofdesk.canonical import parse_time
-
     out: list[SlaEvent] = []
     for kind, occurred_at, _actor, payload in rows:
         at = parse_time(occurred_at)

@@ -14,7 +14,6 @@ from sqlalchemy.orm import Session
 
 from proofdesk.canonical import utc_now
 from proofdesk.errors import Error
-from proofdesk.sla.policies import recompute_all
 from proofdesk.store.db import Database
 from proofdesk.store.events import rebuild_projections
 from proofdesk.store.models import Message, Ticket, TicketTag
@@ -22,6 +21,8 @@ from proofdesk.store.models import Message, Ticket, TicketTag
 
 def rebuild_all(db: Database) -> int:
     """Recompute every projection from the events, the SLA timers included."""
+    from proofdesk.actions.sla_timers import recompute_all
+
     with db.writer() as session:
         count = rebuild_projections(session)
         session.flush()

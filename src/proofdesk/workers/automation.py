@@ -2,12 +2,13 @@
 
 The stream is the queue. The worker reads the events after its cursor (a row of ``cursors``)
 in order, and for each event that is a trigger — a ticket created; its kind, order or
-transaction changed (``updated``); its first response; its solving; an SLA breach — it asks every active
-contract that applies to the ticket's kind and lists that trigger (``spec.decideOn``, by
-default created and updated) to decide, then carries out the actions. Facts are gathered first,
-outside the write transaction (they may ask the chain); the decision, its actions and the
-cursor's advance are then committed together, under a compare-and-set of the cursor, so each
-event is handled exactly once even with several workers, and a crash repeats nothing.
+transaction changed (``updated``); its first response; its solving; an SLA breach — it asks
+every active contract that applies to the ticket's kind and lists that trigger
+(``spec.decideOn``, by default created and updated) to decide, then carries out the actions.
+Facts are gathered first, outside the write transaction (they may ask the chain), and so are
+the rules of a rule set that fire on them; the decision, its actions and the cursor's advance
+are then committed together, under a compare-and-set of the cursor, so each event is handled
+exactly once even with several workers, and a crash repeats nothing.
 
 Events made by automation itself trigger nothing, so a contract's own changes can never set
 off another decision: no loop can start. A contract decides only on events after it was
@@ -19,10 +20,11 @@ from __future__ import annotations
 import json
 import logging
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import func, select, update
+from sqlalchemy import select
 
 from proofdesk.actions import contracts as actions
 from proofdesk.canonical import parse_time, stored_utc, utc_now
@@ -30,10 +32,12 @@ from proofdesk.chain.base import Chain, ChainError
 from proofdesk.domain.tickets import UNSOLVED, EventType, Status
 from proofdesk.facts.providers import FactContext, Gathered, gather
 from proofdesk.ledger.store import EventReader
-from proofdesk.rules.engine import fire
+from proofdesk.rules.document import Contract
+from proofdesk.rules.engine import Firing, fire
 from proofdesk.store.db import Database
 from proofdesk.store.events import lock_ticket, row_to_state
 from proofdesk.store.models import Cursor, ServiceContract, Ticket, TicketEvent
+from proofdesk.workers import cursors
 from proofdesk.workers.base import PeriodicWorker
 
 log = logging.getLogger(__name__)
@@ -94,6 +98,17 @@ def _origin(row: TicketEvent) -> dict[str, Any]:
     return {"origin": row.seq, "depth": 0, "chain": []}
 
 
+@dataclass(frozen=True)
+class Job:
+    """One contract or rule set to run on one event, prepared outside the writer lock."""
+
+    contract: Contract
+    gathered: Gathered
+    trigger: str
+    #: The rules that fire, for a rule set (``kind: Automation``); None for a contract.
+    firings: list[Firing] | None
+
+
 class Automator(PeriodicWorker):
     """Runs contracts on the triggers of the event stream; ``chain`` gives the configured
     chain (or raises :class:`ChainError` when it cannot be reached: chain facts are then
@@ -136,8 +151,7 @@ class Automator(PeriodicWorker):
         with self.db.writer() as session:
             row = session.get(Cursor, CURSOR)
             if row is None:
-                last = session.scalar(select(func.max(TicketEvent.seq)))
-                row = Cursor(name=CURSOR, seq=-1 if last is None else int(last))
+                row = Cursor(name=CURSOR, seq=cursors.stream_end(session))
                 session.add(row)
             return int(row.seq)
 
@@ -175,21 +189,12 @@ class Automator(PeriodicWorker):
 
     def _advance(self, position: int, seq: int) -> bool:
         with self.db.writer() as session:
-            return self._move(session, position, seq)
+            return cursors.move(session, CURSOR, position, seq)
 
-    @staticmethod
-    def _move(session: Any, position: int, seq: int) -> bool:
-        moved = session.execute(
-            update(Cursor)
-            .where(Cursor.name == CURSOR, Cursor.seq == position)
-            .values(seq=seq)
-            .returning(Cursor.seq)
-        ).first()
-        return moved is not None
-
-    def _prepare(self, row: TicketEvent) -> list[tuple[int, Gathered, str]]:
-        """What one event calls for: each applicable contract or rule set with its facts."""
-        work: list[tuple[int, Gathered, str]] = []
+    def _prepare(self, row: TicketEvent) -> list[Job]:
+        """What one event calls for: each applicable contract or rule set with its facts (and
+        for a rule set, the rules that fire on them)."""
+        work: list[Job] = []
         with self.db.reader() as session:
             ticket = session.get(Ticket, row.ticket_id)
             if ticket is not None and self._open(ticket):
@@ -223,36 +228,38 @@ class Automator(PeriodicWorker):
                     ):
                         chain = self.chain()
                     context = FactContext(session, state, self._now(), chain, event)
-                    work.append((contract_row.id, gather(context, contract.facts), why))
+                    gathered = gather(context, contract.facts)
+                    firings = (
+                        fire(contract, gathered.values)[0]
+                        if contract.kind == "Automation"
+                        else None
+                    )
+                    work.append(Job(contract, gathered, why, firings))
         return work
 
-    def _commit(
-        self, position: int, row: TicketEvent, work: list[tuple[int, Gathered, str]]
-    ) -> int | None:
+    def _commit(self, position: int, row: TicketEvent, work: list[Job]) -> int | None:
         """Decide and act on one event, moving the cursor from ``position`` past it in the same
         transaction; None if another worker moved the cursor first."""
         with self.db.writer() as session:
-            if not self._move(session, position, row.seq):
+            if not cursors.move(session, CURSOR, position, row.seq):
                 return None
             ticket = lock_ticket(session, row.ticket_id)
             if ticket is None or not self._open(ticket):
                 return 0
             origin = _origin(row)
-            for contract_id, gathered, trigger in work:
-                contract = actions.load_id(session, contract_id)
-                if contract.kind == "Automation":
-                    firings, _trace = fire(contract, gathered.values)
-                    actions.do_carry_out_rules(session, ticket, contract, firings, origin)
+            for job in work:
+                if job.firings is not None:
+                    actions.do_carry_out_rules(session, ticket, job.contract, job.firings, origin)
                     continue
                 decision, seq, _ = actions.do_log_decision(
                     session,
                     actions.automation_actor(ticket.organization_id),
                     ticket,
-                    contract,
-                    gathered,
-                    trigger=trigger,
+                    job.contract,
+                    job.gathered,
+                    trigger=job.trigger,
                 )
-                actions.do_carry_out(session, ticket, contract, decision, seq, gathered)
+                actions.do_carry_out(session, ticket, job.contract, decision, seq, job.gathered)
         return len(work)
 
     def sweep(self) -> int:

@@ -9,11 +9,12 @@ from fastapi import APIRouter, Response
 from proofdesk.access import access_ticket, require_scope, require_staff
 from proofdesk.actions import sla as actions
 from proofdesk.actions.inputs import SlaPolicyIn, policy_values
+from proofdesk.actions.sla_timers import ticket_timers
 from proofdesk.api.deps import ActorDep, ServicesDep
 from proofdesk.api.schemas.sla import SlaPolicyOut, TicketSlaOut
 from proofdesk.canonical import utc_now
 from proofdesk.domain.roles import Scope
-from proofdesk.sla.policies import due_of, ticket_timers, timer_json
+from proofdesk.sla.policies import due_of, timer_json
 from proofdesk.sla.timers import NEVER
 from proofdesk.store.models import SlaPolicy
 

@@ -1,0 +1,138 @@
+"""Every background worker by name, and the one place that builds them.
+
+``serve`` (through the app factory) and ``proofdesk worker`` build the same :class:`Workers`
+from the same settings; they differ only in which they start. A new worker is a
+:class:`~proofdesk.workers.base.PeriodicWorker` in ``workers/`` and one entry in
+:data:`FACTORIES` (see ``docs/workers.md``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from typing import TypeVar
+
+from proofdesk.chain.anchoring import Anchorer
+from proofdesk.chain.base import Chain
+from proofdesk.errors import InvalidInput
+from proofdesk.settings import Settings
+from proofdesk.store.db import Database
+from proofdesk.verify.note import Signer
+from proofdesk.workers.anchoring import AnchorLoop
+from proofdesk.workers.automation import Automator
+from proofdesk.workers.base import PeriodicWorker
+from proofdesk.workers.checkpoints import CheckpointLoop
+from proofdesk.workers.payouts import PayoutWorker
+from proofdesk.workers.sla import SlaWorker
+
+W = TypeVar("W", bound=PeriodicWorker)
+
+
+class UnknownWorker(InvalidInput):
+    code = "unknown_worker"
+
+
+@dataclass(frozen=True)
+class Parts:
+    """What a factory builds its worker from; ``built`` holds the workers made before it."""
+
+    settings: Settings
+    db: Database
+    signer: Signer
+    anchorer: Callable[[], Anchorer]
+    built: dict[str, PeriodicWorker]
+
+    def chain(self) -> Chain:
+        """The anchoring worker's chain, opened on first use: one per process."""
+        anchoring = self.built["anchoring"]
+        assert isinstance(anchoring, AnchorLoop)
+        return anchoring.anchorer().chain
+
+
+def _chain_interval(settings: Settings) -> float:
+    # Anchoring off (``anchor_every_seconds`` 0) keeps the chain quiet: payouts too.
+    return settings.chain_poll_seconds if settings.anchor_every_seconds > 0 else 0
+
+
+#: Name → factory, in the order they are built, started and (reversed) stopped.
+FACTORIES: dict[str, Callable[[Parts], PeriodicWorker]] = {
+    "checkpoints": lambda p: CheckpointLoop(p.db, p.signer, p.settings.checkpoint_interval_seconds),
+    "anchoring": lambda p: AnchorLoop(p.anchorer, _chain_interval(p.settings)),
+    "payouts": lambda p: PayoutWorker(p.db, p.chain, _chain_interval(p.settings)),
+    "automation": lambda p: Automator(
+        p.db,
+        p.chain,
+        p.settings.automation_poll_seconds,
+        sweep_seconds=p.settings.automation_sweep_seconds,
+    ),
+    "sla": lambda p: SlaWorker(p.db, p.settings.sla_poll_seconds),
+}
+NAMES = tuple(FACTORIES)
+
+
+def chosen(text: str | None) -> tuple[str, ...]:
+    """The worker names of a comma-separated list (all of them for None), in registry order."""
+    if text is None:
+        return NAMES
+    names = {part.strip() for part in text.split(",") if part.strip()}
+    unknown = sorted(names - set(NAMES))
+    if unknown or not names:
+        raise UnknownWorker(
+            f"unknown worker {', '.join(unknown) or '(none named)'}: choose among "
+            f"{', '.join(NAMES)}",
+            field="only",
+        )
+    return tuple(n for n in NAMES if n in names)
+
+
+class Workers:
+    """The workers of one process: all built (the API reads their state), some started."""
+
+    def __init__(self, parts: Parts) -> None:
+        for name, factory in FACTORIES.items():
+            parts.built[name] = factory(parts)
+        self.by_name = parts.built
+
+    @property
+    def anchoring(self) -> AnchorLoop:
+        return self._get("anchoring", AnchorLoop)
+
+    @property
+    def payouts(self) -> PayoutWorker:
+        return self._get("payouts", PayoutWorker)
+
+    @property
+    def automation(self) -> Automator:
+        return self._get("automation", Automator)
+
+    @property
+    def sla(self) -> SlaWorker:
+        return self._get("sla", SlaWorker)
+
+    def _get(self, name: str, kind: type[W]) -> W:
+        worker = self.by_name[name]
+        assert isinstance(worker, kind)
+        return worker
+
+    def start(self, names: Iterable[str] = NAMES) -> list[str]:
+        """Start the named workers; returns those that run in a thread (an interval of 0
+        means steps are run by hand)."""
+        started = []
+        for name in names:
+            worker = self.by_name[name]
+            worker.start()
+            if worker.interval > 0:
+                started.append(name)
+        return started
+
+    def stop(self) -> None:
+        """Stop every worker, started or not (stopping also closes what one opened)."""
+        for worker in reversed(list(self.by_name.values())):
+            worker.stop()
+
+
+def build(
+    settings: Settings, db: Database, signer: Signer, anchorer: Callable[[], Anchorer]
+) -> Workers:
+    """Every worker of this deployment; ``anchorer`` opens the chain when first needed."""
+    return Workers(Parts(settings, db, signer, anchorer, {}))
