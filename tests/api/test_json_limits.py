@@ -76,7 +76,7 @@ before = sys.getrecursionlimit()
 import proofdesk
 for found in pkgutil.walk_packages(proofdesk.__path__, "proofdesk."):
     # asgi builds an app from the environment; __main__ runs the CLI
-    if ".migrations." not in found.name and not found.name.endswith(("__main__", ".asgi")):
+    if ".migrations." not in found.name and not found.name.endswith(("__main__", ".asgi", ".asgi_no_workers")):
         importlib.import_module(found.name)
 print(before, sys.getrecursionlimit())
 """

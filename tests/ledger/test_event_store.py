@@ -21,6 +21,7 @@ from hypothesis import strategies as st
 from sqlalchemy import delete, func, insert, select, update
 
 from proofdesk.access import Actor, access_ticket
+from proofdesk.actions.rebuild import do_rebuild_all as rebuild_all
 from proofdesk.actions.tickets import (
     NewTicket,
     do_add_message,
@@ -35,7 +36,7 @@ from proofdesk.domain.tickets import TRANSITIONS, Kind, Priority, Status, Visibi
 from proofdesk.errors import Error, InvalidInput
 from proofdesk.store.db import Database
 from proofdesk.store.models import Attachment, LogHead, Message, Ticket, TicketEvent, TicketTag
-from proofdesk.store.projections import check_projections, rebuild_all
+from proofdesk.store.projections import check_projections
 from tests.support.tenants import Tenant, actor_of, make_tenant, new_ticket
 
 #: A status move: a literal target (often refused by the table), or an index into the targets

@@ -11,12 +11,12 @@ from typing import Any
 from fastapi.testclient import TestClient
 from sqlalchemy import select
 
+from proofdesk.actions.rebuild import do_rebuild_all as rebuild_all
 from proofdesk.actions.tickets import NewTicket, do_create_ticket
 from proofdesk.app.services import Services
 from proofdesk.domain.tickets import Kind
 from proofdesk.store.db import Database
 from proofdesk.store.models import Payout, TicketSla
-from proofdesk.store.projections import rebuild_all
 from proofdesk.workers.sla import SlaWorker
 from tests.support.tenants import Tenant, actor_of
 

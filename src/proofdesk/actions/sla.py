@@ -10,7 +10,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from proofdesk.access import Actor, access_sla_policy, require_admin
-from proofdesk.actions.sla_timers import recompute_all
+from proofdesk.actions.sla_timers import do_recompute_sla
 from proofdesk.canonical import utc_now
 from proofdesk.errors import Conflict, InvalidInput
 from proofdesk.sla.policies import check_policy_fields
@@ -60,7 +60,7 @@ def _store(session: Session, actor: Actor, row: SlaPolicy, values: dict[str, Any
     row.updated_at = utc_now()
     session.add(row)
     session.flush()
-    recompute_all(session, utc_now(), actor.organization_id)
+    do_recompute_sla(session, utc_now(), actor.organization_id)
 
 
 def do_create_policy(session: Session, actor: Actor, values: dict[str, Any]) -> SlaPolicy:
@@ -84,7 +84,7 @@ def do_delete_policy(session: Session, actor: Actor, policy_id: str) -> None:
     row = access_sla_policy(session, actor, policy_id)
     session.delete(row)
     session.flush()
-    recompute_all(session, utc_now(), actor.organization_id)
+    do_recompute_sla(session, utc_now(), actor.organization_id)
 
 
 def check_minutes(values: dict[str, Any]) -> None:

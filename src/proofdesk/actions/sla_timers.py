@@ -156,7 +156,7 @@ def project(
     return _store(session, ticket, _current(session, ticket, now, reading))
 
 
-def recompute_all(session: Session, now: datetime, organization_id: str | None = None) -> int:
+def do_recompute_sla(session: Session, now: datetime, organization_id: str | None = None) -> int:
     """Recompute every ticket's SLA row (after a rebuild or a policy change)."""
     query = select(Ticket)
     stale = delete(TicketSla)

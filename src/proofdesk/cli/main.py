@@ -132,8 +132,9 @@ def rebuild(
     check: Annotated[bool, typer.Option("--check", help="Only compare; change nothing.")] = False,
 ) -> None:
     """Recompute ticket projections from the event stream (or check that they match)."""
+    from proofdesk.actions.rebuild import do_rebuild_all
     from proofdesk.app.services import open_database
-    from proofdesk.store.projections import check_projections, rebuild_all
+    from proofdesk.store.projections import check_projections
 
     db = open_database(settings())
     if check:
@@ -144,7 +145,7 @@ def rebuild(
             raise fail(f"{len(problems)} projection mismatches")
         out.print("projections match the event stream")
         return
-    count = rebuild_all(db)
+    count = do_rebuild_all(db)
     out.print(f"rebuilt projections from {count} events")
 
 

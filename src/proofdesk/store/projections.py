@@ -12,22 +12,10 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from proofdesk.canonical import utc_now
 from proofdesk.errors import Error
 from proofdesk.store.db import Database
 from proofdesk.store.events import rebuild_projections
 from proofdesk.store.models import Message, Ticket, TicketTag
-
-
-def rebuild_all(db: Database) -> int:
-    """Recompute every projection from the events, the SLA timers included."""
-    from proofdesk.actions.sla_timers import recompute_all
-
-    with db.writer() as session:
-        count = rebuild_projections(session)
-        session.flush()
-        recompute_all(session, utc_now())
-        return count
 
 
 class _Rollback(Exception):
