@@ -67,6 +67,12 @@ class Settings(BaseSettings):
     max_body_bytes: int = Field(
         default=1_000_000, ge=1024, description="JSON bodies above this are refused."
     )
+    max_header_bytes: int = Field(
+        default=64 * 1024,
+        ge=4096,
+        le=1024 * 1024,
+        description="A request line and header section above this get 431 (RFC 6585).",
+    )
     attachment_max_bytes: int = Field(default=10 * 1024 * 1024, ge=1)
     attachment_types: tuple[str, ...] = DEFAULT_ATTACHMENT_TYPES
     login_rate_per_minute: int = Field(default=10, ge=1)

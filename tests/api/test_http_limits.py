@@ -9,11 +9,13 @@ import socket
 import threading
 import time
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 import uvicorn
 
 from proofdesk.app.http import LingeringH11Protocol
+from tests.support.server import Deployment, proofdesk, start
 
 LIMIT = 16 * 1024
 
@@ -76,3 +78,20 @@ def test_garbage_gets_a_400_and_a_normal_request_still_works(server: int) -> Non
     assert json.loads(answer.partition(b"\r\n\r\n")[2])["error"]["code"] == "bad_request"
     ok = exchange(server, b"GET / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
     assert ok.startswith(b"HTTP/1.1 200 ") and b"\r\nok\r\n" in ok
+
+
+@pytest.mark.server
+def test_proofdesk_serve_answers_431(tmp_path: Path) -> None:
+    """The protocol is the one ``proofdesk serve`` runs, with the header limit of its settings."""
+    where = Deployment(tmp_path, f"sqlite:///{tmp_path / 'proofdesk.db'}")
+    proofdesk(where, "migrate")
+    process, url = start(where)
+    try:
+        port = int(url.rsplit(":", 1)[1])
+        big = b"".join(b"X-Filler-%d: %s\r\n" % (i, b"a" * 1000) for i in range(200))
+        answer = exchange(port, b"GET /api/v1/health HTTP/1.1\r\nHost: x\r\n" + big + b"\r\n")
+        assert answer.startswith(b"HTTP/1.1 431 "), answer[:200]
+        assert process.poll() is None
+    finally:
+        process.kill()
+        process.wait()

@@ -59,6 +59,7 @@ def serve(
     """Serve the API (migrating first), with every background worker unless --no-workers."""
     import uvicorn
 
+    from proofdesk.app.http import LingeringH11Protocol
     from proofdesk.app.services import open_database
 
     overrides: dict[str, Any] = {}
@@ -77,6 +78,9 @@ def serve(
         log_level=conf.log_level,
         factory=False,
         env_file=None,
+        # 431 for an oversized header section, and no reset while the client still sends.
+        http=LingeringH11Protocol,
+        h11_max_incomplete_event_size=conf.max_header_bytes,
     )
 
 
