@@ -24,6 +24,7 @@ from proofdesk.actions.profile import do_update_profile
 from proofdesk.api.deps import ActorDep, ServicesDep
 from proofdesk.api.idempotency import idempotent_create
 from proofdesk.api.pagination import decode_cursor, encode_cursor
+from proofdesk.api.params import query_int
 from proofdesk.api.schemas.accounts import (
     CustomerProfileOut,
     MfaPolicyIn,
@@ -81,7 +82,7 @@ def list_users(
     actor: ActorDep,
     role: Annotated[list[Role] | None, Query()] = None,
     q: Annotated[str | None, Query(min_length=1, max_length=200)] = None,
-    limit: Annotated[int, Query(ge=1, le=200)] = 50,
+    limit: Annotated[int, query_int(ge=1, le=200)] = 50,
     cursor: Annotated[str | None, Query(max_length=500)] = None,
 ) -> Page[UserOut]:
     require_staff(actor)

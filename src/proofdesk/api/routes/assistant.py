@@ -12,6 +12,7 @@ from fastapi import APIRouter, Query, Response
 from proofdesk.access import access_ticket, require_manager, require_scope, require_staff
 from proofdesk.actions.kb import do_save_article
 from proofdesk.api.deps import ActorDep, ServicesDep
+from proofdesk.api.params import query_int
 from proofdesk.api.schemas.assistant import (
     AssistantFeedbackIn,
     AssistantMessageIn,
@@ -186,8 +187,8 @@ def assistant_metrics(
 def top_issues_route(
     services: ServicesDep,
     actor: ActorDep,
-    days: Annotated[int, Query(ge=1, le=365)] = 14,
-    clusters: Annotated[int, Query(ge=1, le=30)] = 8,
+    days: Annotated[int, query_int(ge=1, le=365)] = 14,
+    clusters: Annotated[int, query_int(ge=1, le=30)] = 8,
 ) -> list[dict[str, Any]]:
     require_scope(actor, Scope.TICKETS_READ)
     require_manager(actor)

@@ -9,6 +9,7 @@ from fastapi import APIRouter, Query
 from sqlalchemy import select
 
 from proofdesk.api.deps import ServicesDep
+from proofdesk.api.params import query_int
 from proofdesk.api.schemas.chain import AnchorOut, AnchorsOut, ChainOut
 from proofdesk.store.models import Anchor
 
@@ -18,9 +19,9 @@ router = APIRouter(tags=["chain"])
 @router.get("/log/anchors", response_model=AnchorsOut, summary="Anchors of the log on chain")
 def anchors(
     services: ServicesDep,
-    limit: Annotated[int, Query(ge=1, le=1000)] = 100,
+    limit: Annotated[int, query_int(ge=1, le=1000)] = 100,
     before: Annotated[
-        int | None, Query(ge=1, description="Only anchors with a smaller id.")
+        int | None, query_int(ge=1, description="Only anchors with a smaller id.")
     ] = None,
     status: Annotated[str | None, Query(pattern="^(sent|mined|confirmed|failed|lost)$")] = None,
 ) -> AnchorsOut:

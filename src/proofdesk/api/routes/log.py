@@ -8,11 +8,12 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter
 from fastapi.responses import PlainTextResponse
 from sqlalchemy import select
 
 from proofdesk.api.deps import ServicesDep
+from proofdesk.api.params import path_int, query_int
 from proofdesk.api.schemas.log import (
     ConsistencyProofOut,
     InclusionProofOut,
@@ -30,7 +31,7 @@ router = APIRouter(prefix="/log", tags=["log"])
 
 MAX_ENTRIES = 1000
 NOTE: dict[int | str, dict[str, Any]] = {200: {"content": {"text/plain": {}}}}
-Size = Annotated[int, Query(ge=0, le=2**63 - 1)]
+Size = Annotated[int, query_int()]
 
 
 def _bad_range(exc: Exception) -> InvalidInput:
@@ -57,7 +58,9 @@ def latest_checkpoint(services: ServicesDep) -> PlainTextResponse:
     responses=NOTE,
     summary="The signed checkpoint of one tree size, if the log signed one",
 )
-def checkpoint_of_size(size: int, services: ServicesDep) -> PlainTextResponse:
+def checkpoint_of_size(
+    size: Annotated[int, path_int()], services: ServicesDep
+) -> PlainTextResponse:
     with services.db.reader() as session:
         row = session.get(SignedCheckpoint, size)
     if row is None:

@@ -11,6 +11,7 @@ from sqlalchemy import select
 from proofdesk.access import access_ticket, require_manager, require_scope
 from proofdesk.actions import orders, payouts
 from proofdesk.api.deps import ActorDep, ServicesDep
+from proofdesk.api.params import query_int
 from proofdesk.api.schemas.common import OrderOut
 from proofdesk.api.schemas.payouts import (
     EscrowSettingsIn,
@@ -126,7 +127,7 @@ def list_payouts(
     services: ServicesDep,
     actor: ActorDep,
     status: Annotated[str | None, Query(max_length=16)] = None,
-    limit: Annotated[int, Query(ge=1, le=200)] = 50,
+    limit: Annotated[int, query_int(ge=1, le=200)] = 50,
 ) -> list[PayoutOut]:
     require_scope(actor, Scope.TICKETS_READ)
     require_manager(actor)

@@ -27,6 +27,7 @@ from proofdesk.actions import tickets as actions
 from proofdesk.api.deps import ActorDep, ServicesDep, typed_domain
 from proofdesk.api.idempotency import idempotent_create
 from proofdesk.api.pagination import decode_cursor, encode_cursor
+from proofdesk.api.params import query_int
 from proofdesk.api.schemas.common import Page, TicketOut
 from proofdesk.api.schemas.tickets import (
     AssignmentIn,
@@ -88,7 +89,7 @@ def list_tickets(
         ),
     ] = None,
     sort: SortKey = "-updated_at",
-    limit: Annotated[int, Query(ge=1, le=200)] = 50,
+    limit: Annotated[int, query_int(ge=1, le=200)] = 50,
     cursor: Annotated[str | None, Query(max_length=500)] = None,
 ) -> Page[TicketOut]:
     require_scope(actor, Scope.TICKETS_READ)
@@ -267,7 +268,7 @@ async def wait_for_changes(
     ticket_id: str,
     services: ServicesDep,
     actor: ActorDep,
-    after: Annotated[int, Query(ge=-1)] = -1,
+    after: Annotated[int, query_int(ge=-1)] = -1,
     wait: Annotated[float, Query(ge=0, le=MAX_WAIT_SECONDS)] = 0,
 ) -> ChangesOut:
     """For a client that signs in with a bearer token and so cannot use the pages' event
@@ -368,7 +369,7 @@ def get_receipt(
     actor: ActorDep,
     since: Annotated[
         int | None,
-        Query(ge=0, le=2**63 - 1, description="Add a consistency proof from this tree size."),
+        query_int(description="Add a consistency proof from this tree size."),
     ] = None,
 ) -> JSONResponse:
     receipt = build_receipt(services.db, services.signer, actor, ticket_id, since)
