@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, Field, StringConstraints
 
-from proofdesk.api.schemas.common import Request
+from proofdesk.api.schemas.common import Request, UtcTime
 
 
 class AssistantMessageIn(Request):
@@ -58,4 +57,4 @@ class KbArticleIn(Request):
 
 class KbArticleOut(KbArticleIn):
     version: int
-    updated_at: datetime
+    updated_at: UtcTime

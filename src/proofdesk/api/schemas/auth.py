@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Annotated
 
 from pydantic import AwareDatetime, BaseModel, Field, StringConstraints
 
-from proofdesk.api.schemas.common import Request, UserOut
+from proofdesk.api.schemas.common import Request, UserOut, UtcTime
 from proofdesk.domain.roles import Scope
 from proofdesk.store.models import (
     ApiToken,
@@ -49,10 +48,10 @@ class TokenOut(BaseModel):
     name: str
     prefix: str
     scopes: list[str]
-    created_at: datetime
-    expires_at: datetime | None
-    revoked_at: datetime | None
-    last_used_at: datetime | None = None
+    created_at: UtcTime
+    expires_at: UtcTime | None
+    revoked_at: UtcTime | None
+    last_used_at: UtcTime | None = None
 
     @classmethod
     def of(cls, row: ApiToken) -> TokenOut:
@@ -88,7 +87,7 @@ class SiweNonceOut(BaseModel):
     nonce: str = Field(
         description="Put in the message's `Nonce:` line; valid once, until expires_at."
     )
-    expires_at: datetime
+    expires_at: UtcTime
     domain: str = Field(description="The message's domain (this deployment's host[:port]).")
     uri: str = Field(description="A URI on this deployment for the message's `URI:` line.")
     version: str = "1"

@@ -10,9 +10,10 @@ from datetime import datetime
 from typing import Annotated, Generic, TypeVar
 
 from eth_utils.address import to_checksum_address
-from pydantic import BaseModel, Field, StringConstraints
+from pydantic import BaseModel, Field, PlainSerializer, StringConstraints
 
 from proofdesk.actions.inputs import StrictInput
+from proofdesk.canonical import format_time, stored_utc
 from proofdesk.domain.roles import Role
 from proofdesk.domain.tickets import Channel, Kind, Priority, Status, TicketState
 from proofdesk.store.models import (
@@ -20,6 +21,14 @@ from proofdesk.store.models import (
     User,
     Wallet,
 )
+
+#: Every time in a response: RFC 3339 in UTC with its zone (``2026-12-01T08:00:00.000000Z``),
+#: the form ticket times and the log use. SQLite hands timezone-aware columns back naive; this is
+#: the one place that says they were UTC.
+UtcTime = Annotated[
+    datetime,
+    PlainSerializer(lambda m: format_time(stored_utc(m)), return_type=str, when_used="json"),
+]
 
 T = TypeVar("T")
 
@@ -41,7 +50,7 @@ class UserOut(BaseModel):
     locale: str
     tier: str | None
     is_active: bool
-    created_at: datetime
+    created_at: UtcTime
 
     @classmethod
     def of(cls, user: User) -> UserOut:
@@ -53,9 +62,9 @@ class WalletOut(BaseModel):
     namespace: str
     address: str
     label: str | None
-    created_at: datetime
+    created_at: UtcTime
     #: When the customer proved control by a signature (payouts go to such wallets only).
-    verified_at: datetime | None = None
+    verified_at: UtcTime | None = None
 
     @classmethod
     def of(cls, wallet: Wallet) -> WalletOut:
@@ -71,13 +80,13 @@ class OrderOut(BaseModel):
     currency: str
     status: str
     description: str | None
-    created_at: datetime
+    created_at: UtcTime
     kind: str = "purchase"
-    paid_at: datetime | None = None
-    delivered_at: datetime | None = None
+    paid_at: UtcTime | None = None
+    delivered_at: UtcTime | None = None
     chain_id: int | None = None
     tx_hash: str | None = None
-    updated_at: datetime | None = None
+    updated_at: UtcTime | None = None
     source: str = Field(
         default="staff", description="staff (typed in), api or webhook (synced by the shop)."
     )

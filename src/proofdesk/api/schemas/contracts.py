@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 import json
-from datetime import datetime
 from typing import Annotated, Any
 
 from pydantic import BaseModel, Field, StringConstraints
 
-from proofdesk.api.schemas.common import Request
+from proofdesk.api.schemas.common import Request, UtcTime
 from proofdesk.store.models import (
     ServiceContract,
 )
@@ -25,8 +24,8 @@ class ContractOut(BaseModel):
     name: str
     version: int
     active: bool
-    published_at: datetime
-    activated_at: datetime | None
+    published_at: UtcTime
+    activated_at: UtcTime | None
     activated_seq: int | None = Field(
         default=None,
         description="The log entry of its latest activation (`contract.activated`): prove it "

@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, Field, StringConstraints
 
-from proofdesk.api.schemas.common import Id, Request
+from proofdesk.api.schemas.common import Id, Request, UtcTime
 
 
 class OrderSyncIn(Request):
@@ -23,11 +22,11 @@ class OrderSyncIn(Request):
     )
     kind: Literal["purchase", "withdrawal"] = "purchase"
     description: Annotated[str, StringConstraints(max_length=500)] | None = None
-    paid_at: datetime | None = None
-    delivered_at: datetime | None = None
+    paid_at: UtcTime | None = None
+    delivered_at: UtcTime | None = None
     chain_id: int | None = None
     tx_hash: Annotated[str, StringConstraints(max_length=80)] | None = None
-    updated_at: datetime | None = Field(
+    updated_at: UtcTime | None = Field(
         default=None,
         description="When the shop last changed the order; an older update is ignored.",
     )
