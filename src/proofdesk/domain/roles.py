@@ -33,6 +33,10 @@ class Scope(StrEnum):
     CUSTOMERS_READ = "customers:read"
     CUSTOMERS_WRITE = "customers:write"
     ADMIN = "admin"
+    #: The owner's own credentials: second factor, sessions, API tokens, linked wallet and
+    #: e-mail. A browser session always has it; an API token only if it was made with it, so
+    #: that a leaked read token cannot enrol its own second factor and lock the owner out.
+    ACCOUNT = "account"
 
 
 ALL_SCOPES = frozenset(Scope)

@@ -9,7 +9,7 @@ from fastapi import APIRouter, Request, Response
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from proofdesk.access import Actor
+from proofdesk.access import Actor, require_scope
 from proofdesk.actions import siwe
 from proofdesk.actions.accounts import do_create_api_token, do_revoke_api_token
 from proofdesk.actions.login import (
@@ -52,6 +52,7 @@ from proofdesk.app.cookies import (
 )
 from proofdesk.app.services import Services
 from proofdesk.chain.base import Chain
+from proofdesk.domain.roles import Scope
 from proofdesk.errors import Forbidden, NotFound
 from proofdesk.identity import mfa, typed
 from proofdesk.ledger.keys import Keyring
@@ -175,6 +176,7 @@ def siwe_verify(
     summary="Link another wallet to the signed-in customer, proven by its signature",
 )
 def siwe_link(body: SiweIn, services: ServicesDep, actor: ActorDep) -> WalletOut:
+    require_scope(actor, Scope.ACCOUNT)
     checked = siwe.check(services.settings, body.message, body.signature, _chain_of(services))
     with services.db.writer() as session:
         return WalletOut.of(
@@ -192,6 +194,7 @@ def logout(request: Request, response: Response, services: ServicesDep, actor: A
 
 @router.post("/logout/all", status_code=204, summary="End every session of the caller")
 def logout_everywhere(response: Response, services: ServicesDep, actor: ActorDep) -> None:
+    require_scope(actor, Scope.ACCOUNT)
     do_log_out_everywhere(services.db, actor.user_id)
     clear_session_cookies(response)
 
@@ -215,6 +218,7 @@ def _me(session: Session, actor: Actor) -> User:
     summary="Start TOTP enrolment: a new secret and its QR code",
 )
 def totp_setup(services: ServicesDep, actor: ActorDep) -> TotpSetupOut:
+    require_scope(actor, Scope.ACCOUNT)
     keyring = _keyring(services)
     with services.db.writer() as session:
         secret, uri, svg = do_start_enrolment(_me(session, actor), keyring)
@@ -229,6 +233,7 @@ def totp_setup(services: ServicesDep, actor: ActorDep) -> TotpSetupOut:
 def totp_enable(
     body: TotpCodeIn, request: Request, services: ServicesDep, actor: ActorDep
 ) -> RecoveryCodesOut:
+    require_scope(actor, Scope.ACCOUNT)
     keyring = _keyring(services)
     with services.db.writer() as session:
         codes = do_enable_mfa(session, _me(session, actor), keyring, body.code)
@@ -241,6 +246,7 @@ def totp_enable(
     summary="Replace the recovery codes (needs a current TOTP code)",
 )
 def recovery_codes(body: TotpCodeIn, services: ServicesDep, actor: ActorDep) -> RecoveryCodesOut:
+    require_scope(actor, Scope.ACCOUNT)
     keyring = _keyring(services)
     with services.db.writer() as session:
         user = _me(session, actor)
@@ -254,6 +260,7 @@ def recovery_codes(body: TotpCodeIn, services: ServicesDep, actor: ActorDep) -> 
     summary="Remove the second factor (not for roles that require one)",
 )
 def totp_disable(body: TotpCodeIn, services: ServicesDep, actor: ActorDep) -> None:
+    require_scope(actor, Scope.ACCOUNT)
     keyring = _keyring(services)
     with services.db.writer() as session:
         user = _me(session, actor)
@@ -269,6 +276,7 @@ def totp_disable(body: TotpCodeIn, services: ServicesDep, actor: ActorDep) -> No
     summary="Link an e-mail address to the signed-in customer (for replies by e-mail)",
 )
 def link_email(body: EmailIn, services: ServicesDep, actor: ActorDep) -> UserOut:
+    require_scope(actor, Scope.ACCOUNT)
     with services.db.writer() as session:
         return UserOut.of(do_link_email(session, actor, body.email))
 
@@ -290,6 +298,7 @@ def me(services: ServicesDep, actor: ActorDep) -> UserOut:
 def create_token(
     body: TokenIn, request: Request, services: ServicesDep, actor: ActorDep
 ) -> NewTokenOut:
+    require_scope(actor, Scope.ACCOUNT)
     services.login_limiter_by_address.hit(_client(request))
     with services.db.writer() as session:
         row, token = do_create_api_token(
@@ -300,6 +309,7 @@ def create_token(
 
 @router.get("/tokens", response_model=list[TokenOut], summary="Your API tokens")
 def list_tokens(services: ServicesDep, actor: ActorDep) -> list[TokenOut]:
+    require_scope(actor, Scope.ACCOUNT)
     with services.db.reader() as session:
         rows = session.scalars(
             select(ApiToken).where(ApiToken.user_id == actor.user_id).order_by(ApiToken.created_at)
@@ -309,5 +319,6 @@ def list_tokens(services: ServicesDep, actor: ActorDep) -> list[TokenOut]:
 
 @router.delete("/tokens/{token_id}", status_code=204, summary="Revoke an API token")
 def revoke_token(token_id: str, services: ServicesDep, actor: ActorDep) -> None:
+    require_scope(actor, Scope.ACCOUNT)
     with services.db.writer() as session:
         do_revoke_api_token(session, actor, token_id)
