@@ -8,7 +8,7 @@ WEB_VENDOR := src/proofdesk/web/static/vendor
 WEB_STAMP := $(WEB_VENDOR)/.built
 export PROOFDESK_DATA_DIR ?= var
 
-.PHONY: web run test lint typecheck pytest bench bench-ledger bench-anchoring bench-auth bench-contracts bench-assistant demo clean install screenshot contracts
+.PHONY: web run test lint typecheck pytest fuzz bench bench-ledger bench-anchoring bench-auth bench-contracts bench-assistant demo clean install screenshot contracts
 
 install: $(STAMP)
 
@@ -60,6 +60,11 @@ pytest: $(STAMP) $(NODE_STAMP) $(WEB_STAMP)
 	$(BIN)/pytest -n 2 --dist loadfile $(PYTEST_ARGS)
 
 test: lint typecheck pytest
+
+# A longer fuzzing campaign of every API operation than the one `make test` runs (examples per
+# operation and credential; see tests/api/test_fuzz.py).
+fuzz: $(STAMP)
+	PROOFDESK_FUZZ_EXAMPLES=$${PROOFDESK_FUZZ_EXAMPLES:-200} $(BIN)/pytest -q -s tests/api/test_fuzz.py
 
 bench: $(STAMP)
 	$(BIN)/python bench/api_load.py

@@ -23,6 +23,7 @@ from proofdesk.api.routes import (
     sla,
     tickets,
 )
+from proofdesk.api.schemas.common import ERROR_RESPONSES
 from proofdesk.app.guards import reject_nul_characters
 from proofdesk.store.db import Database
 
@@ -32,7 +33,11 @@ API_PREFIX = "/api/v1"
 def install(app: FastAPI, db: Database) -> None:
     """Add the API's routes and error handlers to ``app``."""
     errors.install(app)
-    api = APIRouter(prefix=API_PREFIX, dependencies=[Depends(reject_nul_characters)])
+    api = APIRouter(
+        prefix=API_PREFIX,
+        dependencies=[Depends(reject_nul_characters)],
+        responses=ERROR_RESPONSES,
+    )
 
     @api.get("/health", tags=["meta"], summary="Liveness and schema check")
     def health() -> dict[str, str]:

@@ -10,6 +10,7 @@ from fastapi import APIRouter, Query, Response
 
 from proofdesk.analytics.report import chart_csv, helpdesk_report
 from proofdesk.api.deps import ActorDep, ServicesDep
+from proofdesk.api.schemas.common import NON_JSON_ERROR_RESPONSES
 
 router = APIRouter(prefix="/analytics", tags=["analytics"])
 
@@ -35,7 +36,7 @@ def helpdesk(
 @router.get(
     "/helpdesk.csv",
     summary="One chart's data of the help desk report as CSV",
-    responses={200: {"content": {"text/csv": {}}}},
+    responses={**NON_JSON_ERROR_RESPONSES, 200: {"content": {"text/csv": {}}}},
 )
 def helpdesk_csv(
     services: ServicesDep,

@@ -11,7 +11,7 @@ from fastapi.responses import Response
 from proofdesk.access import access_attachment
 from proofdesk.actions.uploads import do_store_upload
 from proofdesk.api.deps import ActorDep, ServicesDep
-from proofdesk.api.schemas.common import AttachmentRef
+from proofdesk.api.schemas.common import NON_JSON_ERROR_RESPONSES, AttachmentRef
 
 router = APIRouter(prefix="/attachments", tags=["attachments"])
 
@@ -41,7 +41,7 @@ def upload(
     "/{attachment_id}",
     summary="Download an attachment",
     response_class=Response,
-    responses={200: {"content": {"application/octet-stream": {}}}},
+    responses={**NON_JSON_ERROR_RESPONSES, 200: {"content": {"application/octet-stream": {}}}},
 )
 def download(attachment_id: str, services: ServicesDep, actor: ActorDep) -> Response:
     with services.db.reader() as session:

@@ -14,6 +14,7 @@ from sqlalchemy import select
 
 from proofdesk.api.deps import ServicesDep
 from proofdesk.api.params import path_int, query_int
+from proofdesk.api.schemas.common import NON_JSON_ERROR_RESPONSES
 from proofdesk.api.schemas.log import (
     ConsistencyProofOut,
     InclusionProofOut,
@@ -30,7 +31,10 @@ from proofdesk.verify.merkle import ProofError
 router = APIRouter(prefix="/log", tags=["log"])
 
 MAX_ENTRIES = 1000
-NOTE: dict[int | str, dict[str, Any]] = {200: {"content": {"text/plain": {}}}}
+NOTE: dict[int | str, dict[str, Any]] = {
+    **NON_JSON_ERROR_RESPONSES,
+    200: {"content": {"text/plain": {}}},
+}
 Size = Annotated[int, query_int()]
 
 

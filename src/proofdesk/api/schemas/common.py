@@ -7,7 +7,7 @@ module each (``schemas.tickets`` for ``routes.tickets``, …)."""
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated, Generic, TypeVar
+from typing import Annotated, Any, Generic, TypeVar
 
 from eth_utils.address import to_checksum_address
 from pydantic import BaseModel, Field, PlainSerializer, StringConstraints
@@ -145,3 +145,42 @@ class Page(BaseModel, Generic[T]):
 class BilingualText(Request):
     en: Annotated[str, StringConstraints(min_length=1, max_length=2000)]
     zh_CN: Annotated[str, StringConstraints(min_length=1, max_length=2000)] = Field(alias="zh-CN")
+
+
+class ErrorDetail(BaseModel):
+    code: str = Field(description="Stable and machine-readable, e.g. `not_found`, `missing_scope`.")
+    message: str
+    details: dict[str, Any]
+
+
+class ErrorOut(BaseModel):
+    """The one shape of every error the API answers (``api/errors.py``)."""
+
+    error: ErrorDetail
+
+
+_ERRORS = (
+    (400, "Bad request"),
+    (401, "No or bad credentials"),
+    (403, "Not allowed for this role, scope or organization"),
+    (404, "No such resource (or not visible to the caller)"),
+    (409, "Conflicts with the resource's state"),
+    (413, "Body too large"),
+    (415, "Unsupported media type"),
+    (422, "Invalid input"),
+    (429, "Rate limited; see Retry-After"),
+)
+#: The errors any operation may answer, described once for all of them: authentication,
+#: authorization (role, scope, tenant), absence, conflicts, limits, and invalid input.
+ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
+    status: {"model": ErrorOut, "description": description} for status, description in _ERRORS
+}
+#: The same for an operation whose success is not JSON (a signed note, a CSV, a file): FastAPI
+#: would document its errors in the success's media type, so they name theirs.
+NON_JSON_ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
+    status: {
+        "description": description,
+        "content": {"application/json": {"schema": {"$ref": "#/components/schemas/ErrorOut"}}},
+    }
+    for status, description in _ERRORS
+}
