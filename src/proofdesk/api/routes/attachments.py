@@ -41,7 +41,13 @@ def upload(
     "/{attachment_id}",
     summary="Download an attachment",
     response_class=Response,
-    responses={**NON_JSON_ERROR_RESPONSES, 200: {"content": {"application/octet-stream": {}}}},
+    responses={
+        **NON_JSON_ERROR_RESPONSES,
+        200: {
+            "description": "The file, in the media type it was uploaded with",
+            "content": {"*/*": {"schema": {"type": "string", "format": "binary"}}},
+        },
+    },
 )
 def download(attachment_id: str, services: ServicesDep, actor: ActorDep) -> Response:
     with services.db.reader() as session:
