@@ -7,6 +7,7 @@ named by ``PROOFDESK_ENV_FILE`` (default ``proofdesk.env``). The CLI or the app 
 
 from __future__ import annotations
 
+import ipaddress
 import os
 from decimal import Decimal
 from pathlib import Path
@@ -76,6 +77,11 @@ class Settings(BaseSettings):
     attachment_max_bytes: int = Field(default=10 * 1024 * 1024, ge=1)
     attachment_types: tuple[str, ...] = DEFAULT_ATTACHMENT_TYPES
     login_rate_per_minute: int = Field(default=10, ge=1)
+    trusted_proxies: tuple[str, ...] = Field(
+        default=(),
+        description="Addresses or networks (10.0.0.0/8) of the proxies in front of the desk: "
+        "only from these is X-Forwarded-For believed for the client's address (rate limits).",
+    )
     log_level: str = "info"
     log_origin: str | None = Field(
         default=None,
@@ -245,6 +251,16 @@ class Settings(BaseSettings):
                 c in origin for c in " ;,'\"\n"
             ):
                 raise ValueError(f"{origin!r} is not an origin like https://shop.example")
+        return value
+
+    @field_validator("trusted_proxies")
+    @classmethod
+    def _networks(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        for network in value:
+            try:
+                ipaddress.ip_network(network, strict=False)
+            except ValueError:
+                raise ValueError(f"{network!r} is not an IP address or network") from None
         return value
 
     @field_validator("assistant_large_refund")

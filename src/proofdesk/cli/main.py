@@ -81,6 +81,9 @@ def serve(
         # 431 for an oversized header section, and no reset while the client still sends.
         http=LingeringH11Protocol,
         h11_max_incomplete_event_size=conf.max_header_bytes,
+        # uvicorn would believe X-Forwarded-For from 127.0.0.1 by itself; the desk reads it only
+        # from settings.trusted_proxies (app.guards.client_address).
+        proxy_headers=False,
     )
 
 

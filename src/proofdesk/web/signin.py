@@ -21,6 +21,7 @@ from proofdesk.app.cookies import (
     set_device_cookie,
     set_session_cookies,
 )
+from proofdesk.app.guards import client_address
 from proofdesk.app.services import SendMail, Services, services_of
 from proofdesk.errors import Error, NotFound
 from proofdesk.store.models import (
@@ -95,7 +96,7 @@ def login(
         recovery_code=None,
         device=request.cookies.get(DEVICE_COOKIE),
         user_agent=request.headers.get("user-agent", ""),
-        address=request.client.host if request.client else "unknown",
+        address=client_address(request, services.settings.trusted_proxies),
     )
     ttl = services.settings.session_ttl_seconds
     try:
@@ -154,7 +155,7 @@ def send_link(
     mailer = _mailer(request)
     _refuse_other_sites(request)
     services = services_of(request)
-    address = request.client.host if request.client else "unknown"
+    address = client_address(request, services_of(request).settings.trusted_proxies)
     services.login_limits().hit(address, organization, email)
     settings = services.settings
     with services.db.writer() as session:
@@ -203,7 +204,9 @@ def link_landing(request: Request, token: str, next: str = "/") -> Response:
 def link_sign_in(request: Request, token: str, next: Annotated[str, Form()] = "/") -> Response:
     _refuse_other_sites(request)
     services = services_of(request)
-    services.login_limiter_by_address.hit(request.client.host if request.client else "unknown")
+    services.login_limiter_by_address.hit(
+        client_address(request, services.settings.trusted_proxies)
+    )
     with services.db.writer() as session:
         user = login_links.do_consume_login_link(session, token)
         opened = do_open_session(session, user, services.settings.session_ttl_seconds)

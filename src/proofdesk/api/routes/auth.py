@@ -50,7 +50,8 @@ from proofdesk.app.cookies import (
     set_device_cookie,
     set_session_cookies,
 )
-from proofdesk.app.services import Services
+from proofdesk.app.guards import client_address
+from proofdesk.app.services import Services, services_of
 from proofdesk.chain.base import Chain
 from proofdesk.domain.roles import Scope
 from proofdesk.errors import Forbidden, NotFound
@@ -62,7 +63,7 @@ router = APIRouter(prefix="/auth", tags=["auth"])
 
 
 def _client(request: Request) -> str:
-    return request.client.host if request.client else "unknown"
+    return client_address(request, services_of(request).settings.trusted_proxies)
 
 
 @router.post(
