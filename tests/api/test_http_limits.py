@@ -95,3 +95,27 @@ def test_proofdesk_serve_answers_431(tmp_path: Path) -> None:
     finally:
         process.kill()
         process.wait()
+
+
+@pytest.mark.server
+def test_a_body_over_the_limit_gets_its_413_not_a_reset(tmp_path: Path) -> None:
+    """The body is read and dropped before the answer (up to a bound), so the client gets the
+    413 whole, and the connection can carry the next request."""
+    import httpx2
+
+    where = Deployment(tmp_path, f"sqlite:///{tmp_path / 'proofdesk.db'}")
+    proofdesk(where, "migrate")
+    process, url = start(where)
+    try:
+        body = b'{"body":"' + b"x" * 3_000_000 + b'"}'
+        with httpx2.Client(base_url=url, timeout=30) as client:
+            for _ in range(5):
+                answer = client.post(
+                    "/api/v1/tickets", content=body, headers={"content-type": "application/json"}
+                )
+                assert answer.status_code == 413
+                assert answer.json()["error"]["code"] == "payload_too_large"
+            assert client.get("/api/v1/health").status_code == 200
+    finally:
+        process.kill()
+        process.wait()

@@ -49,6 +49,8 @@ class BodyLimit:
         )
         declared = _content_length(scope)
         if declared is not None and declared > limit:
+            if declared <= DRAIN_LIMIT:
+                await _drain(receive)
             error = _too_large(limit)
             response = error_response(error.http_status, error.code, error.message, error.details)
             await response(scope, receive, send)
@@ -72,6 +74,20 @@ class BodyLimit:
             return message
 
         await self.app(scope, limited, send)
+
+
+#: A body refused for its declared length is still read (and dropped) up to this size before the
+#: answer: a server that answers and closes while the client is still sending makes the kernel
+#: reset the connection, and the client sees a reset instead of the 413. Beyond it, the answer
+#: goes at once and the connection closes (a client sending that much meant no good).
+DRAIN_LIMIT = 16 * 1024 * 1024
+
+
+async def _drain(receive: Receive) -> None:
+    while True:
+        message = await receive()
+        if message["type"] != "http.request" or not message.get("more_body", False):
+            return
 
 
 def _is_json(scope: Scope) -> bool:
