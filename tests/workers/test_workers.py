@@ -28,6 +28,7 @@ from proofdesk.actions.tickets import NewTicket, do_create_ticket
 from proofdesk.app.factory import create_app
 from proofdesk.cli.main import app as cli
 from proofdesk.domain.tickets import EventType, Kind
+from proofdesk.ledger.checkpoints import signer_for
 from proofdesk.ledger.keys import Keyring
 from proofdesk.ledger.store import log_size
 from proofdesk.settings import Settings
@@ -74,7 +75,7 @@ def test_the_registry_builds_them_all_and_starts_only_those_asked(
     settings: Settings, db: Database
 ) -> None:
     conf = settings.model_copy(update={"sla_poll_seconds": 30.0})
-    workers = registry.build(conf, db, Signer.generate("workers.test/log"), _no_chain)
+    workers = registry.build(conf, db, signer_for(conf), _no_chain)
     assert set(workers.by_name) == set(registry.NAMES)
     try:
         # Intervals of 0 (the test settings) run no thread: the steps are run by hand.
@@ -220,7 +221,7 @@ def ticket_at(db: Database, tenant: Tenant, at: datetime) -> str:
 
 
 def test_sla_and_checkpoints_compute_outside_the_writer_lock(
-    db: Database, tenant: Tenant, monkeypatch: pytest.MonkeyPatch
+    settings: Settings, db: Database, tenant: Tenant, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     sla_policy(db, tenant)
     tid = ticket_at(db, tenant, datetime.now(UTC) - timedelta(hours=2))
@@ -228,7 +229,9 @@ def test_sla_and_checkpoints_compute_outside_the_writer_lock(
         reads = spy(monkeypatch, sla_worker, "read", held)
         drafts = spy(monkeypatch, checkpoint_worker, "draft", held)
         SlaWorker(db, 0).step()
-        CheckpointLoop(db, Signer.generate("workers.test/log"), 0).tick()
+        # The session's own log key: the database is shared, and a checkpoint signed by any
+        # other key fails every later audit of it (tests/ledger/test_erase.py).
+        CheckpointLoop(db, signer_for(settings), 0).tick()
     assert reads and not any(reads)
     assert drafts and not any(drafts)
     with db.reader() as session:
