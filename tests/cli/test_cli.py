@@ -55,6 +55,7 @@ def test_errors_exit_2_with_a_message(run) -> None:  # type: ignore[no-untyped-d
     assert result.exit_code == 2 and "e-mail" in result.stderr
     result = run("user", "create", "a@b.example", "--org", "nope", "--role", "customer")
     assert result.exit_code == 2 and "nope" in result.stderr
+    assert "[not_found]" in result.stderr  # the code prints as text, not as Rich markup
     result = run("ticket", "list", "--org", "acme", "--status", "bogus")
     assert result.exit_code == 2 and "bogus" in result.stderr
     result = run("ticket", "show", "#999", "--org", "acme")

@@ -9,6 +9,7 @@ from typing import Any, TypeVar
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from sqlalchemy import select
 from sqlalchemy.exc import OperationalError
 
@@ -26,7 +27,8 @@ F = TypeVar("F", bound=Callable[..., Any])
 
 
 def fail(message: str) -> typer.Exit:
-    err.print(f"[bold red]error:[/] {message}", highlight=False)
+    # The message is text, not markup: "[unknown_worker]" must print as it is.
+    err.print(f"[bold red]error:[/] {escape(message)}", highlight=False)
     return typer.Exit(code=2)
 
 
