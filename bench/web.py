@@ -27,7 +27,8 @@ from ledger import markdown_table, replace_section, run_header
 from proofdesk.actions.mfa import do_enable_mfa, do_start_enrolment
 from proofdesk.app.local import serving
 from proofdesk.app.services import open_database
-from proofdesk.demo.play import DEMO_SLUG, STAFF_DOMAIN, import_starter_kb, seed_demo
+from proofdesk.demo.play import DEMO_SLUG, STAFF_DOMAIN, seed_demo
+from proofdesk.demo.starter import import_starter_kb
 from proofdesk.domain.roles import Role
 from proofdesk.ledger.checkpoints import signer_for
 from proofdesk.settings import Settings

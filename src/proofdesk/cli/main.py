@@ -102,7 +102,7 @@ def demo(
     db = open_database(conf, migrate=True)
     summary = seed_demo(db, conf, seed=seed, tickets=tickets, customers=customers)
     out.print(summary)
-    from proofdesk.demo.play import import_starter_kb
+    from proofdesk.demo.starter import import_starter_kb
 
     starter = import_starter_kb(db)
     if starter:
@@ -115,7 +115,7 @@ def demo(
         from proofdesk.workers.checkpoints import CheckpointLoop
 
         CheckpointLoop(db, signer_for(conf), 0).tick()
-        from proofdesk.demo.play import fund_escrow
+        from proofdesk.demo.starter import fund_escrow
 
         anchorer = open_anchorer(conf, db)
         try:
