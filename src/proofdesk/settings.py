@@ -196,6 +196,12 @@ class Settings(BaseSettings):
         description="Address of a CheckpointAnchor deployed elsewhere; default: the one "
         "`proofdesk chain deploy` recorded.",
     )
+    request_inbox_contract: str | None = Field(
+        default=None,
+        pattern=r"^0x[0-9a-fA-F]{40}$",
+        description="Address of a RequestInbox deployed elsewhere, whose filings open "
+        "requests; default: the one `proofdesk chain deploy` recorded.",
+    )
     anchor_every_leaves: int = Field(
         default=1000, ge=1, description="Anchor once this many leaves are unanchored..."
     )

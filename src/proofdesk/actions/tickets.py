@@ -171,9 +171,31 @@ def _stamp(at: datetime | None) -> str:
     return format_time(at or utc_now())
 
 
+def request_content(kind: Kind, subject: str, body: str) -> dict[str, Any]:
+    """What a request commits to when it is signed or filed on chain: kind, trimmed subject
+    and body. A commitment cannot be redacted afterwards, so a secret in it is refused."""
+    subject, body, _ = _without_secrets(
+        _text(subject, "subject", MAX_SUBJECT), _text(body, "body", MAX_BODY), signed=True
+    )
+    return {"kind": kind.value, "subject": subject, "body": body}
+
+
 def do_create_ticket(
-    session: Session, actor: Actor, spec: NewTicket, *, at: datetime | None = None
+    session: Session,
+    actor: Actor,
+    spec: NewTicket,
+    *,
+    at: datetime | None = None,
+    filed_on_chain: bool = False,
 ) -> TicketState:
+    """Open a ticket. ``filed_on_chain`` is for the request inbox's worker alone: the
+    ``chain`` channel means a filing on chain stands behind the request."""
+    if spec.channel is Channel.CHAIN and not filed_on_chain:
+        raise InvalidInput(
+            "the chain channel is for requests filed through the request inbox",
+            code="chain_channel_reserved",
+            field="channel",
+        )
     staff_fields = {
         "priority": spec.priority,
         "tags": spec.tags,
@@ -238,7 +260,7 @@ def do_create_ticket(
         "attachments": refs,
     }
     if spec.signature is not None:
-        content = {"kind": spec.kind.value, "subject": subject, "body": body}
+        content = request_content(spec.kind, subject, body)
         message["signature"] = signed.do_accept_signed(
             session, actor, spec.signature, "ticket.create", "", content
         )

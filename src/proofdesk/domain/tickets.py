@@ -49,6 +49,7 @@ class Channel(StrEnum):
     CHAT = "chat"
     API = "api"
     IM = "im"
+    CHAIN = "chain"  # filed from the customer's wallet through the request inbox contract
 
 
 #: The strict transition table. ``closed`` is terminal: a follow-up is a new ticket, as in
@@ -94,6 +95,10 @@ class EventType(StrEnum):
     SLA_WARNING = "sla.warning"  # an SLA target is about to be missed
     SLA_BREACHED = "sla.breached"  # an SLA target was missed
     RATED = "ticket.rated"  # the requester rated the solution (1-5, optional comment)
+    #: The request inbox contract recorded a commitment to this request (a final block).
+    CHAIN_FILED = "chain.filed"
+    #: That record's block left the canonical chain in a reorganisation after it was final.
+    CHAIN_DROPPED = "chain.dropped"
 
 
 #: Events of an organization's own stream, which no ticket projection folds.
@@ -336,6 +341,15 @@ def _on_sla(state: TicketState, event: Event) -> TicketState:
     return state
 
 
+def _on_chain(state: TicketState, event: Event) -> TicketState:
+    """A filing on chain is recorded evidence of when the request was made; it changes nothing
+    of the ticket."""
+    tx_hash = event.payload["tx_hash"]
+    if not isinstance(tx_hash, str) or not tx_hash.startswith("0x"):
+        raise ValueError("tx_hash must be 0x-hex text")
+    return state
+
+
 RATINGS = range(1, 6)
 
 
@@ -363,6 +377,8 @@ _REDUCERS = {
     EventType.SLA_WARNING: _on_sla,
     EventType.SLA_BREACHED: _on_sla,
     EventType.RATED: _on_rated,
+    EventType.CHAIN_FILED: _on_chain,
+    EventType.CHAIN_DROPPED: _on_chain,
 }
 
 

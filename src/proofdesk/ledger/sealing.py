@@ -40,6 +40,9 @@ PRIVATE: dict[str, dict[str, Any]] = {
     EventType.DECIDED.value: {"facts": {}},
     EventType.PAYOUT.value: {"recipient": None},
     EventType.RATED.value: {"comment": ERASED_TEXT},
+    # The wallet that filed a request on chain, and the transaction that names it.
+    EventType.CHAIN_FILED.value: {"sender": None, "tx_hash": "0x"},
+    EventType.CHAIN_DROPPED.value: {"tx_hash": "0x"},
 }
 #: In ``fields.changed``, the changes of these fields are private.
 PRIVATE_CHANGES = _TICKET_FIELDS

@@ -22,6 +22,7 @@ from proofdesk.workers.anchoring import AnchorLoop
 from proofdesk.workers.automation import Automator
 from proofdesk.workers.base import PeriodicWorker
 from proofdesk.workers.checkpoints import CheckpointLoop
+from proofdesk.workers.inbox import InboxWorker
 from proofdesk.workers.payouts import PayoutWorker
 from proofdesk.workers.sla import SlaWorker
 
@@ -66,6 +67,9 @@ FACTORIES: dict[str, Callable[[Parts], PeriodicWorker]] = {
         sweep_seconds=p.settings.automation_sweep_seconds,
     ),
     "sla": lambda p: SlaWorker(p.db, p.settings.sla_poll_seconds),
+    "inbox": lambda p: InboxWorker(
+        p.db, p.chain, _chain_interval(p.settings), contract=p.settings.request_inbox_contract
+    ),
 }
 NAMES = tuple(FACTORIES)
 
@@ -108,6 +112,10 @@ class Workers:
     @property
     def sla(self) -> SlaWorker:
         return self._get("sla", SlaWorker)
+
+    @property
+    def inbox(self) -> InboxWorker:
+        return self._get("inbox", InboxWorker)
 
     def _get(self, name: str, kind: type[W]) -> W:
         worker = self.by_name[name]

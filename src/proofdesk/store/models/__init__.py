@@ -21,7 +21,13 @@ from proofdesk.store.models.tickets import (
 )
 from proofdesk.store.models.sessions import ApiToken, IdempotencyKey, Session
 from proofdesk.store.models.ledger import LedgerLeaf, MerkleNode, SignedCheckpoint, TicketSecret
-from proofdesk.store.models.chain import Anchor, ChainContract
+from proofdesk.store.models.chain import (
+    Anchor,
+    ChainContract,
+    ChainFiling,
+    ChainRequestDraft,
+    ChainScan,
+)
 from proofdesk.store.models.identity import (
     KnownDevice,
     LoginLink,
@@ -54,6 +60,9 @@ __all__ = [
     "Attachment",
     "Base",
     "ChainContract",
+    "ChainFiling",
+    "ChainRequestDraft",
+    "ChainScan",
     "Cursor",
     "IdempotencyKey",
     "KbArticle",
