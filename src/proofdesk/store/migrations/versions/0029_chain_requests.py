@@ -32,9 +32,7 @@ def upgrade() -> None:
             "organization_id", "requester_id", "commitment", name="uq_chain_request_drafts"
         ),
     )
-    op.create_index(
-        "ix_chain_request_drafts_commitment", "chain_request_drafts", ["commitment"]
-    )
+    op.create_index("ix_chain_request_drafts_commitment", "chain_request_drafts", ["commitment"])
     op.create_table(
         "chain_filings",
         sa.Column("id", sa.Integer(), autoincrement=True, nullable=False),
