@@ -29,6 +29,7 @@ from fastapi.testclient import TestClient
 from httpx2 import Response
 from sqlalchemy import func, select
 
+from proofdesk.actions.chain_requests import do_prepare_chain_request
 from proofdesk.actions.contracts import do_activate, do_publish
 from proofdesk.actions.kb import do_save_article as kb_save
 from proofdesk.actions.macros import do_create_macro
@@ -129,6 +130,8 @@ EXPECTED: dict[str, tuple[str, str]] = {
     "DELETE /sla/policies/{policy}":         ("204 403 403 403 403 403", "404 403 403 403 403 403"),
     "GET /tickets/{id}/sla":                 ("200 200 200 200 200 404", "404 404 404 404 404 404"),
     "GET /macros":                           ("200 200 200 200 403 403", "200 200 200 200 403 403"),
+    "POST /chain-requests":                  ("403 403 403 403 201 201", "403 403 403 403 201 201"),
+    "GET /chain-requests/{id}":              ("404 404 404 404 200 404", "404 404 404 404 404 404"),
     # The assistant talks with customers; a conversation is its customer's alone.
     "POST /assistant/messages":              ("403 403 403 403 200 200", "403 403 403 403 200 200"),
     "POST /assistant/turns/{turn}/feedback": ("403 403 403 403 204 404", "403 403 403 403 404 404"),
@@ -390,6 +393,15 @@ def ticket_and_contract(world: World, role: str) -> Ids:
     return {"id": fresh_ticket(world), **published_contract(world, role)}
 
 
+def customer_draft(world: World, role: str) -> Ids:
+    """A request the owning tenant's customer prepared to file on chain."""
+    with world.db.writer() as session:
+        draft = do_prepare_chain_request(
+            session, actor_of(world.home.customer, world.home), Kind.QUESTION, "On chain", unique()
+        )
+        return {"id": draft.id}
+
+
 def two_tickets(world: World, role: str) -> Ids:
     return {"id": fresh_ticket(world), "into": fresh_ticket(world)}
 
@@ -553,6 +565,10 @@ CALLS: dict[str, Call] = {
     "DELETE /sla/policies/{policy}": Call(sla_policy),
     "GET /tickets/{id}/sla": Call(shared_ticket),
     "GET /macros": Call(),
+    "POST /chain-requests": Call(
+        payload=json_body({"kind": "question", "subject": "On chain", "body": "Deposit missing"})
+    ),
+    "GET /chain-requests/{id}": Call(customer_draft),
     "POST /assistant/messages": Call(knowledge, json_body({"text": "how long does KYC take"})),
     "POST /assistant/turns/{turn}/feedback": Call(an_answer, json_body({"helpful": True})),
     "GET /kb/articles": Call(),
