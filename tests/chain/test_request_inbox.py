@@ -257,3 +257,41 @@ def test_the_organization_key_is_keccak_of_the_id() -> None:
     from eth_utils.crypto import keccak
 
     assert organization_key("org") == "0x" + keccak(b"org").hex()
+
+
+def test_erasing_the_customer_erases_the_filings_links_to_them(
+    log: SmallLog, embedded: EmbeddedChain
+) -> None:
+    from proofdesk.access import Actor
+    from proofdesk.actions.accounts import do_create_user
+    from proofdesk.actions.erase import do_erase_customer
+    from proofdesk.actions.rebuild import do_rebuild_all
+    from proofdesk.domain.roles import Role
+    from proofdesk.ledger.audit import audit
+    from proofdesk.store.models import ChainRequestDraft, User
+
+    worker = inbox(log, embedded)
+    verified_wallet(log, ALICE)
+    file(embedded, log, prepare(log), ALICE)
+    prepare(log, subject="a second request, never filed")
+    worker.step()
+    with log.db.writer() as session:
+        admin = do_create_user(
+            session,
+            log.actor.organization_id,
+            role=Role.ADMIN,
+            display_name="a",
+            email="a@x.example",
+        )
+        customer = session.get(User, log.actor.user_id)
+        assert customer is not None
+        do_erase_customer(session, Actor(admin.id, admin.organization_id, Role.ADMIN), customer)
+    with log.db.reader() as session:
+        assert session.scalars(select(ChainRequestDraft)).all() == []
+        [row] = session.scalars(select(ChainFiling)).all()
+        assert row.sender == "erased"
+        ticket = session.get(Ticket, row.ticket_id)
+        assert ticket is not None and ticket.subject == "[erased]"
+    # The erased history still replays and audits.
+    do_rebuild_all(log.db)
+    assert audit(log.db, checkpoints.signer_for(log.settings).verifier).ok

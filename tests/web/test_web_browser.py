@@ -584,3 +584,138 @@ def test_script_in_every_text_field_stays_inert(site: Site, browser: Any) -> Non
     assert unexpected == [], unexpected
     for context in (admin_context, customer_context, agent_context):
         context.close()
+
+
+#: An EIP-1193 wallet that sends transactions: its key lives in the test, behind exposed
+#: functions; the chain id is the node's.
+SENDING_WALLET = """
+window.ethereum = {
+  request: async ({ method, params }) => {
+    if (method === "eth_requestAccounts") return [await window.pdWalletAddress()];
+    if (method === "eth_chainId") return await window.pdWalletChain();
+    if (method === "eth_sendTransaction") {
+      const hash = await window.pdWalletSend(params[0]);
+      if (!hash) throw { code: 4001, message: "User rejected the request." };
+      return hash;
+    }
+    throw { code: 4200, message: "unsupported " + method };
+  },
+};
+"""
+
+
+def test_a_customer_files_her_request_on_chain_from_her_wallet(
+    browser: Any, tmp_path_factory: pytest.TempPathFactory
+) -> None:
+    """The request page offers the filing beside the form, with its gas; the wallet sends the
+    RequestInbox call to a real node (anvil, on loopback); the page follows the filing and
+    lands on the request the worker opened, whose channel says "on chain"."""
+    from datetime import UTC, datetime
+
+    from web3 import Web3
+
+    from proofdesk.chain import contracts
+    from proofdesk.chain.deployments import deploy_contracts
+    from proofdesk.chain.embedded import dev_accounts
+    from proofdesk.store.models import Wallet
+    from tests.support.chain import Anvil
+
+    work = tmp_path_factory.mktemp("chain-site")
+    node = Anvil(work, extra=("--block-time", "1")).start()  # a chain that moves on by itself
+    try:
+        owner, wallet = dev_accounts()[0], dev_accounts()[6]
+        settings = Settings(
+            data_dir=work / "data",
+            chain_rpc_url=node.url,
+            chain_key=owner.key.hex(),
+            checkpoint_interval_seconds=0,
+            anchor_every_seconds=3600,  # the chain workers run; anchoring waits
+            anchor_every_leaves=1_000_000,
+            chain_poll_seconds=0.2,
+            automation_poll_seconds=0,
+            sla_poll_seconds=0,
+            automation_sweep_seconds=0,
+            login_rate_per_minute=1000,
+        )
+        db = open_database(settings, migrate=True)
+        deploy_contracts(db, node.chain(), contracts.NAMES)
+        with db.writer() as session:
+            org = do_create_organization(session, "chainshop", "Chain Shop")
+            user = do_create_user(
+                session,
+                org.id,
+                role=Role.CUSTOMER,
+                display_name="Mei",
+                email="mei@chainshop.example",
+                password=PASSWORD,
+            )
+            user.locale = "zh-CN"
+            session.add(
+                Wallet(
+                    organization_id=org.id,
+                    user_id=user.id,
+                    address=wallet.address.lower(),
+                    created_at=datetime.now(UTC),
+                    verified_at=datetime.now(UTC),
+                )
+            )
+        w3 = Web3(Web3.HTTPProvider(node.url))
+        sent: list[dict[str, Any]] = []
+        refuse = [True]
+
+        def send(tx: dict[str, Any]) -> str | None:
+            sent.append(tx)
+            if refuse[0]:
+                return None
+            assert tx["from"].lower() == wallet.address.lower()
+            filled = {
+                "to": Web3.to_checksum_address(tx["to"]),
+                "data": tx["data"],
+                "from": wallet.address,
+                "nonce": w3.eth.get_transaction_count(wallet.address),
+                "chainId": w3.eth.chain_id,
+                "gas": 200_000,
+                "maxFeePerGas": w3.eth.gas_price * 2,
+                "maxPriorityFeePerGas": 1,
+            }
+            raw = wallet.sign_transaction(filled).raw_transaction
+            return "0x" + bytes(w3.eth.send_raw_transaction(raw)).hex()
+
+        with serving(settings, db) as url:
+            context = browser.new_context(locale="zh-CN")
+            context.expose_function("pdWalletAddress", lambda: wallet.address)
+            context.expose_function("pdWalletChain", lambda: hex(w3.eth.chain_id))
+            context.expose_function("pdWalletSend", send)
+            context.add_init_script(SENDING_WALLET)
+            page = context.new_page()
+            errors = watch_errors(page)
+            page.goto(f"{url}/login")
+            page.fill("#organization", "chainshop")
+            page.fill("#email", "mei@chainshop.example")
+            page.fill("#password", PASSWORD)
+            page.click("button[type=submit]")
+            page.wait_for_load_state("networkidle")
+            page.goto(f"{url}/requests/new")
+            assert page.locator("#file-on-chain").is_visible()
+            page.click("#chain-button")
+            assert "主题" in page.inner_text("#chain-status")  # subject and body come first
+            page.fill("#subject", "充值未到账")
+            page.fill("#body", "我一小时前充值了 20 USDT，还没有到账。")
+            page.click("#chain-button")
+            page.wait_for_selector("#chain-status:has-text('钱包未发送')")  # refused in the wallet
+            assert "gas" in page.inner_text("#chain-cost")
+            assert axe_violations(page) == []
+            shot(page, "file-on-chain-zh")
+            refuse[0] = False
+            page.click("#chain-button")
+            page.wait_for_url("**/requests/*-*", timeout=30_000)
+            assert "充值未到账" in page.inner_text("main")
+            # The chain's record of when she asked, on her request's page.
+            page.wait_for_selector("p.filed code.tx")
+            assert "已由客户钱包在链上提交" in page.inner_text("p.filed")
+            assert len(sent) == 2
+            assert errors == [], errors
+            context.close()
+        db.dispose()
+    finally:
+        node.stop()

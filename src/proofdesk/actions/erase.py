@@ -29,6 +29,8 @@ from proofdesk.store.models import (
     AssistantExample,
     AssistantTurn,
     Attachment,
+    ChainFiling,
+    ChainRequestDraft,
     IdempotencyKey,
     Message,
     Order,
@@ -107,6 +109,7 @@ def do_erase_customer(
         # Examples the assistant learnt from these tickets (their stored vectors go at the
         # organization's next model rebuild: no text uses them any more).
         session.execute(delete(AssistantExample).where(AssistantExample.ticket_id.in_(ids)))
+    addresses = list(session.scalars(select(Wallet.address).where(Wallet.user_id == user.id)))
     uploaded = session.scalars(
         select(Attachment.sha256).where(Attachment.uploaded_by == user.id)
     ).all()
@@ -117,7 +120,14 @@ def do_erase_customer(
             session.scalars(select(Attachment.sha256).where(Attachment.sha256.in_(set(uploaded))))
         )
         result.blobs |= set(uploaded) - still_used
+    # Requests prepared for the chain keep their text until filed; the filings keep the wallet.
+    session.execute(
+        update(ChainFiling)
+        .where(or_(ChainFiling.ticket_id.in_(ids), ChainFiling.sender.in_(addresses)))
+        .values(sender="erased", pointer="0x")
+    )
     for model, column in (
+        (ChainRequestDraft, ChainRequestDraft.requester_id),
         (Wallet, Wallet.user_id),
         (Order, Order.customer_id),
         (LoginSession, LoginSession.user_id),

@@ -27,6 +27,7 @@ from proofdesk.domain.tickets import (
 from proofdesk.errors import Error, NotFound
 from proofdesk.ledger.anchors import covering_anchor
 from proofdesk.store.models import (
+    ChainFiling,
     Message,
     SignedCheckpoint,
     Ticket,
@@ -279,7 +280,16 @@ def verification(session: Session, services: Services, ticket: Ticket) -> dict[s
         .limit(1)
     ).first()
     anchor = covering_anchor(session, size)
+    filings = session.scalars(
+        select(ChainFiling)
+        .where(ChainFiling.ticket_id == ticket.id, ChainFiling.status.in_(("opened", "linked")))
+        .order_by(ChainFiling.block_number)
+    ).all()
     return {
+        "filings": [
+            {"block": f.block_number, "chain": f.chain_id, "time": f.block_time, "tx": f.tx_hash}
+            for f in filings
+        ],
         "origin": services.signer.name,
         "leaves": size,
         "checkpoint": checkpoint.size if checkpoint else None,
