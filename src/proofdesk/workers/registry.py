@@ -24,6 +24,7 @@ from proofdesk.workers.base import PeriodicWorker
 from proofdesk.workers.checkpoints import CheckpointLoop
 from proofdesk.workers.payouts import PayoutWorker
 from proofdesk.workers.sla import SlaWorker
+from proofdesk.workers.webhooks import WebhookWorker
 
 W = TypeVar("W", bound=PeriodicWorker)
 
@@ -66,6 +67,7 @@ FACTORIES: dict[str, Callable[[Parts], PeriodicWorker]] = {
         sweep_seconds=p.settings.automation_sweep_seconds,
     ),
     "sla": lambda p: SlaWorker(p.db, p.settings.sla_poll_seconds),
+    "webhooks": lambda p: WebhookWorker.from_settings(p.settings, p.db),
 }
 NAMES = tuple(FACTORIES)
 
@@ -108,6 +110,10 @@ class Workers:
     @property
     def sla(self) -> SlaWorker:
         return self._get("sla", SlaWorker)
+
+    @property
+    def webhooks(self) -> WebhookWorker:
+        return self._get("webhooks", WebhookWorker)
 
     def _get(self, name: str, kind: type[W]) -> W:
         worker = self.by_name[name]

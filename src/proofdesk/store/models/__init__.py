@@ -39,6 +39,7 @@ from proofdesk.store.models.assistant import (
     KbArticle,
     KbRevision,
 )
+from proofdesk.store.models.webhooks import WebhookAttempt, WebhookDelivery, WebhookEndpoint
 # isort: on
 
 __all__ = [
@@ -85,5 +86,8 @@ __all__ = [
     "TicketTag",
     "User",
     "Wallet",
+    "WebhookAttempt",
+    "WebhookDelivery",
+    "WebhookEndpoint",
     "new_id",
 ]
