@@ -37,6 +37,38 @@ IP = ipaddress.IPv4Address | ipaddress.IPv6Address
 #: (host, port) → the addresses it resolves to, as text.
 Resolver = Callable[[str, int], list[str]]
 _NAT64 = ipaddress.ip_network("64:ff9b::/96")
+#: The special-purpose blocks of the IANA registries (RFC 6890 and after) that are not
+#: globally reachable, refused whatever this Python's ``is_global`` says of them (its tables
+#: lag the registry: 3.11 calls 192.0.0.8 global).
+NOT_PUBLIC = tuple(
+    ipaddress.ip_network(n)
+    for n in (
+        "0.0.0.0/8",
+        "10.0.0.0/8",
+        "100.64.0.0/10",
+        "127.0.0.0/8",
+        "169.254.0.0/16",
+        "172.16.0.0/12",
+        "192.0.0.0/24",
+        "192.0.2.0/24",
+        "192.88.99.0/24",
+        "192.168.0.0/16",
+        "198.18.0.0/15",
+        "198.51.100.0/24",
+        "203.0.113.0/24",
+        "224.0.0.0/4",
+        "240.0.0.0/4",
+        "::/127",
+        "64:ff9b:1::/48",
+        "100::/64",
+        "2001::/23",
+        "2001:db8::/32",
+        "fc00::/7",
+        "fe80::/10",
+        "fec0::/10",
+        "ff00::/8",
+    )
+)
 
 
 class UrlRefused(InvalidInput):
@@ -73,6 +105,8 @@ def is_public(ip: IP) -> bool:
         inner = _embedded_ipv4(ip)
         if inner is not None and not is_public(inner):
             return False
+    if any(ip.version == n.version and ip in n for n in NOT_PUBLIC):
+        return False
     return bool(
         ip.is_global
         and not ip.is_multicast
@@ -153,9 +187,11 @@ class Deadline(threading.local):
 
     at: float | None = None
 
-    def remaining(self, timeout: float | None) -> float:
+    def remaining(self, timeout: float | None) -> float | None:
+        """``timeout``, shortened to what is left of the deadline; ``ReadTimeout`` once it
+        has passed."""
         if self.at is None:
-            return 0.0 if timeout is None else timeout
+            return timeout
         left = self.at - time.monotonic()
         if left <= 0:
             raise httpcore2.ReadTimeout("the webhook attempt's time is up")
