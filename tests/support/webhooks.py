@@ -18,6 +18,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from cryptography.exceptions import InvalidSignature
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
+from standardwebhooks.webhooks import Webhook, WebhookVerificationError
 
 from proofdesk.actions.webhooks import UrlPolicy, do_create_endpoint, do_delete_endpoint
 from proofdesk.settings import Settings
@@ -26,8 +28,6 @@ from proofdesk.webhooks.keys import signing_key
 from proofdesk.webhooks.sender import Sender
 from proofdesk.workers.webhooks import WebhookWorker
 from tests.support.tenants import Tenant, actor_of
-from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
-from standardwebhooks.webhooks import Webhook, WebhookVerificationError
 
 HANG = "hang"
 GARBAGE = "garbage"
@@ -75,10 +75,10 @@ def _handler(receiver: Receiver) -> type[http.server.BaseHTTPRequestHandler]:
     class Handler(http.server.BaseHTTPRequestHandler):
         protocol_version = "HTTP/1.1"
 
-        def log_message(self, format: str, *args: Any) -> None:  # noqa: A002
+        def log_message(self, format: str, *args: Any) -> None:
             pass
 
-        def do_POST(self) -> None:  # noqa: N802
+        def do_POST(self) -> None:
             length = int(self.headers.get("Content-Length", "0"))
             body = self.rfile.read(length)
             got = Received(self.path, {k.lower(): v for k, v in self.headers.items()}, body)

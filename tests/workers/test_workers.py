@@ -33,7 +33,6 @@ from proofdesk.ledger.keys import Keyring
 from proofdesk.ledger.store import log_size
 from proofdesk.settings import Settings
 from proofdesk.store.db import Database
-from proofdesk.store.migrate import upgrade
 from proofdesk.store.models import SignedCheckpoint, TicketEvent
 from proofdesk.verify.note import Signer
 from proofdesk.workers import checkpoints as checkpoint_worker
@@ -42,7 +41,7 @@ from proofdesk.workers import sla as sla_worker
 from proofdesk.workers.automation import Automator
 from proofdesk.workers.checkpoints import CheckpointLoop
 from proofdesk.workers.sla import SlaWorker
-from tests.support.environment import fresh_pg_database
+from tests.support.environment import fresh_pg_database, two_pg_databases
 from tests.support.tenants import Tenant, actor_of, make_tenant
 
 TAGGER = """
@@ -252,16 +251,8 @@ def test_sla_and_checkpoints_compute_outside_the_writer_lock(
 @pytest.fixture
 def two_databases(tmp_path: Path) -> Iterator[tuple[Database, Database]]:
     """Two ``Database`` objects (as two processes would have) on one fresh PostgreSQL database."""
-    with fresh_pg_database("proofdesk_workers") as url:
-        first, second = (
-            Database(url, keyring=Keyring.from_file(tmp_path / "data.key")) for _ in range(2)
-        )
-        upgrade(first)
-        try:
-            yield first, second
-        finally:
-            first.dispose()
-            second.dispose()
+    with two_pg_databases("proofdesk_workers", tmp_path / "data.key") as dbs:
+        yield dbs
 
 
 def test_two_workers_on_one_postgresql_do_each_job_once(
