@@ -313,6 +313,17 @@ def access_contract(session: Session, organization_id: str, contract_hash: str) 
     return row
 
 
+def visible_webhook_endpoints(actor: Actor) -> Select[WebhookEndpoint]:
+    """The organization's webhook endpoints, for its admins only (oldest first)."""
+    require_scope(actor, Scope.ADMIN)
+    require_admin(actor)
+    return (
+        select(WebhookEndpoint)
+        .where(WebhookEndpoint.organization_id == actor.organization_id)
+        .order_by(WebhookEndpoint.created_at, WebhookEndpoint.id)
+    )
+
+
 def access_webhook_endpoint(session: Session, actor: Actor, endpoint_id: str) -> WebhookEndpoint:
     """A webhook endpoint of the actor's organization, for its admins only (a refusal of
     another tenant's endpoint reads as no endpoint)."""

@@ -231,6 +231,36 @@ def do_redeliver(
     return delivery
 
 
+def delivery_log(
+    session: Session,
+    endpoint: WebhookEndpoint,
+    *,
+    status: str | None = None,
+    before_seq: int | None = None,
+    limit: int = 50,
+) -> list[WebhookDelivery]:
+    """An endpoint's deliveries, newest event first (the admin's log; reads only)."""
+    if status is not None and status not in STATUSES:
+        raise InvalidInput(f"status must be one of {', '.join(STATUSES)}", field="status")
+    query = select(WebhookDelivery).where(WebhookDelivery.endpoint_id == endpoint.id)
+    if status is not None:
+        query = query.where(WebhookDelivery.status == status)
+    if before_seq is not None:
+        query = query.where(WebhookDelivery.event_seq < before_seq)
+    return list(session.scalars(query.order_by(WebhookDelivery.event_seq.desc()).limit(limit)))
+
+
+def attempt_log(session: Session, delivery: WebhookDelivery) -> list[WebhookAttempt]:
+    """A delivery's attempts, oldest first."""
+    return list(
+        session.scalars(
+            select(WebhookAttempt)
+            .where(WebhookAttempt.delivery_id == delivery.id)
+            .order_by(WebhookAttempt.attempted_at, WebhookAttempt.id)
+        )
+    )
+
+
 # -- the worker's side -----------------------------------------------------------------------
 
 

@@ -8,13 +8,11 @@ from datetime import timedelta
 from typing import Annotated
 
 from fastapi import APIRouter, Query, Response
-from sqlalchemy import select
 
 from proofdesk.access import (
     access_webhook_delivery,
     access_webhook_endpoint,
-    require_admin,
-    require_scope,
+    visible_webhook_endpoints,
 )
 from proofdesk.actions import webhooks
 from proofdesk.api.deps import ActorDep, ServicesDep
@@ -27,12 +25,9 @@ from proofdesk.api.schemas.webhooks import (
     EndpointWithSecret,
     SigningKeyOut,
 )
-from proofdesk.domain.roles import Scope
 from proofdesk.domain.webhooks import WEBHOOK_TYPES
-from proofdesk.errors import InvalidInput
 from proofdesk.ledger.keys import Keyring
 from proofdesk.settings import Settings
-from proofdesk.store.models import WebhookAttempt, WebhookDelivery, WebhookEndpoint
 from proofdesk.webhooks.keys import signing_key
 from proofdesk.webhooks.signing import public_key_text
 
@@ -62,15 +57,9 @@ def get_signing_key(services: ServicesDep) -> SigningKeyOut:
 
 @router.get(BASE, response_model=list[EndpointOut], summary="The organization's endpoints")
 def list_endpoints(services: ServicesDep, actor: ActorDep) -> list[EndpointOut]:
-    require_scope(actor, Scope.ADMIN)
-    require_admin(actor)
+    query = visible_webhook_endpoints(actor)
     with services.db.reader() as session:
-        rows = session.scalars(
-            select(WebhookEndpoint)
-            .where(WebhookEndpoint.organization_id == actor.organization_id)
-            .order_by(WebhookEndpoint.created_at, WebhookEndpoint.id)
-        ).all()
-        return [EndpointOut.of(r) for r in rows]
+        return [EndpointOut.of(r) for r in session.scalars(query)]
 
 
 @router.post(
@@ -156,16 +145,11 @@ def list_deliveries(
     before_seq: Annotated[int | None, query_int(ge=0)] = None,
     limit: Annotated[int, query_int(ge=1, le=200)] = 50,
 ) -> list[DeliveryOut]:
-    if status is not None and status not in webhooks.STATUSES:
-        raise InvalidInput(f"status must be one of {', '.join(webhooks.STATUSES)}", field="status")
     with services.db.reader() as session:
         endpoint = access_webhook_endpoint(session, actor, endpoint_id)
-        query = select(WebhookDelivery).where(WebhookDelivery.endpoint_id == endpoint.id)
-        if status is not None:
-            query = query.where(WebhookDelivery.status == status)
-        if before_seq is not None:
-            query = query.where(WebhookDelivery.event_seq < before_seq)
-        rows = session.scalars(query.order_by(WebhookDelivery.event_seq.desc()).limit(limit))
+        rows = webhooks.delivery_log(
+            session, endpoint, status=status, before_seq=before_seq, limit=limit
+        )
         return [DeliveryOut.of(r) for r in rows]
 
 
@@ -179,12 +163,7 @@ def get_delivery(
 ) -> DeliveryOut:
     with services.db.reader() as session:
         row = access_webhook_delivery(session, actor, endpoint_id, delivery_id)
-        attempts = session.scalars(
-            select(WebhookAttempt)
-            .where(WebhookAttempt.delivery_id == row.id)
-            .order_by(WebhookAttempt.attempted_at, WebhookAttempt.id)
-        ).all()
-        return DeliveryOut.of(row, list(attempts))
+        return DeliveryOut.of(row, webhooks.attempt_log(session, row))
 
 
 @router.post(
