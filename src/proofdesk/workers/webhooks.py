@@ -4,10 +4,11 @@ Exactly once, at least once. A step claims a batch of due rows under the writer 
 with a lease that outlasts the batch's sends (:func:`~proofdesk.actions.webhooks.do_claim`),
 so a second worker, in this process or another, skips them. It builds the bodies from the
 stored events in a read transaction, sends them from a small thread pool outside any lock
-(each attempt bounded by the timeout), and records each outcome under the writer lock as it
-comes (:func:`~proofdesk.actions.webhooks.do_record`). A worker killed before it sends leaves
-leased rows that are claimed again once the lease ends and sent once; one killed between a
-send and its record sends that delivery once more, with the same ``webhook-id``.
+(each attempt bounded by the timeout), and records the outcomes under the writer lock as
+they come, a few per transaction (:func:`~proofdesk.actions.webhooks.do_record`). A worker
+killed before it sends leaves leased rows that are claimed again once the lease ends and
+sent once; one killed between a send and its record sends that delivery once more, with the
+same ``webhook-id``.
 """
 
 from __future__ import annotations
@@ -100,16 +101,27 @@ class WebhookWorker(PeriodicWorker):
         if self._pool is None:
             self._pool = ThreadPoolExecutor(self.threads, thread_name_prefix="webhooks")
         futures = {self._pool.submit(self._attempt, c, bodies.get(c.event_seq)): c for c in claims}
-        for future in as_completed(futures):
+        done: list[tuple[Claim, Outcome]] = []
+        for count, future in enumerate(as_completed(futures), start=1):
             claim = futures[future]
             try:
                 outcome = future.result()
             except Exception as exc:  # a bug in an attempt must not stop the others' records
                 log.exception("webhooks: attempt of %s failed", claim.delivery_id)
                 outcome = Outcome(None, f"internal error: {type(exc).__name__}", 0)
-            with self.db.writer() as session:
-                do_record(session, claim, outcome, self._now())
+            done.append((claim, outcome))
+            # Recorded a few at a time: one transaction per send would make the writer lock
+            # the limit; a crash before a record re-sends only what it had not recorded.
+            if len(done) >= self.threads or count == len(futures):
+                self._record(done)
+                done = []
         return len(claims)
+
+    def _record(self, done: list[tuple[Claim, Outcome]]) -> None:
+        with self.db.writer() as session:
+            now = self._now()
+            for claim, outcome in done:
+                do_record(session, claim, outcome, now)
 
     def _bodies(self, claims: list[Claim]) -> dict[int, dict[str, Any]]:
         """The ``data`` of each claimed event, read from the stream (private values opened,
