@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -64,13 +64,19 @@ STATUSES = (PENDING, DELIVERED, FAILED)
 
 @dataclass(frozen=True)
 class UrlPolicy:
-    """How endpoint URLs are checked (``PROOFDESK_WEBHOOKS_ALLOW_PRIVATE``)."""
+    """How endpoint URLs are checked (``PROOFDESK_WEBHOOKS_ALLOW_PRIVATE``). A URL checked
+    once is not resolved again by the same policy: a caller checks it before taking the writer
+    lock (a DNS lookup can take seconds), and the action's own check under the lock is free."""
 
     allow_private: bool = False
     resolver: Resolver = system_resolver
+    _checked: set[str] = field(default_factory=set, compare=False, repr=False)
 
     def check(self, url: str) -> str:
-        return check_url(url, allow_private=self.allow_private, resolver=self.resolver)
+        if url not in self._checked:
+            check_url(url, allow_private=self.allow_private, resolver=self.resolver)
+            self._checked.add(url)
+        return url
 
 
 def check_event_types(types: Sequence[str]) -> list[str]:

@@ -40,6 +40,8 @@ from proofdesk.webhooks.sender import Outcome, Sender
 from proofdesk.workers.base import PeriodicWorker
 
 log = logging.getLogger(__name__)
+#: Outcomes recorded per transaction: fewer commits, and a crash re-sends at most these.
+RECORD_EVERY = 16
 
 
 class WebhookWorker(PeriodicWorker):
@@ -112,7 +114,7 @@ class WebhookWorker(PeriodicWorker):
             done.append((claim, outcome))
             # Recorded a few at a time: one transaction per send would make the writer lock
             # the limit; a crash before a record re-sends only what it had not recorded.
-            if len(done) >= self.threads or count == len(futures):
+            if len(done) >= RECORD_EVERY or count == len(futures):
                 self._record(done)
                 done = []
         return len(claims)

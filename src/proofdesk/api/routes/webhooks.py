@@ -69,12 +69,14 @@ def list_endpoints(services: ServicesDep, actor: ActorDep) -> list[EndpointOut]:
     summary="Subscribe an endpoint (its whsec_ secret is shown this once)",
 )
 def create_endpoint(body: EndpointIn, services: ServicesDep, actor: ActorDep) -> EndpointWithSecret:
+    policy = _policy(services.settings)
+    policy.check(body.url)  # resolving the host outside the writer lock
     with services.db.writer() as session:
         row, secret = webhooks.do_create_endpoint(
             session,
             actor,
             _keyring(services),
-            _policy(services.settings),
+            policy,
             url=body.url,
             event_types=body.event_types,
             description=body.description,
@@ -97,11 +99,14 @@ def get_endpoint(endpoint_id: str, services: ServicesDep, actor: ActorDep) -> En
 def update_endpoint(
     endpoint_id: str, body: EndpointPatch, services: ServicesDep, actor: ActorDep
 ) -> EndpointOut:
+    policy = _policy(services.settings)
+    if body.url is not None:
+        policy.check(body.url)  # resolving the host outside the writer lock
     with services.db.writer() as session:
         row = webhooks.do_update_endpoint(
             session,
             actor,
-            _policy(services.settings),
+            policy,
             endpoint_id,
             url=body.url,
             event_types=body.event_types,

@@ -15,9 +15,18 @@ from proofdesk.access import access_webhook_endpoint, visible_webhook_endpoints
 from proofdesk.actions import webhooks
 from proofdesk.app.services import services_of
 from proofdesk.domain.webhooks import NOTE_ADDED, WEBHOOK_TYPES
+from proofdesk.errors import Error
 from proofdesk.ledger.keys import Keyring
 from proofdesk.web.admin.overview import admin, attempt
-from proofdesk.web.pages import Visitor, WebRoute, posted_by, reading, render
+from proofdesk.web.pages import (
+    Visitor,
+    WebRoute,
+    error_text,
+    locale_of,
+    posted_by,
+    reading,
+    render,
+)
 from proofdesk.webhooks.keys import signing_key
 from proofdesk.webhooks.signing import public_key_text
 
@@ -97,18 +106,33 @@ def subscribe(
     """Subscribe an endpoint; its secret is shown once, on the page that answers."""
     types = event_types or []
     form = {"url": url, "description": description, "event_types": types}
-    return _attempt(
-        request,
-        visitor,
-        lambda session: webhooks.do_create_endpoint(
+    policy = _policy(request)
+
+    def create(session: Any) -> str:
+        return webhooks.do_create_endpoint(
             session,
             visitor.actor,
             _keyring(request),
-            _policy(request),
+            policy,
             url=url.strip(),
             event_types=types,
             description=description,
-        )[1],
+        )[1]
+
+    try:
+        policy.check(url.strip())  # resolving the host outside the writer lock
+    except Error as exc:
+        return webhooks_page(
+            request,
+            visitor,
+            status=exc.http_status,
+            error=error_text(exc, locale_of(request, visitor)),
+            form=form,
+        )
+    return _attempt(
+        request,
+        visitor,
+        create,
         lambda secret: webhooks_page(request, visitor, new_secret=secret),
         form,
     )
