@@ -13,6 +13,7 @@ adds to a ticket write (the delivery rows written with each event). Between
 from __future__ import annotations
 
 import argparse
+import os
 import http.server
 import statistics
 import sys
@@ -225,6 +226,8 @@ def write_webhooks(results: list[WebhookResult], argv: list[str]) -> None:
         "stored event, signed v1 (HMAC-SHA256) and v1a (Ed25519), sent over keep-alive "
         "connections, recorded with its attempt row under the writer lock",
         "- ticket write: one `do_create_ticket` transaction (two events), mean",
+        f"- load average when written: {os.getloadavg()[0]:.1f} on this machine's "
+        f"{os.cpu_count()} CPUs (other processes share them)",
         "",
         *markdown_table(WEBHOOK_HEADERS, [r.cells() for r in results]),
         "",
