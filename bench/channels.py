@@ -13,8 +13,8 @@ adds to a ticket write (the delivery rows written with each event). Between
 from __future__ import annotations
 
 import argparse
-import os
 import http.server
+import os
 import statistics
 import sys
 import tempfile
