@@ -4,7 +4,8 @@
   is delivered exactly once after the restart.
 * Killed between a send and its record: the webhook is sent once more, with the same
   ``webhook-id``, and never a third time (at least once, with an idempotency key).
-* Two workers, each with its own ``Database``, on one PostgreSQL: no row is delivered twice.
+* Two workers on one PostgreSQL — each with its own ``Database`` in one process, and two
+  ``proofdesk worker`` processes: no row is delivered twice.
 
 The killed workers are real processes (``SIGKILL``); the receiver is a real HTTP server."""
 
@@ -30,7 +31,7 @@ from proofdesk.canonical import stored_utc
 from proofdesk.domain.tickets import Kind
 from proofdesk.settings import Settings
 from proofdesk.store.db import Database
-from proofdesk.store.models import WebhookDelivery
+from proofdesk.store.models import WebhookAttempt, WebhookDelivery
 from tests.support.environment import two_pg_databases
 from tests.support.tenants import Tenant, actor_of, make_tenant
 from tests.support.webhooks import (
@@ -252,3 +253,53 @@ def test_two_workers_on_one_postgresql_never_deliver_a_row_twice(
     with two_databases[1].reader() as session:
         statuses = session.scalars(select(WebhookDelivery.status)).all()
     assert Counter(statuses) == {"delivered": 60}
+
+
+def unhurried(_: Received) -> tuple[int, dict[str, str], bytes]:
+    time.sleep(0.05)  # so that one process cannot empty the outbox before the other looks
+    return 204, {}, b""
+
+
+@pytest.mark.pg
+def test_two_worker_processes_on_one_postgresql_never_deliver_a_row_twice(
+    tmp_path: Path, receiver: Receiver
+) -> None:
+    with two_pg_databases("proofdesk_webhook_procs", tmp_path / "data.key") as (db, _):
+        tenant = make_tenant(db)
+        _, secret = subscribe(db, tenant, receiver.url + "/hook", TYPES)
+        receiver.answer = unhurried
+        env = environment((db.url, tmp_path)) | {"PROOFDESK_WEBHOOKS_CONCURRENCY": "2"}
+        command = str(Path(sys.executable).parent / "proofdesk")
+        processes = [
+            subprocess.Popen(  # noqa: S603 - our own command line
+                [command, "worker", "--only", "webhooks"],
+                env=env,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.PIPE,
+                text=True,
+            )
+            for _ in range(2)
+        ]
+        try:
+            for process in processes:
+                assert process.stdout is not None
+                assert process.stdout.readline().strip() == "running workers: webhooks"
+            open_tickets(db, tenant, 20)  # 40 webhooks, after both are polling
+            deadline = time.monotonic() + 120
+            while time.monotonic() < deadline and len(set(receiver.ids())) < 40:
+                time.sleep(0.2)
+            time.sleep(1.0)  # anything sent twice would arrive by now
+        finally:
+            for process in processes:
+                process.send_signal(signal.SIGTERM)
+            outputs = [process.communicate(timeout=60) for process in processes]
+        assert all(p.returncode == 0 for p in processes), outputs
+        ids = Counter(receiver.ids())
+        assert len(ids) == 40 and set(ids.values()) == {1}, ids
+        for got in receiver.at("/hook"):
+            verify_standard(secret, got)
+        with db.reader() as session:
+            statuses = Counter(session.scalars(select(WebhookDelivery.status)))
+            senders = set(session.scalars(select(WebhookAttempt.worker)))
+        assert statuses == {"delivered": 40}
+        assert len(senders) == 2  # both processes sent some: the race was run

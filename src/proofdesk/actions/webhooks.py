@@ -360,6 +360,7 @@ def do_record(session: Session, claim: Claim, outcome: Outcome, now: datetime) -
         WebhookAttempt(
             delivery_id=delivery.id,
             attempted_at=now,
+            worker=claim.owner,
             status_code=outcome.status_code,
             error=None if outcome.error is None else outcome.error[:500],
             duration_ms=outcome.duration_ms,

@@ -82,6 +82,8 @@ class WebhookAttempt(Base):
         ForeignKey("webhook_deliveries.id", ondelete="CASCADE"), index=True
     )
     attempted_at: Mapped[datetime] = mapped_column(TZ)
+    #: The worker that sent it (host:pid:random), for the operator.
+    worker: Mapped[str] = mapped_column(String(64), default="")
     status_code: Mapped[int | None] = mapped_column(Integer)
     error: Mapped[str | None] = mapped_column(String(500))
     duration_ms: Mapped[int] = mapped_column(Integer)

@@ -79,6 +79,7 @@ def upgrade() -> None:
         sa.Column("id", sa.String(length=36), nullable=False),
         sa.Column("delivery_id", sa.String(length=36), nullable=False),
         sa.Column("attempted_at", TZ, nullable=False),
+        sa.Column("worker", sa.String(length=64), nullable=False),
         sa.Column("status_code", sa.Integer(), nullable=True),
         sa.Column("error", sa.String(length=500), nullable=True),
         sa.Column("duration_ms", sa.Integer(), nullable=False),
