@@ -19,7 +19,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy import func, select
 
 from proofdesk.actions.tickets import NewTicket, do_add_message, do_change_status, do_create_ticket
-from proofdesk.actions.webhooks import RETRY_DELAYS
+from proofdesk.actions.webhook_deliveries import RETRY_DELAYS
 from proofdesk.domain.tickets import Kind, Status, Visibility
 from proofdesk.settings import Settings
 from proofdesk.store.db import Database

@@ -1,11 +1,11 @@
-"""The webhooks worker: sends the outbox's due deliveries (``actions.webhooks``).
+"""The webhooks worker: sends the outbox's due deliveries (``actions.webhook_deliveries``).
 
 Exactly once, at least once. A step claims a batch of due rows under the writer lock, each
-with a lease that outlasts the batch's sends (:func:`~proofdesk.actions.webhooks.do_claim`),
+with a lease that outlasts the batch's sends (:func:`~proofdesk.actions.webhook_deliveries.do_claim`),
 so a second worker, in this process or another, skips them. It builds the bodies from the
 stored events in a read transaction, sends them from a small thread pool outside any lock
 (each attempt bounded by the timeout), and records the outcomes under the writer lock as
-they come, a few per transaction (:func:`~proofdesk.actions.webhooks.do_record`). A worker
+they come, a few per transaction (:func:`~proofdesk.actions.webhook_deliveries.do_record`). A worker
 killed before it sends leaves leased rows that are claimed again once the lease ends and
 sent once; one killed between a send and its record sends that delivery once more, with the
 same ``webhook-id``.
@@ -26,7 +26,7 @@ from typing import Any
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from sqlalchemy import select
 
-from proofdesk.actions.webhooks import Claim, any_due, do_claim, do_record
+from proofdesk.actions.webhook_deliveries import Claim, any_due, do_claim, do_record
 from proofdesk.canonical import canonical_json, utc_now
 from proofdesk.domain.webhooks import webhook_data
 from proofdesk.errors import Error
