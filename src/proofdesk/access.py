@@ -33,6 +33,8 @@ from proofdesk.store.models import (
     TicketSla,
     TicketTag,
     User,
+    WebhookDelivery,
+    WebhookEndpoint,
 )
 
 
@@ -308,4 +310,37 @@ def access_contract(session: Session, organization_id: str, contract_hash: str) 
     ).first()
     if row is None:
         raise NotFound("no such contract")
+    return row
+
+
+def visible_webhook_endpoints(actor: Actor) -> Select[WebhookEndpoint]:
+    """The organization's webhook endpoints, for its admins only (oldest first)."""
+    require_scope(actor, Scope.ADMIN)
+    require_admin(actor)
+    return (
+        select(WebhookEndpoint)
+        .where(WebhookEndpoint.organization_id == actor.organization_id)
+        .order_by(WebhookEndpoint.created_at, WebhookEndpoint.id)
+    )
+
+
+def access_webhook_endpoint(session: Session, actor: Actor, endpoint_id: str) -> WebhookEndpoint:
+    """A webhook endpoint of the actor's organization, for its admins only (a refusal of
+    another tenant's endpoint reads as no endpoint)."""
+    require_scope(actor, Scope.ADMIN)
+    require_admin(actor)
+    row = session.get(WebhookEndpoint, endpoint_id)
+    if row is None or row.organization_id != actor.organization_id:
+        raise NotFound("no such webhook endpoint")
+    return row
+
+
+def access_webhook_delivery(
+    session: Session, actor: Actor, endpoint_id: str, delivery_id: str
+) -> WebhookDelivery:
+    """A delivery of an endpoint :func:`access_webhook_endpoint` lets the actor see."""
+    endpoint = access_webhook_endpoint(session, actor, endpoint_id)
+    row = session.get(WebhookDelivery, delivery_id)
+    if row is None or row.endpoint_id != endpoint.id:
+        raise NotFound("no such webhook delivery")
     return row

@@ -233,6 +233,37 @@ class Settings(BaseSettings):
         "written; 0: only when asked (tests).",
     )
 
+    # -- outbound webhooks (see docs/webhooks.md) -----------------------------------------------
+    webhooks_poll_seconds: float = Field(
+        default=1.0,
+        ge=0,
+        le=3600,
+        description="How often the webhooks worker sends what is due; 0: only when asked (tests).",
+    )
+    webhooks_timeout_seconds: float = Field(
+        default=15.0, gt=0, le=60, description="The whole of one delivery attempt at most."
+    )
+    webhooks_concurrency: int = Field(
+        default=8, ge=1, le=64, description="Deliveries one worker sends at once."
+    )
+    webhooks_allow_private: bool = Field(
+        default=False,
+        description="Allow endpoints on loopback, private, link-local and other non-public "
+        "addresses, and plain http (tests; receivers on the deployment's own network). Off: "
+        "https only, public addresses only (SSRF).",
+    )
+    webhooks_rotation_grace_seconds: int = Field(
+        default=24 * 3600,
+        ge=0,
+        le=30 * 86400,
+        description="How long a rotated-out secret keeps signing beside the new one.",
+    )
+    webhooks_key_file: Path | None = Field(
+        default=None,
+        description="The Ed25519 key of the v1a signatures (default: data_dir/webhook.key, "
+        "made on first start).",
+    )
+
     @field_validator("database_url")
     @classmethod
     def _url_scheme(cls, value: str | None) -> str | None:
@@ -294,6 +325,10 @@ class Settings(BaseSettings):
     @property
     def effective_data_key_file(self) -> Path:
         return self.data_key_file or self.data_dir / "data.key"
+
+    @property
+    def effective_webhooks_key_file(self) -> Path:
+        return self.webhooks_key_file or self.data_dir / "webhook.key"
 
     @property
     def effective_log_key_file(self) -> Path:

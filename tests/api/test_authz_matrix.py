@@ -54,9 +54,12 @@ from proofdesk.store.models import (
     TicketEvent,
     User,
     Wallet,
+    WebhookDelivery,
+    WebhookEndpoint,
 )
 from tests.support.paths import ROOT
 from tests.support.tenants import Member, Tenant, actor_of, make_tenant, new_ticket
+from tests.support.webhooks import subscribe, unsubscribe
 
 API = "/api/v1"
 KB_DIR = ROOT / "data" / "kb"
@@ -151,6 +154,20 @@ EXPECTED: dict[str, tuple[str, str]] = {
     "POST /attachments":                     ("201 201 201 403 201 201", "201 201 201 403 201 201"),
     "GET /attachments/{file}":               ("200 200 200 200 200 404", "404 404 404 404 404 404"),
     "GET /attachments/{file} (note)":        ("200 200 200 200 404 404", "404 404 404 404 404 404"),
+    # Outbound webhooks are an admin's integration (docs/webhooks.md).
+    "GET /webhooks/endpoints":               ("200 403 403 403 403 403", "200 403 403 403 403 403"),
+    "POST /webhooks/endpoints":              ("201 403 403 403 403 403", "201 403 403 403 403 403"),
+    "GET /webhooks/endpoints/{endpoint}":    ("200 403 403 403 403 403", "404 403 403 403 403 403"),
+    "PATCH /webhooks/endpoints/{endpoint}":  ("200 403 403 403 403 403", "404 403 403 403 403 403"),
+    "DELETE /webhooks/endpoints/{endpoint}": ("204 403 403 403 403 403", "404 403 403 403 403 403"),
+    "POST /webhooks/endpoints/{endpoint}/rotate-secret":
+                                             ("200 403 403 403 403 403", "404 403 403 403 403 403"),
+    "GET /webhooks/endpoints/{endpoint}/deliveries":
+                                             ("200 403 403 403 403 403", "404 403 403 403 403 403"),
+    "GET /webhooks/endpoints/{endpoint}/deliveries/{delivery}":
+                                             ("200 403 403 403 403 403", "404 403 403 403 403 403"),
+    "POST /webhooks/endpoints/{endpoint}/deliveries/{delivery}/redeliver":
+                                             ("200 403 403 403 403 403", "404 403 403 403 403 403"),
 }
 # fmt: on
 # POST /tickets by another tenant's staff names this tenant's customer as requester in the body:
@@ -446,6 +463,36 @@ def note_file(world: World, role: str) -> Ids:
     return {"file": world.note_file}
 
 
+def no_endpoints(world: World, role: str) -> Ids:
+    """Home without webhook endpoints (an organization may have only so many)."""
+    with world.db.reader() as session:
+        ids = session.scalars(
+            select(WebhookEndpoint.id).where(WebhookEndpoint.organization_id == world.home.org_id)
+        ).all()
+    for endpoint_id in ids:
+        unsubscribe(world.db, world.home, endpoint_id)
+    return {}
+
+
+def an_endpoint(world: World, role: str) -> Ids:
+    """A webhook endpoint of home, subscribed to new tickets (and no other)."""
+    no_endpoints(world, role)
+    endpoint_id, _ = subscribe(world.db, world.home, "http://127.0.0.1:9/hook", ["ticket.created"])
+    return {"endpoint": endpoint_id}
+
+
+def a_delivery(world: World, role: str) -> Ids:
+    """An endpoint of home and the delivery a new ticket queued for it."""
+    ids = an_endpoint(world, role)
+    fresh_ticket(world)
+    with world.db.reader() as session:
+        delivery = session.scalars(
+            select(WebhookDelivery.id).where(WebhookDelivery.endpoint_id == ids["endpoint"])
+        ).first()
+    assert delivery is not None
+    return {**ids, "delivery": delivery}
+
+
 def unique() -> str:
     return uuid.uuid4().hex[:12]
 
@@ -614,6 +661,18 @@ CALLS: dict[str, Call] = {
     ),
     "GET /attachments/{file}": Call(public_file),
     "GET /attachments/{file} (note)": Call(note_file),
+    "GET /webhooks/endpoints": Call(),
+    "POST /webhooks/endpoints": Call(
+        no_endpoints,
+        payload=json_body({"url": "http://127.0.0.1:9/hook", "event_types": ["ticket.created"]}),
+    ),
+    "GET /webhooks/endpoints/{endpoint}": Call(an_endpoint),
+    "PATCH /webhooks/endpoints/{endpoint}": Call(an_endpoint, json_body({"enabled": False})),
+    "DELETE /webhooks/endpoints/{endpoint}": Call(an_endpoint),
+    "POST /webhooks/endpoints/{endpoint}/rotate-secret": Call(an_endpoint),
+    "GET /webhooks/endpoints/{endpoint}/deliveries": Call(a_delivery),
+    "GET /webhooks/endpoints/{endpoint}/deliveries/{delivery}": Call(a_delivery),
+    "POST /webhooks/endpoints/{endpoint}/deliveries/{delivery}/redeliver": Call(a_delivery),
 }
 
 
@@ -650,6 +709,10 @@ def footprint(db: Database, org_id: str) -> dict[str, int]:
         "wallets": select(func.count()).where(Wallet.organization_id == org_id),
         "orders": select(func.count()).where(Order.organization_id == org_id),
         "attachments": select(func.count()).where(Attachment.organization_id == org_id),
+        "webhook endpoints": select(func.count()).where(WebhookEndpoint.organization_id == org_id),
+        "enabled webhook endpoints": select(func.count()).where(
+            WebhookEndpoint.organization_id == org_id, WebhookEndpoint.enabled.is_(True)
+        ),
         "live tokens": select(func.count())
         .select_from(ApiToken)
         .join(User, User.id == ApiToken.user_id)
@@ -748,6 +811,8 @@ def test_matrix_covers_every_endpoint(client: TestClient) -> None:
     public |= {("GET", "/log/anchors"), ("GET", "/chain")}
     # Shops' order webhooks authenticate by their HMAC signature (docs/contracts.md).
     public |= {("POST", "/webhooks/orders")}
+    # The Ed25519 key that verifies outbound webhooks is public by nature (docs/webhooks.md).
+    public |= {("GET", "/webhooks/signing-key")}
     routes = {shape(method, path) for path, item in paths.items() for method in item}
     assert routes - {shape(*m) for m in public} == {
         shape(*method_and_path(label)) for label in EXPECTED

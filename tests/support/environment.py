@@ -8,10 +8,15 @@ import os
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
+from pathlib import Path
 
 import pytest
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
+
+from proofdesk.ledger.keys import Keyring
+from proofdesk.store.db import Database
+from proofdesk.store.migrate import upgrade
 
 DEFAULT_PG = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
 
@@ -49,3 +54,17 @@ def fresh_pg_database(prefix: str) -> Iterator[str]:
         with admin.connect() as conn:
             conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
         admin.dispose()
+
+
+@contextmanager
+def two_pg_databases(prefix: str, data_key: Path) -> Iterator[tuple[Database, Database]]:
+    """Two ``Database`` objects (as two processes would have) on one fresh, migrated
+    PostgreSQL database, sealing under the data key at ``data_key``."""
+    with fresh_pg_database(prefix) as url:
+        first, second = (Database(url, keyring=Keyring.from_file(data_key)) for _ in range(2))
+        upgrade(first)
+        try:
+            yield first, second
+        finally:
+            first.dispose()
+            second.dispose()

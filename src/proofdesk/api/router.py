@@ -23,6 +23,7 @@ from proofdesk.api.routes import (
     payouts,
     sla,
     tickets,
+    webhooks,
 )
 from proofdesk.api.schemas.common import ERROR_RESPONSES
 from proofdesk.app.guards import reject_nul_characters
@@ -58,6 +59,7 @@ def install(app: FastAPI, db: Database) -> None:
         analytics,
         accounts,
         attachments,
+        webhooks,
     ):
         api.include_router(module.router)
     app.include_router(api)

@@ -30,7 +30,7 @@ def worker(
             "--only",
             metavar="NAMES",
             help="Comma-separated workers to run: checkpoints, anchoring, payouts, automation, "
-            "sla (default: all).",
+            "sla, webhooks (default: all).",
         ),
     ] = None,
 ) -> None:

@@ -1,7 +1,8 @@
 """Appending to the ticket event stream and keeping the projections in step.
 
 :class:`EventAppender` is the only code that inserts into ``ticket_events``, ``tickets``,
-``ticket_tags`` and ``messages``. It must run inside :meth:`Database.writer` (which holds the
+``ticket_tags`` and ``messages`` (and, through ``store.webhook_outbox``, the only code that
+queues webhook deliveries). It must run inside :meth:`Database.writer` (which holds the
 sequencer lock), so the sequence numbers it hands out are gap-free and in commit order.
 The projection is computed by ``domain.tickets.apply_event`` — the same function that
 ``rebuild`` uses — and written in the same transaction as the event, and so is the event's
@@ -29,6 +30,7 @@ from proofdesk.ledger.store import EventReader, LedgerWriter
 from proofdesk.store.models import LogHead, Message, Ticket, TicketEvent, TicketTag
 from proofdesk.store.rows import row_to_state as row_to_state  # re-exported for its callers
 from proofdesk.store.rows import state_to_row
+from proofdesk.store.webhook_outbox import enqueue as enqueue_webhooks
 
 
 class EventAppender:
@@ -123,6 +125,8 @@ class EventAppender:
                 payload=canonical_json(self.ledger.seal(event)).decode(),
             )
         )
+        # The webhook outbox rows commit (or roll back) with the event: docs/webhooks.md.
+        enqueue_webhooks(self.session, event, organization_id)
 
 
 def project(session: Session, old: TicketState | None, new: TicketState, event: Event) -> None:

@@ -7,7 +7,7 @@ from fastapi.staticfiles import StaticFiles
 
 from proofdesk.app.guards import reject_nul_characters
 from proofdesk.web import console, dashboard, live, pages, payouts, portal, signin, widget
-from proofdesk.web.admin import contracts, overview, sla
+from proofdesk.web.admin import contracts, overview, sla, webhooks
 
 
 def install(app: FastAPI) -> None:
@@ -23,6 +23,7 @@ def install(app: FastAPI) -> None:
         overview,
         sla,
         contracts,
+        webhooks,
     ):
         app.include_router(module.router, dependencies=[Depends(reject_nul_characters)])
     app.mount("/static", StaticFiles(directory=pages.STATIC), name="static")

@@ -25,6 +25,7 @@ from proofdesk.workers.checkpoints import CheckpointLoop
 from proofdesk.workers.inbox import InboxWorker
 from proofdesk.workers.payouts import PayoutWorker
 from proofdesk.workers.sla import SlaWorker
+from proofdesk.workers.webhooks import WebhookWorker
 
 W = TypeVar("W", bound=PeriodicWorker)
 
@@ -70,6 +71,7 @@ FACTORIES: dict[str, Callable[[Parts], PeriodicWorker]] = {
     "inbox": lambda p: InboxWorker(
         p.db, p.chain, _chain_interval(p.settings), contract=p.settings.request_inbox_contract
     ),
+    "webhooks": lambda p: WebhookWorker.from_settings(p.settings, p.db),
 }
 NAMES = tuple(FACTORIES)
 
@@ -116,6 +118,9 @@ class Workers:
     @property
     def inbox(self) -> InboxWorker:
         return self._get("inbox", InboxWorker)
+
+    def webhooks(self) -> WebhookWorker:
+        return self._get("webhooks", WebhookWorker)
 
     def _get(self, name: str, kind: type[W]) -> W:
         worker = self.by_name[name]

@@ -45,6 +45,7 @@ from proofdesk.store.models.assistant import (
     KbArticle,
     KbRevision,
 )
+from proofdesk.store.models.webhooks import WebhookAttempt, WebhookDelivery, WebhookEndpoint
 # isort: on
 
 __all__ = [
@@ -94,5 +95,8 @@ __all__ = [
     "TicketTag",
     "User",
     "Wallet",
+    "WebhookAttempt",
+    "WebhookDelivery",
+    "WebhookEndpoint",
     "new_id",
 ]

@@ -6,6 +6,7 @@ so the same rules hold."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import replace
 from typing import Annotated, Any
 
@@ -131,19 +132,25 @@ def overview_page(
     )
 
 
-def attempt(request: Request, visitor: Visitor, change: Any, then: Any = None) -> Response:
+def attempt(
+    request: Request,
+    visitor: Visitor,
+    change: Any,
+    then: Any = None,
+    *,
+    failed: Callable[[int, str], Response] | None = None,
+) -> Response:
     """Run ``change(session)`` in one transaction; then ``then(its result)`` (default: back to
-    the overview), or the overview with the error (nothing changed)."""
+    the overview), or ``failed(status, error text)`` (default: the overview with the error;
+    nothing changed)."""
     try:
         with services_of(request).db.writer() as session:
             result = change(session)
     except Error as exc:
-        return overview_page(
-            request,
-            visitor,
-            status=exc.http_status,
-            error=error_text(exc, locale_of(request, visitor)),
-        )
+        text = error_text(exc, locale_of(request, visitor))
+        if failed is not None:
+            return failed(exc.http_status, text)
+        return overview_page(request, visitor, status=exc.http_status, error=text)
     return then(result) if then is not None else RedirectResponse("/admin", 303)
 
 

@@ -1,0 +1,280 @@
+"""The channels, measured. Each part is a function of its own and rewrites its own section of
+``docs/benchmarks.md``; ``--only`` picks parts.
+
+**Webhooks** (:func:`bench_webhooks`): outbound deliveries per second from the webhooks
+worker to a receiver on loopback (the standard library's threading HTTP server, answering
+204), over a throwaway SQLite database (and PostgreSQL with ``--pg URL``); and what the outbox
+adds to a ticket write (the delivery rows written with each event). Between
+``<!-- channels-webhooks:start -->`` and ``<!-- channels-webhooks:end -->``.
+
+    .venv/bin/python bench/channels.py --only webhooks [--tickets 500] [--pg URL]
+"""
+
+from __future__ import annotations
+
+import argparse
+import http.server
+import os
+import statistics
+import sys
+import tempfile
+import threading
+import time
+import uuid
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import create_engine, select, text
+from sqlalchemy.engine import make_url
+
+sys.path.insert(0, str(Path(__file__).parent))
+from api_load import cpu_model
+from ledger import markdown_table, replace_section, run_header
+from proofdesk.access import Actor
+from proofdesk.actions.accounts import do_create_organization, do_create_user
+from proofdesk.actions.tickets import NewTicket, do_create_ticket
+from proofdesk.actions.webhooks import UrlPolicy, do_create_endpoint
+from proofdesk.domain.roles import Role
+from proofdesk.domain.tickets import Kind
+from proofdesk.ledger.keys import Keyring
+from proofdesk.store.db import Database
+from proofdesk.store.migrate import upgrade
+from proofdesk.store.models import WebhookAttempt, WebhookDelivery
+from proofdesk.webhooks.keys import signing_key
+from proofdesk.webhooks.sender import Sender
+from proofdesk.workers.webhooks import WebhookWorker
+
+WEBHOOKS_START, WEBHOOKS_END = "<!-- channels-webhooks:start -->", "<!-- channels-webhooks:end -->"
+
+
+# -- webhooks --------------------------------------------------------------------------------
+
+
+class _Quiet(http.server.BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+    count = 0
+    lock = threading.Lock()
+
+    def log_message(self, format: str, *args: Any) -> None:
+        pass
+
+    def do_POST(self) -> None:
+        self.rfile.read(int(self.headers.get("Content-Length", "0")))
+        with _Quiet.lock:
+            _Quiet.count += 1
+        self.send_response(204)
+        self.send_header("Content-Length", "0")
+        self.end_headers()
+
+
+@contextmanager
+def _receiver() -> Iterator[str]:
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _Quiet)
+    server.daemon_threads = True
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}/hook"
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+@contextmanager
+def _database(kind: str, workdir: Path, pg: str | None) -> Iterator[Database]:
+    keyring = Keyring.from_file(workdir / "data.key")
+    if kind == "sqlite":
+        db = Database(f"sqlite:///{workdir / 'bench.db'}", keyring=keyring)
+        upgrade(db)
+        try:
+            yield db
+        finally:
+            db.dispose()
+        return
+    assert pg is not None
+    base = make_url(pg)
+    name = f"bench_hooks_{uuid.uuid4().hex[:8]}"
+    admin = create_engine(base, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
+    db = Database(base.set(database=name).render_as_string(hide_password=False), keyring=keyring)
+    try:
+        upgrade(db)
+        yield db
+    finally:
+        db.dispose()
+        with admin.connect() as conn:
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
+
+
+def _write_tickets(db: Database, customer: Actor, count: int) -> float:
+    """Seconds to open ``count`` tickets (two events each), one transaction each."""
+    started = time.perf_counter()
+    for n in range(count):
+        with db.writer() as session:
+            do_create_ticket(
+                session, customer, NewTicket(kind=Kind.QUESTION, subject=f"T{n}", body="Hi")
+            )
+    return time.perf_counter() - started
+
+
+@dataclass
+class WebhookResult:
+    database: str
+    concurrency: int
+    deliveries: int
+    seconds: float
+    attempt_p50_ms: float
+    write_ms_without: float
+    write_ms_with: float
+
+    def cells(self) -> list[str]:
+        return [
+            self.database,
+            str(self.concurrency),
+            f"{self.deliveries:,}",
+            f"{self.deliveries / self.seconds:,.0f}",
+            f"{self.attempt_p50_ms:.1f}",
+            f"{self.write_ms_without:.2f}",
+            f"{self.write_ms_with:.2f}",
+        ]
+
+
+WEBHOOK_HEADERS = [
+    "database",
+    "sends at once",
+    "deliveries",
+    "deliveries/s",
+    "attempt p50 ms",
+    "ticket write ms, no endpoint",
+    "with 1 endpoint",
+]
+
+
+def bench_webhooks(
+    kind: str, tickets: int, concurrency: int, pg: str | None = None
+) -> WebhookResult:
+    """Queue ``2 * tickets`` webhooks, then time one worker delivering them all."""
+    with (
+        tempfile.TemporaryDirectory() as tmp,
+        _database(kind, Path(tmp), pg) as db,
+        _receiver() as url,
+    ):
+        assert db.keyring is not None
+        with db.writer() as session:
+            org = do_create_organization(session, f"b{uuid.uuid4().hex[:8]}", "Bench")
+            admin = do_create_user(
+                session, org.id, role=Role.ADMIN, display_name="a", email="a@bench.example"
+            )
+            user = do_create_user(session, org.id, role=Role.CUSTOMER, display_name="c", email=None)
+        customer = Actor(user.id, org.id, Role.CUSTOMER)
+        sample = max(50, tickets // 5)
+        without = _write_tickets(db, customer, sample) / sample * 1000
+        with db.writer() as session:
+            do_create_endpoint(
+                session,
+                Actor(admin.id, org.id, Role.ADMIN),
+                db.keyring,
+                UrlPolicy(allow_private=True),
+                url=url,
+                event_types=["ticket.created", "message.added"],
+            )
+        with_endpoint = _write_tickets(db, customer, tickets) / tickets * 1000
+        worker = WebhookWorker(
+            db,
+            0,
+            sender=Sender(timeout=15, allow_private=True),
+            key=signing_key(Path(tmp) / "webhook.key"),
+            threads=concurrency,
+            batch=concurrency * 4,
+        )
+        _Quiet.count = 0
+        started = time.perf_counter()
+        while worker.step():
+            pass
+        seconds = time.perf_counter() - started
+        worker.stop()
+        with db.reader() as session:
+            delivered = session.scalars(
+                select(WebhookDelivery.status).where(WebhookDelivery.status == "delivered")
+            ).all()
+            durations = session.scalars(select(WebhookAttempt.duration_ms)).all()
+        assert len(delivered) == 2 * tickets == _Quiet.count, (len(delivered), _Quiet.count)
+        return WebhookResult(
+            kind,
+            concurrency,
+            len(delivered),
+            seconds,
+            statistics.median(durations),
+            without,
+            with_endpoint,
+        )
+
+
+def write_webhooks(results: list[WebhookResult], argv: list[str]) -> None:
+    lines = [
+        WEBHOOKS_START,
+        *run_header("channels.py", argv),
+        "",
+        f"- machine: {cpu_model()}; one worker process sending to a threading HTTP server "
+        "on 127.0.0.1 (same machine), which answers 204 at once",
+        "- each delivery: claimed under the writer lock with a lease, body built from the "
+        "stored event, signed v1 (HMAC-SHA256) and v1a (Ed25519), sent over keep-alive "
+        "connections, recorded with its attempt row under the writer lock",
+        "- ticket write: one `do_create_ticket` transaction (two events), mean",
+        f"- load average when written: {os.getloadavg()[0]:.1f} on this machine's "
+        f"{os.cpu_count()} CPUs (other processes share them)",
+        "",
+        *markdown_table(WEBHOOK_HEADERS, [r.cells() for r in results]),
+        "",
+        WEBHOOKS_END,
+    ]
+    replace_section(
+        WEBHOOKS_START, WEBHOOKS_END, "Webhooks (`bench/channels.py`)", "\n".join(lines)
+    )
+
+
+def run_webhooks(args: argparse.Namespace, argv: list[str]) -> list[list[str]]:
+    kinds = ["sqlite"] + (["pg"] if args.pg else [])
+    results = [
+        bench_webhooks(kind, args.tickets, concurrency, args.pg)
+        for kind in kinds
+        for concurrency in args.concurrency
+    ]
+    if not args.no_write:
+        write_webhooks(results, argv)
+    return [WEBHOOK_HEADERS, *(r.cells() for r in results)]
+
+
+#: Part name → runner; each returns its table (headers first) and writes its own section.
+PARTS: dict[str, Callable[[argparse.Namespace, list[str]], list[list[str]]]] = {
+    "webhooks": run_webhooks,
+}
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--only", default=",".join(PARTS), help="comma-separated parts")
+    parser.add_argument("--tickets", type=int, default=500, help="tickets (2 webhooks each)")
+    parser.add_argument(
+        "--concurrency",
+        type=lambda t: [int(x) for x in t.split(",")],
+        default=[1, 8],
+        help="sends at once, comma-separated",
+    )
+    parser.add_argument("--pg", help="a PostgreSQL server URL to measure too")
+    parser.add_argument("--no-write", action="store_true", help="do not touch docs/")
+    args = parser.parse_args(argv)
+    for name in args.only.split(","):
+        table = PARTS[name.strip()](args, sys.argv[1:] if argv is None else argv)
+        for row in table:
+            print(" | ".join(row))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
