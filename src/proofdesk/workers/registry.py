@@ -15,6 +15,7 @@ from typing import TypeVar
 from proofdesk.chain.anchoring import Anchorer
 from proofdesk.chain.base import Chain
 from proofdesk.errors import InvalidInput
+from proofdesk.mail.smtp import Mailer
 from proofdesk.settings import Settings
 from proofdesk.store.db import Database
 from proofdesk.verify.note import Signer
@@ -22,6 +23,9 @@ from proofdesk.workers.anchoring import AnchorLoop
 from proofdesk.workers.automation import Automator
 from proofdesk.workers.base import PeriodicWorker
 from proofdesk.workers.checkpoints import CheckpointLoop
+from proofdesk.workers.mail_outbox import MailOutbox, smtp_sender
+from proofdesk.workers.mail_poll import MailPoller
+from proofdesk.workers.mail_smtp import MailSmtpEndpoint
 from proofdesk.workers.payouts import PayoutWorker
 from proofdesk.workers.sla import SlaWorker
 
@@ -66,6 +70,11 @@ FACTORIES: dict[str, Callable[[Parts], PeriodicWorker]] = {
         sweep_seconds=p.settings.automation_sweep_seconds,
     ),
     "sla": lambda p: SlaWorker(p.db, p.settings.sla_poll_seconds),
+    "mail_poll": lambda p: MailPoller(p.db, p.settings, p.settings.mail_poll_seconds),
+    "mail_outbox": lambda p: MailOutbox(
+        p.db, smtp_sender(Mailer.from_settings(p.settings)), p.settings.mail_outbox_seconds
+    ),
+    "mail_smtp": lambda p: MailSmtpEndpoint(p.db, p.settings),
 }
 NAMES = tuple(FACTORIES)
 

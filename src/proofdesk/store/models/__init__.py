@@ -39,6 +39,7 @@ from proofdesk.store.models.assistant import (
     KbArticle,
     KbRevision,
 )
+from proofdesk.store.models.mail import MailAddressState, MailImport, Mailbox, MailOutbox
 # isort: on
 
 __all__ = [
@@ -63,6 +64,10 @@ __all__ = [
     "LogHead",
     "LoginLink",
     "Macro",
+    "MailAddressState",
+    "MailImport",
+    "MailOutbox",
+    "Mailbox",
     "MerkleNode",
     "Message",
     "Order",
