@@ -171,16 +171,18 @@ def _part_text(part: Message) -> str:
 
 
 def _automatic(message: Message, subject: str) -> str | None:
-    auto = (message.get("Auto-Submitted") or "").strip().lower()
+    # Raw values: these are plain tokens, and the header registry's parsing is the slowest
+    # step of reading a mail.
+    auto = (_raw(message, "auto-submitted") or "").strip().lower()
     if auto and auto != "no":
         return f"Auto-Submitted: {auto[:40]}"  # RFC 3834 §5
-    precedence = (message.get("Precedence") or "").strip().lower()
+    precedence = (_raw(message, "precedence") or "").strip().lower()
     if precedence in ("bulk", "list", "junk", "auto_reply"):
         return f"Precedence: {precedence}"
     for name in _AUTO_HEADERS:
-        if message.get(name) is not None:
+        if _raw(message, name) is not None:
             return f"{name} present"
-    if message.get("List-Id") is not None:
+    if _raw(message, "list-id") is not None:
         return "List-Id present (a mailing list)"
     if _OUT_OF_OFFICE.search(subject):
         return "out-of-office subject"

@@ -1,0 +1,154 @@
+"""How fast e-mail comes in on one core: 20 KB mails parsed (MIME, charsets, quoted history
+stripped) and, separately, parsed *and threaded and written* (``actions.mail_in.ingest`` on a
+throwaway SQLite database: a customer's first mail opens a ticket, the next ones thread onto
+it by ``In-Reply-To``).
+
+Prints a table and rewrites its section of ``docs/benchmarks.md`` (between
+``<!-- channels:start -->`` and ``<!-- channels:end -->``).
+
+    .venv/bin/python bench/channels.py [--seconds 3]
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import tempfile
+import time
+from email.message import EmailMessage
+from email.utils import make_msgid
+from pathlib import Path
+
+from rich.console import Console
+from rich.table import Table
+
+sys.path.insert(0, str(Path(__file__).parent))
+from api_load import cpu_model
+from ledger import markdown_table, replace_section, run_header
+from proofdesk.access import Actor
+from proofdesk.actions.accounts import do_create_organization, do_create_user
+from proofdesk.actions.blobs import BlobStore
+from proofdesk.actions.mail_in import ingest
+from proofdesk.actions.mailboxes import MailboxSpec, do_create_mailbox
+from proofdesk.domain.roles import Role
+from proofdesk.ledger.keys import Keyring
+from proofdesk.mail.parse import parse
+from proofdesk.settings import Settings
+from proofdesk.store.db import Database
+from proofdesk.store.migrate import upgrade
+
+SIZE = 20 * 1024
+PARAGRAPH = "我的 USDT 提币已经等了三个小时，交易哈希是 0xabc。Please check the withdrawal status. "
+
+
+def sample(n: int, to: str, replying_to: str | None) -> bytes:
+    message = EmailMessage()
+    message["From"] = f"Customer {n % 50} <c{n % 50}@customer.example>"
+    message["To"] = to
+    message["Subject"] = "提币问题 / withdrawal"
+    message["Message-ID"] = make_msgid(domain="customer.example")
+    if replying_to:
+        message["In-Reply-To"] = f"<{replying_to}>"
+    quote = "\n".join("> " + PARAGRAPH for _ in range(40))
+    body = PARAGRAPH * 4 + "\n\n在 2026年12月1日 10:00，Support 写道：\n" + quote
+    message.set_content(body, charset="utf-8")
+    message.add_attachment(
+        b"x" * max(0, SIZE - len(body.encode()) - 2000),
+        maintype="application",
+        subtype="octet-stream",
+        filename="log.bin",
+    )
+    return message.as_bytes()
+
+
+def timed(seconds: float, one: object) -> tuple[int, float]:
+    assert callable(one)
+    count, start = 0, time.perf_counter()
+    while time.perf_counter() - start < seconds:
+        one(count)
+        count += 1
+    return count, time.perf_counter() - start
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--seconds", type=float, default=3.0)
+    parser.add_argument("--no-write", action="store_true", help="do not touch docs/")
+    args = parser.parse_args(argv)
+    mails = [sample(n, "support@acme.example", None) for n in range(200)]
+    size = sum(map(len, mails)) // len(mails)
+    parsed, parse_s = timed(args.seconds, lambda i: parse(mails[i % len(mails)]))
+
+    with tempfile.TemporaryDirectory() as tmp:
+        settings = Settings(
+            data_dir=Path(tmp),
+            database_url=f"sqlite:///{tmp}/bench.db",
+            attachment_types=("text/plain",),
+        )
+        db = Database(settings.database_url or "", keyring=Keyring.from_file(Path(tmp) / "k"))
+        upgrade(db)
+        with db.writer() as session:
+            org = do_create_organization(session, "acme", "Acme")
+            admin = do_create_user(
+                session, org.id, role=Role.ADMIN, display_name="a", email="admin@acme.example"
+            )
+            assert db.keyring is not None
+            box = do_create_mailbox(
+                session,
+                Actor(admin.id, org.id, Role.ADMIN),
+                db.keyring,
+                MailboxSpec(address="support@acme.example"),
+            )
+            mailbox_id = box.id
+        blobs = BlobStore(settings.blob_dir)
+        last: dict[int, str] = {}
+
+        def take(i: int) -> None:
+            who = i % 50
+            raw = sample(i, "support@acme.example", last.get(who))
+            taken = ingest(db, blobs, settings, mailbox_id, raw)
+            last[who] = taken.message_id
+
+        ingested, ingest_s = timed(args.seconds, take)
+        db.dispose()
+
+    rows = [
+        [
+            f"parse + strip quotes ({size // 1024} KB mail)",
+            f"{parsed / parse_s:,.0f}",
+            f"{parse_s / parsed * 1e6:,.0f}",
+        ],
+        [
+            "parse + thread + write (SQLite, one writer)",
+            f"{ingested / ingest_s:,.0f}",
+            f"{ingest_s / ingested * 1e6:,.0f}",
+        ],
+    ]
+    headers = ["operation (one core)", "per second", "µs each"]
+    table = Table(*headers, title="e-mail in")
+    for row in rows:
+        table.add_row(*row)
+    Console(width=140).print(table)
+    if args.no_write:
+        return 0
+    start, end = "<!-- channels:start -->", "<!-- channels:end -->"
+    block = "\n".join(
+        [
+            start,
+            *run_header("channels.py", sys.argv[1:] if argv is None else argv),
+            "",
+            f"- machine: {cpu_model()}; one process, one thread; aim ≥ 200 mails/s parsed and "
+            "threaded. The write includes the event, its Merkle leaf, the projection and the "
+            "attachment (kept original) in the blob store.",
+            "",
+            *markdown_table(headers, rows),
+            "",
+            end,
+        ]
+    )
+    replace_section(start, end, "## E-mail in (`bench/channels.py`)", block)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
