@@ -76,6 +76,8 @@ def settings(backend: tuple[str, Path]) -> Settings:
         automation_poll_seconds=0,  # and run service contracts when they want to
         sla_poll_seconds=0,  # and SLA sweeps
         automation_sweep_seconds=0,
+        mail_poll_seconds=0,  # and poll mailboxes
+        mail_outbox_seconds=0,  # and send the outbox
     )
 
 
