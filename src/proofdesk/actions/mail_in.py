@@ -294,6 +294,20 @@ def _attach(session: Session, actor: Actor, file: Stored) -> str:
     return row.id
 
 
+def find_thread(session: Session, mailbox: Mailbox, parsed: ParsedMail) -> str | None:
+    """The ticket a mail would thread onto, read only (what ``do_take_mail`` decides under the
+    lock; the benchmark and diagnostics use it)."""
+    sender = session.scalars(
+        select(User.id).where(
+            User.organization_id == mailbox.organization_id, User.email == parsed.sender
+        )
+    ).first()
+    if sender is None:
+        return None
+    found = _thread(session, mailbox, parsed, sender)
+    return found.id if found is not None else None
+
+
 def _open_ticket(session: Session, org: str, ticket_id: str | None) -> Ticket | None:
     """The ticket (followed through merges), locked; None if it cannot take a reply."""
     for _ in range(10):
