@@ -151,10 +151,17 @@ def main(argv: list[str] | None = None) -> int:
             *run_header("channels.py", sys.argv[1:] if argv is None else argv),
             "",
             f"- machine: {cpu_model()}; one process, one thread; aim ≥ 200 mails/s parsed and "
-            "threaded. The write includes the event, its Merkle leaf, the projection and the "
-            "attachment (kept original) in the blob store.",
+            "threaded. Each mail: ~20 KB, Chinese and English text over 40 quoted lines, and a "
+            "PNG. The machine is shared with other jobs: runs vary by a factor of two.",
             "",
             *markdown_table(headers, rows),
+            "",
+            "Parsing meets the aim; finding the ticket adds a few indexed reads (~2 ms on a "
+            "quiet machine). The whole write is bounded by what every ticket write costs (the "
+            "API's own creates run at ~80/s on SQLite with the ledger, above), plus the secret "
+            "scan of the kept original (`domain.redaction`, ~15 ms for 20 KB of text) and two "
+            "fsynced blobs: **the aim is not met end to end**, and neither cost is specific to "
+            "mail.",
             "",
             end,
         ]
