@@ -6,11 +6,15 @@ SMTP relay on loopback by the outbox worker."""
 from __future__ import annotations
 
 import smtplib
+import subprocess
+import sys
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import timedelta
 from email.message import EmailMessage
 from email.utils import make_msgid
+from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
@@ -471,3 +475,46 @@ def test_the_inbound_smtp_endpoint_takes_mail_and_refuses_unknown_recipients(
             select(MailImport).where(MailImport.sender == "carol@customer.example")
         ).all()
         assert [i.outcome for i in imported] == ["ticket"]
+
+
+_KILLED_SENDER = """
+import sys, time
+from pathlib import Path
+from proofdesk.ledger.keys import Keyring
+from proofdesk.store.db import Database
+from proofdesk.workers.mail_outbox import MailOutbox
+
+url, key, ready = sys.argv[1:4]
+db = Database(url, keyring=Keyring.from_file(Path(key)))
+
+def send(message):
+    Path(ready).write_text(str(message["Message-ID"]))
+    time.sleep(600)  # killed here: the row is claimed, the mail not yet sent
+
+MailOutbox(db, send, 0).step()
+"""
+
+
+def test_a_sender_process_killed_before_the_send_delivers_once_after_restart(
+    client: TestClient, desk: Desk, backend: tuple[str, Path], tmp_path: Path
+) -> None:
+    first = desk.take(mail(desk, "Hi"))
+    agent_reply(client, desk, first.ticket_id or "", "Hello from support")
+    ready = tmp_path / "claimed"
+    child = subprocess.Popen(  # noqa: S603 - our own interpreter and script
+        [sys.executable, "-c", _KILLED_SENDER, backend[0], str(backend[1] / "data.key"), str(ready)]
+    )
+    try:
+        deadline = time.monotonic() + 60
+        while not ready.exists() and child.poll() is None and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert ready.exists(), "the sender never reached the send"
+    finally:
+        child.kill()
+        child.wait()
+    assert desk.send_outbox() == 0  # the dead sender's lease holds
+    later = lambda: utc_now() + mail_out.LEASE + timedelta(seconds=1)  # noqa: E731
+    assert OutboxWorker(desk.db, smtp_sender(desk.relay.mailer()), 0, now=later).step() == 1
+    assert OutboxWorker(desk.db, smtp_sender(desk.relay.mailer()), 0, now=later).step() == 0
+    assert len(desk.relay.received) == 1
+    assert str(desk.relay.messages()[0]["Message-ID"]) == ready.read_text()
