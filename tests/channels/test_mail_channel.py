@@ -518,3 +518,34 @@ def test_a_sender_process_killed_before_the_send_delivers_once_after_restart(
     assert OutboxWorker(desk.db, smtp_sender(desk.relay.mailer()), 0, now=later).step() == 0
     assert len(desk.relay.received) == 1
     assert str(desk.relay.messages()[0]["Message-ID"]) == ready.read_text()
+
+
+def test_staff_are_notified_by_e_mail_as_they_chose(client: TestClient, desk: Desk) -> None:
+    first = desk.take(mail(desk, "Hi"))
+    ticket_id = first.ticket_id or ""
+    assigned = client.put(
+        f"/api/v1/tickets/{ticket_id}/assignment",
+        json={"assignee_id": desk.tenant.agent.user_id, "team_id": desk.tenant.team_id},
+        headers=desk.tenant.supervisor.headers,
+    )
+    assert assigned.status_code == 200, assigned.text
+    assert desk.send_outbox() == 1
+    notice = reply_to_last(desk)
+    assert notice["To"] == desk.tenant.agent.email
+    assert notice["Auto-Submitted"] == "auto-replied"
+    assert "assigned to you" in str(notice["Subject"])
+    with desk.db.writer() as session:
+        agent = session.get(User, desk.tenant.agent.user_id)
+        assert agent is not None
+        mail_out.do_set_notifications(session, agent, customer_replied=False)
+    desk.take(mail(desk, "Any news?", headers={"In-Reply-To": f"<{first.message_id}>"}))
+    assert desk.send_outbox() == 0  # turned off
+    with desk.db.writer() as session:
+        agent = session.get(User, desk.tenant.agent.user_id)
+        assert agent is not None
+        mail_out.do_set_notifications(session, agent, customer_replied=True)
+    desk.take(mail(desk, "Hello??", headers={"In-Reply-To": f"<{first.message_id}>"}))
+    assert desk.send_outbox() == 1
+    assert "replied" in str(reply_to_last(desk)["Subject"])
+    with desk.db.writer() as session, pytest.raises(Error):
+        mail_out.do_set_notifications(session, agent, nonsense=True)

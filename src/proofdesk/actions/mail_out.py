@@ -25,6 +25,7 @@ from sqlalchemy.orm import Session
 from proofdesk.canonical import utc_now
 from proofdesk.domain.roles import Role
 from proofdesk.domain.tickets import Channel, TicketState, Visibility
+from proofdesk.errors import InvalidInput
 from proofdesk.i18n import N_, translate
 from proofdesk.ledger.keys import Keyring
 from proofdesk.mail.address import reply_address
@@ -32,6 +33,7 @@ from proofdesk.mail.compose import Outgoing, text_to_html
 from proofdesk.store.models import (
     MailAddressState,
     Mailbox,
+    MailNotificationPrefs,
     MailOutbox,
     Message,
     Organization,
@@ -46,6 +48,17 @@ LEASE = timedelta(minutes=2)
 MAX_REFERENCES = 20
 
 FOOTER = N_("Reply to this e-mail to add to your request #{number}.")
+
+#: Staff notifications by kind: the subject, then the body's first line.
+NOTICES = {
+    "assigned": N_("Request #{number} was assigned to you: {subject}"),
+    "customer_replied": N_("The customer replied on request #{number}: {subject}"),
+    "sla_warning": N_("Request #{number} is about to miss its SLA target ({target}): {subject}"),
+}
+NOTICE_FOOTER = N_(
+    "Open request #{number} in the agent console. You can turn these e-mails off in your "
+    "notification settings."
+)
 
 
 def backoff(attempts: int) -> timedelta:
@@ -146,7 +159,7 @@ def do_queue_reply(session: Session, state: TicketState, payload: dict[str, Any]
         sender=formataddr((org.name if org else "", mailbox.address)),
         recipient=customer.email,
         reply_to=reply_address(reply_key(session, mailbox), mailbox.address, state.number),
-        subject=f"Re: {state.subject} [#{state.number}]",
+        subject=one_line(f"Re: {state.subject} [#{state.number}]")[:400],
         text=f"{body}\n\n-- \n{footer}\n",
         html=text_to_html(body, footer),
         in_reply_to=earlier[-1] if earlier else None,
@@ -159,6 +172,85 @@ def do_queue_reply(session: Session, state: TicketState, payload: dict[str, Any]
     session.add(row)
     session.flush()
     return Queued(row.id, message_id)
+
+
+def one_line(text: str) -> str:
+    """Header text on one line (the ``email`` policy would refuse a line break anyway)."""
+    return " ".join(text.split())
+
+
+def wants(session: Session, user_id: str, kind: str) -> bool:
+    prefs = session.get(MailNotificationPrefs, user_id)
+    return prefs is None or bool(getattr(prefs, kind))
+
+
+def do_notify(
+    session: Session, state: TicketState, user_id: str | None, kind: str, **values: str
+) -> Queued | None:
+    """Queue a staff notification (``NOTICES``) about this ticket, unless the person turned
+    that kind off, has no address, or the organization has no mailbox to send from. Marked
+    ``Auto-Submitted``; it carries no message content, only the ticket's number and subject."""
+    if user_id is None or kind not in NOTICES:
+        return None
+    person = session.get(User, user_id)
+    if (
+        person is None
+        or not person.email
+        or not person.is_active
+        or person.role == Role.CUSTOMER.value
+        or not wants(session, user_id, kind)
+    ):
+        return None
+    mailbox = mailbox_of(session, state.organization_id)
+    if mailbox is None:
+        return None
+    subject = one_line(
+        translate(
+            person.locale, NOTICES[kind], number=state.number, subject=state.subject, **values
+        )
+    )
+    footer = translate(person.locale, NOTICE_FOOTER, number=state.number)
+    message_id = make_msgid(domain=mailbox.address.rpartition("@")[2]).strip("<>")
+    now = utc_now()
+    row = MailOutbox(
+        organization_id=state.organization_id,
+        ticket_id=state.id,
+        event_seq=state.last_seq,
+        message_id=message_id,
+        sender=formataddr(("ProofDesk", mailbox.address)),
+        recipient=person.email,
+        reply_to=None,
+        subject=subject[:400],
+        text=f"{subject}\n\n{footer}\n",
+        html=text_to_html(subject, footer),
+        in_reply_to=None,
+        references="",
+        automatic=True,
+        attempts=0,
+        next_attempt_at=now,
+        created_at=now,
+    )
+    session.add(row)
+    session.flush()
+    return Queued(row.id, message_id)
+
+
+def do_set_notifications(session: Session, user: User, **choices: bool) -> MailNotificationPrefs:
+    """Turn kinds of staff notification on or off for ``user`` (the caller checked who may)."""
+    unknown = sorted(set(choices) - set(NOTICES))
+    if unknown:
+        raise InvalidInput(f"unknown notifications: {', '.join(unknown)}", field="notifications")
+    prefs = session.get(MailNotificationPrefs, user.id)
+    if prefs is None:
+        prefs = MailNotificationPrefs(
+            user_id=user.id, assigned=True, customer_replied=True, sla_warning=True
+        )
+        session.add(prefs)
+    for kind, on in choices.items():
+        setattr(prefs, kind, on)
+    prefs.updated_at = utc_now()
+    session.flush()
+    return prefs
 
 
 def due(session: Session, now: datetime, limit: int = 50) -> list[str]:

@@ -416,6 +416,8 @@ def do_add_message(
     state = _append(session, actor, state, EventType.MESSAGE_ADDED, payload, at, by)
     if mails:
         mail_out.do_queue_reply(session, state, payload)
+    if actor.is_customer and at is None and state.assignee_id:
+        mail_out.do_notify(session, state, state.assignee_id, "customer_replied")
     if secrets_found:
         state = _warn_of_secrets(session, actor, state, secrets_found, _stamp(at))
     return state
@@ -471,7 +473,7 @@ def do_assign(
     check_assignee(session, actor, assignee_id, team_id)
     if (assignee_id, team_id) == (state.assignee_id, state.team_id):
         return state
-    return _append(
+    new_state = _append(
         session,
         actor,
         state,
@@ -485,6 +487,9 @@ def do_assign(
         at,
         by,
     )
+    if at is None and assignee_id not in (None, actor.user_id, state.assignee_id):
+        mail_out.do_notify(session, new_state, assignee_id, "assigned")
+    return new_state
 
 
 def do_update_fields(

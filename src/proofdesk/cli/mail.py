@@ -133,3 +133,35 @@ def mail_inbound(
         for s, handler in previous.items():
             signal.signal(s, handler)
         db.dispose()
+
+
+@app.command("notifications")
+@handles_errors
+def notifications(
+    email: str,
+    org: Annotated[str, typer.Option(help="Organization slug.")] = "demo",
+    on: Annotated[list[str] | None, typer.Option(help="Kind to turn on (repeat).")] = None,
+    off: Annotated[list[str] | None, typer.Option(help="Kind to turn off (repeat).")] = None,
+) -> None:
+    """Show or change which e-mail notifications a staff member gets: assigned,
+    customer_replied, sla_warning."""
+    from proofdesk.actions.mail_out import NOTICES, do_set_notifications, wants
+    from proofdesk.app.services import open_database
+    from proofdesk.store.models import User
+
+    db = open_database(settings())
+    with db.writer() as session:
+        user = session.scalars(
+            select(User).where(
+                User.organization_id == org_id(session, org), User.email == email.lower()
+            )
+        ).first()
+        if user is None:
+            raise NotFound(f"no user {email!r} in {org!r}")
+        choices = dict.fromkeys(on or [], True) | dict.fromkeys(off or [], False)
+        if choices:
+            do_set_notifications(session, user, **choices)
+        for kind in NOTICES:
+            out.print(
+                f"{kind}: {'on' if wants(session, user.id, kind) else 'off'}", highlight=False
+            )

@@ -39,7 +39,13 @@ from proofdesk.store.models.assistant import (
     KbArticle,
     KbRevision,
 )
-from proofdesk.store.models.mail import MailAddressState, MailImport, Mailbox, MailOutbox
+from proofdesk.store.models.mail import (
+    MailAddressState,
+    MailImport,
+    Mailbox,
+    MailNotificationPrefs,
+    MailOutbox,
+)
 # isort: on
 
 __all__ = [
@@ -66,6 +72,7 @@ __all__ = [
     "Macro",
     "MailAddressState",
     "MailImport",
+    "MailNotificationPrefs",
     "MailOutbox",
     "Mailbox",
     "MerkleNode",

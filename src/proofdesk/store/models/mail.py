@@ -118,3 +118,14 @@ class MailAddressState(Base):
     failing: Mapped[bool] = mapped_column(Boolean, default=True)
     reason: Mapped[str | None] = mapped_column(String(300))
     updated_at: Mapped[datetime] = mapped_column(TZ)
+
+
+class MailNotificationPrefs(Base):
+    """Which e-mail notifications a staff member wants; no row: all of them."""
+
+    __tablename__ = "mail_notification_prefs"
+    user_id: Mapped[str] = mapped_column(ForeignKey("users.id"), primary_key=True)
+    assigned: Mapped[bool] = mapped_column(Boolean, default=True)
+    customer_replied: Mapped[bool] = mapped_column(Boolean, default=True)
+    sla_warning: Mapped[bool] = mapped_column(Boolean, default=True)
+    updated_at: Mapped[datetime] = mapped_column(TZ)

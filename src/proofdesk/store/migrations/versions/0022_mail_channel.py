@@ -1,5 +1,6 @@
 """The e-mail channel and one timeline: each message's channel and the channel's own ids;
-mailboxes, the mail taken in, the outbox, and addresses that bounce.
+mailboxes, the mail taken in, the outbox, addresses that bounce, and staff members' choice of
+e-mail notifications.
 
 Revision ID: 0022
 Revises: 0020
@@ -132,9 +133,22 @@ def upgrade() -> None:
         ),
         sa.PrimaryKeyConstraint("organization_id", "address", name=op.f("pk_mail_address_states")),
     )
+    op.create_table(
+        "mail_notification_prefs",
+        sa.Column("user_id", ID, nullable=False),
+        sa.Column("assigned", sa.Boolean(), nullable=False),
+        sa.Column("customer_replied", sa.Boolean(), nullable=False),
+        sa.Column("sla_warning", sa.Boolean(), nullable=False),
+        sa.Column("updated_at", TZ, nullable=False),
+        sa.ForeignKeyConstraint(
+            ["user_id"], ["users.id"], name=op.f("fk_mail_notification_prefs_user_id_users")
+        ),
+        sa.PrimaryKeyConstraint("user_id", name=op.f("pk_mail_notification_prefs")),
+    )
 
 
 def downgrade() -> None:
+    op.drop_table("mail_notification_prefs")
     op.drop_table("mail_address_states")
     op.drop_index("ix_mail_outbox_due", table_name="mail_outbox")
     op.drop_index("ix_mail_outbox_ticket_id", table_name="mail_outbox")
