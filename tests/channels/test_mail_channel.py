@@ -5,6 +5,7 @@ SMTP relay on loopback by the outbox worker."""
 
 from __future__ import annotations
 
+import json
 import smtplib
 import subprocess
 import sys
@@ -183,6 +184,9 @@ def test_a_thread_of_five_mails_stays_one_ticket_of_five_clean_messages(
         "还是没有到账，请尽快处理。",
     ]
     assert {m.channel for m in messages} == {"email"}
+    for m in messages:  # each mail's whole original is kept beside its clean text
+        names = [a["filename"] for a in json.loads(m.attachments)]
+        assert names == (["original.eml"] if m.author_role == "customer" else []), m.body
     with desk.db.reader() as session:
         assert (
             session.scalar(
