@@ -73,7 +73,8 @@ class MailOutbox(PeriodicWorker):
 
 
 def smtp_sender(mailer: Mailer | None) -> Send | None:
-    """The mailer's send, with a permanent refusal (5xx) told apart from a passing one."""
+    """The mailer's send. Every refusal is retried with backoff (a 5xx is not yet told
+    apart from a passing failure); only a header the policy refuses fails at once."""
     if mailer is None:
         return None
 
