@@ -78,6 +78,8 @@ def settings(backend: tuple[str, Path]) -> Settings:
         automation_sweep_seconds=0,
         webhooks_poll_seconds=0,  # and send webhooks when they want to
         webhooks_allow_private=True,  # to receivers on loopback
+        mail_poll_seconds=0,  # and poll mailboxes
+        mail_outbox_seconds=0,  # and send the outbox
     )
 
 

@@ -232,6 +232,32 @@ class Settings(BaseSettings):
         description="How often SLA timers are brought up to date and warnings and breaches "
         "written; 0: only when asked (tests).",
     )
+    # The e-mail channel (docs/channels.md).
+    mail_poll_seconds: float = Field(
+        default=60.0,
+        ge=0,
+        le=3600,
+        description="How often each mailbox with IMAP settings is polled; 0: never by itself.",
+    )
+    mail_outbox_seconds: float = Field(
+        default=5.0,
+        ge=0,
+        le=3600,
+        description="How often the outbox sender looks for mail to send; 0: only when asked.",
+    )
+    mail_max_bytes: int = Field(
+        default=25 * 1024 * 1024,
+        ge=1024,
+        description="Mail larger than this is quarantined unread.",
+    )
+    mail_max_parts: int = Field(
+        default=200, ge=1, le=100_000, description="Mail with more MIME parts is quarantined."
+    )
+    mail_inbound_smtp: str | None = Field(
+        default=None,
+        description="`host:port` for the inbound SMTP endpoint (aiosmtpd) that takes mail piped "
+        "to us; unset: no endpoint. Bind it to loopback or a private network behind your MTA.",
+    )
 
     # -- outbound webhooks (see docs/webhooks.md) -----------------------------------------------
     webhooks_poll_seconds: float = Field(

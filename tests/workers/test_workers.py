@@ -69,6 +69,9 @@ def test_the_registry_names_every_worker_and_refuses_unknown_names() -> None:
         "sla",
         "inbox",
         "webhooks",
+        "mail_poll",
+        "mail_outbox",
+        "mail_smtp",
     )
     assert registry.chosen(None) == registry.NAMES
     assert registry.chosen(" sla, automation,sla ") == ("automation", "sla")

@@ -22,6 +22,7 @@ from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
 from proofdesk.access import Actor
+from proofdesk.actions import mail_out
 from proofdesk.actions import tickets as ticket_actions
 from proofdesk.canonical import format_time
 from proofdesk.domain.roles import Role
@@ -201,6 +202,10 @@ def do_alert(
             },
         )
         written.append(key)
+        if kind is EventType.SLA_WARNING:
+            mail_out.do_notify(
+                session, row_to_state(ticket), ticket.assignee_id, "sla_warning", target=t.target
+            )
         by = {"policy": current.policy_name, "target": t.target}
         if kind is EventType.SLA_BREACHED and current.escalate_to:
             escalated |= _escalate(session, actor, ticket, current.escalate_to, by)

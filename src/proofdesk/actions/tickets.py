@@ -14,7 +14,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from proofdesk.access import Actor, require_worker
-from proofdesk.actions import signed
+from proofdesk.actions import mail_out, signed
 from proofdesk.canonical import format_time, utc_now
 from proofdesk.domain import identifiers
 from proofdesk.domain.redaction import SECRET_WARNING, redact
@@ -62,6 +62,8 @@ class NewTicket:
     attachment_ids: list[str] = field(default_factory=list)
     #: The customer's EIP-712 signature of this request, if they signed it.
     signature: SignatureClaim | None = None
+    #: The channel's own ids of the first message (an e-mail's ``Message-ID``…).
+    channel_ids: dict[str, str] = field(default_factory=dict)
 
 
 def _text(value: Any, name: str, limit: int) -> str:
@@ -258,7 +260,10 @@ def do_create_ticket(
         "visibility": Visibility.PUBLIC.value,
         "body": body,
         "attachments": refs,
+        "channel": spec.channel.value,
     }
+    if spec.channel_ids:
+        message["channel_ids"] = dict(spec.channel_ids)
     if spec.signature is not None:
         content = request_content(spec.kind, subject, body)
         message["signature"] = signed.do_accept_signed(
@@ -372,11 +377,18 @@ def do_add_message(
     at: datetime | None = None,
     by: dict[str, Any] | None = None,
     signature: SignatureClaim | None = None,
+    channel: Channel | None = None,
+    channel_ids: dict[str, str] | None = None,
 ) -> TicketState:
     """A public reply or an internal note, optionally moving the ticket in the same event.
 
     Customers write public replies only; their reply to a pending or solved ticket reopens it
     (it is waiting on us again). An agent's first public reply to a new ticket opens it.
+
+    ``channel`` is where the message came in (a customer's) or goes out: by default, staff
+    and automatic replies go out on the channel the customer last wrote on, and a public one
+    on the e-mail channel is queued in ``mail_outbox`` in this same transaction
+    (``actions.mail_out``).
     """
     state = _open_state(ticket)
     body, secrets_found = _without_secrets(
@@ -395,6 +407,17 @@ def do_add_message(
         check_transition(state.status, status)
     else:
         status = None
+    via = channel or mail_out.reply_channel(session, state)
+    mails = (
+        not actor.is_customer
+        and at is None  # an importer's history sends nothing
+        and visibility is Visibility.PUBLIC
+        and via is Channel.EMAIL
+        and not channel_ids
+    )
+    if mails:
+        outgoing_id = mail_out.new_message_id(session, state)
+        channel_ids = {"message_id": outgoing_id} if outgoing_id else None
     payload: dict[str, Any] = {
         "message_id": new_id(),
         "author_id": actor.user_id,
@@ -402,7 +425,10 @@ def do_add_message(
         "visibility": visibility.value,
         "body": body,
         "attachments": do_claim_attachments(session, actor, state.id, attachment_ids or []),
+        "channel": via.value,
     }
+    if channel_ids:
+        payload["channel_ids"] = dict(channel_ids)
     if status is not None:
         payload["status"] = status.value
     if signature is not None:
@@ -410,6 +436,10 @@ def do_add_message(
             session, actor, signature, "message.add", state.id, {"body": body}
         )
     state = _append(session, actor, state, EventType.MESSAGE_ADDED, payload, at, by)
+    if mails:
+        mail_out.do_queue_reply(session, state, payload)
+    if actor.is_customer and at is None and state.assignee_id:
+        mail_out.do_notify(session, state, state.assignee_id, "customer_replied")
     if secrets_found:
         state = _warn_of_secrets(session, actor, state, secrets_found, _stamp(at))
     return state
@@ -465,7 +495,7 @@ def do_assign(
     check_assignee(session, actor, assignee_id, team_id)
     if (assignee_id, team_id) == (state.assignee_id, state.team_id):
         return state
-    return _append(
+    new_state = _append(
         session,
         actor,
         state,
@@ -479,6 +509,9 @@ def do_assign(
         at,
         by,
     )
+    if at is None and assignee_id not in (None, actor.user_id, state.assignee_id):
+        mail_out.do_notify(session, new_state, assignee_id, "assigned")
+    return new_state
 
 
 def do_update_fields(

@@ -14,6 +14,8 @@ the stream; times are the events' own (UTC).
   ``sla.breached`` event.
 - CSAT: ratings given in the range; satisfied = 4 or 5.
 - Backlog: unsolved tickets now, by status; and per day, tickets created minus tickets solved.
+- By channel: first response and resolution times again, split by the ticket's channel (where
+  the request came in).
 - Agents: per assignee, tickets solved in the range, their median first response and CSAT.
 """
 
@@ -125,6 +127,8 @@ def report(session: Session, organization_id: str, window: Range) -> dict[str, A
     solved_per_day: Counter[str] = Counter()
     first_response: list[float] = []
     resolution: list[float] = []
+    channel_first: dict[str, list[float]] = defaultdict(list)
+    channel_resolution: dict[str, list[float]] = defaultdict(list)
     ratings: list[int] = []
     solved_ids: list[str] = []
     agent_solved: Counter[str] = Counter()
@@ -141,12 +145,14 @@ def report(session: Session, organization_id: str, window: Range) -> dict[str, A
             responded = _moment(row.first_response_at)
             if responded is not None:
                 first_response.append(_minutes(created, responded))
+                channel_first[row.channel].append(_minutes(created, responded))
                 if row.assignee_id:
                     agent_first[row.assignee_id].append(_minutes(created, responded))
         solved = _moment(row.solved_at)
         if solved is not None and since <= row.solved_at < until:
             solved_per_day[solved.date().isoformat()] += 1
             resolution.append(_minutes(created, solved))
+            channel_resolution[row.channel].append(_minutes(created, solved))
             solved_ids.append(row.id)
             if row.assignee_id:
                 agent_solved[row.assignee_id] += 1
@@ -193,6 +199,13 @@ def report(session: Session, organization_id: str, window: Range) -> dict[str, A
         },
         "first_response_minutes": _spread(first_response),
         "resolution_minutes": _spread(resolution),
+        "by_channel": {
+            c: {
+                "first_response_minutes": _spread(channel_first[c]),
+                "resolution_minutes": _spread(channel_resolution[c]),
+            }
+            for c in sorted(set(channel_first) | set(channel_resolution) | set(by_channel))
+        },
         "within_sla": within,
         "csat": csat(ratings),
         "backlog": {
@@ -230,7 +243,14 @@ def _within_sla(session: Session, solved: list[str]) -> dict[str, Any]:
 
 
 #: The tables a dashboard chart is drawn from, each exportable as CSV.
-CHARTS = ("volume_by_channel", "volume_by_kind", "backlog", "agents", "summary")
+CHARTS = (
+    "volume_by_channel",
+    "volume_by_kind",
+    "backlog",
+    "agents",
+    "summary",
+    "times_by_channel",
+)
 
 
 def table(data: dict[str, Any], chart: str) -> list[list[Any]]:
@@ -257,6 +277,26 @@ def table(data: dict[str, Any], chart: str) -> list[list[Any]]:
                     a["csat"]["satisfied_rate"],
                 ]
                 for a in data["agents"]
+            ),
+        ]
+    if chart == "times_by_channel":
+        return [
+            [
+                "channel",
+                "first response median (min)",
+                "first response p90 (min)",
+                "resolution median (min)",
+                "resolution p90 (min)",
+            ],
+            *(
+                [
+                    name,
+                    t["first_response_minutes"]["median"],
+                    t["first_response_minutes"]["p90"],
+                    t["resolution_minutes"]["median"],
+                    t["resolution_minutes"]["p90"],
+                ]
+                for name, t in data["by_channel"].items()
             ),
         ]
     if chart == "summary":

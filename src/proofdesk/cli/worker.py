@@ -30,7 +30,7 @@ def worker(
             "--only",
             metavar="NAMES",
             help="Comma-separated workers to run: checkpoints, anchoring, payouts, automation, "
-            "sla, webhooks (default: all).",
+            "sla, inbox, webhooks, mail_poll, mail_outbox, mail_smtp (default: all).",
         ),
     ] = None,
 ) -> None:

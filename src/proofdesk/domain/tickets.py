@@ -247,8 +247,27 @@ def _on_status(state: TicketState, event: Event) -> TicketState:
     return _status_times(state, target, event.occurred_at)
 
 
+def message_channel(state: TicketState, payload: dict[str, Any]) -> Channel:
+    """The channel a ``message.added`` came in or went out on: its own ``channel``, or the
+    ticket's for events written before messages carried one."""
+    value = payload.get("channel")
+    return state.channel if value is None else Channel(value)
+
+
+def check_channel_ids(value: Any) -> dict[str, str]:
+    """A message's channel ids (``{"message_id": "<…@…>"}``): a flat object of short texts."""
+    if not isinstance(value, dict) or not all(
+        isinstance(k, str) and isinstance(v, str) and len(k) <= 40 and len(v) <= 1000
+        for k, v in value.items()
+    ):
+        raise ValueError("channel_ids must map names to texts")
+    return value
+
+
 def _on_message(state: TicketState, event: Event) -> TicketState:
     p = event.payload
+    message_channel(state, p)
+    check_channel_ids(p.get("channel_ids", {}))
     first_response = state.first_response_at
     # The first message is the request itself, even when staff open the ticket for a customer
     # (phone, e-mail forwarded by hand): it is not a response. Nor is an automatic reply: the

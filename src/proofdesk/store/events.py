@@ -24,6 +24,7 @@ from proofdesk.domain.tickets import (
     EventType,
     TicketState,
     apply_event,
+    message_channel,
 )
 from proofdesk.errors import Error, InvalidInput, NotFound
 from proofdesk.ledger.store import EventReader, LedgerWriter
@@ -164,6 +165,8 @@ def project(session: Session, old: TicketState | None, new: TicketState, event: 
                 attachments=json.dumps(p.get("attachments", []), sort_keys=True),
                 created_at=event.occurred_at,
                 signed_by=(p.get("signature") or {}).get("signer"),
+                channel=message_channel(new, p).value,
+                channel_ids=json.dumps(p.get("channel_ids", {}), sort_keys=True),
             )
         )
 

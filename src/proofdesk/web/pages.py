@@ -106,7 +106,17 @@ def environment(locale: str) -> Environment:
     env.filters["when"] = lambda value: i18n.when(value, locale)
     env.filters["number"] = lambda value: i18n.number(value, locale)
     env.filters["files"] = _files
+    env.filters["channel_ids"] = _channel_ids
     return env
+
+
+def _channel_ids(stored: str) -> dict[str, str]:
+    """A message's channel ids (stored as JSON): its Message-ID, the sender's trust…"""
+    try:
+        found = json.loads(stored or "{}")
+    except ValueError:
+        return {}
+    return {str(k): str(v) for k, v in found.items()} if isinstance(found, dict) else {}
 
 
 def _files(stored: str) -> list[dict[str, Any]]:

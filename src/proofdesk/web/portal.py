@@ -21,6 +21,7 @@ from proofdesk.actions import tickets as actions
 from proofdesk.actions.uploads import do_store_upload
 from proofdesk.app.services import Services, services_of
 from proofdesk.domain.tickets import (
+    Channel,
     Kind,
     Status,
 )
@@ -220,7 +221,7 @@ def reply(
         visitor,
         ticket_id,
         lambda session, ticket: actions.do_add_message(
-            session, visitor.actor, ticket, body=body, attachment_ids=attached
+            session, visitor.actor, ticket, body=body, attachment_ids=attached, channel=Channel.WEB
         ),
         f"/requests/{ticket_id}",
     )

@@ -15,6 +15,7 @@ from typing import TypeVar
 from proofdesk.chain.anchoring import Anchorer
 from proofdesk.chain.base import Chain
 from proofdesk.errors import InvalidInput
+from proofdesk.mail.smtp import Mailer
 from proofdesk.settings import Settings
 from proofdesk.store.db import Database
 from proofdesk.verify.note import Signer
@@ -23,6 +24,9 @@ from proofdesk.workers.automation import Automator
 from proofdesk.workers.base import PeriodicWorker
 from proofdesk.workers.checkpoints import CheckpointLoop
 from proofdesk.workers.inbox import InboxWorker
+from proofdesk.workers.mail_outbox import MailOutbox, smtp_sender
+from proofdesk.workers.mail_poll import MailPoller
+from proofdesk.workers.mail_smtp import MailSmtpEndpoint
 from proofdesk.workers.payouts import PayoutWorker
 from proofdesk.workers.sla import SlaWorker
 from proofdesk.workers.webhooks import WebhookWorker
@@ -72,6 +76,11 @@ FACTORIES: dict[str, Callable[[Parts], PeriodicWorker]] = {
         p.db, p.chain, _chain_interval(p.settings), contract=p.settings.request_inbox_contract
     ),
     "webhooks": lambda p: WebhookWorker.from_settings(p.settings, p.db),
+    "mail_poll": lambda p: MailPoller(p.db, p.settings, p.settings.mail_poll_seconds),
+    "mail_outbox": lambda p: MailOutbox(
+        p.db, smtp_sender(Mailer.from_settings(p.settings)), p.settings.mail_outbox_seconds
+    ),
+    "mail_smtp": lambda p: MailSmtpEndpoint(p.db, p.settings),
 }
 NAMES = tuple(FACTORIES)
 

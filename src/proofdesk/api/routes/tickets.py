@@ -45,7 +45,7 @@ from proofdesk.api.schemas.tickets import (
 )
 from proofdesk.app.services import Services
 from proofdesk.domain.roles import Scope
-from proofdesk.domain.tickets import Kind, Priority, Status
+from proofdesk.domain.tickets import Channel, Kind, Priority, Status
 from proofdesk.identity.typed import SignatureClaim
 from proofdesk.ledger.receipts import build_receipt
 from proofdesk.ledger.store import EventReader
@@ -322,6 +322,9 @@ def add_message(
             attachment_ids=body.attachment_ids,
             status=body.status,
             signature=claim,
+            # A customer writing through the API writes on the API channel; staff replies go
+            # out where the customer last wrote (``actions.mail_out.reply_channel``).
+            channel=Channel.API if actor.is_customer else None,
         )
         message = session.scalars(
             select(Message).where(Message.ticket_id == state.id, Message.seq == state.last_seq)

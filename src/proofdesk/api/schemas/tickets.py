@@ -116,6 +116,13 @@ class MessageOut(BaseModel):
     signed_by: str | None = Field(
         default=None, description="The wallet that signed this message (EIP-712); null: unsigned."
     )
+    channel: Channel = Field(
+        default=Channel.WEB, description="Where the message came in or went out (web, email, …)."
+    )
+    channel_ids: dict[str, str] = Field(
+        default_factory=dict,
+        description="The channel's own ids, e.g. an e-mail's `message_id` (its Message-ID).",
+    )
 
     @classmethod
     def of(cls, m: Message) -> MessageOut:
@@ -130,6 +137,8 @@ class MessageOut(BaseModel):
             attachments=[AttachmentRef(**a) for a in json.loads(m.attachments)],
             created_at=m.created_at,
             signed_by=m.signed_by,
+            channel=Channel(m.channel),
+            channel_ids=json.loads(m.channel_ids or "{}"),
         )
 
 

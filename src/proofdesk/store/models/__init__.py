@@ -46,6 +46,13 @@ from proofdesk.store.models.assistant import (
     KbRevision,
 )
 from proofdesk.store.models.webhooks import WebhookAttempt, WebhookDelivery, WebhookEndpoint
+from proofdesk.store.models.mail import (
+    MailAddressState,
+    MailImport,
+    Mailbox,
+    MailNotificationPrefs,
+    MailOutbox,
+)
 # isort: on
 
 __all__ = [
@@ -73,6 +80,11 @@ __all__ = [
     "LogHead",
     "LoginLink",
     "Macro",
+    "MailAddressState",
+    "MailImport",
+    "MailNotificationPrefs",
+    "MailOutbox",
+    "Mailbox",
     "MerkleNode",
     "Message",
     "Order",

@@ -117,6 +117,11 @@ class Message(Base):
     created_at: Mapped[str] = mapped_column(TIME_TEXT)
     #: The wallet that signed this message (EIP-712), None for an unsigned one.
     signed_by: Mapped[str | None] = mapped_column(String(42))
+    #: Where the message came from or went out (``domain.tickets.Channel``): the event's
+    #: ``channel``, or the ticket's for events written before messages carried one.
+    channel: Mapped[str] = mapped_column(String(16), default="web")
+    #: The channel's own ids (an e-mail's ``Message-ID``…), JSON object.
+    channel_ids: Mapped[str] = mapped_column(Text, default="{}")
 
 
 class Attachment(Base):
