@@ -39,6 +39,8 @@ _BY_EVENT: dict[EventType, str] = {
     EventType.SLA_WARNING: "sla.warning",
     EventType.SLA_BREACHED: "sla.breached",
     EventType.RATED: "ticket.rated",
+    EventType.CHAIN_FILED: "chain.filed",
+    EventType.CHAIN_DROPPED: "chain.dropped",
 }
 
 #: Every webhook type an endpoint may subscribe to, in a stable order.
