@@ -51,6 +51,7 @@ from proofdesk.app.cookies import (
     set_session_cookies,
 )
 from proofdesk.app.guards import client_address
+from proofdesk.app.limits import Kind, per_address
 from proofdesk.app.services import Services, services_of
 from proofdesk.chain.base import Chain
 from proofdesk.domain.roles import Scope
@@ -115,6 +116,7 @@ def _chain_of(services: Services) -> Callable[[], Chain | None]:
 
 @router.get(
     "/typed-data",
+    dependencies=[per_address(Kind.PUBLIC)],
     summary="The EIP-712 domain and types that signed submissions use (docs/identity.md)",
 )
 def typed_data(services: ServicesDep) -> dict[str, Any]:

@@ -23,6 +23,7 @@ from proofdesk.api.schemas.contracts import (
     DryRunIn,
     DryRunOut,
 )
+from proofdesk.app.limits import Kind, per_address
 from proofdesk.domain.roles import Scope
 from proofdesk.errors import NotFound
 from proofdesk.ledger.receipts import organization_receipt
@@ -70,6 +71,7 @@ def _organization(session: Session, slug: str) -> Organization:
 @router.get(
     "/contracts",
     response_model=list[ContractOut],
+    dependencies=[per_address(Kind.PUBLIC)],
     summary="An organization's published contracts (public: the rules are the promise)",
 )
 def list_contracts(
@@ -87,6 +89,7 @@ def list_contracts(
 
 @router.get(
     "/contracts/activations/receipt",
+    dependencies=[per_address(Kind.PUBLIC)],
     summary="Receipt of an organization's contract activations: each `contract.activated` "
     "entry of the log, opened, with inclusion proofs (public)",
 )
@@ -101,6 +104,7 @@ def activations_receipt(
 @router.get(
     "/contracts/{contract_hash}",
     response_model=ContractDocumentOut,
+    dependencies=[per_address(Kind.PUBLIC)],
     summary="One published contract, as published and in canonical form (public)",
 )
 def get_contract(

@@ -22,6 +22,7 @@ from proofdesk.api.schemas.payouts import (
     PayoutRejectIn,
     WebhookSecretOut,
 )
+from proofdesk.app.limits import Kind, per_address
 from proofdesk.domain.roles import Scope
 from proofdesk.errors import InvalidInput, NotFound
 from proofdesk.store.models import Organization, Payout
@@ -52,6 +53,7 @@ def put_order(
 
 @router.post(
     "/webhooks/orders",
+    dependencies=[per_address(Kind.WEBHOOK)],
     response_model=OrderOut,
     summary="An order sync signed with the organization's webhook secret (no token)",
 )
