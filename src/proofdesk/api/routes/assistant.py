@@ -9,9 +9,9 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request, Response
 
-from proofdesk.access import Actor, access_ticket, require_manager, require_scope, require_staff
+from proofdesk.access import Actor, access_ticket, require_manager, require_staff
 from proofdesk.actions.kb import do_save_article
-from proofdesk.api.deps import ActorDep, ServicesDep
+from proofdesk.api.deps import ServicesDep, TicketsReader, TicketsWriter
 from proofdesk.api.params import query_int
 from proofdesk.api.schemas.assistant import (
     AssistantFeedbackIn,
@@ -27,7 +27,6 @@ from proofdesk.assistant import conversation, kb
 from proofdesk.assistant.assist import metrics, suggestions, top_issues
 from proofdesk.assistant.conversation import TurnResult
 from proofdesk.canonical import format_time, utc_now
-from proofdesk.domain.roles import Scope
 from proofdesk.errors import InvalidInput
 from proofdesk.store.models import KbArticle, User
 
@@ -88,9 +87,8 @@ def _out(result: TurnResult) -> AssistantReplyOut:
     summary="A conversation turn: the assistant answers with sources, or hands off to a person",
 )
 def message(
-    body: AssistantMessageIn, request: Request, services: ServicesDep, actor: ActorDep
+    body: AssistantMessageIn, request: Request, services: ServicesDep, actor: TicketsWriter
 ) -> AssistantReplyOut:
-    require_scope(actor, Scope.TICKETS_WRITE)
     _runs_the_assistant(request, services, actor)
     result = conversation.take_turn(
         services.db,
@@ -114,9 +112,8 @@ def feedback(
     body: AssistantFeedbackIn,
     request: Request,
     services: ServicesDep,
-    actor: ActorDep,
+    actor: TicketsWriter,
 ) -> AssistantReplyOut | Response:
-    require_scope(actor, Scope.TICKETS_WRITE)
     _runs_the_assistant(request, services, actor)
     result = conversation.feedback(services.db, services.assistant, actor, turn_id, body.helpful)
     return Response(status_code=204) if result is None else _out(result)
@@ -127,8 +124,7 @@ def _article_out(row: KbArticle) -> KbArticleOut:
 
 
 @router.get("/kb/articles", response_model=list[KbArticleOut], summary="Knowledge-base articles")
-def list_articles(services: ServicesDep, actor: ActorDep) -> list[KbArticleOut]:
-    require_scope(actor, Scope.TICKETS_READ)
+def list_articles(services: ServicesDep, actor: TicketsReader) -> list[KbArticleOut]:
     with services.db.reader() as session:
         rows = kb.articles(session, actor.organization_id)
         return [_article_out(r) for r in rows if actor.is_staff or r.audience == "public"]
@@ -139,8 +135,7 @@ def list_articles(services: ServicesDep, actor: ActorDep) -> list[KbArticleOut]:
     response_model=KbArticleOut,
     summary="Create or change an article (by slug and language); each change is a version",
 )
-def put_article(body: KbArticleIn, services: ServicesDep, actor: ActorDep) -> KbArticleOut:
-    require_scope(actor, Scope.TICKETS_WRITE)
+def put_article(body: KbArticleIn, services: ServicesDep, actor: TicketsWriter) -> KbArticleOut:
     with services.db.writer() as session:
         spec = kb.ArticleSpec(**body.model_dump())
         do_save_article(session, actor, actor.organization_id, spec)
@@ -157,9 +152,8 @@ def put_article(body: KbArticleIn, services: ServicesDep, actor: ActorDep) -> Kb
     summary="For agents: suggested replies with their sources, and similar solved tickets",
 )
 def assist(
-    ticket_id: str, request: Request, services: ServicesDep, actor: ActorDep
+    ticket_id: str, request: Request, services: ServicesDep, actor: TicketsReader
 ) -> dict[str, Any]:
-    require_scope(actor, Scope.TICKETS_READ)
     require_staff(actor)
     _runs_the_assistant(request, services, actor)
     with services.db.reader() as session:
@@ -182,11 +176,10 @@ def assist(
 )
 def assistant_metrics(
     services: ServicesDep,
-    actor: ActorDep,
+    actor: TicketsReader,
     start: Annotated[datetime | None, Query(alias="from")] = None,
     end: Annotated[datetime | None, Query(alias="to")] = None,
 ) -> dict[str, Any]:
-    require_scope(actor, Scope.TICKETS_READ)
     require_manager(actor)
     until = end or utc_now()
     since = start or until - timedelta(days=30)
@@ -206,11 +199,10 @@ def assistant_metrics(
 def top_issues_route(
     request: Request,
     services: ServicesDep,
-    actor: ActorDep,
+    actor: TicketsReader,
     days: Annotated[int, query_int(ge=1, le=365)] = 14,
     clusters: Annotated[int, query_int(ge=1, le=30)] = 8,
 ) -> list[dict[str, Any]]:
-    require_scope(actor, Scope.TICKETS_READ)
     require_manager(actor)
     _runs_the_assistant(request, services, actor)
     until = utc_now()
