@@ -206,7 +206,6 @@ def link_wallet(
 def record_order(
     user_id: str, body: OrderIn, request: Request, services: ServicesDep, actor: CustomersWriter
 ) -> JSONResponse:
-
     def create(session: Session) -> OrderOut:
         user = access_user(session, actor, user_id)
         order = actions.do_record_order(
@@ -244,9 +243,11 @@ def list_teams(services: ServicesDep, actor: TicketsReader) -> list[TeamOut]:
 
 @router.post("/teams", status_code=201, response_model=TeamOut, summary="Create a team")
 def create_team(
-    body: TeamIn, request: Request, services: ServicesDep, actor: TicketsWriter
+    body: TeamIn,
+    request: Request,
+    services: ServicesDep,
+    actor: TicketsWriter,  # teams are the queues tickets are routed to
 ) -> JSONResponse:
-
     def create(session: Session) -> TeamOut:
         return TeamOut.of(actions.do_create_team(session, actor, body.name), [])
 
