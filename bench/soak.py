@@ -205,6 +205,9 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         "--max-growth", type=float, default=0.15, help="allowed RSS growth after warm-up"
     )
     parser.add_argument("--no-write", action="store_true", help="do not touch docs/")
+    parser.add_argument(
+        "--note", default="", help="a sentence for the record (e.g. what else shared the CPU)"
+    )
     args = parser.parse_args(argv)
     if args.minutes <= 0 or args.clients < 1 or not 0 <= args.bad <= 1 or args.sample <= 0:
         parser.error("minutes and sample must be positive, clients at least 1, bad in [0, 1]")
@@ -223,7 +226,9 @@ def main(argv: list[str] | None = None) -> int:
             db.dispose()
         with running_server(data_dir, None, 1, "warning") as (base_url, process):
             console.print(f"soaking {base_url} (pid {process.pid}) for {args.minutes:g} min…")
+            load_before = os.getloadavg()[1]
             tally, samples = asyncio.run(drive(base_url, creds, process.pid, args))
+            load_after = os.getloadavg()[1]
             alive = process.poll() is None
         audit_code, audit_line = audit(data_dir)
     warm = samples[max(1, len(samples) // 10)][1]
@@ -251,6 +256,10 @@ def main(argv: list[str] | None = None) -> int:
             f"{warm:.0f} → {last:.0f} MiB ({peak:.0f}); growth {growth:+.1%}",
         ],
         ["server alive at the end", "yes" if alive else "**no**"],
+        [
+            "machine load (5-min average, start → end; CPUs)",
+            f"{load_before:.1f} → {load_after:.1f}; {os.cpu_count()}",
+        ],
         ["`proofdesk audit` afterwards", f"exit {audit_code}: {audit_line}"],
         ["verdict", "pass" if ok else "**fail**"],
     ]
@@ -267,6 +276,7 @@ def main(argv: list[str] | None = None) -> int:
                 "",
                 f"- bad input: {len(BAD)} kinds ({', '.join(b[0] for b in BAD)}), "
                 f"{args.bad:.0%} of requests; memory sampled every {args.sample:g} s",
+                *([f"- {args.note}"] if args.note else []),
                 "",
                 *markdown_table(headers, rows),
                 "",

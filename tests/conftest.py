@@ -71,6 +71,11 @@ def settings(backend: tuple[str, Path]) -> Settings:
         database_url=backend[0],
         attachment_max_bytes=200_000,
         login_rate_per_minute=1000,
+        # Tests make many requests from one address; test_abuse_limits.py lowers these.
+        public_rate_per_minute=100_000,
+        webhook_rate_per_minute=100_000,
+        assistant_rate_per_minute=100_000,
+        assistant_account_rate_per_minute=100_000,
         checkpoint_interval_seconds=0,  # tests sign checkpoints when they want them
         anchor_every_seconds=0,  # and anchor when they want to
         automation_poll_seconds=0,  # and run service contracts when they want to

@@ -77,6 +77,25 @@ class Settings(BaseSettings):
     attachment_max_bytes: int = Field(default=10 * 1024 * 1024, ge=1)
     attachment_types: tuple[str, ...] = DEFAULT_ATTACHMENT_TYPES
     login_rate_per_minute: int = Field(default=10, ge=1)
+    # Abuse limits of the other paths that work for strangers or run the assistant
+    # (``app.limits``, the table in docs/security.md): requests a minute, per process.
+    public_rate_per_minute: int = Field(
+        default=600,
+        ge=1,
+        description="Unauthenticated reads that compute (log proofs and entries, checkpoints, "
+        "anchors, the chain, published contracts, typed data, the widget page), per address.",
+    )
+    webhook_rate_per_minute: int = Field(
+        default=120, ge=1, description="Order webhooks (signed, no token), per address."
+    )
+    assistant_rate_per_minute: int = Field(
+        default=60,
+        ge=1,
+        description="Assistant turns, feedback and suggestions (API, widget, portal), per address.",
+    )
+    assistant_account_rate_per_minute: int = Field(
+        default=30, ge=1, description="The same, per signed-in account."
+    )
     trusted_proxies: tuple[str, ...] = Field(
         default=(),
         description="Addresses or networks (10.0.0.0/8) of the proxies in front of the desk: "

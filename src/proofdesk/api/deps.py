@@ -3,14 +3,15 @@
 from __future__ import annotations
 
 import hmac
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import Depends, Request
 
-from proofdesk.access import Actor
+from proofdesk.access import Actor, require_scope
 from proofdesk.actions.login import do_mark_used
 from proofdesk.app.cookies import CSRF_HEADER, SESSION_COOKIE
 from proofdesk.app.services import Services, services_of
+from proofdesk.domain.roles import Scope
 from proofdesk.errors import Forbidden, Unauthenticated
 from proofdesk.identity.credentials import (
     API_TOKEN_PREFIX,
@@ -105,3 +106,26 @@ def _equal(a: str, b: str) -> bool:
 
 ServicesDep = Annotated[Services, Depends(get_services)]
 ActorDep = Annotated[Actor, Depends(get_actor)]
+
+
+def scoped(scope: Scope) -> Any:
+    """The actor, once its credential is known to carry ``scope`` (403 ``missing_scope``
+    otherwise). An operation declares the scope it needs in its signature, so the check runs
+    before its body is read or any row loaded, and ``tests/api/test_scope_matrix.py`` checks
+    every operation against one table. (An operation whose scope depends on its input calls
+    ``access.require_scope`` itself.)"""
+
+    async def dependency(actor: ActorDep) -> Actor:
+        require_scope(actor, scope)
+        return actor
+
+    return Depends(dependency)
+
+
+TicketsReader = Annotated[Actor, scoped(Scope.TICKETS_READ)]
+TicketsWriter = Annotated[Actor, scoped(Scope.TICKETS_WRITE)]
+CustomersReader = Annotated[Actor, scoped(Scope.CUSTOMERS_READ)]
+CustomersWriter = Annotated[Actor, scoped(Scope.CUSTOMERS_WRITE)]
+AdminScoped = Annotated[Actor, scoped(Scope.ADMIN)]
+#: The owner's own credentials (second factor, sessions, tokens, wallet, e-mail).
+AccountHolder = Annotated[Actor, scoped(Scope.ACCOUNT)]

@@ -27,6 +27,7 @@ from proofdesk.api.routes import (
 )
 from proofdesk.api.schemas.common import ERROR_RESPONSES
 from proofdesk.app.guards import reject_nul_characters
+from proofdesk.app.limits import Kind, per_address
 from proofdesk.store.db import Database
 
 API_PREFIX = "/api/v1"
@@ -64,6 +65,10 @@ def install(app: FastAPI, db: Database) -> None:
         api.include_router(module.router)
     app.include_router(api)
 
-    @app.get("/.well-known/proofdesk/log-key", include_in_schema=False)
+    @app.get(
+        "/.well-known/proofdesk/log-key",
+        include_in_schema=False,
+        dependencies=[per_address(Kind.PUBLIC)],
+    )
     def well_known_key(services: ServicesDep) -> PlainTextResponse:
         return log.verifier_key(services)

@@ -20,6 +20,7 @@ from proofdesk.actions.uploads import upload_body_limit
 from proofdesk.api import router as api_routes
 from proofdesk.api.body_limit import BodyLimit
 from proofdesk.api.router import API_PREFIX
+from proofdesk.app.limits import AbuseLimits
 from proofdesk.app.presence import Presence
 from proofdesk.app.services import SendMail, Services, open_anchorer, open_database
 from proofdesk.assistant.conversation import Models
@@ -90,6 +91,7 @@ def create_app(
         blobs=BlobStore(settings.blob_dir),
         login_limiter=RateLimiter(settings.login_rate_per_minute),
         login_limiter_by_address=RateLimiter(settings.login_rate_per_minute * 10),
+        limits=AbuseLimits.from_settings(settings),
         signer=signer,
         anchoring=workers.anchoring,
         automation=workers.automation,

@@ -20,6 +20,7 @@ from proofdesk.store.migrate import upgrade
 from proofdesk.verify.note import Signer
 
 if TYPE_CHECKING:
+    from proofdesk.app.limits import AbuseLimits
     from proofdesk.app.presence import Presence
     from proofdesk.assistant.conversation import Models
     from proofdesk.chain.anchoring import Anchorer
@@ -44,6 +45,8 @@ class Services:
     blobs: BlobStore
     login_limiter: RateLimiter
     login_limiter_by_address: RateLimiter
+    #: The abuse limits of the paths other than log-in (``app.limits``).
+    limits: AbuseLimits
     signer: Signer
     anchoring: AnchorLoop
     automation: Automator

@@ -24,6 +24,7 @@ from proofdesk.access import (
     with_sla_due,
 )
 from proofdesk.actions import tickets as actions
+from proofdesk.app.limits import address_of
 from proofdesk.app.services import services_of
 from proofdesk.domain.roles import WORKERS
 from proofdesk.domain.tickets import (
@@ -241,6 +242,7 @@ def agent_side(request: Request, ticket_id: str) -> Response:
 
     visitor = staff(request)
     services = services_of(request)
+    services.limits.assistant(address_of(request), visitor.actor.user_id)
     with reading(request) as session:
         ticket = access_ticket(session, visitor.actor, ticket_id)
         requester = session.get(User, ticket.requester_id)

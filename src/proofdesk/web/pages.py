@@ -41,7 +41,7 @@ from proofdesk.app.cookies import (
 )
 from proofdesk.app.services import services_of
 from proofdesk.domain.roles import MANAGERS
-from proofdesk.errors import Error, Unauthenticated
+from proofdesk.errors import Error, RateLimited, Unauthenticated
 from proofdesk.i18n import N_, NP_
 from proofdesk.identity.credentials import actor_from_session
 from proofdesk.store.models import (
@@ -80,7 +80,7 @@ class WebRoute(APIRoute):
             except SignIn as exc:
                 return RedirectResponse(f"{exc.page}?next={quote(exc.back, safe='/')}", 303)
             except Error as exc:
-                return render(
+                page = render(
                     request,
                     current(request),
                     "error.html",
@@ -88,8 +88,16 @@ class WebRoute(APIRoute):
                     error=exc,
                     message=error_text(exc, locale_of(request, current(request))),
                 )
+                return with_retry_after(page, exc)
 
         return route
+
+
+def with_retry_after(response: Response, error: Error) -> Response:
+    """A page refused by a rate limit says when to come back, as the API does."""
+    if isinstance(error, RateLimited):
+        response.headers["Retry-After"] = str(error.details.get("retry_after", 60))
+    return response
 
 
 @functools.cache

@@ -19,6 +19,7 @@ from proofdesk.access import (
 )
 from proofdesk.actions import tickets as actions
 from proofdesk.actions.uploads import do_store_upload
+from proofdesk.app.limits import address_of
 from proofdesk.app.services import Services, services_of
 from proofdesk.domain.tickets import (
     Channel,
@@ -159,6 +160,7 @@ def suggest(request: Request, subject: str = "", body: str = "") -> Response:
     found: list[Any] = []
     if len(text) >= 4:
         services = services_of(request)
+        services.limits.assistant(address_of(request), visitor.actor.user_id)
         try:
             model = services.assistant.of(services.db, visitor.actor.organization_id)
         except NotFound:

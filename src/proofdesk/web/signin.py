@@ -40,6 +40,7 @@ from proofdesk.web.pages import (
     locale_of,
     posted_by,
     render,
+    with_retry_after,
 )
 
 router = APIRouter(route_class=WebRoute, include_in_schema=False)
@@ -228,7 +229,7 @@ def _same_origin(request: Request) -> bool:
 def _login_again(
     request: Request, error: Error, organization: str, email: str, next: str
 ) -> Response:
-    return render(
+    page = render(
         request,
         None,
         "login.html",
@@ -239,6 +240,7 @@ def _login_again(
         error=error_text(error, locale_of(request, None)),
         links=services_of(request).send_mail is not None,
     )
+    return with_retry_after(page, error)
 
 
 def _local(path: str) -> str:

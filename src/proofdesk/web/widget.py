@@ -7,6 +7,7 @@ from fastapi.responses import Response
 from sqlalchemy import select
 
 from proofdesk import i18n
+from proofdesk.app.limits import Kind, per_address
 from proofdesk.errors import NotFound
 from proofdesk.store.models import (
     Organization,
@@ -20,7 +21,7 @@ from proofdesk.web.pages import (
 router = APIRouter(route_class=WebRoute, include_in_schema=False)
 
 
-@router.get("/widget")
+@router.get("/widget", dependencies=[per_address(Kind.PUBLIC)])
 def widget(request: Request, org: str = "", lang: str = "") -> Response:
     """The chat widget's page, framed by a platform's site (``static/widget.js`` adds it). It
     signs the customer in with the API and keeps the session token in the frame's own

@@ -21,7 +21,15 @@ from proofdesk.access import (
 from proofdesk.actions import accounts as actions
 from proofdesk.actions.organization import do_set_agent_mfa
 from proofdesk.actions.profile import do_update_profile
-from proofdesk.api.deps import ActorDep, ServicesDep
+from proofdesk.api.deps import (
+    ActorDep,
+    AdminScoped,
+    CustomersReader,
+    CustomersWriter,
+    ServicesDep,
+    TicketsReader,
+    TicketsWriter,
+)
 from proofdesk.api.idempotency import idempotent_create
 from proofdesk.api.pagination import decode_cursor, encode_cursor
 from proofdesk.api.params import query_int
@@ -68,8 +76,7 @@ def organization(services: ServicesDep, actor: ActorDep) -> dict[str, str]:
     "/organization/mfa",
     summary="Require a second factor for agents too (admins and supervisors always need one)",
 )
-def set_mfa_policy(body: MfaPolicyIn, services: ServicesDep, actor: ActorDep) -> dict[str, bool]:
-    require_scope(actor, Scope.ADMIN)
+def set_mfa_policy(body: MfaPolicyIn, services: ServicesDep, actor: AdminScoped) -> dict[str, bool]:
     require_admin(actor)
     with services.db.writer() as session:
         do_set_agent_mfa(session, actor, body.require_for_agents)
@@ -79,14 +86,13 @@ def set_mfa_policy(body: MfaPolicyIn, services: ServicesDep, actor: ActorDep) ->
 @router.get("/users", response_model=Page[UserOut], summary="List users (staff)")
 def list_users(
     services: ServicesDep,
-    actor: ActorDep,
+    actor: CustomersReader,
     role: Annotated[list[Role] | None, Query()] = None,
     q: Annotated[str | None, Query(min_length=1, max_length=200)] = None,
     limit: Annotated[int, query_int(ge=1, le=200)] = 50,
     cursor: Annotated[str | None, Query(max_length=500)] = None,
 ) -> Page[UserOut]:
     require_staff(actor)
-    require_scope(actor, Scope.CUSTOMERS_READ)
     query = visible_users(actor)
     if role:
         query = query.where(User.role.in_([r.value for r in role]))
@@ -146,15 +152,15 @@ def create_user(
     response_model=CustomerProfileOut,
     summary="A user with linked wallets and orders",
 )
-def get_user(user_id: str, services: ServicesDep, actor: ActorDep) -> CustomerProfileOut:
-    require_scope(actor, Scope.CUSTOMERS_READ)
+def get_user(user_id: str, services: ServicesDep, actor: CustomersReader) -> CustomerProfileOut:
     with services.db.reader() as session:
         return _profile(session, access_user(session, actor, user_id))
 
 
 @router.patch("/users/{user_id}", response_model=UserOut)
-def patch_user(user_id: str, body: UserPatch, services: ServicesDep, actor: ActorDep) -> UserOut:
-    require_scope(actor, Scope.CUSTOMERS_WRITE)
+def patch_user(
+    user_id: str, body: UserPatch, services: ServicesDep, actor: CustomersWriter
+) -> UserOut:
     with services.db.writer() as session:
         user = access_user(session, actor, user_id)
         if user.id != actor.user_id:
@@ -183,8 +189,9 @@ def patch_user(user_id: str, body: UserPatch, services: ServicesDep, actor: Acto
     response_model=WalletOut,
     summary="Link a wallet address to a customer",
 )
-def link_wallet(user_id: str, body: WalletIn, services: ServicesDep, actor: ActorDep) -> WalletOut:
-    require_scope(actor, Scope.CUSTOMERS_WRITE)
+def link_wallet(
+    user_id: str, body: WalletIn, services: ServicesDep, actor: CustomersWriter
+) -> WalletOut:
     with services.db.writer() as session:
         user = access_user(session, actor, user_id)
         return WalletOut.of(actions.do_link_wallet(session, actor, user, body.address, body.label))
@@ -197,10 +204,8 @@ def link_wallet(user_id: str, body: WalletIn, services: ServicesDep, actor: Acto
     summary="Record an order of a customer",
 )
 def record_order(
-    user_id: str, body: OrderIn, request: Request, services: ServicesDep, actor: ActorDep
+    user_id: str, body: OrderIn, request: Request, services: ServicesDep, actor: CustomersWriter
 ) -> JSONResponse:
-    require_scope(actor, Scope.CUSTOMERS_WRITE)
-
     def create(session: Session) -> OrderOut:
         user = access_user(session, actor, user_id)
         order = actions.do_record_order(
@@ -219,7 +224,7 @@ def record_order(
 
 
 @router.get("/teams", response_model=list[TeamOut], summary="Teams (queues) and their members")
-def list_teams(services: ServicesDep, actor: ActorDep) -> list[TeamOut]:
+def list_teams(services: ServicesDep, actor: TicketsReader) -> list[TeamOut]:
     require_staff(actor)
     with services.db.reader() as session:
         teams = session.scalars(
@@ -238,10 +243,11 @@ def list_teams(services: ServicesDep, actor: ActorDep) -> list[TeamOut]:
 
 @router.post("/teams", status_code=201, response_model=TeamOut, summary="Create a team")
 def create_team(
-    body: TeamIn, request: Request, services: ServicesDep, actor: ActorDep
+    body: TeamIn,
+    request: Request,
+    services: ServicesDep,
+    actor: TicketsWriter,  # teams are the queues tickets are routed to
 ) -> JSONResponse:
-    require_scope(actor, Scope.TICKETS_WRITE)  # teams are the queues tickets are routed to
-
     def create(session: Session) -> TeamOut:
         return TeamOut.of(actions.do_create_team(session, actor, body.name), [])
 
@@ -251,8 +257,7 @@ def create_team(
 @router.put(
     "/teams/{team_id}/members/{user_id}", response_model=TeamOut, summary="Add an agent to a team"
 )
-def add_member(team_id: str, user_id: str, services: ServicesDep, actor: ActorDep) -> TeamOut:
-    require_scope(actor, Scope.TICKETS_WRITE)
+def add_member(team_id: str, user_id: str, services: ServicesDep, actor: TicketsWriter) -> TeamOut:
     with services.db.writer() as session:
         team = access_team(session, actor, team_id)
         actions.do_add_team_member(session, actor, team, access_user(session, actor, user_id))
@@ -266,8 +271,9 @@ def add_member(team_id: str, user_id: str, services: ServicesDep, actor: ActorDe
     response_model=TeamOut,
     summary="Remove an agent from a team",
 )
-def remove_member(team_id: str, user_id: str, services: ServicesDep, actor: ActorDep) -> TeamOut:
-    require_scope(actor, Scope.TICKETS_WRITE)
+def remove_member(
+    team_id: str, user_id: str, services: ServicesDep, actor: TicketsWriter
+) -> TeamOut:
     with services.db.writer() as session:
         team = access_team(session, actor, team_id)
         actions.do_remove_team_member(session, actor, team, user_id)

@@ -9,7 +9,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Query, Response
 
 from proofdesk.analytics.report import chart_csv, helpdesk_report
-from proofdesk.api.deps import ActorDep, ServicesDep
+from proofdesk.api.deps import ServicesDep, TicketsReader
 from proofdesk.api.schemas.common import NON_JSON_ERROR_RESPONSES
 
 router = APIRouter(prefix="/analytics", tags=["analytics"])
@@ -25,7 +25,7 @@ TeamId = Annotated[str | None, Query(max_length=64, description="Only this team'
 )
 def helpdesk(
     services: ServicesDep,
-    actor: ActorDep,
+    actor: TicketsReader,
     start: From = None,
     end: To = None,
     team_id: TeamId = None,
@@ -40,7 +40,7 @@ def helpdesk(
 )
 def helpdesk_csv(
     services: ServicesDep,
-    actor: ActorDep,
+    actor: TicketsReader,
     chart: Annotated[str, Query(max_length=40)],
     start: From = None,
     end: To = None,

@@ -7,11 +7,11 @@ from dataclasses import asdict
 from datetime import datetime, timedelta
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Query, Response
+from fastapi import APIRouter, Query, Request, Response
 
-from proofdesk.access import access_ticket, require_manager, require_scope, require_staff
+from proofdesk.access import Actor, access_ticket, require_manager, require_staff
 from proofdesk.actions.kb import do_save_article
-from proofdesk.api.deps import ActorDep, ServicesDep
+from proofdesk.api.deps import ServicesDep, TicketsReader, TicketsWriter
 from proofdesk.api.params import query_int
 from proofdesk.api.schemas.assistant import (
     AssistantFeedbackIn,
@@ -21,15 +21,22 @@ from proofdesk.api.schemas.assistant import (
     KbArticleIn,
     KbArticleOut,
 )
+from proofdesk.app.limits import address_of
+from proofdesk.app.services import Services
 from proofdesk.assistant import conversation, kb
 from proofdesk.assistant.assist import metrics, suggestions, top_issues
 from proofdesk.assistant.conversation import TurnResult
 from proofdesk.canonical import format_time, utc_now
-from proofdesk.domain.roles import Scope
 from proofdesk.errors import InvalidInput
 from proofdesk.store.models import KbArticle, User
 
 router = APIRouter(tags=["assistant"])
+
+
+def _runs_the_assistant(request: Request, services: Services, actor: Actor) -> None:
+    """Count a run of the assistant's models against its abuse limits (``app.limits``), by
+    address and by account, once the caller's scope and role let them in."""
+    services.limits.assistant(address_of(request), actor.user_id)
 
 
 def _out(result: TurnResult) -> AssistantReplyOut:
@@ -79,8 +86,10 @@ def _out(result: TurnResult) -> AssistantReplyOut:
     response_model=AssistantReplyOut,
     summary="A conversation turn: the assistant answers with sources, or hands off to a person",
 )
-def message(body: AssistantMessageIn, services: ServicesDep, actor: ActorDep) -> AssistantReplyOut:
-    require_scope(actor, Scope.TICKETS_WRITE)
+def message(
+    body: AssistantMessageIn, request: Request, services: ServicesDep, actor: TicketsWriter
+) -> AssistantReplyOut:
+    _runs_the_assistant(request, services, actor)
     result = conversation.take_turn(
         services.db,
         services.assistant,
@@ -99,9 +108,13 @@ def message(body: AssistantMessageIn, services: ServicesDep, actor: ActorDep) ->
     summary="Did the answer help? A no hands the conversation to a person",
 )
 def feedback(
-    turn_id: str, body: AssistantFeedbackIn, services: ServicesDep, actor: ActorDep
+    turn_id: str,
+    body: AssistantFeedbackIn,
+    request: Request,
+    services: ServicesDep,
+    actor: TicketsWriter,
 ) -> AssistantReplyOut | Response:
-    require_scope(actor, Scope.TICKETS_WRITE)
+    _runs_the_assistant(request, services, actor)
     result = conversation.feedback(services.db, services.assistant, actor, turn_id, body.helpful)
     return Response(status_code=204) if result is None else _out(result)
 
@@ -111,8 +124,7 @@ def _article_out(row: KbArticle) -> KbArticleOut:
 
 
 @router.get("/kb/articles", response_model=list[KbArticleOut], summary="Knowledge-base articles")
-def list_articles(services: ServicesDep, actor: ActorDep) -> list[KbArticleOut]:
-    require_scope(actor, Scope.TICKETS_READ)
+def list_articles(services: ServicesDep, actor: TicketsReader) -> list[KbArticleOut]:
     with services.db.reader() as session:
         rows = kb.articles(session, actor.organization_id)
         return [_article_out(r) for r in rows if actor.is_staff or r.audience == "public"]
@@ -123,8 +135,7 @@ def list_articles(services: ServicesDep, actor: ActorDep) -> list[KbArticleOut]:
     response_model=KbArticleOut,
     summary="Create or change an article (by slug and language); each change is a version",
 )
-def put_article(body: KbArticleIn, services: ServicesDep, actor: ActorDep) -> KbArticleOut:
-    require_scope(actor, Scope.TICKETS_WRITE)
+def put_article(body: KbArticleIn, services: ServicesDep, actor: TicketsWriter) -> KbArticleOut:
     with services.db.writer() as session:
         spec = kb.ArticleSpec(**body.model_dump())
         do_save_article(session, actor, actor.organization_id, spec)
@@ -140,9 +151,11 @@ def put_article(body: KbArticleIn, services: ServicesDep, actor: ActorDep) -> Kb
     "/tickets/{ticket_id}/assist",
     summary="For agents: suggested replies with their sources, and similar solved tickets",
 )
-def assist(ticket_id: str, services: ServicesDep, actor: ActorDep) -> dict[str, Any]:
-    require_scope(actor, Scope.TICKETS_READ)
+def assist(
+    ticket_id: str, request: Request, services: ServicesDep, actor: TicketsReader
+) -> dict[str, Any]:
     require_staff(actor)
+    _runs_the_assistant(request, services, actor)
     with services.db.reader() as session:
         access_ticket(session, actor, ticket_id)  # refused before anything else is done
     model = services.assistant.of(services.db, actor.organization_id)
@@ -163,11 +176,10 @@ def assist(ticket_id: str, services: ServicesDep, actor: ActorDep) -> dict[str, 
 )
 def assistant_metrics(
     services: ServicesDep,
-    actor: ActorDep,
+    actor: TicketsReader,
     start: Annotated[datetime | None, Query(alias="from")] = None,
     end: Annotated[datetime | None, Query(alias="to")] = None,
 ) -> dict[str, Any]:
-    require_scope(actor, Scope.TICKETS_READ)
     require_manager(actor)
     until = end or utc_now()
     since = start or until - timedelta(days=30)
@@ -185,13 +197,14 @@ def assistant_metrics(
     summary="Clusters of recent tickets: label, volume, trend, top terms and a draft FAQ entry",
 )
 def top_issues_route(
+    request: Request,
     services: ServicesDep,
-    actor: ActorDep,
+    actor: TicketsReader,
     days: Annotated[int, query_int(ge=1, le=365)] = 14,
     clusters: Annotated[int, query_int(ge=1, le=30)] = 8,
 ) -> list[dict[str, Any]]:
-    require_scope(actor, Scope.TICKETS_READ)
     require_manager(actor)
+    _runs_the_assistant(request, services, actor)
     until = utc_now()
     model = services.assistant.of(services.db, actor.organization_id)
     with services.db.reader() as session:

@@ -10,7 +10,7 @@ from fastapi.responses import Response
 
 from proofdesk.access import access_attachment
 from proofdesk.actions.uploads import do_store_upload
-from proofdesk.api.deps import ActorDep, ServicesDep
+from proofdesk.api.deps import ServicesDep, TicketsReader, TicketsWriter
 from proofdesk.api.schemas.common import NON_JSON_ERROR_RESPONSES, AttachmentRef
 
 router = APIRouter(prefix="/attachments", tags=["attachments"])
@@ -23,7 +23,7 @@ router = APIRouter(prefix="/attachments", tags=["attachments"])
     summary="Upload a file to attach to a message (multipart field `file`)",
 )
 def upload(
-    file: Annotated[UploadFile, File()], services: ServicesDep, actor: ActorDep
+    file: Annotated[UploadFile, File()], services: ServicesDep, actor: TicketsWriter
 ) -> AttachmentRef:
     stored = do_store_upload(
         services.db,
@@ -49,7 +49,7 @@ def upload(
         },
     },
 )
-def download(attachment_id: str, services: ServicesDep, actor: ActorDep) -> Response:
+def download(attachment_id: str, services: ServicesDep, actor: TicketsReader) -> Response:
     with services.db.reader() as session:
         row = access_attachment(session, actor, attachment_id)
     data = services.blobs.get(row.sha256)

@@ -9,7 +9,7 @@ from fastapi import APIRouter, Request, Response
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from proofdesk.access import Actor, require_scope
+from proofdesk.access import Actor
 from proofdesk.actions import siwe
 from proofdesk.actions.accounts import do_create_api_token, do_revoke_api_token
 from proofdesk.actions.login import (
@@ -27,7 +27,7 @@ from proofdesk.actions.mfa import (
 )
 from proofdesk.actions.profile import do_link_email
 from proofdesk.actions.sessions import do_open_session
-from proofdesk.api.deps import ActorDep, ServicesDep, typed_domain
+from proofdesk.api.deps import AccountHolder, ActorDep, ServicesDep, typed_domain
 from proofdesk.api.schemas.auth import (
     EmailIn,
     LoginIn,
@@ -51,9 +51,9 @@ from proofdesk.app.cookies import (
     set_session_cookies,
 )
 from proofdesk.app.guards import client_address
+from proofdesk.app.limits import Kind, per_address
 from proofdesk.app.services import Services, services_of
 from proofdesk.chain.base import Chain
-from proofdesk.domain.roles import Scope
 from proofdesk.errors import Forbidden, NotFound
 from proofdesk.identity import mfa, typed
 from proofdesk.ledger.keys import Keyring
@@ -115,6 +115,7 @@ def _chain_of(services: Services) -> Callable[[], Chain | None]:
 
 @router.get(
     "/typed-data",
+    dependencies=[per_address(Kind.PUBLIC)],
     summary="The EIP-712 domain and types that signed submissions use (docs/identity.md)",
 )
 def typed_data(services: ServicesDep) -> dict[str, Any]:
@@ -176,8 +177,7 @@ def siwe_verify(
     response_model=WalletOut,
     summary="Link another wallet to the signed-in customer, proven by its signature",
 )
-def siwe_link(body: SiweIn, services: ServicesDep, actor: ActorDep) -> WalletOut:
-    require_scope(actor, Scope.ACCOUNT)
+def siwe_link(body: SiweIn, services: ServicesDep, actor: AccountHolder) -> WalletOut:
     checked = siwe.check(services.settings, body.message, body.signature, _chain_of(services))
     with services.db.writer() as session:
         return WalletOut.of(
@@ -194,8 +194,7 @@ def logout(request: Request, response: Response, services: ServicesDep, actor: A
 
 
 @router.post("/logout/all", status_code=204, summary="End every session of the caller")
-def logout_everywhere(response: Response, services: ServicesDep, actor: ActorDep) -> None:
-    require_scope(actor, Scope.ACCOUNT)
+def logout_everywhere(response: Response, services: ServicesDep, actor: AccountHolder) -> None:
     do_log_out_everywhere(services.db, actor.user_id)
     clear_session_cookies(response)
 
@@ -218,8 +217,7 @@ def _me(session: Session, actor: Actor) -> User:
     response_model=TotpSetupOut,
     summary="Start TOTP enrolment: a new secret and its QR code",
 )
-def totp_setup(services: ServicesDep, actor: ActorDep) -> TotpSetupOut:
-    require_scope(actor, Scope.ACCOUNT)
+def totp_setup(services: ServicesDep, actor: AccountHolder) -> TotpSetupOut:
     keyring = _keyring(services)
     with services.db.writer() as session:
         secret, uri, svg = do_start_enrolment(_me(session, actor), keyring)
@@ -232,9 +230,8 @@ def totp_setup(services: ServicesDep, actor: ActorDep) -> TotpSetupOut:
     summary="Confirm TOTP with a code; returns the recovery codes once",
 )
 def totp_enable(
-    body: TotpCodeIn, request: Request, services: ServicesDep, actor: ActorDep
+    body: TotpCodeIn, request: Request, services: ServicesDep, actor: AccountHolder
 ) -> RecoveryCodesOut:
-    require_scope(actor, Scope.ACCOUNT)
     keyring = _keyring(services)
     with services.db.writer() as session:
         codes = do_enable_mfa(session, _me(session, actor), keyring, body.code)
@@ -246,8 +243,9 @@ def totp_enable(
     response_model=RecoveryCodesOut,
     summary="Replace the recovery codes (needs a current TOTP code)",
 )
-def recovery_codes(body: TotpCodeIn, services: ServicesDep, actor: ActorDep) -> RecoveryCodesOut:
-    require_scope(actor, Scope.ACCOUNT)
+def recovery_codes(
+    body: TotpCodeIn, services: ServicesDep, actor: AccountHolder
+) -> RecoveryCodesOut:
     keyring = _keyring(services)
     with services.db.writer() as session:
         user = _me(session, actor)
@@ -260,8 +258,7 @@ def recovery_codes(body: TotpCodeIn, services: ServicesDep, actor: ActorDep) -> 
     status_code=204,
     summary="Remove the second factor (not for roles that require one)",
 )
-def totp_disable(body: TotpCodeIn, services: ServicesDep, actor: ActorDep) -> None:
-    require_scope(actor, Scope.ACCOUNT)
+def totp_disable(body: TotpCodeIn, services: ServicesDep, actor: AccountHolder) -> None:
     keyring = _keyring(services)
     with services.db.writer() as session:
         user = _me(session, actor)
@@ -276,8 +273,7 @@ def totp_disable(body: TotpCodeIn, services: ServicesDep, actor: ActorDep) -> No
     response_model=UserOut,
     summary="Link an e-mail address to the signed-in customer (for replies by e-mail)",
 )
-def link_email(body: EmailIn, services: ServicesDep, actor: ActorDep) -> UserOut:
-    require_scope(actor, Scope.ACCOUNT)
+def link_email(body: EmailIn, services: ServicesDep, actor: AccountHolder) -> UserOut:
     with services.db.writer() as session:
         return UserOut.of(do_link_email(session, actor, body.email))
 
@@ -297,9 +293,8 @@ def me(services: ServicesDep, actor: ActorDep) -> UserOut:
     summary="Create a scoped API token (shown once)",
 )
 def create_token(
-    body: TokenIn, request: Request, services: ServicesDep, actor: ActorDep
+    body: TokenIn, request: Request, services: ServicesDep, actor: AccountHolder
 ) -> NewTokenOut:
-    require_scope(actor, Scope.ACCOUNT)
     services.login_limiter_by_address.hit(_client(request))
     with services.db.writer() as session:
         row, token = do_create_api_token(
@@ -309,8 +304,7 @@ def create_token(
 
 
 @router.get("/tokens", response_model=list[TokenOut], summary="Your API tokens")
-def list_tokens(services: ServicesDep, actor: ActorDep) -> list[TokenOut]:
-    require_scope(actor, Scope.ACCOUNT)
+def list_tokens(services: ServicesDep, actor: AccountHolder) -> list[TokenOut]:
     with services.db.reader() as session:
         rows = session.scalars(
             select(ApiToken).where(ApiToken.user_id == actor.user_id).order_by(ApiToken.created_at)
@@ -319,7 +313,6 @@ def list_tokens(services: ServicesDep, actor: ActorDep) -> list[TokenOut]:
 
 
 @router.delete("/tokens/{token_id}", status_code=204, summary="Revoke an API token")
-def revoke_token(token_id: str, services: ServicesDep, actor: ActorDep) -> None:
-    require_scope(actor, Scope.ACCOUNT)
+def revoke_token(token_id: str, services: ServicesDep, actor: AccountHolder) -> None:
     with services.db.writer() as session:
         do_revoke_api_token(session, actor, token_id)

@@ -11,9 +11,10 @@ from sqlalchemy import select
 from proofdesk.api.deps import ServicesDep
 from proofdesk.api.params import query_int
 from proofdesk.api.schemas.chain import AnchorOut, AnchorsOut, ChainOut
+from proofdesk.app.limits import Kind, per_address
 from proofdesk.store.models import Anchor
 
-router = APIRouter(tags=["chain"])
+router = APIRouter(tags=["chain"], dependencies=[per_address(Kind.PUBLIC)])
 
 
 @router.get("/log/anchors", response_model=AnchorsOut, summary="Anchors of the log on chain")

@@ -7,9 +7,8 @@ from typing import Any
 
 from fastapi import APIRouter
 
-from proofdesk.access import require_scope
 from proofdesk.actions.chain_requests import do_prepare_chain_request, draft_status
-from proofdesk.api.deps import ActorDep, ServicesDep
+from proofdesk.api.deps import ServicesDep, TicketsReader, TicketsWriter
 from proofdesk.api.schemas.chain_requests import (
     ChainCallOut,
     ChainRequestIn,
@@ -17,7 +16,6 @@ from proofdesk.api.schemas.chain_requests import (
     FilingOut,
 )
 from proofdesk.chain.inbox import file_call, inbox_address, organization_key
-from proofdesk.domain.roles import Scope
 from proofdesk.errors import Conflict, Forbidden, NotFound
 from proofdesk.store.models import ChainFiling, ChainRequestDraft
 
@@ -54,8 +52,7 @@ def _out(
     response_model=ChainRequestOut,
     summary="Prepare a request to file on chain",
 )
-def prepare(body: ChainRequestIn, services: ServicesDep, actor: ActorDep) -> ChainRequestOut:
-    require_scope(actor, Scope.TICKETS_WRITE)
+def prepare(body: ChainRequestIn, services: ServicesDep, actor: TicketsWriter) -> ChainRequestOut:
     if not actor.is_customer:
         raise Forbidden("only customers file requests on chain", code="not_a_customer")
     chain = services.chain()  # opened before the write transaction, like signed requests
@@ -70,8 +67,7 @@ def prepare(body: ChainRequestIn, services: ServicesDep, actor: ActorDep) -> Cha
 
 
 @router.get("/{draft_id}", response_model=ChainRequestOut, summary="What a filing did")
-def status(draft_id: str, services: ServicesDep, actor: ActorDep) -> ChainRequestOut:
-    require_scope(actor, Scope.TICKETS_READ)
+def status(draft_id: str, services: ServicesDep, actor: TicketsReader) -> ChainRequestOut:
     with services.db.reader() as session:
         found = draft_status(session, actor, draft_id)
         if found is None:

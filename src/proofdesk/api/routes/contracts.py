@@ -11,9 +11,9 @@ from fastapi import APIRouter, Query, Response
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from proofdesk.access import access_contract, access_ticket, require_scope
+from proofdesk.access import access_contract, access_ticket
 from proofdesk.actions import contracts as actions
-from proofdesk.api.deps import ActorDep, ServicesDep
+from proofdesk.api.deps import AdminScoped, ServicesDep, TicketsWriter
 from proofdesk.api.schemas.contracts import (
     ContractDocumentOut,
     ContractIn,
@@ -23,7 +23,7 @@ from proofdesk.api.schemas.contracts import (
     DryRunIn,
     DryRunOut,
 )
-from proofdesk.domain.roles import Scope
+from proofdesk.app.limits import Kind, per_address
 from proofdesk.errors import NotFound
 from proofdesk.ledger.receipts import organization_receipt
 from proofdesk.store.models import Organization, ServiceContract
@@ -39,9 +39,8 @@ router = APIRouter(tags=["contracts"])
     responses={200: {"description": "This exact document was published before"}},
 )
 def publish(
-    body: ContractIn, response: Response, services: ServicesDep, actor: ActorDep
+    body: ContractIn, response: Response, services: ServicesDep, actor: AdminScoped
 ) -> ContractOut:
-    require_scope(actor, Scope.ADMIN)
     with services.db.writer() as session:
         row, new = actions.do_publish(session, actor, body.source)
         if not new:
@@ -54,8 +53,7 @@ def publish(
     response_model=ContractOut,
     summary="Make this version the active one of its name",
 )
-def activate(contract_hash: str, services: ServicesDep, actor: ActorDep) -> ContractOut:
-    require_scope(actor, Scope.ADMIN)
+def activate(contract_hash: str, services: ServicesDep, actor: AdminScoped) -> ContractOut:
     with services.db.writer() as session:
         return ContractOut.of(actions.do_activate(session, actor, contract_hash))
 
@@ -70,6 +68,7 @@ def _organization(session: Session, slug: str) -> Organization:
 @router.get(
     "/contracts",
     response_model=list[ContractOut],
+    dependencies=[per_address(Kind.PUBLIC)],
     summary="An organization's published contracts (public: the rules are the promise)",
 )
 def list_contracts(
@@ -87,6 +86,7 @@ def list_contracts(
 
 @router.get(
     "/contracts/activations/receipt",
+    dependencies=[per_address(Kind.PUBLIC)],
     summary="Receipt of an organization's contract activations: each `contract.activated` "
     "entry of the log, opened, with inclusion proofs (public)",
 )
@@ -101,6 +101,7 @@ def activations_receipt(
 @router.get(
     "/contracts/{contract_hash}",
     response_model=ContractDocumentOut,
+    dependencies=[per_address(Kind.PUBLIC)],
     summary="One published contract, as published and in canonical form (public)",
 )
 def get_contract(
@@ -122,8 +123,9 @@ def get_contract(
     response_model=DecisionOut,
     summary="Decide the ticket's claim by an active contract; the decision is logged",
 )
-def decide(ticket_id: str, body: DecisionIn, services: ServicesDep, actor: ActorDep) -> DecisionOut:
-    require_scope(actor, Scope.TICKETS_WRITE)
+def decide(
+    ticket_id: str, body: DecisionIn, services: ServicesDep, actor: TicketsWriter
+) -> DecisionOut:
     chain = services.chain_or_none()
     with services.db.reader() as session:
         ticket = access_ticket(session, actor, ticket_id, write=True)
@@ -142,8 +144,7 @@ def decide(ticket_id: str, body: DecisionIn, services: ServicesDep, actor: Actor
     summary="What a contract (its source; published or not) would decide for the ticket now. "
     "Nothing is logged or carried out",
 )
-def dry_run(ticket_id: str, body: DryRunIn, services: ServicesDep, actor: ActorDep) -> DryRunOut:
-    require_scope(actor, Scope.ADMIN)
+def dry_run(ticket_id: str, body: DryRunIn, services: ServicesDep, actor: AdminScoped) -> DryRunOut:
     chain = services.chain_or_none()
     with services.db.reader() as session:
         ticket = access_ticket(session, actor, ticket_id)

@@ -21,6 +21,7 @@ from proofdesk.api.schemas.log import (
     LogEntriesOut,
     LogEntryOut,
 )
+from proofdesk.app.limits import Kind, per_address
 from proofdesk.errors import InvalidInput, NotFound
 from proofdesk.ledger import checkpoints
 from proofdesk.ledger.store import log_size, tree
@@ -28,7 +29,8 @@ from proofdesk.ledger.tree import LedgerError
 from proofdesk.store.models import LedgerLeaf, SignedCheckpoint
 from proofdesk.verify.merkle import ProofError
 
-router = APIRouter(prefix="/log", tags=["log"])
+# Public, so limited per address (``app.limits``): proofs and entries cost reads.
+router = APIRouter(prefix="/log", tags=["log"], dependencies=[per_address(Kind.PUBLIC)])
 
 MAX_ENTRIES = 1000
 NOTE: dict[int | str, dict[str, Any]] = {

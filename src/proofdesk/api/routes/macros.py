@@ -7,12 +7,11 @@ import json
 from fastapi import APIRouter, Response
 from sqlalchemy import select
 
-from proofdesk.access import access_ticket, require_scope, require_staff
+from proofdesk.access import access_ticket, require_staff
 from proofdesk.actions import macros as actions
-from proofdesk.api.deps import ActorDep, ServicesDep
+from proofdesk.api.deps import ServicesDep, TicketsReader, TicketsWriter
 from proofdesk.api.schemas.common import TicketOut
 from proofdesk.api.schemas.macros import MacroIn, MacroOut
-from proofdesk.domain.roles import Scope
 from proofdesk.store.events import row_to_state
 from proofdesk.store.models import Macro
 
@@ -26,7 +25,7 @@ def _out(row: Macro) -> MacroOut:
 
 
 @router.get("/macros", response_model=list[MacroOut], summary="The organization's macros")
-def list_macros(services: ServicesDep, actor: ActorDep) -> list[MacroOut]:
+def list_macros(services: ServicesDep, actor: TicketsReader) -> list[MacroOut]:
     require_staff(actor)
     with services.db.reader() as session:
         rows = session.scalars(
@@ -36,16 +35,14 @@ def list_macros(services: ServicesDep, actor: ActorDep) -> list[MacroOut]:
 
 
 @router.post("/macros", status_code=201, response_model=MacroOut, summary="Define a macro")
-def create_macro(body: MacroIn, services: ServicesDep, actor: ActorDep) -> MacroOut:
-    require_scope(actor, Scope.TICKETS_WRITE)
+def create_macro(body: MacroIn, services: ServicesDep, actor: TicketsWriter) -> MacroOut:
     title = body.title.model_dump(by_alias=True)
     with services.db.writer() as session:
         return _out(actions.do_create_macro(session, actor, body.name, title, body.actions))
 
 
 @router.delete("/macros/{macro_id}", status_code=204, summary="Remove a macro")
-def delete_macro(macro_id: str, services: ServicesDep, actor: ActorDep) -> Response:
-    require_scope(actor, Scope.TICKETS_WRITE)
+def delete_macro(macro_id: str, services: ServicesDep, actor: TicketsWriter) -> Response:
     with services.db.writer() as session:
         actions.do_delete_macro(session, actor, macro_id)
     return Response(status_code=204)
@@ -56,8 +53,9 @@ def delete_macro(macro_id: str, services: ServicesDep, actor: ActorDep) -> Respo
     response_model=TicketOut,
     summary="Apply a macro to a ticket (all its actions, or none)",
 )
-def apply_macro(ticket_id: str, macro_id: str, services: ServicesDep, actor: ActorDep) -> TicketOut:
-    require_scope(actor, Scope.TICKETS_WRITE)
+def apply_macro(
+    ticket_id: str, macro_id: str, services: ServicesDep, actor: TicketsWriter
+) -> TicketOut:
     with services.db.writer() as session:
         ticket = access_ticket(session, actor, ticket_id, write=True, lock=True)
         actions.do_apply_macro(session, actor, ticket, macro_id)

@@ -8,9 +8,15 @@ from typing import Annotated
 from fastapi import APIRouter, Query, Request, Response
 from sqlalchemy import select
 
-from proofdesk.access import access_ticket, require_manager, require_scope
+from proofdesk.access import access_ticket, require_manager
 from proofdesk.actions import orders, payouts
-from proofdesk.api.deps import ActorDep, ServicesDep
+from proofdesk.api.deps import (
+    AdminScoped,
+    CustomersWriter,
+    ServicesDep,
+    TicketsReader,
+    TicketsWriter,
+)
 from proofdesk.api.params import query_int
 from proofdesk.api.schemas.common import OrderOut
 from proofdesk.api.schemas.payouts import (
@@ -22,7 +28,7 @@ from proofdesk.api.schemas.payouts import (
     PayoutRejectIn,
     WebhookSecretOut,
 )
-from proofdesk.domain.roles import Scope
+from proofdesk.app.limits import Kind, per_address
 from proofdesk.errors import InvalidInput, NotFound
 from proofdesk.store.models import Organization, Payout
 
@@ -40,9 +46,12 @@ def _sync_spec(external_id: str, body: OrderSyncIn) -> orders.OrderSync:
     summary="Create or update an order or withdrawal as the shop has it (integration: admin token)",
 )
 def put_order(
-    external_id: str, body: OrderSyncIn, response: Response, services: ServicesDep, actor: ActorDep
+    external_id: str,
+    body: OrderSyncIn,
+    response: Response,
+    services: ServicesDep,
+    actor: CustomersWriter,
 ) -> OrderOut:
-    require_scope(actor, Scope.CUSTOMERS_WRITE)
     with services.db.writer() as session:
         order, written = orders.do_sync(session, actor, _sync_spec(external_id, body))
         if not written:
@@ -52,6 +61,7 @@ def put_order(
 
 @router.post(
     "/webhooks/orders",
+    dependencies=[per_address(Kind.WEBHOOK)],
     response_model=OrderOut,
     summary="An order sync signed with the organization's webhook secret (no token)",
 )
@@ -84,8 +94,7 @@ async def order_webhook(
     status_code=201,
     summary="Issue a new order-webhook secret (shown once; the old one stops working)",
 )
-def new_webhook_secret(services: ServicesDep, actor: ActorDep) -> WebhookSecretOut:
-    require_scope(actor, Scope.ADMIN)
+def new_webhook_secret(services: ServicesDep, actor: AdminScoped) -> WebhookSecretOut:
     keyring = services.db.keyring
     assert keyring is not None
     with services.db.writer() as session:
@@ -96,8 +105,7 @@ def new_webhook_secret(services: ServicesDep, actor: ActorDep) -> WebhookSecretO
     "/organization/escrow",
     summary="Set the merchant account whose escrow bond pays this organization's claims",
 )
-def set_escrow(body: EscrowSettingsIn, services: ServicesDep, actor: ActorDep) -> dict[str, str]:
-    require_scope(actor, Scope.ADMIN)
+def set_escrow(body: EscrowSettingsIn, services: ServicesDep, actor: AdminScoped) -> dict[str, str]:
     with services.db.writer() as session:
         address = payouts.do_set_merchant(session, actor, body.merchant_address)
     return {"merchant_address": address}
@@ -108,8 +116,7 @@ def set_escrow(body: EscrowSettingsIn, services: ServicesDep, actor: ActorDep) -
     response_model=list[PayoutOut],
     summary="What decisions on this ticket pay, and where each payment is",
 )
-def ticket_payouts(ticket_id: str, services: ServicesDep, actor: ActorDep) -> list[PayoutOut]:
-    require_scope(actor, Scope.TICKETS_READ)
+def ticket_payouts(ticket_id: str, services: ServicesDep, actor: TicketsReader) -> list[PayoutOut]:
     with services.db.reader() as session:
         ticket = access_ticket(session, actor, ticket_id)
         rows = session.scalars(
@@ -125,11 +132,10 @@ def ticket_payouts(ticket_id: str, services: ServicesDep, actor: ActorDep) -> li
 )
 def list_payouts(
     services: ServicesDep,
-    actor: ActorDep,
+    actor: TicketsReader,
     status: Annotated[str | None, Query(max_length=16)] = None,
     limit: Annotated[int, query_int(ge=1, le=200)] = 50,
 ) -> list[PayoutOut]:
-    require_scope(actor, Scope.TICKETS_READ)
     require_manager(actor)
     query = select(Payout).where(Payout.organization_id == actor.organization_id)
     if status is not None:
@@ -143,9 +149,8 @@ def list_payouts(
     "/payouts/{payout_id}/approve", response_model=PayoutOut, summary="Release a held payout"
 )
 def approve(
-    payout_id: str, body: PayoutApproveIn, services: ServicesDep, actor: ActorDep
+    payout_id: str, body: PayoutApproveIn, services: ServicesDep, actor: TicketsWriter
 ) -> PayoutOut:
-    require_scope(actor, Scope.TICKETS_WRITE)
     with services.db.writer() as session:
         return PayoutOut.of(payouts.do_approve(session, actor, payout_id, body.recipient))
 
@@ -154,9 +159,8 @@ def approve(
     "/payouts/{payout_id}/reject", response_model=PayoutOut, summary="Refuse a held payout"
 )
 def reject(
-    payout_id: str, body: PayoutRejectIn, services: ServicesDep, actor: ActorDep
+    payout_id: str, body: PayoutRejectIn, services: ServicesDep, actor: TicketsWriter
 ) -> PayoutOut:
-    require_scope(actor, Scope.TICKETS_WRITE)
     with services.db.writer() as session:
         return PayoutOut.of(payouts.do_reject(session, actor, payout_id, body.reason))
 
@@ -164,7 +168,6 @@ def reject(
 @router.post(
     "/payouts/{payout_id}/retry", response_model=PayoutOut, summary="Queue a failed payout again"
 )
-def retry(payout_id: str, services: ServicesDep, actor: ActorDep) -> PayoutOut:
-    require_scope(actor, Scope.TICKETS_WRITE)
+def retry(payout_id: str, services: ServicesDep, actor: TicketsWriter) -> PayoutOut:
     with services.db.writer() as session:
         return PayoutOut.of(payouts.do_retry(session, actor, payout_id))

@@ -6,14 +6,13 @@ import json
 
 from fastapi import APIRouter, Response
 
-from proofdesk.access import access_ticket, require_scope, require_staff
+from proofdesk.access import access_ticket, require_staff
 from proofdesk.actions import sla as actions
 from proofdesk.actions.inputs import SlaPolicyIn, policy_values
 from proofdesk.actions.sla_timers import ticket_timers
-from proofdesk.api.deps import ActorDep, ServicesDep
+from proofdesk.api.deps import AdminScoped, ServicesDep, TicketsReader
 from proofdesk.api.schemas.sla import SlaPolicyOut, TicketSlaOut
 from proofdesk.canonical import utc_now
-from proofdesk.domain.roles import Scope
 from proofdesk.sla.policies import due_of, timer_json
 from proofdesk.sla.timers import NEVER
 from proofdesk.store.models import SlaPolicy
@@ -22,7 +21,7 @@ router = APIRouter(tags=["sla"])
 
 
 @router.get("/sla/policies", response_model=list[SlaPolicyOut], summary="SLA policies, in order")
-def list_policies(services: ServicesDep, actor: ActorDep) -> list[SlaPolicyOut]:
+def list_policies(services: ServicesDep, actor: TicketsReader) -> list[SlaPolicyOut]:
     require_staff(actor)
     from sqlalchemy import select
 
@@ -41,8 +40,7 @@ def list_policies(services: ServicesDep, actor: ActorDep) -> list[SlaPolicyOut]:
     response_model=SlaPolicyOut,
     summary="Add a policy (the first matching policy by position applies)",
 )
-def create_policy(body: SlaPolicyIn, services: ServicesDep, actor: ActorDep) -> SlaPolicyOut:
-    require_scope(actor, Scope.ADMIN)
+def create_policy(body: SlaPolicyIn, services: ServicesDep, actor: AdminScoped) -> SlaPolicyOut:
     with services.db.writer() as session:
         row = actions.do_create_policy(session, actor, policy_values(body))
         return SlaPolicyOut(**actions.as_dict(row))
@@ -50,17 +48,15 @@ def create_policy(body: SlaPolicyIn, services: ServicesDep, actor: ActorDep) -> 
 
 @router.put("/sla/policies/{policy_id}", response_model=SlaPolicyOut, summary="Change a policy")
 def update_policy(
-    policy_id: str, body: SlaPolicyIn, services: ServicesDep, actor: ActorDep
+    policy_id: str, body: SlaPolicyIn, services: ServicesDep, actor: AdminScoped
 ) -> SlaPolicyOut:
-    require_scope(actor, Scope.ADMIN)
     with services.db.writer() as session:
         row = actions.do_update_policy(session, actor, policy_id, policy_values(body))
         return SlaPolicyOut(**actions.as_dict(row))
 
 
 @router.delete("/sla/policies/{policy_id}", status_code=204, summary="Remove a policy")
-def delete_policy(policy_id: str, services: ServicesDep, actor: ActorDep) -> Response:
-    require_scope(actor, Scope.ADMIN)
+def delete_policy(policy_id: str, services: ServicesDep, actor: AdminScoped) -> Response:
     with services.db.writer() as session:
         actions.do_delete_policy(session, actor, policy_id)
     return Response(status_code=204)
@@ -71,8 +67,7 @@ def delete_policy(policy_id: str, services: ServicesDep, actor: ActorDep) -> Res
     response_model=TicketSlaOut,
     summary="The ticket's SLA policy and timers now (state, business time spent, due, breach)",
 )
-def ticket_sla(ticket_id: str, services: ServicesDep, actor: ActorDep) -> TicketSlaOut:
-    require_scope(actor, Scope.TICKETS_READ)
+def ticket_sla(ticket_id: str, services: ServicesDep, actor: TicketsReader) -> TicketSlaOut:
     with services.db.reader() as session:
         ticket = access_ticket(session, actor, ticket_id)
         policy, found, _ = ticket_timers(session, ticket, utc_now())

@@ -16,7 +16,6 @@ from proofdesk.access import (
     SLA_DUE,
     TicketFilter,
     access_ticket,
-    require_scope,
     require_staff,
     search_tickets,
     visible_messages,
@@ -24,7 +23,7 @@ from proofdesk.access import (
     with_sla_due,
 )
 from proofdesk.actions import tickets as actions
-from proofdesk.api.deps import ActorDep, ServicesDep, typed_domain
+from proofdesk.api.deps import ActorDep, ServicesDep, TicketsReader, TicketsWriter, typed_domain
 from proofdesk.api.idempotency import idempotent_create
 from proofdesk.api.pagination import decode_cursor, encode_cursor
 from proofdesk.api.params import query_int
@@ -44,7 +43,6 @@ from proofdesk.api.schemas.tickets import (
     TicketPatch,
 )
 from proofdesk.app.services import Services
-from proofdesk.domain.roles import Scope
 from proofdesk.domain.tickets import Channel, Kind, Priority, Status
 from proofdesk.identity.typed import SignatureClaim
 from proofdesk.ledger.receipts import build_receipt
@@ -70,7 +68,7 @@ _SORT_COLUMNS: dict[str, Any] = {
 @router.get("", response_model=Page[TicketOut], summary="List and search tickets")
 def list_tickets(
     services: ServicesDep,
-    actor: ActorDep,
+    actor: TicketsReader,
     status: Annotated[list[Status] | None, Query()] = None,
     priority: Annotated[list[Priority] | None, Query()] = None,
     kind: Annotated[list[Kind] | None, Query()] = None,
@@ -92,7 +90,6 @@ def list_tickets(
     limit: Annotated[int, query_int(ge=1, le=200)] = 50,
     cursor: Annotated[str | None, Query(max_length=500)] = None,
 ) -> Page[TicketOut]:
-    require_scope(actor, Scope.TICKETS_READ)
     wanted = TicketFilter(
         statuses=[s.value for s in status or ()],
         priorities=[p.value for p in priority or ()],
@@ -134,8 +131,7 @@ def list_tickets(
 
 
 @router.get("/-/counts", include_in_schema=True, summary="Ticket counts by status")
-def counts(services: ServicesDep, actor: ActorDep) -> dict[str, int]:
-    require_scope(actor, Scope.TICKETS_READ)
+def counts(services: ServicesDep, actor: TicketsReader) -> dict[str, int]:
     query = (
         visible_tickets(actor)
         .with_only_columns(Ticket.status, func.count())
@@ -154,9 +150,8 @@ def counts(services: ServicesDep, actor: ActorDep) -> dict[str, int]:
     responses={200: {"description": "Replayed response for a repeated Idempotency-Key"}},
 )
 def create_ticket(
-    body: TicketIn, request: Request, services: ServicesDep, actor: ActorDep
+    body: TicketIn, request: Request, services: ServicesDep, actor: TicketsWriter
 ) -> JSONResponse:
-    require_scope(actor, Scope.TICKETS_WRITE)
     spec = actions.NewTicket(
         **body.model_dump(exclude={"signed"}), signature=signature_claim(services, body.signed)
     )
@@ -185,14 +180,14 @@ def signature_claim(services: Services, signed: SignatureIn | None) -> Signature
 
 
 @router.get("/{ticket_id}", response_model=TicketOut)
-def get_ticket(ticket_id: str, services: ServicesDep, actor: ActorDep) -> TicketOut:
+def get_ticket(ticket_id: str, services: ServicesDep, actor: TicketsReader) -> TicketOut:
     with services.db.reader() as session:
         return TicketOut.of(row_to_state(access_ticket(session, actor, ticket_id)))
 
 
 @router.patch("/{ticket_id}", response_model=TicketOut, summary="Change ticket fields")
 def patch_ticket(
-    ticket_id: str, body: TicketPatch, services: ServicesDep, actor: ActorDep
+    ticket_id: str, body: TicketPatch, services: ServicesDep, actor: TicketsWriter
 ) -> TicketOut:
     changes = body.model_dump(mode="json", exclude_unset=True)
     with services.db.writer() as session:
@@ -202,7 +197,7 @@ def patch_ticket(
 
 @router.post("/{ticket_id}/status", response_model=TicketOut, summary="Change status")
 def change_status(
-    ticket_id: str, body: StatusIn, services: ServicesDep, actor: ActorDep
+    ticket_id: str, body: StatusIn, services: ServicesDep, actor: TicketsWriter
 ) -> TicketOut:
     with services.db.writer() as session:
         ticket = access_ticket(session, actor, ticket_id, write=True, lock=True)
@@ -210,7 +205,9 @@ def change_status(
 
 
 @router.put("/{ticket_id}/assignment", response_model=TicketOut, summary="Assign to agent/team")
-def assign(ticket_id: str, body: AssignmentIn, services: ServicesDep, actor: ActorDep) -> TicketOut:
+def assign(
+    ticket_id: str, body: AssignmentIn, services: ServicesDep, actor: TicketsWriter
+) -> TicketOut:
     with services.db.writer() as session:
         ticket = access_ticket(session, actor, ticket_id, write=True, lock=True)
         state = actions.do_assign(
@@ -220,7 +217,9 @@ def assign(ticket_id: str, body: AssignmentIn, services: ServicesDep, actor: Act
 
 
 @router.post("/{ticket_id}/tags", response_model=TicketOut, summary="Add and remove tags")
-def change_tags(ticket_id: str, body: TagsIn, services: ServicesDep, actor: ActorDep) -> TicketOut:
+def change_tags(
+    ticket_id: str, body: TagsIn, services: ServicesDep, actor: TicketsWriter
+) -> TicketOut:
     with services.db.writer() as session:
         ticket = access_ticket(session, actor, ticket_id, write=True, lock=True)
         return TicketOut.of(
@@ -233,7 +232,7 @@ def change_tags(ticket_id: str, body: TagsIn, services: ServicesDep, actor: Acto
     response_model=TicketOut,
     summary="The requester rates a solved request (1-5, optional comment)",
 )
-def rate(ticket_id: str, body: RatingIn, services: ServicesDep, actor: ActorDep) -> TicketOut:
+def rate(ticket_id: str, body: RatingIn, services: ServicesDep, actor: TicketsWriter) -> TicketOut:
     with services.db.writer() as session:
         ticket = access_ticket(session, actor, ticket_id, write=True, lock=True)
         return TicketOut.of(
@@ -246,7 +245,7 @@ def rate(ticket_id: str, body: RatingIn, services: ServicesDep, actor: ActorDep)
     response_model=TicketOut,
     summary="Merge this ticket into another; returns the surviving ticket",
 )
-def merge(ticket_id: str, body: MergeIn, services: ServicesDep, actor: ActorDep) -> TicketOut:
+def merge(ticket_id: str, body: MergeIn, services: ServicesDep, actor: TicketsWriter) -> TicketOut:
     with services.db.writer() as session:
         source = access_ticket(session, actor, ticket_id, write=True, lock=True)
         target = access_ticket(session, actor, body.into, write=True, lock=True)
@@ -267,14 +266,13 @@ WAIT_STEP_SECONDS = 0.5
 async def wait_for_changes(
     ticket_id: str,
     services: ServicesDep,
-    actor: ActorDep,
+    actor: TicketsReader,
     after: Annotated[int, query_int(ge=-1)] = -1,
     wait: Annotated[float, Query(ge=0, le=MAX_WAIT_SECONDS)] = 0,
 ) -> ChangesOut:
     """For a client that signs in with a bearer token and so cannot use the pages' event
     streams (the chat widget): one request at a time, answered the moment something happens.
     The waiting holds no thread; each check is one read."""
-    require_scope(actor, Scope.TICKETS_READ)
 
     def read() -> int:
         with services.db.reader() as session:
@@ -293,7 +291,7 @@ async def wait_for_changes(
     response_model=list[MessageOut],
     summary="The conversation (customers never see internal notes)",
 )
-def list_messages(ticket_id: str, services: ServicesDep, actor: ActorDep) -> list[MessageOut]:
+def list_messages(ticket_id: str, services: ServicesDep, actor: TicketsReader) -> list[MessageOut]:
     with services.db.reader() as session:
         ticket = access_ticket(session, actor, ticket_id)
         rows = session.scalars(visible_messages(actor, ticket.id)).all()
@@ -307,7 +305,7 @@ def list_messages(ticket_id: str, services: ServicesDep, actor: ActorDep) -> lis
     summary="Reply or add an internal note",
 )
 def add_message(
-    ticket_id: str, body: MessageIn, request: Request, services: ServicesDep, actor: ActorDep
+    ticket_id: str, body: MessageIn, request: Request, services: ServicesDep, actor: TicketsWriter
 ) -> JSONResponse:
     claim = signature_claim(services, body.signed)
 
@@ -339,7 +337,7 @@ def add_message(
     response_model=list[EventOut],
     summary="The ticket's event stream (staff only)",
 )
-def list_events(ticket_id: str, services: ServicesDep, actor: ActorDep) -> list[EventOut]:
+def list_events(ticket_id: str, services: ServicesDep, actor: TicketsReader) -> list[EventOut]:
     require_staff(actor)  # events carry internal notes; customers read messages instead
     with services.db.reader() as session:
         ticket = access_ticket(session, actor, ticket_id)

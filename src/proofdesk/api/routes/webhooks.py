@@ -15,7 +15,7 @@ from proofdesk.access import (
     visible_webhook_endpoints,
 )
 from proofdesk.actions import webhooks
-from proofdesk.api.deps import ActorDep, ServicesDep
+from proofdesk.api.deps import AdminScoped, ServicesDep
 from proofdesk.api.params import query_int
 from proofdesk.api.schemas.webhooks import (
     DeliveryOut,
@@ -25,6 +25,7 @@ from proofdesk.api.schemas.webhooks import (
     EndpointWithSecret,
     SigningKeyOut,
 )
+from proofdesk.app.limits import Kind, per_address
 from proofdesk.domain.webhooks import WEBHOOK_TYPES
 from proofdesk.ledger.keys import Keyring
 from proofdesk.settings import Settings
@@ -49,6 +50,7 @@ def _keyring(services: ServicesDep) -> Keyring:
     "/webhooks/signing-key",
     response_model=SigningKeyOut,
     summary="The deployment's Ed25519 public key of the v1a signatures (no credential)",
+    dependencies=[per_address(Kind.PUBLIC)],
 )
 def get_signing_key(services: ServicesDep) -> SigningKeyOut:
     key = signing_key(services.settings.effective_webhooks_key_file)
@@ -56,7 +58,7 @@ def get_signing_key(services: ServicesDep) -> SigningKeyOut:
 
 
 @router.get(BASE, response_model=list[EndpointOut], summary="The organization's endpoints")
-def list_endpoints(services: ServicesDep, actor: ActorDep) -> list[EndpointOut]:
+def list_endpoints(services: ServicesDep, actor: AdminScoped) -> list[EndpointOut]:
     query = visible_webhook_endpoints(actor)
     with services.db.reader() as session:
         return [EndpointOut.of(r) for r in session.scalars(query)]
@@ -68,7 +70,9 @@ def list_endpoints(services: ServicesDep, actor: ActorDep) -> list[EndpointOut]:
     status_code=201,
     summary="Subscribe an endpoint (its whsec_ secret is shown this once)",
 )
-def create_endpoint(body: EndpointIn, services: ServicesDep, actor: ActorDep) -> EndpointWithSecret:
+def create_endpoint(
+    body: EndpointIn, services: ServicesDep, actor: AdminScoped
+) -> EndpointWithSecret:
     policy = _policy(services.settings)
     policy.check(body.url)  # resolving the host outside the writer lock
     with services.db.writer() as session:
@@ -86,7 +90,7 @@ def create_endpoint(body: EndpointIn, services: ServicesDep, actor: ActorDep) ->
 
 
 @router.get(f"{BASE}/{{endpoint_id}}", response_model=EndpointOut, summary="One endpoint")
-def get_endpoint(endpoint_id: str, services: ServicesDep, actor: ActorDep) -> EndpointOut:
+def get_endpoint(endpoint_id: str, services: ServicesDep, actor: AdminScoped) -> EndpointOut:
     with services.db.reader() as session:
         return EndpointOut.of(access_webhook_endpoint(session, actor, endpoint_id))
 
@@ -97,7 +101,7 @@ def get_endpoint(endpoint_id: str, services: ServicesDep, actor: ActorDep) -> En
     summary="Change an endpoint's URL, types, description, or enable or disable it",
 )
 def update_endpoint(
-    endpoint_id: str, body: EndpointPatch, services: ServicesDep, actor: ActorDep
+    endpoint_id: str, body: EndpointPatch, services: ServicesDep, actor: AdminScoped
 ) -> EndpointOut:
     policy = _policy(services.settings)
     if body.url is not None:
@@ -117,7 +121,7 @@ def update_endpoint(
 
 
 @router.delete(f"{BASE}/{{endpoint_id}}", status_code=204, summary="Remove an endpoint and its log")
-def delete_endpoint(endpoint_id: str, services: ServicesDep, actor: ActorDep) -> Response:
+def delete_endpoint(endpoint_id: str, services: ServicesDep, actor: AdminScoped) -> Response:
     with services.db.writer() as session:
         webhooks.do_delete_endpoint(session, actor, endpoint_id)
     return Response(status_code=204)
@@ -128,7 +132,9 @@ def delete_endpoint(endpoint_id: str, services: ServicesDep, actor: ActorDep) ->
     response_model=EndpointWithSecret,
     summary="A new secret (shown once); the old one keeps signing for the grace period",
 )
-def rotate_secret(endpoint_id: str, services: ServicesDep, actor: ActorDep) -> EndpointWithSecret:
+def rotate_secret(
+    endpoint_id: str, services: ServicesDep, actor: AdminScoped
+) -> EndpointWithSecret:
     grace = timedelta(seconds=services.settings.webhooks_rotation_grace_seconds)
     with services.db.writer() as session:
         row, secret = webhooks.do_rotate_secret(
@@ -145,7 +151,7 @@ def rotate_secret(endpoint_id: str, services: ServicesDep, actor: ActorDep) -> E
 def list_deliveries(
     endpoint_id: str,
     services: ServicesDep,
-    actor: ActorDep,
+    actor: AdminScoped,
     status: Annotated[str | None, Query(max_length=16)] = None,
     before_seq: Annotated[int | None, query_int(ge=0)] = None,
     limit: Annotated[int, query_int(ge=1, le=200)] = 50,
@@ -164,7 +170,7 @@ def list_deliveries(
     summary="One delivery with every attempt",
 )
 def get_delivery(
-    endpoint_id: str, delivery_id: str, services: ServicesDep, actor: ActorDep
+    endpoint_id: str, delivery_id: str, services: ServicesDep, actor: AdminScoped
 ) -> DeliveryOut:
     with services.db.reader() as session:
         row = access_webhook_delivery(session, actor, endpoint_id, delivery_id)
@@ -177,7 +183,7 @@ def get_delivery(
     summary="Send a delivery again now, with a fresh retry schedule",
 )
 def redeliver(
-    endpoint_id: str, delivery_id: str, services: ServicesDep, actor: ActorDep
+    endpoint_id: str, delivery_id: str, services: ServicesDep, actor: AdminScoped
 ) -> DeliveryOut:
     with services.db.writer() as session:
         return DeliveryOut.of(webhooks.do_redeliver(session, actor, endpoint_id, delivery_id))
