@@ -22,6 +22,7 @@ from proofdesk.api.routes import (
     payouts,
     sla,
     tickets,
+    witness,
 )
 from proofdesk.api.schemas.common import ERROR_RESPONSES
 from proofdesk.app.guards import reject_nul_characters
@@ -56,6 +57,7 @@ def install(app: FastAPI, db: Database) -> None:
         analytics,
         accounts,
         attachments,
+        witness,
     ):
         api.include_router(module.router)
     app.include_router(api)

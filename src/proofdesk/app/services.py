@@ -17,6 +17,7 @@ from proofdesk.ledger.keys import Keyring
 from proofdesk.settings import Settings
 from proofdesk.store.db import Database
 from proofdesk.store.migrate import upgrade
+from proofdesk.verify.cosignature import Cosigner
 from proofdesk.verify.note import Signer
 
 if TYPE_CHECKING:
@@ -50,6 +51,8 @@ class Services:
     sla: SlaWorker
     assistant: Models
     presence: Presence
+    #: The witness's cosigning key (C2SP tlog-witness; ``docs/consortium.md``).
+    cosigner: Cosigner
     #: None when no e-mail server is configured (sign-in links are then not offered).
     send_mail: SendMail | None = None
 

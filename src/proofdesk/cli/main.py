@@ -15,6 +15,7 @@ from proofdesk.cli import (  # noqa: F401 - they register their commands
     chain,
     log,
     rules,
+    witness,
     worker,
 )
 from proofdesk.cli.common import app, err, fail, handles_errors, org_id, out, settings

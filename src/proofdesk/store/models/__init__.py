@@ -39,6 +39,13 @@ from proofdesk.store.models.assistant import (
     KbArticle,
     KbRevision,
 )
+from proofdesk.store.models.consortium import (
+    CheckpointCosignature,
+    LogWitness,
+    WitnessAlert,
+    WitnessedLog,
+    WitnessRefusal,
+)
 # isort: on
 
 __all__ = [
@@ -54,6 +61,7 @@ __all__ = [
     "Attachment",
     "Base",
     "ChainContract",
+    "CheckpointCosignature",
     "Cursor",
     "IdempotencyKey",
     "KbArticle",
@@ -61,6 +69,7 @@ __all__ = [
     "KnownDevice",
     "LedgerLeaf",
     "LogHead",
+    "LogWitness",
     "LoginLink",
     "Macro",
     "MerkleNode",
@@ -85,5 +94,8 @@ __all__ = [
     "TicketTag",
     "User",
     "Wallet",
+    "WitnessAlert",
+    "WitnessRefusal",
+    "WitnessedLog",
     "new_id",
 ]
