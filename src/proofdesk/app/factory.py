@@ -29,6 +29,7 @@ from proofdesk.errors import ConfigError
 from proofdesk.identity.credentials import RateLimiter
 from proofdesk.ledger import checkpoints, witness
 from proofdesk.ledger.keys import Keyring
+from proofdesk.ledger.witnessing import WitnessPolicy
 from proofdesk.settings import Settings
 from proofdesk.store.db import Database
 from proofdesk.store.migrate import is_current
@@ -97,6 +98,7 @@ def create_app(
         assistant=Models.from_settings(settings),
         presence=Presence(db),
         cosigner=witness.cosigner_for(settings),
+        witness_policy=WitnessPolicy.of(settings),
         send_mail=mail_sender(settings),
     )
     api_routes.install(app, db)

@@ -15,6 +15,7 @@ from typing import TypeVar
 from proofdesk.chain.anchoring import Anchorer
 from proofdesk.chain.base import Chain
 from proofdesk.errors import InvalidInput
+from proofdesk.ledger.witnessing import configured_witnesses
 from proofdesk.settings import Settings
 from proofdesk.store.db import Database
 from proofdesk.verify.note import Signer
@@ -24,6 +25,7 @@ from proofdesk.workers.base import PeriodicWorker
 from proofdesk.workers.checkpoints import CheckpointLoop
 from proofdesk.workers.payouts import PayoutWorker
 from proofdesk.workers.sla import SlaWorker
+from proofdesk.workers.witnessing import WitnessLoop
 
 W = TypeVar("W", bound=PeriodicWorker)
 
@@ -66,6 +68,12 @@ FACTORIES: dict[str, Callable[[Parts], PeriodicWorker]] = {
         sweep_seconds=p.settings.automation_sweep_seconds,
     ),
     "sla": lambda p: SlaWorker(p.db, p.settings.sla_poll_seconds),
+    "witnessing": lambda p: WitnessLoop(
+        p.db,
+        configured_witnesses(p.settings),
+        p.settings.witness_poll_seconds,
+        p.settings.witness_timeout_seconds,
+    ),
 }
 NAMES = tuple(FACTORIES)
 
@@ -108,6 +116,10 @@ class Workers:
     @property
     def sla(self) -> SlaWorker:
         return self._get("sla", SlaWorker)
+
+    @property
+    def witnessing(self) -> WitnessLoop:
+        return self._get("witnessing", WitnessLoop)
 
     def _get(self, name: str, kind: type[W]) -> W:
         worker = self.by_name[name]

@@ -27,6 +27,7 @@ from proofdesk.errors import InvalidInput, NotFound
 from proofdesk.ledger import checkpoints, tiles
 from proofdesk.ledger.store import log_size, tree
 from proofdesk.ledger.tree import LedgerError
+from proofdesk.ledger.witnessing import cosigned_note
 from proofdesk.store.models import LedgerLeaf, SignedCheckpoint
 from proofdesk.verify.merkle import ProofError
 
@@ -64,7 +65,9 @@ def latest_checkpoint(services: ServicesDep) -> PlainTextResponse:
         row = checkpoints.latest(session)
     if row is None:  # a fresh log: sign its first checkpoint now
         row = checkpoints.ensure(services.db, services.signer, 0)
-    return PlainTextResponse(row.note, headers={"Cache-Control": CHECKPOINT_CACHE})
+    with services.db.reader() as session:  # with the cosignatures of our witnesses
+        note = cosigned_note(session, row)
+    return PlainTextResponse(note, headers={"Cache-Control": CHECKPOINT_CACHE})
 
 
 @router.get(
@@ -78,9 +81,9 @@ def checkpoint_of_size(
 ) -> PlainTextResponse:
     with services.db.reader() as session:
         row = session.get(SignedCheckpoint, size)
-    if row is None:
-        raise NotFound(f"no checkpoint of size {size}", code="no_such_checkpoint")
-    return PlainTextResponse(row.note)
+        if row is None:
+            raise NotFound(f"no checkpoint of size {size}", code="no_such_checkpoint")
+        return PlainTextResponse(cosigned_note(session, row))
 
 
 @router.get(
