@@ -134,6 +134,9 @@ def verify(
             f"{passed} checks passed",
             highlight=False,
         )
+        for item, _, detail in report.checks:
+            if item == "witnesses":
+                out.print(f"witnesses: {detail}", highlight=False, soft_wrap=True)
         if report.anchored_size:
             covered = sum(1 for e in doc["entries"] if e["index"] < report.anchored_size)
             out.print(
