@@ -16,21 +16,25 @@ Our signer key files use the same layout as the log's (``PRIVATE+KEY+…``) with
 
 from __future__ import annotations
 
-import base64
 import struct
 from dataclasses import dataclass
 
 from cryptography.exceptions import InvalidSignature
-from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
-from cryptography.hazmat.primitives.serialization import (
-    Encoding,
-    NoEncryption,
-    PrivateFormat,
-    PublicFormat,
-)
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
 from proofdesk.verify.errors import NoteError
-from proofdesk.verify.note import Signature, _b64decode, _check_name, key_id, split_note
+from proofdesk.verify.note import (
+    Signature,
+    Signer,
+    encode_private,
+    encode_vkey,
+    key_id,
+    new_seed,
+    parse_private,
+    parse_vkey,
+    public_key_of,
+    split_note,
+)
 
 ALG_COSIGNATURE_V1 = 0x04
 HEADER = b"cosignature/v1\n"
@@ -57,23 +61,11 @@ class CosignerKey:
         return key_id(self.name, self.public_key, ALG_COSIGNATURE_V1)
 
     def encode(self) -> str:
-        key = base64.b64encode(bytes([ALG_COSIGNATURE_V1]) + self.public_key).decode()
-        return f"{self.name}+{self.key_id.hex()}+{key}"
+        return encode_vkey(self.name, ALG_COSIGNATURE_V1, self.public_key)
 
     @classmethod
     def parse(cls, text: str) -> CosignerKey:
-        parts = text.strip().split("+", 2)
-        if len(parts) != 3:
-            raise NoteError("a witness key reads <name>+<key id>+<base64 key>")
-        name, id_hex, b64 = parts
-        _check_name(name)
-        raw = _b64decode(b64, "witness key")
-        if len(raw) != 33 or raw[0] != ALG_COSIGNATURE_V1:
-            raise NoteError("witness key is not an Ed25519 cosignature/v1 key (type 0x04)")
-        key = cls(name, raw[1:])
-        if id_hex != key.key_id.hex():
-            raise NoteError("witness key id does not match its name and key")
-        return key
+        return cls(*parse_vkey(text, ALG_COSIGNATURE_V1, "witness key"))
 
     def timestamp_of(self, checkpoint_text: str, signature: Signature) -> int:
         """The timestamp of ``signature`` if it is this key's valid cosignature on the
@@ -95,48 +87,33 @@ class CosignerKey:
 
 @dataclass(frozen=True)
 class Cosigner:
-    """A witness's signing key."""
+    """A witness's signing key; the same Ed25519 seed layout as the log's, type 0x04."""
 
     name: str
     seed: bytes
 
     def __post_init__(self) -> None:
-        _check_name(self.name)
-        if len(self.seed) != 32:
-            raise NoteError("an Ed25519 seed has 32 bytes")
+        Signer(self.name, self.seed)  # the same checks of the name and the seed
 
     @classmethod
     def generate(cls, name: str) -> Cosigner:
-        key = Ed25519PrivateKey.generate()
-        return cls(name, key.private_bytes(Encoding.Raw, PrivateFormat.Raw, NoEncryption()))
+        return cls(name, new_seed())
 
     @property
     def key(self) -> CosignerKey:
-        public = Ed25519PrivateKey.from_private_bytes(self.seed).public_key()
-        return CosignerKey(self.name, public.public_bytes(Encoding.Raw, PublicFormat.Raw))
+        return CosignerKey(self.name, public_key_of(self.seed))
 
     def encode(self) -> str:
-        seed = base64.b64encode(bytes([ALG_COSIGNATURE_V1]) + self.seed).decode()
-        return f"PRIVATE+KEY+{self.name}+{self.key.key_id.hex()}+{seed}"
+        return encode_private(self.name, ALG_COSIGNATURE_V1, self.seed)
 
     @classmethod
     def parse(cls, text: str) -> Cosigner:
-        parts = text.strip().split("+", 4)
-        if len(parts) != 5 or parts[:2] != ["PRIVATE", "KEY"]:
-            raise NoteError("a witness signer key reads PRIVATE+KEY+<name>+<key id>+<base64>")
-        _, _, name, id_hex, b64 = parts
-        raw = _b64decode(b64, "witness signer key")
-        if len(raw) != 33 or raw[0] != ALG_COSIGNATURE_V1:
-            raise NoteError("witness signer key is not an Ed25519 cosignature/v1 key")
-        cosigner = cls(name, raw[1:])
-        if id_hex != cosigner.key.key_id.hex():
-            raise NoteError("witness signer key id does not match its name and key")
-        return cosigner
+        return cls(*parse_private(text, ALG_COSIGNATURE_V1, "witness signer key"))
 
     def cosign(self, checkpoint_text: str, timestamp: int) -> Signature:
         """The cosignature on a checkpoint's note body at ``timestamp``."""
         message = cosigned_message(checkpoint_text, timestamp)
-        signature = Ed25519PrivateKey.from_private_bytes(self.seed).sign(message)
+        signature = Signer(self.name, self.seed).sign(message)
         return Signature(self.name, self.key.key_id, struct.pack(">Q", timestamp) + signature)
 
 
