@@ -16,14 +16,16 @@ from __future__ import annotations
 
 import re
 import struct
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from proofdesk.errors import InvalidInput, NotFound
-from proofdesk.ledger.tree import LedgerError
+from proofdesk.ledger.tree import Key, LedgerError
 from proofdesk.store.models import LedgerLeaf, MerkleNode
+from proofdesk.verify.merkle import mth
 
 TILE_HEIGHT = 8
 TILE_WIDTH = 1 << TILE_HEIGHT  # 256 hashes in a full tile
@@ -162,3 +164,37 @@ def _bundle(session: Session, first: int, count: int) -> bytes:
             raise LedgerError(f"leaf {seq} is longer than an entry bundle can carry")
         out += struct.pack(">H", len(raw)) + raw
     return bytes(out)
+
+
+class TileNodes:
+    """:class:`~proofdesk.ledger.tree.NodeReader` over a tiled log of ``size`` leaves, for a
+    monitor reading someone else's log: a stored subtree of level ``8·L + r`` is the Merkle
+    hash of ``2**r`` consecutive hashes of a level-``L`` tile. ``fetch`` gets a tile's bytes
+    by its path (``tile/…``); tiles are read once each."""
+
+    def __init__(self, fetch: Callable[[str], bytes], size: int) -> None:
+        self.fetch, self.size = fetch, size
+        self._tiles: dict[tuple[int, int], list[bytes]] = {}
+
+    def _tile(self, level: int, index: int) -> list[bytes]:
+        if (level, index) not in self._tiles:
+            full = (index + 1) << (TILE_HEIGHT * (level + 1)) <= self.size
+            width = None if full else (self.size >> (TILE_HEIGHT * level)) - index * TILE_WIDTH
+            ref = TileRef(level, index, width)
+            if not 0 < ref.count <= TILE_WIDTH:
+                raise LedgerError(f"{ref.path()} is beyond the tree of size {self.size}")
+            data = self.fetch(ref.path())
+            if len(data) != 32 * ref.count:
+                raise LedgerError(f"{ref.path()} has {len(data)} bytes, not {32 * ref.count}")
+            self._tiles[(level, index)] = [data[i : i + 32] for i in range(0, len(data), 32)]
+        return self._tiles[(level, index)]
+
+    def get_nodes(self, keys: Iterable[Key]) -> dict[Key, bytes]:
+        out = {}
+        for level, idx in keys:
+            tile_level, rise = divmod(level, TILE_HEIGHT)
+            first = idx << rise  # the first hash of tile level 8·L under this node
+            hashes = self._tile(tile_level, first // TILE_WIDTH)
+            start = first % TILE_WIDTH
+            out[(level, idx)] = mth(hashes[start : start + (1 << rise)])
+        return out
