@@ -255,6 +255,13 @@ class Settings(BaseSettings):
         le=3600,
         description="How often new checkpoints are sent to log_witnesses; 0: only when asked.",
     )
+    monitor_poll_seconds: float = Field(
+        default=30.0,
+        ge=0,
+        le=86_400,
+        description="How often the monitor fetches the checkpoints of the logs it follows "
+        "(`proofdesk monitor add`); 0: only `proofdesk monitor run`.",
+    )
     witness_timeout_seconds: float = Field(
         default=5.0,
         gt=0,

@@ -2,7 +2,8 @@
 checkpoints: the served checkpoint and the receipts carry both cosignatures, ``verify
 --witness … --min-witnesses`` counts them, a witness that is down does not stop the log, and a
 forked copy of the database that signs another history is refused by the witness that saw
-the first, which raises the alert on the log and keeps the evidence on the witness."""
+the first, which raises the alert on the log and keeps the evidence on the witness; a monitor
+shown both histories keeps both notes as evidence of the split view."""
 
 from __future__ import annotations
 
@@ -165,6 +166,11 @@ def test_two_witnesses_cosign_and_a_fork_raises_the_alert(tmp_path: Path, server
     eventually(
         lambda: keys[0].encode() in cosigned_by(fork_url, forked_at + 1), "w1 cosigning the fork"
     )
+    # The regulator (here w1's deployment) also monitors the log, and is shown the fork first.
+    regulator = witnesses[0][0]
+    proofdesk(regulator, "monitor", "add", ORIGIN, f"{fork_url}/api/v1/log", vkey)
+    first = proofdesk(regulator, "monitor", "run", check=False)
+    assert first.returncode == 0 and ": new size=" in first.stdout, first.stdout + first.stderr
     servers.stop("fork")
 
     url = servers.start("log", log)
@@ -179,3 +185,12 @@ def test_two_witnesses_cosign_and_a_fork_raises_the_alert(tmp_path: Path, server
     # page and `proofdesk witness list` read).
     listing = proofdesk(witnesses[0][0], "witness", "list").stdout
     assert ORIGIN in listing
+    # The monitor, now shown the original's history, catches the split view with evidence.
+    proofdesk(regulator, "monitor", "add", ORIGIN, f"{url}/api/v1/log", vkey)
+    caught = proofdesk(regulator, "monitor", "run", check=False)
+    assert caught.returncode == 1, caught.stdout + caught.stderr
+    assert ": split " in caught.stdout
+    ((earlier, later),) = rows(
+        regulator, "SELECT earlier_note, later_note FROM split_view_evidence"
+    )
+    assert earlier != later and ORIGIN in str(earlier) and ORIGIN in str(later)

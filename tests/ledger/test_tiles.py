@@ -9,7 +9,8 @@ import struct
 from fastapi.testclient import TestClient
 
 from proofdesk.ledger.store import tree
-from proofdesk.ledger.tiles import encode_index
+from proofdesk.ledger.tiles import TileNodes, encode_index
+from proofdesk.ledger.tree import Tree
 from proofdesk.store.db import Database
 from proofdesk.verify.merkle import leaf_hash
 from tests.support.tenants import Tenant, new_ticket
@@ -95,3 +96,23 @@ def test_checkpoint_at_the_tiles_prefix_is_short_cached(client: TestClient) -> N
     assert r.status_code == 200
     assert r.headers["content-type"] == "text/plain; charset=utf-8"
     assert r.headers["cache-control"] == "public, max-age=2"
+
+
+def test_a_reader_of_tiles_gets_the_same_roots_and_proofs(
+    client: TestClient, db: Database, tenant: Tenant
+) -> None:
+    """What a monitor computes from the tiles alone is what the stored tree says."""
+    size = grow_to(client, db, tenant, 300)
+
+    def fetch(path: str) -> bytes:
+        r = client.get(f"{PREFIX}/{path}")
+        assert r.status_code == 200, path
+        return r.content
+
+    with db.reader() as session:
+        stored = tree(session, size)
+        for old in (1, 7, 255, 256, 257, size - 1):
+            tiled = Tree(TileNodes(fetch, size), size)
+            assert tiled.root(size) == stored.root(size)
+            assert tiled.root(old) == stored.root(old)
+            assert tiled.consistency_proof(old, size) == stored.consistency_proof(old, size)

@@ -69,6 +69,7 @@ def test_the_registry_names_every_worker_and_refuses_unknown_names() -> None:
         "automation",
         "sla",
         "witnessing",
+        "monitor",
     )
     assert registry.chosen(None) == registry.NAMES
     assert registry.chosen(" sla, automation,sla ") == ("automation", "sla")

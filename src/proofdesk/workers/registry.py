@@ -23,6 +23,7 @@ from proofdesk.workers.anchoring import AnchorLoop
 from proofdesk.workers.automation import Automator
 from proofdesk.workers.base import PeriodicWorker
 from proofdesk.workers.checkpoints import CheckpointLoop
+from proofdesk.workers.monitor import MonitorLoop
 from proofdesk.workers.payouts import PayoutWorker
 from proofdesk.workers.sla import SlaWorker
 from proofdesk.workers.witnessing import WitnessLoop
@@ -73,6 +74,9 @@ FACTORIES: dict[str, Callable[[Parts], PeriodicWorker]] = {
         configured_witnesses(p.settings),
         p.settings.witness_poll_seconds,
         p.settings.witness_timeout_seconds,
+    ),
+    "monitor": lambda p: MonitorLoop(
+        p.db, p.settings.monitor_poll_seconds, p.settings.witness_timeout_seconds
     ),
 }
 NAMES = tuple(FACTORIES)

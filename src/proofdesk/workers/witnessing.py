@@ -39,7 +39,7 @@ from proofdesk.store.models import CheckpointCosignature, LogWitness
 from proofdesk.verify.cosignature import cosignatures
 from proofdesk.verify.errors import VerificationError
 from proofdesk.verify.note import split_note
-from proofdesk.workers.base import PeriodicWorker
+from proofdesk.workers.base import HttpWorker
 
 log = logging.getLogger("proofdesk.witnessing")
 
@@ -53,7 +53,7 @@ class Outcome:
     detail: str = ""
 
 
-class WitnessLoop(PeriodicWorker):
+class WitnessLoop(HttpWorker):
     """Sends every new checkpoint to ``witnesses`` every ``interval`` seconds."""
 
     name = "witnessing"
@@ -61,20 +61,8 @@ class WitnessLoop(PeriodicWorker):
     def __init__(
         self, db: Database, witnesses: list[Witness], interval: float, timeout: float
     ) -> None:
-        super().__init__(interval if witnesses else 0)
-        self.db, self.witnesses, self.timeout = db, witnesses, timeout
-        self._client: httpx2.Client | None = None
-
-    def client(self) -> httpx2.Client:
-        if self._client is None:
-            self._client = httpx2.Client(timeout=self.timeout)  # keep-alive per witness
-        return self._client
-
-    def stop(self) -> None:
-        super().stop()
-        if self._client is not None:
-            self._client.close()
-            self._client = None
+        super().__init__(interval if witnesses else 0, timeout)
+        self.db, self.witnesses = db, witnesses
 
     def step(self) -> list[Outcome]:
         """Ask every witness that has not cosigned the latest checkpoint; what each did."""

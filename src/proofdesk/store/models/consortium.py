@@ -75,3 +75,34 @@ class WitnessAlert(Base):
     size: Mapped[int] = mapped_column(BigInteger)
     message: Mapped[str] = mapped_column(Text)
     at: Mapped[str] = mapped_column(TIME_TEXT)
+
+
+class MonitoredLog(Base):
+    """A partner's log we follow as a monitor: where its tiles are, its key, and the latest
+    checkpoint we saw and checked (``size`` 0 and no root before the first)."""
+
+    __tablename__ = "monitored_logs"
+    origin: Mapped[str] = mapped_column(String(255), primary_key=True)
+    url: Mapped[str] = mapped_column(Text)
+    verifier_key: Mapped[str] = mapped_column(Text)
+    size: Mapped[int] = mapped_column(BigInteger)
+    root: Mapped[bytes | None] = mapped_column(LargeBinary(32))
+    note: Mapped[str | None] = mapped_column(Text)
+    checked_at: Mapped[str | None] = mapped_column(TIME_TEXT)
+    last_error: Mapped[str | None] = mapped_column(Text)
+
+
+class SplitViewEvidence(Base):
+    """Two checkpoints of one log, both validly signed, that cannot both be true: the same size
+    with two roots, a later one smaller, or one that is not consistent with the other."""
+
+    __tablename__ = "split_view_evidence"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    origin: Mapped[str] = mapped_column(String(255))
+    kind: Mapped[str] = mapped_column(String(16))
+    earlier_note: Mapped[str] = mapped_column(Text)
+    later_note: Mapped[str] = mapped_column(Text)
+    detail: Mapped[str] = mapped_column(Text)
+    found_at: Mapped[str] = mapped_column(TIME_TEXT)
+
+    __table_args__ = (Index("ix_split_view_evidence_origin", "origin"),)

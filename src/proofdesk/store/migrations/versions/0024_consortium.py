@@ -1,5 +1,5 @@
 """The consortium: logs we witness and our refusals, our log's witnesses, their cosignatures
-and alerts.
+and alerts, the logs we monitor and the split views found.
 
 Revision ID: 0024
 Revises: 0020
@@ -70,9 +70,36 @@ def upgrade() -> None:
         sa.Column("at", TIME, nullable=False),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_witness_alerts")),
     )
+    op.create_table(
+        "monitored_logs",
+        sa.Column("origin", sa.String(length=255), nullable=False),
+        sa.Column("url", sa.Text(), nullable=False),
+        sa.Column("verifier_key", sa.Text(), nullable=False),
+        sa.Column("size", sa.BigInteger(), nullable=False),
+        sa.Column("root", sa.LargeBinary(length=32), nullable=True),
+        sa.Column("note", sa.Text(), nullable=True),
+        sa.Column("checked_at", TIME, nullable=True),
+        sa.Column("last_error", sa.Text(), nullable=True),
+        sa.PrimaryKeyConstraint("origin", name=op.f("pk_monitored_logs")),
+    )
+    op.create_table(
+        "split_view_evidence",
+        sa.Column("id", sa.Integer(), autoincrement=True, nullable=False),
+        sa.Column("origin", sa.String(length=255), nullable=False),
+        sa.Column("kind", sa.String(length=16), nullable=False),
+        sa.Column("earlier_note", sa.Text(), nullable=False),
+        sa.Column("later_note", sa.Text(), nullable=False),
+        sa.Column("detail", sa.Text(), nullable=False),
+        sa.Column("found_at", TIME, nullable=False),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_split_view_evidence")),
+    )
+    op.create_index("ix_split_view_evidence_origin", "split_view_evidence", ["origin"])
 
 
 def downgrade() -> None:
+    op.drop_index("ix_split_view_evidence_origin", table_name="split_view_evidence")
+    op.drop_table("split_view_evidence")
+    op.drop_table("monitored_logs")
     op.drop_table("witness_alerts")
     op.drop_table("checkpoint_cosignatures")
     op.drop_table("log_witnesses")
