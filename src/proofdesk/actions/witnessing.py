@@ -52,22 +52,31 @@ def do_learn_witness_size(session: Session, witness: str, url: str, size: int) -
     session.flush()
 
 
-def do_record_witness_failure(session: Session, witness: str, url: str, message: str) -> None:
-    """The witness could not be reached or refused for a reason that is not an alert."""
-    _state(session, witness, url).last_error = message[:2000]
+def do_record_witness_failure(session: Session, witness: str, url: str, message: str) -> bool:
+    """The witness could not be reached or refused for a reason that is not an alert; False
+    when that is what we knew already (the caller logs only news)."""
+    row = _state(session, witness, url)
+    news = row.last_error != message[:2000]
+    row.last_error = message[:2000]
     session.flush()
+    return news
 
 
 def do_raise_witness_alert(
     session: Session, witness: str, url: str, size: int, message: str
-) -> WitnessAlert:
-    """A refusal that is evidence of a split view or a rollback: loud, and kept."""
-    log.error("witness %s refused our checkpoint of size %d: %s", witness, size, message)
+) -> WitnessAlert | None:
+    """A refusal that is evidence of a split view or a rollback: loud, and kept. While an
+    alert of this witness is open (until it cosigns again) a further refusal updates it but
+    adds no row and no log line: one alert per episode, not one per checkpoint."""
     now = format_time(utc_now())
     row = _state(session, witness, url)
+    opened = row.alert is None
     row.alert, row.alert_at, row.last_error = message[:2000], now, message[:2000]
-    alert = WitnessAlert(witness=witness, size=size, message=message[:2000], at=now)
-    session.add(alert)
+    alert = None
+    if opened:
+        log.error("witness %s refused our checkpoint of size %d: %s", witness, size, message)
+        alert = WitnessAlert(witness=witness, size=size, message=message[:2000], at=now)
+        session.add(alert)
     session.flush()
     return alert
 

@@ -150,9 +150,10 @@ class WitnessLoop(HttpWorker):
         return Outcome(witness.id, "cosigned")
 
     def _failed(self, witness: Witness, message: str) -> Outcome:
-        log.warning("witness %s: %s", witness.url, message)
         with self.db.writer() as session:
-            do_record_witness_failure(session, witness.id, witness.url, message)
+            news = do_record_witness_failure(session, witness.id, witness.url, message)
+        if news:  # a witness that stays down is logged once, not every tick
+            log.warning("witness %s: %s", witness.url, message)
         return Outcome(witness.id, "failed", message)
 
     def _alert(self, witness: Witness, size: int, message: str) -> Outcome:
