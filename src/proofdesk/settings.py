@@ -309,6 +309,48 @@ class Settings(BaseSettings):
         "made on first start).",
     )
 
+    # -- consortium (see docs/consortium.md) --------------------------------------------------
+    witness_name: str | None = Field(
+        default=None,
+        description="Name of this deployment's witness key (C2SP tlog-witness); unset: "
+        "<host:port of base_url>/witness.",
+    )
+    witness_key_file: Path | None = Field(
+        default=None,
+        description="The witness's Ed25519 cosigning key (mode 0600); defaults to "
+        "data_dir/witness.key and is generated on first use.",
+    )
+    log_witnesses: tuple[str, ...] = Field(
+        default=(),
+        description='Witnesses of our log, each "<add-checkpoint prefix URL> <witness vkey>" '
+        '(JSON list, e.g. ["https://w.example/api/v1/witness w.example/w+1a2b3c4d+BA…"]).',
+    )
+    log_witness_quorum: int = Field(
+        default=1,
+        ge=1,
+        description="A checkpoint counts as witnessed once this many of log_witnesses cosigned "
+        "it (k of n).",
+    )
+    witness_poll_seconds: float = Field(
+        default=1.0,
+        ge=0,
+        le=3600,
+        description="How often new checkpoints are sent to log_witnesses; 0: only when asked.",
+    )
+    monitor_poll_seconds: float = Field(
+        default=30.0,
+        ge=0,
+        le=86_400,
+        description="How often the monitor fetches the checkpoints of the logs it follows "
+        "(`proofdesk monitor add`); 0: only `proofdesk monitor run`.",
+    )
+    witness_timeout_seconds: float = Field(
+        default=5.0,
+        gt=0,
+        le=120,
+        description="How long a witness may take to answer before it counts as down.",
+    )
+
     @field_validator("database_url")
     @classmethod
     def _url_scheme(cls, value: str | None) -> str | None:
@@ -374,6 +416,14 @@ class Settings(BaseSettings):
     @property
     def effective_webhooks_key_file(self) -> Path:
         return self.webhooks_key_file or self.data_dir / "webhook.key"
+
+    @property
+    def effective_witness_key_file(self) -> Path:
+        return self.witness_key_file or self.data_dir / "witness.key"
+
+    @property
+    def witness_key_name(self) -> str:
+        return self.witness_name or self.base_url.split("://", 1)[-1].rstrip("/") + "/witness"
 
     @property
     def effective_log_key_file(self) -> Path:

@@ -9,7 +9,7 @@ import signal
 import subprocess
 import sys
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import httpx2
@@ -20,10 +20,11 @@ from proofdesk.app.local import free_port
 
 @dataclass
 class Deployment:
-    """A data directory and the URL of a database of its own."""
+    """A data directory and the URL of a database of its own (and settings of its own)."""
 
     data: Path
     url: str
+    env: dict[str, str] = field(default_factory=dict)
 
 
 def proofdesk(
@@ -43,13 +44,17 @@ def proofdesk(
 def environment(where: Deployment) -> dict[str, str]:
     """This process's environment without its PROOFDESK_* settings, plus the deployment's."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("PROOFDESK_")}
-    return env | {
-        "PROOFDESK_DATA_DIR": str(where.data),
-        "PROOFDESK_DATABASE_URL": where.url,
-        "PROOFDESK_ENV_FILE": str(where.data / "none.env"),
-        "PROOFDESK_LOG_LEVEL": "warning",
-        "PROOFDESK_CHECKPOINT_INTERVAL_SECONDS": "0.2",
-    }
+    return (
+        env
+        | {
+            "PROOFDESK_DATA_DIR": str(where.data),
+            "PROOFDESK_DATABASE_URL": where.url,
+            "PROOFDESK_ENV_FILE": str(where.data / "none.env"),
+            "PROOFDESK_LOG_LEVEL": "warning",
+            "PROOFDESK_CHECKPOINT_INTERVAL_SECONDS": "0.2",
+        }
+        | where.env
+    )
 
 
 def start(where: Deployment) -> tuple[subprocess.Popen[bytes], str]:

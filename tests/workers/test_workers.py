@@ -72,6 +72,8 @@ def test_the_registry_names_every_worker_and_refuses_unknown_names() -> None:
         "mail_poll",
         "mail_outbox",
         "mail_smtp",
+        "witnessing",
+        "monitor",
     )
     assert registry.chosen(None) == registry.NAMES
     assert registry.chosen(" sla, automation,sla ") == ("automation", "sla")

@@ -24,6 +24,7 @@ from proofdesk.api.routes import (
     sla,
     tickets,
     webhooks,
+    witness,
 )
 from proofdesk.api.schemas.common import ERROR_RESPONSES
 from proofdesk.app.guards import reject_nul_characters
@@ -61,6 +62,7 @@ def install(app: FastAPI, db: Database) -> None:
         accounts,
         attachments,
         webhooks,
+        witness,
     ):
         api.include_router(module.router)
     app.include_router(api)

@@ -28,8 +28,9 @@ from proofdesk.channels.email.send import Mail, Mailer, MailUnavailable
 from proofdesk.domain.redaction import install_log_filter
 from proofdesk.errors import ConfigError
 from proofdesk.identity.credentials import RateLimiter
-from proofdesk.ledger import checkpoints
+from proofdesk.ledger import checkpoints, witness
 from proofdesk.ledger.keys import Keyring
+from proofdesk.ledger.witnessing import WitnessPolicy
 from proofdesk.settings import Settings
 from proofdesk.store.db import Database
 from proofdesk.store.migrate import is_current
@@ -98,6 +99,8 @@ def create_app(
         sla=workers.sla,
         assistant=Models.from_settings(settings),
         presence=Presence(db),
+        cosigner=witness.cosigner_for(settings),
+        witness_policy=WitnessPolicy.of(settings),
         send_mail=mail_sender(settings),
     )
     api_routes.install(app, db)

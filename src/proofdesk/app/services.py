@@ -14,9 +14,11 @@ from proofdesk.actions.blobs import BlobStore
 from proofdesk.actions.login import LoginLimits
 from proofdesk.identity.credentials import RateLimiter
 from proofdesk.ledger.keys import Keyring
+from proofdesk.ledger.witnessing import WitnessPolicy
 from proofdesk.settings import Settings
 from proofdesk.store.db import Database
 from proofdesk.store.migrate import upgrade
+from proofdesk.verify.cosignature import Cosigner
 from proofdesk.verify.note import Signer
 
 if TYPE_CHECKING:
@@ -53,6 +55,10 @@ class Services:
     sla: SlaWorker
     assistant: Models
     presence: Presence
+    #: The witness's cosigning key (C2SP tlog-witness; ``docs/consortium.md``).
+    cosigner: Cosigner
+    #: Which cosignatures of our checkpoints count, and how many (k of n).
+    witness_policy: WitnessPolicy
     #: None when no e-mail server is configured (sign-in links are then not offered).
     send_mail: SendMail | None = None
 

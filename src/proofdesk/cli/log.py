@@ -16,6 +16,7 @@ from rich.table import Table
 from proofdesk import jsonlimits
 from proofdesk.cli.common import app, err, fail, handles_errors, org_id, out, settings
 from proofdesk.errors import InvalidInput
+from proofdesk.verify.cosignature import CosignerKey
 from proofdesk.verify.note import NoteError, Verifier
 
 log_app = typer.Typer(help="The transparency log: key and checkpoints.", no_args_is_help=True)
@@ -29,15 +30,25 @@ def _read_text(path: Path, what: str) -> str:
         raise fail(f"cannot read {what} {path}: {exc}") from None
 
 
-def _key(value: str) -> Verifier:
-    """A verifier key given as text or as a file holding it."""
-    text = value
+def _key_text(value: str) -> str:
+    """A key given as text or as a file holding it."""
     if not value.count("+") >= 2 or Path(value).is_file():
-        text = _read_text(Path(value), "key file")
+        return _read_text(Path(value), "key file")
+    return value
+
+
+def _key(value: str) -> Verifier:
     try:
-        return Verifier.parse(text)
+        return Verifier.parse(_key_text(value))
     except NoteError as exc:
         raise fail(f"--key: {exc}") from None
+
+
+def _witness_key(value: str) -> CosignerKey:
+    try:
+        return CosignerKey.parse(_key_text(value))
+    except NoteError as exc:
+        raise fail(f"--witness: {exc}") from None
 
 
 @app.command()
@@ -66,9 +77,23 @@ def verify(
             "(<data_dir>/chain/evm.sqlite3) instead of over RPC."
         ),
     ] = None,
+    witness: Annotated[
+        list[str] | None,
+        typer.Option(help="A witness's verifier key (text or file) whose cosignature counts."),
+    ] = None,
+    min_witnesses: Annotated[
+        int | None,
+        typer.Option(
+            min=1, help="How many of the --witness keys must have cosigned (default: all)."
+        ),
+    ] = None,
 ) -> None:
     """Check a ticket receipt offline. Exit 0 if valid, 1 if not (naming what failed)."""
     from proofdesk.verify.receipt import verify_receipt
+
+    witnesses = [_witness_key(w) for w in witness or []]
+    if min_witnesses is not None and min_witnesses > len(witnesses):
+        raise fail(f"--min-witnesses {min_witnesses} needs at least that many --witness keys")
 
     try:
         doc: Any = jsonlimits.loads(_read_text(receipt, "receipt"), what="receipt")
@@ -79,6 +104,8 @@ def verify(
         key=None if key is None else _key(key),
         checkpoint_note=None if checkpoint is None else _read_text(checkpoint, "checkpoint"),
         since_note=None if since is None else _read_text(since, "checkpoint"),
+        witnesses=witnesses,
+        min_witnesses=len(witnesses) if min_witnesses is None else min_witnesses,
     )
     if rpc or embedded_chain:
         _check_on_chain(doc, report, rpc, embedded_chain)
@@ -107,6 +134,9 @@ def verify(
             f"{passed} checks passed",
             highlight=False,
         )
+        for item, _, detail in report.checks:
+            if item == "witnesses":
+                out.print(f"witnesses: {detail}", highlight=False, soft_wrap=True)
         if report.anchored_size:
             covered = sum(1 for e in doc["entries"] if e["index"] < report.anchored_size)
             out.print(

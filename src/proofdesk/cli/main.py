@@ -15,7 +15,9 @@ from proofdesk.cli import (  # noqa: F401 - they register their commands
     chain,
     log,
     mail,
+    monitor,
     rules,
+    witness,
     worker,
 )
 from proofdesk.cli.common import app, err, fail, handles_errors, org_id, out, settings

@@ -20,14 +20,22 @@ from proofdesk.errors import InvalidInput, NotFound
 from proofdesk.ledger import checkpoints
 from proofdesk.ledger.anchors import anchor_for_receipt, covering_anchor
 from proofdesk.ledger.store import EventReader, salt, tree
+from proofdesk.ledger.witnessing import WitnessPolicy, cosigned_note
 from proofdesk.store.db import Database
 from proofdesk.store.models import LedgerLeaf, SignedCheckpoint, TicketEvent
 from proofdesk.verify.note import Signer
 from proofdesk.verify.receipt import RECEIPT_FORMAT
 
+NO_WITNESSES = WitnessPolicy()
+
 
 def build_receipt(
-    db: Database, signer: Signer, actor: Actor, ticket_id: str, since: int | None = None
+    db: Database,
+    signer: Signer,
+    actor: Actor,
+    ticket_id: str,
+    since: int | None = None,
+    policy: WitnessPolicy = NO_WITNESSES,
 ) -> dict[str, Any]:
     """A ticket's receipt, revealing what ``actor`` may see of each event."""
     with db.reader() as session:
@@ -40,10 +48,13 @@ def build_receipt(
         last_seq,
         lambda event: event_visible(actor, event.type.value, event.payload),
         since,
+        policy,
     )
 
 
-def organization_receipt(db: Database, signer: Signer, organization_id: str) -> dict[str, Any]:
+def organization_receipt(
+    db: Database, signer: Signer, organization_id: str, policy: WitnessPolicy = NO_WITNESSES
+) -> dict[str, Any]:
     """The receipt of an organization's own stream (which contract versions it activated, and
     when), every value revealed: the rules an organization promises by are public."""
     with db.reader() as session:
@@ -52,7 +63,9 @@ def organization_receipt(db: Database, signer: Signer, organization_id: str) -> 
         )
     if last_seq is None:
         raise NotFound("this organization has activated nothing", code="no_activations")
-    return stream_receipt(db, signer, organization_id, int(last_seq), lambda event: True, None)
+    return stream_receipt(
+        db, signer, organization_id, int(last_seq), lambda event: True, None, policy
+    )
 
 
 def stream_receipt(
@@ -62,12 +75,16 @@ def stream_receipt(
     last_seq: int,
     reveal: Callable[[Event], bool],
     since: int | None,
+    policy: WitnessPolicy = NO_WITNESSES,
 ) -> dict[str, Any]:
     """The receipt of one stream (a ticket's events, or an organization's)."""
     with db.reader() as session:
-        # An anchored checkpoint that covers the whole stream makes the strongest receipt.
-        covering = covering_anchor(session, last_seq + 1)
-        cp = session.get(SignedCheckpoint, covering.tree_size) if covering else None
+        # A checkpoint k of n witnesses cosigned shows no split view; an anchored one that
+        # covers the whole stream is fixed on chain. Either makes a stronger receipt.
+        cp = policy.witnessed(session, last_seq + 1)
+        covering = covering_anchor(session, last_seq + 1) if cp is None else None
+        if covering is not None:
+            cp = session.get(SignedCheckpoint, covering.tree_size)
     if cp is None:
         cp = checkpoints.ensure(db, signer, last_seq + 1)
     if since is not None and not 0 <= since <= cp.size:
@@ -108,7 +125,7 @@ def stream_receipt(
         receipt: dict[str, Any] = {
             "format": RECEIPT_FORMAT,
             "log": {"origin": signer.name, "verifier_key": signer.verifier.encode()},
-            "checkpoint": cp.note,
+            "checkpoint": cosigned_note(session, cp),
             "ticket_id": stream,
             "issued_at": format_time(utc_now()),
             "erased": keys is None,

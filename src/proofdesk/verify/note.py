@@ -53,6 +53,60 @@ def key_id(name: str, public_key: bytes, alg: int = ALG_ED25519) -> bytes:
     return hashlib.sha256(name.encode() + b"\n" + bytes([alg]) + public_key).digest()[:4]
 
 
+def new_seed() -> bytes:
+    """A fresh Ed25519 private key, as its 32-byte seed."""
+    return Ed25519PrivateKey.generate().private_bytes(
+        Encoding.Raw, PrivateFormat.Raw, NoEncryption()
+    )
+
+
+def public_key_of(seed: bytes) -> bytes:
+    public = Ed25519PrivateKey.from_private_bytes(seed).public_key()
+    return public.public_bytes(Encoding.Raw, PublicFormat.Raw)
+
+
+def encode_vkey(name: str, alg: int, public_key: bytes) -> str:
+    """``<name>+<hex key id>+base64(alg || public key)``."""
+    key = base64.b64encode(bytes([alg]) + public_key).decode()
+    return f"{name}+{key_id(name, public_key, alg).hex()}+{key}"
+
+
+def parse_vkey(text: str, alg: int, what: str) -> tuple[str, bytes]:
+    """Name and public key of a vkey of signature type ``alg``, its key id checked."""
+    parts = text.strip().split("+", 2)  # base64 may hold '+' too; names and ids do not
+    if len(parts) != 3:
+        raise NoteError(f"a {what} reads <name>+<key id>+<base64 key>")
+    name, id_hex, b64 = parts
+    _check_name(name)
+    raw = _b64decode(b64, what)
+    if len(raw) != 33 or raw[0] != alg:
+        raise NoteError(f"{what} is not an Ed25519 key of type 0x{alg:02x}")
+    if id_hex != key_id(name, raw[1:], alg).hex():
+        raise NoteError(f"{what} id does not match its name and key")
+    return name, raw[1:]
+
+
+def encode_private(name: str, alg: int, seed: bytes) -> str:
+    """``PRIVATE+KEY+<name>+<hex key id>+base64(alg || seed)``."""
+    b64 = base64.b64encode(bytes([alg]) + seed).decode()
+    return f"PRIVATE+KEY+{name}+{key_id(name, public_key_of(seed), alg).hex()}+{b64}"
+
+
+def parse_private(text: str, alg: int, what: str) -> tuple[str, bytes]:
+    """Name and seed of a private key of signature type ``alg``, its key id checked."""
+    parts = text.strip().split("+", 4)
+    if len(parts) != 5 or parts[:2] != ["PRIVATE", "KEY"]:
+        raise NoteError(f"a {what} reads PRIVATE+KEY+<name>+<key id>+<base64 seed>")
+    _, _, name, id_hex, b64 = parts
+    _check_name(name)
+    raw = _b64decode(b64, what)
+    if len(raw) != 33 or raw[0] != alg or len(raw[1:]) != 32:
+        raise NoteError(f"{what} is not an Ed25519 key of type 0x{alg:02x}")
+    if id_hex != key_id(name, public_key_of(raw[1:]), alg).hex():
+        raise NoteError(f"{what} id does not match its name and key")
+    return name, raw[1:]
+
+
 @dataclass(frozen=True)
 class Verifier:
     name: str
@@ -63,23 +117,11 @@ class Verifier:
         return key_id(self.name, self.public_key)
 
     def encode(self) -> str:
-        key = base64.b64encode(bytes([ALG_ED25519]) + self.public_key).decode()
-        return f"{self.name}+{self.key_id.hex()}+{key}"
+        return encode_vkey(self.name, ALG_ED25519, self.public_key)
 
     @classmethod
     def parse(cls, text: str) -> Verifier:
-        parts = text.strip().split("+", 2)  # base64 may hold '+' too; names and ids do not
-        if len(parts) != 3:
-            raise NoteError("a verifier key reads <name>+<key id>+<base64 key>")
-        name, hash_hex, b64 = parts
-        _check_name(name)
-        key = _b64decode(b64, "verifier key")
-        if len(key) != 33 or key[0] != ALG_ED25519:
-            raise NoteError("verifier key is not an Ed25519 key")
-        verifier = cls(name, key[1:])
-        if hash_hex != verifier.key_id.hex():
-            raise NoteError("verifier key id does not match its name and key")
-        return verifier
+        return cls(*parse_vkey(text, ALG_ED25519, "verifier key"))
 
     def check(self, message: bytes, signature: bytes) -> bool:
         try:
@@ -101,32 +143,18 @@ class Signer:
 
     @classmethod
     def generate(cls, name: str) -> Signer:
-        key = Ed25519PrivateKey.generate()
-        seed = key.private_bytes(Encoding.Raw, PrivateFormat.Raw, NoEncryption())
-        return cls(name, seed)
+        return cls(name, new_seed())
 
     @property
     def verifier(self) -> Verifier:
-        public = Ed25519PrivateKey.from_private_bytes(self.seed).public_key()
-        return Verifier(self.name, public.public_bytes(Encoding.Raw, PublicFormat.Raw))
+        return Verifier(self.name, public_key_of(self.seed))
 
     def encode(self) -> str:
-        seed = base64.b64encode(bytes([ALG_ED25519]) + self.seed).decode()
-        return f"PRIVATE+KEY+{self.name}+{self.verifier.key_id.hex()}+{seed}"
+        return encode_private(self.name, ALG_ED25519, self.seed)
 
     @classmethod
     def parse(cls, text: str) -> Signer:
-        parts = text.strip().split("+", 4)
-        if len(parts) != 5 or parts[:2] != ["PRIVATE", "KEY"]:
-            raise NoteError("a signer key reads PRIVATE+KEY+<name>+<key id>+<base64 seed>")
-        _, _, name, hash_hex, b64 = parts
-        raw = _b64decode(b64, "signer key")
-        if len(raw) != 33 or raw[0] != ALG_ED25519:
-            raise NoteError("signer key is not an Ed25519 key")
-        signer = cls(name, raw[1:])
-        if hash_hex != signer.verifier.key_id.hex():
-            raise NoteError("signer key id does not match its name and key")
-        return signer
+        return cls(*parse_private(text, ALG_ED25519, "signer key"))
 
     def sign(self, message: bytes) -> bytes:
         return Ed25519PrivateKey.from_private_bytes(self.seed).sign(message)

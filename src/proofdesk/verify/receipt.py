@@ -17,9 +17,11 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from proofdesk.verify.cosignature import CosignerKey, cosignatures
 from proofdesk.verify.errors import NoteError, ProofError, VerificationError
 from proofdesk.verify.merkle import leaf_hash, verify_consistency, verify_inclusion
 from proofdesk.verify.note import Checkpoint, Verifier, open_checkpoint
@@ -104,19 +106,45 @@ def verify_receipt(
     key: Verifier | None = None,
     checkpoint_note: str | None = None,
     since_note: str | None = None,
+    witnesses: Sequence[CosignerKey] = (),
+    min_witnesses: int = 0,
 ) -> Report:
     """Check a receipt (parsed JSON). Nothing raises: every finding is in the report.
 
     ``key`` pins the log's verifier key (otherwise the receipt's own key is used, with a
     warning); ``checkpoint_note`` is a checkpoint obtained elsewhere that the receipt's must
-    match; ``since_note`` is an older checkpoint the receipt's must be consistent with.
+    match; ``since_note`` is an older checkpoint the receipt's must be consistent with;
+    the receipt's checkpoint must carry valid cosignatures (C2SP tlog-cosignature) of at least
+    ``min_witnesses`` of ``witnesses``.
     """
     report = Report()
     try:
         _verify(receipt, report, key, checkpoint_note, since_note)
+        if witnesses or min_witnesses:
+            _verify_witnesses(receipt, report, list(witnesses), min_witnesses)
     except VerificationError as exc:
         report.failed("receipt", str(exc))
     return report
+
+
+def _verify_witnesses(
+    receipt: Any, report: Report, witnesses: list[CosignerKey], min_witnesses: int
+) -> None:
+    """k of n: the checkpoint's note carries at least ``min_witnesses`` valid cosignatures by
+    ``witnesses`` (lines of other keys are ignored, a forged one of theirs fails)."""
+    if report.checkpoint is None:
+        return  # the checkpoint itself failed; that is reported already
+    try:
+        found = cosignatures(_get(receipt, "checkpoint", str, "receipt"), witnesses)
+    except NoteError as exc:
+        report.failed("witnesses", str(exc))
+        return
+    names = ", ".join(sorted(key.split("+", 1)[0] for key in found)) or "none"
+    detail = f"{len(found)} of {len(witnesses)} given witnesses cosigned ({names})"
+    if len(found) >= min_witnesses:
+        report.passed("witnesses", f"{detail}; at least {min_witnesses} needed")
+    else:
+        report.failed("witnesses", f"{detail}; {min_witnesses} needed")
 
 
 def _verify(

@@ -8,6 +8,8 @@ import logging
 import threading
 from abc import ABC, abstractmethod
 
+import httpx2
+
 from proofdesk.errors import Error
 
 log = logging.getLogger(__name__)
@@ -53,3 +55,27 @@ class PeriodicWorker(ABC):
             except Exception as exc:
                 log.exception("%s failed; trying again in %.1f s", self.name, self.interval)
                 self.last_error = f"{type(exc).__name__}: {exc}"
+
+
+class HttpWorker(PeriodicWorker):
+    """A worker that talks to other servers: one keep-alive HTTP client, opened on first use
+    and closed when the worker stops (a test may hand it a client of its own)."""
+
+    def __init__(self, interval: float, timeout: float) -> None:
+        super().__init__(interval)
+        self.timeout = timeout
+        self._client: httpx2.Client | None = None
+
+    def client(self) -> httpx2.Client:
+        if self._client is None:
+            self._client = httpx2.Client(timeout=self.timeout)
+        return self._client
+
+    def use_client(self, client: httpx2.Client) -> None:
+        self._client = client
+
+    def stop(self) -> None:
+        super().stop()
+        if self._client is not None:
+            self._client.close()
+            self._client = None

@@ -15,6 +15,7 @@ from typing import TypeVar
 from proofdesk.chain.anchoring import Anchorer
 from proofdesk.chain.base import Chain
 from proofdesk.errors import InvalidInput
+from proofdesk.ledger.witnessing import configured_witnesses
 from proofdesk.mail.smtp import Mailer
 from proofdesk.settings import Settings
 from proofdesk.store.db import Database
@@ -27,9 +28,11 @@ from proofdesk.workers.inbox import InboxWorker
 from proofdesk.workers.mail_outbox import MailOutbox, smtp_sender
 from proofdesk.workers.mail_poll import MailPoller
 from proofdesk.workers.mail_smtp import MailSmtpEndpoint
+from proofdesk.workers.monitor import MonitorLoop
 from proofdesk.workers.payouts import PayoutWorker
 from proofdesk.workers.sla import SlaWorker
 from proofdesk.workers.webhooks import WebhookWorker
+from proofdesk.workers.witnessing import WitnessLoop
 
 W = TypeVar("W", bound=PeriodicWorker)
 
@@ -81,6 +84,15 @@ FACTORIES: dict[str, Callable[[Parts], PeriodicWorker]] = {
         p.db, smtp_sender(Mailer.from_settings(p.settings)), p.settings.mail_outbox_seconds
     ),
     "mail_smtp": lambda p: MailSmtpEndpoint(p.db, p.settings),
+    "witnessing": lambda p: WitnessLoop(
+        p.db,
+        configured_witnesses(p.settings),
+        p.settings.witness_poll_seconds,
+        p.settings.witness_timeout_seconds,
+    ),
+    "monitor": lambda p: MonitorLoop(
+        p.db, p.settings.monitor_poll_seconds, p.settings.witness_timeout_seconds
+    ),
 }
 NAMES = tuple(FACTORIES)
 
@@ -130,6 +142,9 @@ class Workers:
 
     def webhooks(self) -> WebhookWorker:
         return self._get("webhooks", WebhookWorker)
+
+    def witnessing(self) -> WitnessLoop:
+        return self._get("witnessing", WitnessLoop)
 
     def _get(self, name: str, kind: type[W]) -> W:
         worker = self.by_name[name]

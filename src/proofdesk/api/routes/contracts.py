@@ -95,7 +95,7 @@ def activations_receipt(
 ) -> dict[str, Any]:
     with services.db.reader() as session:
         org_id = _organization(session, organization).id
-    return organization_receipt(services.db, services.signer, org_id)
+    return organization_receipt(services.db, services.signer, org_id, services.witness_policy)
 
 
 @router.get(

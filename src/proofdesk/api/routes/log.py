@@ -1,7 +1,9 @@
-"""The public face of the log: checkpoints, the verifier key, proofs, leaf records.
+"""The public face of the log: checkpoints, the verifier key, proofs, leaf records, tiles.
 
 These routes need no credentials: a transparency log is for anyone to check. They reveal no
-content, only leaf records (ids, event types, times and commitments).
+content, only leaf records (ids, event types, times and commitments). ``/api/v1/log`` is also
+the log's C2SP tlog-tiles prefix: ``<prefix>/checkpoint`` and ``<prefix>/tile/…``
+(:mod:`proofdesk.ledger.tiles`).
 """
 
 from __future__ import annotations
@@ -9,7 +11,7 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 from fastapi import APIRouter
-from fastapi.responses import PlainTextResponse
+from fastapi.responses import PlainTextResponse, Response
 from sqlalchemy import select
 
 from proofdesk.api.deps import ServicesDep
@@ -23,9 +25,10 @@ from proofdesk.api.schemas.log import (
 )
 from proofdesk.app.limits import Kind, per_address
 from proofdesk.errors import InvalidInput, NotFound
-from proofdesk.ledger import checkpoints
+from proofdesk.ledger import checkpoints, tiles
 from proofdesk.ledger.store import log_size, tree
 from proofdesk.ledger.tree import LedgerError
+from proofdesk.ledger.witnessing import cosigned_note
 from proofdesk.store.models import LedgerLeaf, SignedCheckpoint
 from proofdesk.verify.merkle import ProofError
 
@@ -37,7 +40,16 @@ NOTE: dict[int | str, dict[str, Any]] = {
     **NON_JSON_ERROR_RESPONSES,
     200: {"content": {"text/plain": {}}},
 }
+TILE: dict[int | str, dict[str, Any]] = {
+    **NON_JSON_ERROR_RESPONSES,
+    200: {"content": {"application/octet-stream": {}}},
+}
 Size = Annotated[int, query_int()]
+#: A full tile never changes; a partial one is superseded as the tree grows; the checkpoint
+#: moves every second or so (tlog-tiles: "SHOULD prevent caching beyond a few seconds").
+IMMUTABLE = "public, max-age=31536000, immutable"
+SHORT = "public, max-age=10"
+CHECKPOINT_CACHE = "public, max-age=2"
 
 
 def _bad_range(exc: Exception) -> InvalidInput:
@@ -55,7 +67,9 @@ def latest_checkpoint(services: ServicesDep) -> PlainTextResponse:
         row = checkpoints.latest(session)
     if row is None:  # a fresh log: sign its first checkpoint now
         row = checkpoints.ensure(services.db, services.signer, 0)
-    return PlainTextResponse(row.note)
+    with services.db.reader() as session:  # with the cosignatures of our witnesses
+        note = cosigned_note(session, row)
+    return PlainTextResponse(note, headers={"Cache-Control": CHECKPOINT_CACHE})
 
 
 @router.get(
@@ -69,9 +83,9 @@ def checkpoint_of_size(
 ) -> PlainTextResponse:
     with services.db.reader() as session:
         row = session.get(SignedCheckpoint, size)
-    if row is None:
-        raise NotFound(f"no checkpoint of size {size}", code="no_such_checkpoint")
-    return PlainTextResponse(row.note)
+        if row is None:
+            raise NotFound(f"no checkpoint of size {size}", code="no_such_checkpoint")
+        return PlainTextResponse(cosigned_note(session, row))
 
 
 @router.get(
@@ -125,4 +139,21 @@ def entries(start: Size, end: Size, services: ServicesDep) -> LogEntriesOut:
         ).all()
     return LogEntriesOut(
         size=size, entries=[LogEntryOut(index=seq, leaf=record) for seq, record in rows]
+    )
+
+
+@router.get(
+    "/tile/{path:path}",
+    response_class=Response,
+    responses=TILE,
+    summary="A C2SP tlog-tiles tile (<L>/<N>[.p/<W>]) or entry bundle (entries/<N>[.p/<W>])",
+)
+def tile(path: str, services: ServicesDep) -> Response:
+    ref = tiles.parse_tile_path(path)
+    with services.db.reader() as session:
+        data = tiles.read_tile(session, ref, log_size(session))
+    return Response(
+        data,
+        media_type="application/octet-stream",
+        headers={"Cache-Control": IMMUTABLE if ref.full else SHORT},
     )

@@ -373,5 +373,7 @@ def get_receipt(
         query_int(description="Add a consistency proof from this tree size."),
     ] = None,
 ) -> JSONResponse:
-    receipt = build_receipt(services.db, services.signer, actor, ticket_id, since)
+    receipt = build_receipt(
+        services.db, services.signer, actor, ticket_id, since, services.witness_policy
+    )
     return JSONResponse(receipt)

@@ -53,6 +53,15 @@ from proofdesk.store.models.mail import (
     MailNotificationPrefs,
     MailOutbox,
 )
+from proofdesk.store.models.consortium import (
+    CheckpointCosignature,
+    LogWitness,
+    MonitoredLog,
+    SplitViewEvidence,
+    WitnessAlert,
+    WitnessedLog,
+    WitnessRefusal,
+)
 # isort: on
 
 __all__ = [
@@ -71,6 +80,7 @@ __all__ = [
     "ChainFiling",
     "ChainRequestDraft",
     "ChainScan",
+    "CheckpointCosignature",
     "Cursor",
     "IdempotencyKey",
     "KbArticle",
@@ -78,6 +88,7 @@ __all__ = [
     "KnownDevice",
     "LedgerLeaf",
     "LogHead",
+    "LogWitness",
     "LoginLink",
     "Macro",
     "MailAddressState",
@@ -87,6 +98,7 @@ __all__ = [
     "Mailbox",
     "MerkleNode",
     "Message",
+    "MonitoredLog",
     "Order",
     "Organization",
     "Payout",
@@ -98,6 +110,7 @@ __all__ = [
     "SignedNonce",
     "SiweNonce",
     "SlaPolicy",
+    "SplitViewEvidence",
     "Team",
     "TeamMember",
     "Ticket",
@@ -110,5 +123,8 @@ __all__ = [
     "WebhookAttempt",
     "WebhookDelivery",
     "WebhookEndpoint",
+    "WitnessAlert",
+    "WitnessRefusal",
+    "WitnessedLog",
     "new_id",
 ]

@@ -19,6 +19,7 @@ from proofdesk.actions import accounts, orders, payouts
 from proofdesk.actions import contracts as contract_actions
 from proofdesk.actions.kb import do_save_article
 from proofdesk.actions.organization import do_rename_organization, do_set_agent_mfa
+from proofdesk.actions.witnessing import open_alerts
 from proofdesk.app.services import services_of
 from proofdesk.assistant import kb
 from proofdesk.domain.roles import ALL_SCOPES, Role, Scope
@@ -94,6 +95,7 @@ def _overview(request: Request, visitor: Visitor) -> dict[str, Any]:
             select(SignedCheckpoint).order_by(desc(SignedCheckpoint.size)).limit(1)
         ).first()
         contracts = _contracts(session, org_id)
+        witness_alerts = [(w.url, w.alert_at, w.alert) for w in open_alerts(session)]
         session.expunge_all()
     return {
         "org": org,
@@ -104,6 +106,7 @@ def _overview(request: Request, visitor: Visitor) -> dict[str, Any]:
         "articles": articles,
         "tokens": tokens,
         "checkpoint": checkpoint,
+        "witness_alerts": witness_alerts,
         "contracts": [(c, contract_actions.load(c).kind) for c in contracts],
         "verifier_key": services.signer.verifier.encode(),
         "roles": [r.value for r in STAFF_ROLES],
