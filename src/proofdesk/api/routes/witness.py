@@ -14,9 +14,10 @@ from starlette.concurrency import run_in_threadpool
 from proofdesk.actions.witness import do_add_checkpoint
 from proofdesk.api.deps import ServicesDep
 from proofdesk.api.schemas.common import NON_JSON_ERROR_RESPONSES
+from proofdesk.app.limits import Kind, per_address
 from proofdesk.ledger.witness import CONTENT_TYPE_SIZE, SizeConflict, parse_add_checkpoint
 
-router = APIRouter(prefix="/witness", tags=["witness"])
+router = APIRouter(prefix="/witness", tags=["witness"], dependencies=[per_address(Kind.PUBLIC)])
 
 TEXT: dict[int | str, dict[str, Any]] = {
     **NON_JSON_ERROR_RESPONSES,
