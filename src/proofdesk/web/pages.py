@@ -30,6 +30,7 @@ from fastapi import Depends, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.routing import APIRoute
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
+from markupsafe import Markup
 from sqlalchemy.orm import Session
 
 from proofdesk import i18n
@@ -40,6 +41,7 @@ from proofdesk.app.cookies import (
     SESSION_COOKIE,
 )
 from proofdesk.app.services import services_of
+from proofdesk.domain import markdown
 from proofdesk.domain.roles import MANAGERS
 from proofdesk.errors import Error, Unauthenticated
 from proofdesk.i18n import N_, NP_
@@ -106,6 +108,8 @@ def environment(locale: str) -> Environment:
     env.filters["when"] = lambda value: i18n.when(value, locale)
     env.filters["number"] = lambda value: i18n.number(value, locale)
     env.filters["files"] = _files
+    # Knowledge text: Markdown through the one sanitising renderer, then marked safe.
+    env.filters["markdown"] = lambda text: Markup(markdown.to_html(text or ""))  # noqa: S704
     return env
 
 
