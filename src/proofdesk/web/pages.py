@@ -230,6 +230,11 @@ ERRORS = {
     "invalid_transition": NP_("error", "That status change is not possible."),
     "link_invalid": NP_("error", "This sign-in link was used or has expired; ask for a new one."),
     "account_disabled": NP_("error", "This account is disabled."),
+    "network_required": NP_(
+        "error",
+        "A transaction id of 64 hex digits without 0x is a Tron, Bitcoin or TON one: choose "
+        "its network.",
+    ),
 }
 #: Any other error: the API's own (English) message after this.
 CHECK_INPUT = N_("Please check: {message}")
