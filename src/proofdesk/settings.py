@@ -351,11 +351,30 @@ class Settings(BaseSettings):
         description="How long a witness may take to answer before it counts as down.",
     )
 
+    # -- transaction look-ups on other networks (see docs/networks.md) ------------------------
+    network_endpoints: dict[str, SecretStr] = Field(
+        default_factory=dict,
+        description="Per network key (tron, bitcoin, …) the base URL of its look-up API: a "
+        "TronGrid-compatible HTTP API for tron, an Esplora-compatible one for bitcoin. A URL "
+        "may carry an API key, so it is a secret. None by default: those networks' look-ups "
+        "say 'not configured'; nothing public is ever asked.",
+    )
+    network_timeout_seconds: float = Field(default=5.0, gt=0, le=60)
+
     @field_validator("database_url")
     @classmethod
     def _url_scheme(cls, value: str | None) -> str | None:
         if value is not None and not value.startswith(("sqlite", "postgresql")):
             raise ValueError("must be a sqlite:// or postgresql+psycopg:// URL")
+        return value
+
+    @field_validator("network_endpoints")
+    @classmethod
+    def _network_endpoints(cls, value: dict[str, SecretStr]) -> dict[str, SecretStr]:
+        for key, url in value.items():
+            parts = urlsplit(url.get_secret_value())
+            if parts.scheme not in ("http", "https") or not parts.hostname:
+                raise ValueError(f"{key}: must be an http:// or https:// URL")
         return value
 
     @field_validator("smtp_url")

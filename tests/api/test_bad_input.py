@@ -185,7 +185,12 @@ NEW_TICKET_CASES = [
     # chain identifiers
     ("tx-hash-short",           "customer", {"tx_hash": "0x1234"},          422, INVALID),
     ("tx-hash-not-hex",         "customer", {"tx_hash": "0x" + "zz" * 32},  422, INVALID),
-    ("tx-hash-no-prefix",       "customer", {"tx_hash": "ab" * 32},         422, INVALID),
+    ("tx-hash-no-prefix",       "customer", {"tx_hash": "ab" * 32},         422, "network_required"),
+    ("network-unknown",         "customer", {"network": "atlantis"},        422, INVALID),
+    ("tron-evm-tx-hash",        "customer", {"network": "tron", "tx_hash": "0x1234"}, 422, INVALID),
+    ("tron-chain-id",           "customer", {"network": "tron", "chain_id": 1}, 422, INVALID),
+    ("bsc-other-chain-id",      "customer", {"network": "bsc", "chain_id": 1}, 422, INVALID),
+    ("tron-evm-wallet",         "customer", {"network": "tron", "wallet_address": "0x" + "a" * 40}, 422, INVALID),
     ("wallet-short",            "customer", {"wallet_address": "0x1234"},   422, INVALID),
     ("wallet-not-hex",          "customer", {"wallet_address": "0x" + "g" * 40}, 422, INVALID),
     ("wallet-ens-name",         "customer", {"wallet_address": "vitalik.eth"}, 422, INVALID),

@@ -98,16 +98,18 @@ def test_a_request_from_the_portal_is_escaped_and_needs_the_csrf_token(
     refused = web.post("/requests/new", data=data)
     assert refused.status_code == 403
     assert HOSTILE not in web.get("/requests").text  # nothing was created
-    created = web.post("/requests/new", data={**data, "csrf_token": csrf_of(form), "chain_id": "1"})
+    created = web.post(
+        "/requests/new", data={**data, "csrf_token": csrf_of(form), "network": "ethereum"}
+    )
     assert created.status_code == 303
     page = web.get(created.headers["location"]).text
     assert "<script>alert" not in page and "<img src=x" not in page
     assert "&lt;script&gt;alert" in page
     assert "Download receipt" in page and "/receipt" in page
     bad = web.post(
-        "/requests/new", data={**data, "csrf_token": csrf_of(form), "chain_id": "ethereum"}
+        "/requests/new", data={**data, "csrf_token": csrf_of(form), "network": "atlantis"}
     )
-    assert bad.status_code == 422 and "chain_id" in bad.text
+    assert bad.status_code == 422 and "atlantis" in bad.text
 
 
 def test_customers_see_their_own_requests_and_never_internal_notes(

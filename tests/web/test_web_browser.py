@@ -114,6 +114,15 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
             )
             totp[email], _, _ = do_start_enrolment(person, db.keyring)
             do_enable_mfa(session, person, db.keyring, pyotp.TOTP(totp[email]).now())
+        # A supervisor who has not enrolled a second factor yet.
+        do_create_user(
+            session,
+            org.id,
+            role=Role.SUPERVISOR,
+            display_name="New Lead",
+            email="newlead@webshop.example",
+            password=PASSWORD,
+        )
     with serving(settings, db, port=port) as url:
         yield Site(
             url,
@@ -719,3 +728,23 @@ def test_a_customer_files_her_request_on_chain_from_her_wallet(
         db.dispose()
     finally:
         node.stop()
+
+
+def test_the_second_factor_qr_code_draws(site: Site, browser: Any) -> None:
+    """A new supervisor is sent to enrol an authenticator: the QR code is an image the browser
+    draws (an SVG data URL needs its ``xmlns``), not a broken-image box."""
+    for viewport in ({"width": 1280, "height": 900}, {"width": 390, "height": 844}):
+        context = browser.new_context(viewport=viewport, locale="en")
+        page = context.new_page()
+        sign_in(page, site, "newlead@webshop.example")
+        assert "/mfa/setup" in page.url
+        image = page.locator("img").first
+        image.wait_for()
+        width = page.evaluate(
+            "() => new Promise(done => { const img = document.querySelector('img');"
+            " if (img.complete) done(img.naturalWidth);"
+            " else { img.onload = () => done(img.naturalWidth); img.onerror = () => done(0); } })"
+        )
+        assert width > 100, "the QR code did not draw"
+        shot(page, f"mfa-setup-{viewport['width']}")
+        context.close()

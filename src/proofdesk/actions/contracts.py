@@ -30,6 +30,7 @@ from proofdesk.rules.engine import (
     encode_facts,
     replay,
 )
+from proofdesk.settings import Settings
 from proofdesk.store.events import EventAppender
 from proofdesk.store.models import (
     LogHead,
@@ -245,6 +246,7 @@ def prepare_decision(
     supplied: dict[str, Any],
     *,
     chain: Chain | None = None,
+    settings: Settings | None = None,
 ) -> tuple[int, Gathered]:
     """First half of a decision a person asks for, in a read transaction (providers may ask
     the chain, which must not happen while the write lock is held): check the request and
@@ -253,7 +255,7 @@ def prepare_decision(
     row = access_contract(session, ticket.organization_id, contract_hash)
     if not row.active:
         raise Conflict("this contract version is not active", code="contract_inactive")
-    return row.id, _gather(session, actor, load(row), ticket, supplied, chain)
+    return row.id, _gather(session, actor, load(row), ticket, supplied, chain, settings)
 
 
 def _gather(
@@ -263,6 +265,7 @@ def _gather(
     ticket: Ticket,
     supplied: dict[str, Any],
     chain: Chain | None,
+    settings: Settings | None = None,
 ) -> Gathered:
     """The facts for deciding ``ticket`` by ``contract``: the stated ``claim.*`` ones checked,
     the rest from their providers now."""
@@ -273,7 +276,7 @@ def _gather(
             f"{contract.name} does not apply to {ticket.kind} tickets", code="not_applicable"
         )
     typed = check_supplied(contract, supplied)
-    context = FactContext(session, row_to_state(ticket), utc_now(), chain)
+    context = FactContext(session, row_to_state(ticket), utc_now(), chain, settings=settings)
     return gather(context, contract.facts, typed, actor.user_id)
 
 
@@ -297,13 +300,14 @@ def dry_run(
     supplied: dict[str, Any],
     *,
     chain: Chain | None = None,
+    settings: Settings | None = None,
 ) -> DryRun:
     """Decide ``ticket``'s claim by a contract's source — published or not, active or not —
     with the facts its providers give now, and change nothing: no event, no action, no
     payout. The editor's dry run, for a read transaction (providers may ask the chain)."""
     require_admin(actor)
     contract = parse(source)
-    gathered = _gather(session, actor, contract, ticket, supplied, chain)
+    gathered = _gather(session, actor, contract, ticket, supplied, chain, settings)
     return DryRun(contract, gathered, decide(contract, gathered.values))
 
 

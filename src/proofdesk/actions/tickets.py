@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session
 from proofdesk.access import Actor, require_worker
 from proofdesk.actions import mail_out, signed
 from proofdesk.canonical import format_time, utc_now
-from proofdesk.domain import identifiers
+from proofdesk.domain import identifiers, networks
 from proofdesk.domain.redaction import SECRET_WARNING, redact
 from proofdesk.domain.roles import WORKERS, Role
 from proofdesk.domain.tickets import (
@@ -59,6 +59,8 @@ class NewTicket:
     wallet_address: str | None = None
     chain_id: int | None = None
     tx_hash: str | None = None
+    #: A ``domain.networks`` key; None keeps the EVM rules of the configured chain.
+    network: str | None = None
     attachment_ids: list[str] = field(default_factory=list)
     #: The customer's EIP-712 signature of this request, if they signed it.
     signature: SignatureClaim | None = None
@@ -124,16 +126,38 @@ def check_requester(session: Session, actor: Actor, requester_id: str | None) ->
     return requester_id
 
 
-_LINK_VALIDATORS: dict[str, Any] = {
-    "order_id": identifiers.order_id,
-    "wallet_address": identifiers.evm_address,
-    "chain_id": identifiers.chain_id,
-    "tx_hash": identifiers.tx_hash,
-}
+#: The fields that link a ticket to the outside world, checked by :func:`_links`.
+LINK_FIELDS = ("order_id", "wallet_address", "chain_id", "tx_hash", "network")
 
 
-def _link(name: str, value: Any) -> Any:
-    return None if value is None else _LINK_VALIDATORS[name](value)
+def _links(values: dict[str, Any], network: str | None) -> dict[str, Any]:
+    """The link fields of ``values`` in their stored form. The wallet and the transaction are
+    checked by the rules of the network (``values["network"]`` if given, else ``network``,
+    the ticket's own); an EVM network fills in its chain id, another family refuses one."""
+    key = values.get("network", network)
+    net = None if key is None else networks.network(key)
+    out: dict[str, Any] = {}
+    for name, value in values.items():
+        if value is None:
+            out[name] = None
+        elif name == "order_id":
+            out[name] = identifiers.order_id(value)
+        elif name == "wallet_address":
+            out[name] = networks.address(net, value)
+        elif name == "tx_hash":
+            out[name] = networks.tx_id(net, value)
+        elif name == "chain_id":
+            out[name] = identifiers.chain_id(value)
+        elif name == "network":
+            out[name] = net.key if net is not None else None
+    if net is not None and "network" in values:
+        given = out.get("chain_id")
+        if net.family is not networks.Family.EVM and given is not None:
+            raise InvalidInput(f"{net.name} has no chain id (EVM only)", field="chain_id")
+        if net.chain_id is not None and given not in (None, net.chain_id):
+            raise InvalidInput(f"{net.name} is chain {net.chain_id}, not {given}", field="chain_id")
+        out["chain_id"] = net.chain_id
+    return out
 
 
 def _enum(cls: Any, value: Any, name: str) -> Any:
@@ -218,7 +242,10 @@ def do_create_ticket(
         _text(spec.body, "body", MAX_BODY),
         signed=spec.signature is not None,
     )
-    links = {name: _link(name, getattr(spec, name)) for name in _LINK_VALIDATORS}
+    given = {name: getattr(spec, name) for name in LINK_FIELDS}
+    links = _links(given, None)
+    if links["network"] is None:
+        del links["network"]  # events before networks had names carry none
     number = (
         session.scalar(
             select(func.max(Ticket.number)).where(Ticket.organization_id == actor.organization_id)
@@ -540,8 +567,16 @@ def do_update_fields(
         elif name == "category":
             value = _text(value, "category", 100) if value is not None else None
         else:
-            value = _link(name, value)
+            continue
         normalized[name] = value
+    linked = {name: value for name, value in changes.items() if name in LINK_FIELDS}
+    if "network" in linked:
+        # The new network's rules apply to the identifiers the ticket keeps.
+        for name in ("wallet_address", "tx_hash"):
+            if name not in linked and getattr(state, name) is not None:
+                linked[name] = getattr(state, name)
+        linked.setdefault("chain_id", None)
+    normalized.update(_links(linked, state.network))
     current = {name: _field_value(state, name) for name in normalized}
     diff = {
         name: {"from": current[name], "to": value}

@@ -1,8 +1,9 @@
 """Crypto entities in customer text, in any mix of Chinese and English, with their checksums.
 
 Found: EVM addresses (EIP-55 checked when mixed case) and transaction hashes, Bitcoin
-addresses (base58check P2PKH/P2SH, bech32 segwit v0 and bech32m v1+, by ``embit``) and
-transaction ids, Tron addresses (base58check, version byte 0x41), amounts with a token symbol,
+addresses (base58check P2PKH/P2SH, bech32 segwit v0 and bech32m v1+) and
+transaction ids, Tron addresses (base58check, version byte 0x41) — every check by the network
+registry ``domain.networks``, amounts with a token symbol,
 network names, and order ids. Each :class:`Entity` says whether it is valid and, if not, why —
 "the checksum does not match" is an answer a customer needs before anything else.
 
@@ -16,8 +17,7 @@ import re
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 
-from embit import base58, bech32
-from eth_utils.address import is_checksum_address
+from proofdesk.domain import networks
 
 #: A token is bounded by anything that is not an ASCII letter or digit (CJK text included).
 _L, _R = r"(?<![A-Za-z0-9])", r"(?![A-Za-z0-9])"
@@ -127,64 +127,43 @@ class Entity:
 
 def _evm_address(m: re.Match[str]) -> Entity:
     text = m.group(0)
-    body = text[2:]
-    mixed = body != body.lower() and body != body.upper()
-    if mixed and not is_checksum_address(text):
-        return Entity(
-            "evm_address",
-            text,
-            m.start(),
-            m.end(),
-            text.lower(),
-            False,
+    problem = networks.evm_address_problem(text)
+    if problem is not None:
+        problem = (
             "the EIP-55 checksum (upper and lower case letters) does not match: a letter was "
-            "changed or mistyped",
+            "changed or mistyped"
         )
-    return Entity("evm_address", text, m.start(), m.end(), text.lower())
+    return Entity("evm_address", text, m.start(), m.end(), text.lower(), problem is None, problem)
 
 
 def _base58(m: re.Match[str]) -> Entity | None:
+    """A ``T…`` Tron or ``1…``/``3…`` Bitcoin address, by the rules of ``domain.networks``."""
     text = m.group(0)
-    try:
-        payload = base58.decode_check(text)
-    except (ValueError, KeyError, IndexError):
-        kind = "tron_address" if text.startswith("T") else "btc_address"
-        if text.startswith("T") and len(text) != 34:
-            return None
-        return Entity(
-            kind,
-            text,
-            m.start(),
-            m.end(),
-            text,
-            False,
-            "the base58 checksum does not match: a character was changed or mistyped",
-        )
-    if text.startswith("T"):
-        if len(payload) == 21 and payload[0] == 0x41:
-            return Entity("tron_address", text, m.start(), m.end(), text, detail="tron")
+    tron = text.startswith("T")
+    if tron and len(text) != 34:
         return None
-    if len(payload) == 21 and payload[0] in (0x00, 0x05):
-        return Entity("btc_address", text, m.start(), m.end(), text, detail="bitcoin")
-    return None
+    kind, detail = ("tron_address", "tron") if tron else ("btc_address", "bitcoin")
+    problem = networks.tron_address_problem(text) if tron else networks.bitcoin_base58_problem(text)
+    if problem is None:
+        return Entity(kind, text, m.start(), m.end(), text, detail=detail)
+    if "checksum" not in problem:
+        return None  # base58 text that checks but is some other kind of thing
+    return Entity(kind, text, m.start(), m.end(), text, False, problem)
 
 
 def _bech32(m: re.Match[str]) -> Entity:
     text = m.group(0)
-    hrp = text[:2].lower()
-    version, program = bech32.decode(hrp, text)
-    if version is None or program is None:
-        return Entity(
-            "btc_address",
-            text,
-            m.start(),
-            m.end(),
-            text.lower(),
-            False,
-            "the bech32 checksum does not match (or the address is malformed)",
-            detail="bitcoin",
-        )
-    return Entity("btc_address", text, m.start(), m.end(), text.lower(), detail="bitcoin")
+    problem = networks.bech32_problem(text)
+    return Entity(
+        "btc_address",
+        text,
+        m.start(),
+        m.end(),
+        text.lower(),
+        problem is None,
+        problem,
+        detail="bitcoin",
+    )
 
 
 def _amount(m: re.Match[str]) -> Entity | None:

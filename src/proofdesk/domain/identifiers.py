@@ -1,19 +1,16 @@
 """Validation of the identifiers a ticket can link to: EVM addresses, transaction hashes, orders.
 
-Addresses and hashes are stored lower-case; EIP-55 checksum display and verification arrive
-with the wallet identity work, which brings a Keccak implementation.
+Addresses and transaction ids follow the rules of their network (``domain.networks``); with no
+network named they are EVM's, stored lower case.
 """
 
 from __future__ import annotations
 
 import re
 
-from eth_utils.address import is_checksum_address
-
+from proofdesk.domain import networks
 from proofdesk.errors import InvalidInput
 
-_EVM_ADDRESS = re.compile(r"^0x[0-9a-fA-F]{40}$")
-_EVM_TX_HASH = re.compile(r"^0x[0-9a-fA-F]{64}$")
 _ORDER_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.:\-]{0,63}$")
 _TAG = re.compile(r"^[\w\-:.]{1,40}$")
 MAX_CHAIN_ID = 2**53 - 1
@@ -34,22 +31,16 @@ def row_id(text: str) -> int | None:
 def evm_address(value: str) -> str:
     """An EVM address in its stored form (lower case). Mixed case means EIP-55: a checksum
     that does not match is a typo, refused."""
-    if not _EVM_ADDRESS.match(value):
-        raise InvalidInput(
-            "not an EVM address (0x followed by 40 hex digits)", field="wallet_address"
-        )
-    digits = value[2:]
-    if digits != digits.lower() and digits != digits.upper() and not is_checksum_address(value):
-        raise InvalidInput(
-            "the address's mixed case is not its EIP-55 checksum (a typo?)", field="wallet_address"
-        )
-    return value.lower()
+    return networks.address(None, value)
 
 
 def tx_hash(value: str) -> str:
-    if not _EVM_TX_HASH.match(value):
-        raise InvalidInput("not a transaction hash (0x followed by 64 hex digits)", field="tx_hash")
-    return value.lower()
+    """An EVM transaction hash; other networks' ids go through ``networks.tx_id``."""
+    return networks.tx_id(None, value)
+
+
+def network_key(value: str) -> str:
+    return networks.network(value).key
 
 
 def order_id(value: str) -> str:

@@ -118,6 +118,7 @@ EDITABLE_FIELDS = (
     "wallet_address",
     "chain_id",
     "tx_hash",
+    "network",
 )
 
 
@@ -155,6 +156,8 @@ class TicketState:
     wallet_address: str | None = None
     chain_id: int | None = None
     tx_hash: str | None = None
+    #: The network of the wallet and the transaction (``domain.networks`` key); None: EVM.
+    network: str | None = None
     merged_into_id: str | None = None
     merged_from_ids: tuple[str, ...] = ()
     created_at: str = ""
@@ -224,6 +227,7 @@ def _on_created(event: Event) -> TicketState:
         wallet_address=p.get("wallet_address"),
         chain_id=p.get("chain_id"),
         tx_hash=p.get("tx_hash"),
+        network=p.get("network"),
         created_at=event.occurred_at,
         updated_at=event.occurred_at,
         last_seq=event.seq,

@@ -17,24 +17,23 @@ from __future__ import annotations
 import json
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import datetime
 from decimal import Decimal
 from typing import Any, Protocol
 
-from hexbytes import HexBytes
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from proofdesk.canonical import maybe_stored_utc, parse_time, stored_utc
 from proofdesk.chain.base import Chain, ChainError
+from proofdesk.chain.lookups import NotConfigured, lookup_for
+from proofdesk.chain.lookups.evm import LOCAL, EvmLookup
 from proofdesk.domain.tickets import Event, EventType, TicketState
+from proofdesk.settings import Settings
 from proofdesk.store.models import Order, User, Wallet
 
 #: The root of facts a person supplies with a decision request.
 SUPPLIED_ROOT = "claim"
-
-#: keccak256("Transfer(address,address,uint256)"): ERC-20 and ERC-721 transfers.
-TRANSFER_TOPIC = "0xddf252ad1be2c89b69c2b068fc378daa952ba7f163c4a11628f55a4df523b3ef"
 
 WEI = Decimal(10) ** 18
 
@@ -48,6 +47,8 @@ class FactContext:
     chain: Chain | None = None
     #: The event being handled (unsealed), for ``message.*`` facts.
     event: Event | None = None
+    #: For the look-up endpoints of networks other than the configured chain; None: none.
+    settings: Settings | None = None
 
 
 @dataclass
@@ -162,36 +163,10 @@ def linked_order(ctx: FactContext) -> tuple[Order | None, str]:
 
 
 def transaction_facts(chain: Chain, tx_hash: str) -> dict[str, Any]:
-    """What the chain says of a transaction: ``found`` and, when found, ``status`` (pending,
-    success, failed), ``confirmations``, ``from``, ``to``, ``value`` (native coin, decimal text),
-    and once mined ``block_time`` and ``token_transfers``. Shared by contract facts and the
-    assistant's transaction lookup."""
-    tx = chain.transaction(tx_hash)
-    if tx is None:
-        return {"found": False}
-    out: dict[str, Any] = {
-        "found": True,
-        "from": str(tx["from"]).lower(),
-        "to": str(tx.get("to") or "").lower(),
-        "value": str(Decimal(int(tx["value"])) / WEI),
-    }
-    receipt = chain.receipt(tx_hash)
-    if receipt is None:
-        out.update(status="pending", confirmations=0)
-        return out
-    head = chain.head()
-    block = chain.block(int(receipt["blockNumber"]))
-    out.update(
-        status="success" if receipt["status"] == 1 else "failed",
-        confirmations=max(0, head - int(receipt["blockNumber"]) + 1),
-        block_time=datetime.fromtimestamp(int(block["timestamp"]), UTC),
-        token_transfers=sum(
-            1
-            for entry in receipt["logs"]
-            if entry["topics"] and HexBytes(entry["topics"][0]).to_0x_hex() == TRANSFER_TOPIC
-        ),
-    )
-    return out
+    """What the configured EVM chain says of a transaction (``chain.lookups.evm``): ``found``
+    and, when found, ``status`` (pending, success, failed), ``confirmations``, ``from``,
+    ``to``, ``value`` and once mined ``block_time`` and ``token_transfers``."""
+    return EvmLookup(chain, LOCAL).transaction(tx_hash)
 
 
 class OrderFacts:
@@ -285,19 +260,19 @@ class ChainFacts:
 
     def provide(self, ctx: FactContext, wanted: set[str]) -> tuple[dict[str, Any], dict[str, str]]:
         tx_hash, chain_id = ctx.ticket.tx_hash, ctx.ticket.chain_id
+        network = ctx.ticket.network
         if tx_hash is None:
             order, _ = linked_order(ctx)
             if order is not None and order.tx_hash is not None:
-                tx_hash, chain_id = order.tx_hash, order.chain_id
+                tx_hash, chain_id, network = order.tx_hash, order.chain_id, None
         if tx_hash is None:
             found: dict[str, Any] = {"found": False}
-        elif ctx.chain is None:
-            return _unknown(wanted, "no chain is configured")
-        elif chain_id is not None and chain_id != ctx.chain.chain_id:
-            return _unknown(wanted, f"the transaction is on chain {chain_id}, not configured")
         else:
             try:
-                found = transaction_facts(ctx.chain, tx_hash)
+                lookup = lookup_for(ctx.settings, ctx.chain, network, chain_id)
+                found = lookup.transaction(tx_hash)
+            except NotConfigured as exc:
+                return _unknown(wanted, exc.message)
             except ChainError as exc:
                 return _unknown(wanted, f"the chain could not be asked: {exc.message}")
         values: dict[str, Any] = {}

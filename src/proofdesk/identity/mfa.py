@@ -17,6 +17,7 @@ What changes rows is a ``do_*`` action: enrolling, re-keying and removing the fa
 from __future__ import annotations
 
 import hashlib
+import io
 import secrets
 from datetime import datetime, timedelta
 
@@ -51,9 +52,14 @@ def secret_context(user: User) -> str:
 
 
 def provisioning(user: User, secret: str) -> tuple[str, str]:
-    """The otpauth URI of a secret and its QR code as SVG, for the authenticator app."""
+    """The otpauth URI of a secret and its QR code as a standalone SVG document, for the
+    authenticator app. Standalone, with its ``xmlns``: the page shows it as a data URL in an
+    ``<img>``, and a browser draws an SVG image only in the SVG namespace (``svg_inline`` leaves
+    the namespace out, for SVG pasted into HTML)."""
     uri = pyotp.TOTP(secret).provisioning_uri(name=user.email or user.id, issuer_name=ISSUER)
-    return uri, segno.make(uri, error="m").svg_inline(scale=4)
+    svg = io.BytesIO()
+    segno.make(uri, error="m").save(svg, kind="svg", xmldecl=False, svgns=True, scale=4)
+    return uri, svg.getvalue().decode()
 
 
 def accepted_step(secret: str, code: str, last_step: int | None, now: datetime) -> int | None:

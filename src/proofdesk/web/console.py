@@ -26,6 +26,7 @@ from proofdesk.access import (
 from proofdesk.actions import tickets as actions
 from proofdesk.app.limits import address_of
 from proofdesk.app.services import services_of
+from proofdesk.domain import networks
 from proofdesk.domain.roles import WORKERS
 from proofdesk.domain.tickets import (
     TRANSITIONS,
@@ -238,7 +239,7 @@ def agent_side(request: Request, ticket_id: str) -> Response:
     similar solved tickets."""
     from proofdesk.assistant.assist import suggestions
     from proofdesk.chain.base import ChainError
-    from proofdesk.facts.providers import transaction_facts
+    from proofdesk.chain.lookups import NotConfigured, lookup_for
 
     visitor = staff(request)
     services = services_of(request)
@@ -264,11 +265,16 @@ def agent_side(request: Request, ticket_id: str) -> Response:
         session.expunge_all()
     chain_facts: dict[str, Any] | None = None
     if ticket.tx_hash:
-        chain = services.chain_or_none()
+        network = None if ticket.network is None else networks.network(ticket.network)
         try:
-            chain_facts = (
-                transaction_facts(chain, ticket.tx_hash) if chain else {"unavailable": True}
+            lookup = lookup_for(
+                services.settings, services.chain_or_none(), ticket.network, ticket.chain_id
             )
+            chain_facts = lookup.transaction(ticket.tx_hash)
+            chain_facts["network"] = lookup.network.name
+            chain_facts["required"] = lookup.confirmations
+        except NotConfigured:
+            chain_facts = {"not_configured": network.name if network else ticket.chain_id}
         except (ChainError, ValueError):
             chain_facts = {"unavailable": True}
     try:

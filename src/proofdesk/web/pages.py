@@ -30,6 +30,7 @@ from fastapi import Depends, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.routing import APIRoute
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
+from markupsafe import Markup
 from sqlalchemy.orm import Session
 
 from proofdesk import i18n
@@ -40,6 +41,7 @@ from proofdesk.app.cookies import (
     SESSION_COOKIE,
 )
 from proofdesk.app.services import services_of
+from proofdesk.domain import markdown
 from proofdesk.domain.roles import MANAGERS
 from proofdesk.errors import Error, RateLimited, Unauthenticated
 from proofdesk.i18n import N_, NP_
@@ -115,6 +117,8 @@ def environment(locale: str) -> Environment:
     env.filters["number"] = lambda value: i18n.number(value, locale)
     env.filters["files"] = _files
     env.filters["channel_ids"] = _channel_ids
+    # Knowledge text: Markdown through the one sanitising renderer, then marked safe.
+    env.filters["markdown"] = lambda text: Markup(markdown.to_html(text or ""))  # noqa: S704
     return env
 
 
@@ -244,6 +248,11 @@ ERRORS = {
     "invalid_transition": NP_("error", "That status change is not possible."),
     "link_invalid": NP_("error", "This sign-in link was used or has expired; ask for a new one."),
     "account_disabled": NP_("error", "This account is disabled."),
+    "network_required": NP_(
+        "error",
+        "A transaction id of 64 hex digits without 0x is a Tron, Bitcoin or TON one: choose "
+        "its network.",
+    ),
 }
 #: Any other error: the API's own (English) message after this.
 CHECK_INPUT = N_("Please check: {message}")

@@ -21,6 +21,7 @@ from proofdesk.actions import tickets as actions
 from proofdesk.actions.uploads import do_store_upload
 from proofdesk.app.limits import address_of
 from proofdesk.app.services import Services, services_of
+from proofdesk.domain import networks
 from proofdesk.domain.tickets import (
     Channel,
     Kind,
@@ -64,7 +65,7 @@ def my_requests(request: Request) -> Response:
 
 
 KIND_FIELDS = {
-    Kind.TRANSACTION_PROBLEM.value: ("tx_hash", "chain_id"),
+    Kind.TRANSACTION_PROBLEM.value: ("tx_hash", "network"),
     Kind.REFUND_REQUEST.value: ("order_id",),
     Kind.WARRANTY_CLAIM.value: ("order_id",),
 }
@@ -82,6 +83,7 @@ def new_request_page(request: Request, kind: str = Kind.QUESTION.value) -> Respo
         kinds=[k.value for k in Kind],
         kind=kind if kind in {k.value for k in Kind} else Kind.QUESTION.value,
         form={},
+        networks=networks.NETWORKS,
         error=None,
     )
 
@@ -95,13 +97,13 @@ def create_request(
     body: Annotated[str, Form()] = "",
     order_id: Annotated[str, Form()] = "",
     tx_hash: Annotated[str, Form()] = "",
-    chain_id: Annotated[str, Form()] = "",
+    network: Annotated[str, Form()] = "",
     files: Annotated[list[UploadFile] | None, File()] = None,
 ) -> Response:
     if visitor.is_staff:
         return RedirectResponse("/agent", 303)
     form = {"subject": subject, "body": body, "order_id": order_id, "tx_hash": tx_hash}
-    form["chain_id"] = chain_id
+    form["network"] = network
     try:
         spec = actions.NewTicket(
             kind=Kind(kind) if kind in {k.value for k in Kind} else Kind.QUESTION,
@@ -109,7 +111,7 @@ def create_request(
             body=body,
             order_id=order_id.strip() or None,
             tx_hash=tx_hash.strip() or None,
-            chain_id=integer_field(chain_id, "chain_id"),
+            network=network.strip() or None,
             attachment_ids=_uploads(request, visitor, files),
         )
         with services_of(request).db.writer() as session:
@@ -123,6 +125,7 @@ def create_request(
             kinds=[k.value for k in Kind],
             kind=kind,
             form=form,
+            networks=networks.NETWORKS,
             error=error_text(exc, locale_of(request, visitor)),
         )
     return RedirectResponse(f"/requests/{state.id}", 303)

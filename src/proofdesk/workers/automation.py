@@ -34,6 +34,7 @@ from proofdesk.facts.providers import FactContext, Gathered, gather
 from proofdesk.ledger.store import EventReader
 from proofdesk.rules.document import Contract
 from proofdesk.rules.engine import Firing, fire
+from proofdesk.settings import Settings
 from proofdesk.store.db import Database
 from proofdesk.store.events import lock_ticket, row_to_state
 from proofdesk.store.models import Cursor, ServiceContract, Ticket, TicketEvent
@@ -126,8 +127,11 @@ class Automator(PeriodicWorker):
         sweep_seconds: float = 300.0,
         sweep_batch: int = 1000,
         now: Callable[[], datetime] | None = None,
+        settings: Settings | None = None,
     ) -> None:
         super().__init__(interval)
+        #: For the look-up endpoints of other networks' transactions (chain facts).
+        self.settings = settings
         self.db, self._chain, self.batch = db, chain, batch
         self.sweep_seconds, self.sweep_batch = sweep_seconds, sweep_batch
         self._last_sweep: datetime | None = None
@@ -227,7 +231,7 @@ class Automator(PeriodicWorker):
                         n.startswith(("chain.", "order.")) for n in contract.facts
                     ):
                         chain = self.chain()
-                    context = FactContext(session, state, self._now(), chain, event)
+                    context = FactContext(session, state, self._now(), chain, event, self.settings)
                     gathered = gather(context, contract.facts)
                     firings = (
                         fire(contract, gathered.values)[0]

@@ -73,6 +73,7 @@ FACTORIES: dict[str, Callable[[Parts], PeriodicWorker]] = {
         p.chain,
         p.settings.automation_poll_seconds,
         sweep_seconds=p.settings.automation_sweep_seconds,
+        settings=p.settings,
     ),
     "sla": lambda p: SlaWorker(p.db, p.settings.sla_poll_seconds),
     "inbox": lambda p: InboxWorker(

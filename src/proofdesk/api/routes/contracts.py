@@ -130,7 +130,13 @@ def decide(
     with services.db.reader() as session:
         ticket = access_ticket(session, actor, ticket_id, write=True)
         contract_id, gathered = actions.prepare_decision(
-            session, actor, ticket, body.contract_hash, body.facts, chain=chain
+            session,
+            actor,
+            ticket,
+            body.contract_hash,
+            body.facts,
+            chain=chain,
+            settings=services.settings,
         )
     with services.db.writer() as session:
         ticket = access_ticket(session, actor, ticket_id, write=True, lock=True)
@@ -148,7 +154,15 @@ def dry_run(ticket_id: str, body: DryRunIn, services: ServicesDep, actor: AdminS
     chain = services.chain_or_none()
     with services.db.reader() as session:
         ticket = access_ticket(session, actor, ticket_id)
-        run = actions.dry_run(session, actor, body.source, ticket, body.facts, chain=chain)
+        run = actions.dry_run(
+            session,
+            actor,
+            body.source,
+            ticket,
+            body.facts,
+            chain=chain,
+            settings=services.settings,
+        )
     return DryRunOut(
         contract_hash=run.contract.contract_hash,
         name=run.contract.name,

@@ -113,6 +113,7 @@ class TicketOut(BaseModel):
     wallet_address: str | None
     chain_id: int | None
     tx_hash: str | None
+    network: str | None
     merged_into_id: str | None
     merged_from_ids: list[str]
     created_at: str

@@ -14,6 +14,8 @@ from proofdesk.store.models import (
     Message,
 )
 
+NetworkKey = Annotated[str, StringConstraints(min_length=1, max_length=32)]
+
 
 class SignatureIn(Request):
     """An EIP-712 signature of this submission by one of the customer's wallets
@@ -44,7 +46,12 @@ class TicketIn(Request):
     order_id: Id | None = None
     wallet_address: Annotated[str, StringConstraints(max_length=64)] | None = None
     chain_id: ChainId | None = None
-    tx_hash: Annotated[str, StringConstraints(max_length=80)] | None = None
+    tx_hash: Annotated[str, StringConstraints(max_length=88)] | None = None
+    network: NetworkKey | None = Field(
+        default=None,
+        description="The network of the wallet and the transaction (GET /api/v1/networks); "
+        "its rules check them. Left out: an EVM chain, by chain_id.",
+    )
     attachment_ids: list[Id] = Field(default_factory=list, max_length=20)
     signed: SignatureIn | None = Field(
         default=None, description="The customer's EIP-712 signature of kind, subject and body."
@@ -61,7 +68,12 @@ class TicketPatch(Request):
     order_id: Id | None = None
     wallet_address: Annotated[str, StringConstraints(max_length=64)] | None = None
     chain_id: ChainId | None = None
-    tx_hash: Annotated[str, StringConstraints(max_length=80)] | None = None
+    tx_hash: Annotated[str, StringConstraints(max_length=88)] | None = None
+    network: NetworkKey | None = Field(
+        default=None,
+        description="The network of the wallet and the transaction (GET /api/v1/networks); "
+        "its rules check them. Left out: an EVM chain, by chain_id.",
+    )
 
 
 class StatusIn(Request):

@@ -75,7 +75,8 @@ class Ticket(Base):
     order_id: Mapped[str | None] = mapped_column(String(64))
     wallet_address: Mapped[str | None] = mapped_column(String(64))
     chain_id: Mapped[int | None] = mapped_column(BigInteger)
-    tx_hash: Mapped[str | None] = mapped_column(String(80))
+    tx_hash: Mapped[str | None] = mapped_column(String(96))
+    network: Mapped[str | None] = mapped_column(String(32))
     merged_into_id: Mapped[str | None] = mapped_column(ID)
     merged_from_ids: Mapped[str] = mapped_column(Text, default="[]")  # JSON list
     tags: Mapped[str] = mapped_column(Text, default="[]")  # JSON list, sorted

@@ -165,7 +165,13 @@ def dry_run_contract(
         with services.db.reader() as session:
             found = access_ticket_by_reference(session, visitor.actor, ticket)
             done = contract_actions.dry_run(
-                session, visitor.actor, source, found, supplied, chain=services.chain_or_none()
+                session,
+                visitor.actor,
+                source,
+                found,
+                supplied,
+                chain=services.chain_or_none(),
+                settings=services.settings,
             )
         return _editor(
             request, visitor, source, checked=done.contract, run=done, ticket=ticket, facts=facts
