@@ -13,11 +13,12 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
-from sqlalchemy import ColumnElement, Select, exists, func, or_, select
+from sqlalchemy import ColumnElement, Select, and_, exists, false, func, or_, select
 from sqlalchemy.orm import InstrumentedAttribute, Session
 
 from proofdesk.domain.identifiers import row_id
 from proofdesk.domain.roles import ALL_SCOPES, MANAGERS, STAFF, WORKERS, Role, Scope
+from proofdesk.domain.search import query_terms
 from proofdesk.domain.tickets import EventType, Visibility
 from proofdesk.errors import Forbidden, InvalidInput, NotFound
 from proofdesk.sla.timers import NEVER
@@ -33,7 +34,9 @@ from proofdesk.store.models import (
     TicketSla,
     TicketTag,
     User,
+    Wallet,
 )
+from proofdesk.store.search import matching_tickets
 
 
 @dataclass(frozen=True, slots=True)
@@ -186,7 +189,8 @@ class TicketFilter:
     team_id: str | None = None
     requester_id: str | None = None
     tag: str | None = None
-    #: Text in the subject or in a message the actor may see, or a ticket number (``#42``).
+    #: A search (``_text_matches``): words and identifiers in what the actor may read, a ticket
+    #: number (``#42``), or (staff) a customer's name, e-mail or wallet.
     text: str | None = None
     #: Only tickets with SLA timers (joined, so :data:`SLA_DUE` may be used without more).
     with_sla: bool = False
@@ -229,13 +233,42 @@ def with_sla_due(query: Select[Ticket]) -> Select[Ticket]:
 
 
 def _text_matches(actor: Actor, text: str) -> ColumnElement[bool]:
-    escaped = text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-    pattern = f"%{escaped}%"
-    visible = visible_messages(actor, Ticket.id).where(Message.body.ilike(pattern, escape="\\"))
-    conditions = [Ticket.subject.ilike(pattern, escape="\\"), visible.exists()]
-    if text.lstrip("#").isdecimal() and len(text) < 10:
-        conditions.append(Ticket.number == int(text.lstrip("#")))
-    return or_(*conditions)
+    """The one search (``docs/search.md``): every term of ``text`` in the ticket's subject,
+    linked identifiers or the messages the actor may read — public ones only for a customer,
+    internal notes too for staff — or ``text`` as the ticket's number (``42``, ``#42``); staff
+    also find a customer's tickets by the customer's name, e-mail or a wallet of theirs."""
+    terms = query_terms(text)
+    public_only = actor.is_customer
+    conditions: list[ColumnElement[bool]] = []
+    if terms:
+        conditions.append(
+            and_(
+                *(
+                    matching_tickets(actor.organization_id, t, public_only=public_only)
+                    for t in terms
+                )
+            )
+        )
+    number = row_id(text.removeprefix("#"))
+    if number is not None:
+        conditions.append(Ticket.number == number)
+    if actor.is_staff and text:
+        escaped = text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+        pattern = f"%{escaped}%"
+        people = select(User.id).where(
+            User.organization_id == actor.organization_id,
+            User.role == Role.CUSTOMER.value,
+            or_(
+                User.display_name.ilike(pattern, escape="\\"),
+                User.email.ilike(pattern, escape="\\"),
+            ),
+        )
+        wallets = select(Wallet.user_id).where(
+            Wallet.organization_id == actor.organization_id,
+            Wallet.address == text.casefold(),
+        )
+        conditions.append(Ticket.requester_id.in_(people.union(wallets)))
+    return or_(*conditions) if conditions else false()
 
 
 def access_ticket_by_reference(session: Session, actor: Actor, reference: str) -> Ticket:

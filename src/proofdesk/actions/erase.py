@@ -29,6 +29,7 @@ from proofdesk.store.models import (
     AssistantExample,
     AssistantTurn,
     Attachment,
+    CustomerNote,
     IdempotencyKey,
     Message,
     Order,
@@ -41,6 +42,7 @@ from proofdesk.store.models import (
     Session as LoginSession,
 )
 from proofdesk.store.rows import row_to_state
+from proofdesk.store.search import forget_messages
 
 
 @dataclass
@@ -94,6 +96,7 @@ def do_erase_customer(
             .where(Message.ticket_id.in_(ids))
             .values(body=ERASED_TEXT, attachments="[]", signed_by=None)
         )
+        forget_messages(session, ids)
         gone = session.scalars(select(Attachment.sha256).where(Attachment.ticket_id.in_(ids))).all()
         session.execute(delete(Attachment).where(Attachment.ticket_id.in_(ids)))
         session.flush()
@@ -123,6 +126,7 @@ def do_erase_customer(
         (LoginSession, LoginSession.user_id),
         (ApiToken, ApiToken.user_id),
         (IdempotencyKey, IdempotencyKey.user_id),
+        (CustomerNote, CustomerNote.customer_id),
     ):
         session.execute(delete(model).where(column == user.id))
     # What the customer told the assistant, and its replies (which quote transaction details);

@@ -1,8 +1,8 @@
 """Appending to the ticket event stream and keeping the projections in step.
 
 :class:`EventAppender` is the only code that inserts into ``ticket_events``, ``tickets``,
-``ticket_tags`` and ``messages``. It must run inside :meth:`Database.writer` (which holds the
-sequencer lock), so the sequence numbers it hands out are gap-free and in commit order.
+``ticket_tags``, ``messages`` and ``search_terms`` (``store.search``). It must run inside
+:meth:`Database.writer` (which holds the sequencer lock), so the sequence numbers it hands out are gap-free and in commit order.
 The projection is computed by ``domain.tickets.apply_event`` — the same function that
 ``rebuild`` uses — and written in the same transaction as the event, and so is the event's
 leaf in the Merkle log (``ledger.store.LedgerWriter``).
@@ -26,9 +26,10 @@ from proofdesk.domain.tickets import (
 )
 from proofdesk.errors import Error, InvalidInput, NotFound
 from proofdesk.ledger.store import EventReader, LedgerWriter
-from proofdesk.store.models import LogHead, Message, Ticket, TicketEvent, TicketTag
+from proofdesk.store.models import LogHead, Message, SearchTerm, Ticket, TicketEvent, TicketTag
 from proofdesk.store.rows import row_to_state as row_to_state  # re-exported for its callers
 from proofdesk.store.rows import state_to_row
+from proofdesk.store.search import index_header, index_message
 
 
 class EventAppender:
@@ -146,6 +147,7 @@ def project(session: Session, old: TicketState | None, new: TicketState, event: 
             session.execute(
                 delete(TicketTag).where(TicketTag.ticket_id == new.id, TicketTag.tag.in_(removed))
             )
+    index_header(session, old, new)
     if event.type is EventType.MESSAGE_ADDED:
         p = event.payload
         session.add(
@@ -162,6 +164,7 @@ def project(session: Session, old: TicketState | None, new: TicketState, event: 
                 signed_by=(p.get("signature") or {}).get("signer"),
             )
         )
+        index_message(session, new, p["message_id"], p["visibility"], p["body"])
 
 
 _ORGANIZATION_TYPES = frozenset(t.value for t in ORGANIZATION_EVENTS)
@@ -175,6 +178,7 @@ def lock_ticket(session: Session, ticket_id: str) -> Ticket | None:
 
 def rebuild_projections(session: Session, *, batch: int = 2000) -> int:
     """Drop every projection and recompute it from the stream. Returns the events replayed."""
+    session.execute(delete(SearchTerm))
     session.execute(delete(Message))
     session.execute(delete(TicketTag))
     session.execute(delete(Ticket))
