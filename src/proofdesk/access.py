@@ -24,6 +24,7 @@ from proofdesk.errors import Forbidden, InvalidInput, NotFound
 from proofdesk.sla.timers import NEVER
 from proofdesk.store.models import (
     Attachment,
+    CustomerNote,
     Macro,
     Message,
     Payout,
@@ -301,6 +302,30 @@ def access_customer(actor: Actor, customer: User) -> User:
     if customer.role != Role.CUSTOMER.value:
         raise InvalidInput("wallets and orders belong to customers", field="user_id")
     return customer
+
+
+def access_customer_page(session: Session, actor: Actor, user_id: str) -> User:
+    """A customer of the actor's organization, for staff (the console's customer page); a
+    staff account or another tenant's customer is not found alike."""
+    require_staff(actor)
+    user = access_user(session, actor, user_id)
+    if user.role != Role.CUSTOMER.value:
+        raise NotFound("no such user", user_id=user_id)
+    return user
+
+
+def visible_customer_notes(actor: Actor, customer_id: str) -> Select[CustomerNote]:
+    """Staff's notes about a customer already checked with :func:`access_customer_page`,
+    newest first; never shown to customers."""
+    require_staff(actor)
+    return (
+        select(CustomerNote)
+        .where(
+            CustomerNote.organization_id == actor.organization_id,
+            CustomerNote.customer_id == customer_id,
+        )
+        .order_by(CustomerNote.created_at.desc(), CustomerNote.id)
+    )
 
 
 _Numbered = TypeVar("_Numbered", SlaPolicy, Macro, Payout)

@@ -71,19 +71,22 @@ class EventAppender:
         actor_id: str | None,
         occurred_at: str,
         payload: dict[str, Any],
+        stream: str | None = None,
     ) -> Event:
         """Write one event of the organization's own stream (``ticket_id`` = the organization
-        id): in the log like any event, folded into no ticket."""
+        id), or of another stream that is no ticket (``stream``: a customer's, whose id it
+        is): in the log like any event, folded into no ticket."""
         if type not in ORGANIZATION_EVENTS:
             raise InvalidInput(f"{type.value} is a ticket event", type=type.value)
+        stream = stream or organization_id
         last = self.session.execute(
             select(TicketEvent.seq, TicketEvent.ticket_seq)
-            .where(TicketEvent.ticket_id == organization_id)
+            .where(TicketEvent.ticket_id == stream)
             .order_by(TicketEvent.ticket_seq.desc())
             .limit(1)
         ).first()
         event = self._event(
-            organization_id, 0 if last is None else last[1], type, actor_id, occurred_at, payload
+            stream, 0 if last is None else last[1], type, actor_id, occurred_at, payload
         )
         self._write(event, organization_id, None if last is None else last[0])
         return event
