@@ -44,7 +44,9 @@ def note(client: TestClient, who: Member, ticket_id: object, body: str, internal
 
 def test_chinese_and_english_words(client: TestClient, tenant: Tenant) -> None:
     a = tenant.agent
-    cn = new_ticket(client, tenant.customer, subject="提现问题", body="我的提现没到账，已经三个小时")
+    cn = new_ticket(
+        client, tenant.customer, subject="提现问题", body="我的提现没到账，已经三个小时"
+    )
     en = new_ticket(client, tenant.customer, subject="Deposit", body="My withdrawals are stuck")
     assert found(client, a, "提现") == {cn["id"]}
     assert found(client, a, "到账") == {cn["id"]}  # inside a run of Chinese without spaces
@@ -61,11 +63,21 @@ def test_chinese_and_english_words(client: TestClient, tenant: Tenant) -> None:
 
 def test_identifiers_match_exactly(client: TestClient, tenant: Tenant, db: Database) -> None:
     a = tenant.agent
-    tx = new_ticket(client, tenant.customer, kind="transaction_problem", subject="Stuck", tx_hash=TX)
-    other = new_ticket(client, tenant.customer, kind="transaction_problem", subject="Stuck", tx_hash=OTHER_TX)
-    order = new_ticket(client, tenant.customer, kind="refund_request", subject="Refund", order_id="ORD-1042")
-    new_ticket(client, tenant.customer, kind="refund_request", subject="Refund", order_id="ORD-10420")
-    in_text = new_ticket(client, tenant.customer, subject="Wallet", body=f"sent from {WALLET.upper()[2:]} ok")
+    tx = new_ticket(
+        client, tenant.customer, kind="transaction_problem", subject="Stuck", tx_hash=TX
+    )
+    other = new_ticket(
+        client, tenant.customer, kind="transaction_problem", subject="Stuck", tx_hash=OTHER_TX
+    )
+    order = new_ticket(
+        client, tenant.customer, kind="refund_request", subject="Refund", order_id="ORD-1042"
+    )
+    new_ticket(
+        client, tenant.customer, kind="refund_request", subject="Refund", order_id="ORD-10420"
+    )
+    in_text = new_ticket(
+        client, tenant.customer, subject="Wallet", body=f"sent from {WALLET.upper()[2:]} ok"
+    )
     assert found(client, a, TX) == {tx["id"]}
     assert found(client, a, TX.upper().replace("0X", "0x")) == {tx["id"]}
     assert found(client, a, OTHER_TX) == {other["id"]}
