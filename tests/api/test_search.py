@@ -10,7 +10,6 @@ from dataclasses import dataclass, field
 from fastapi.testclient import TestClient
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from sqlalchemy import select
 
 from proofdesk.access import TicketFilter, search_tickets
 from proofdesk.actions import tickets as actions
@@ -20,7 +19,7 @@ from proofdesk.domain.tickets import Kind, Visibility
 from proofdesk.store.db import Database
 from proofdesk.store.models import Ticket, Wallet
 from proofdesk.store.projections import check_projections
-from tests.support.tenants import Member, Tenant, actor_of, make_tenant, new_ticket
+from tests.support.tenants import Member, Tenant, actor_of, new_ticket
 
 TX = "0x" + "ab" * 32
 OTHER_TX = "0x" + "ab" * 31 + "ac"
