@@ -13,7 +13,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
-from sqlalchemy import ColumnElement, Select, and_, exists, false, func, or_, select
+from sqlalchemy import ColumnElement, Select, and_, exists, false, func, or_, select, union
 from sqlalchemy.orm import InstrumentedAttribute, Session
 
 from proofdesk.domain.identifiers import row_id
@@ -37,7 +37,7 @@ from proofdesk.store.models import (
     User,
     Wallet,
 )
-from proofdesk.store.search import matching_tickets
+from proofdesk.store.search import holds_publicly, matching_tickets
 
 
 @dataclass(frozen=True, slots=True)
@@ -237,39 +237,45 @@ def _text_matches(actor: Actor, text: str) -> ColumnElement[bool]:
     """The one search (``docs/search.md``): every term of ``text`` in the ticket's subject,
     linked identifiers or the messages the actor may read — public ones only for a customer,
     internal notes too for staff — or ``text`` as the ticket's number (``42``, ``#42``); staff
-    also find a customer's tickets by the customer's name, e-mail or a wallet of theirs."""
+    also find a customer's tickets by the customer's name, e-mail or a wallet of theirs.
+
+    Staff search the whole organization: the matches are one set (a UNION of index look-ups)
+    that the page then orders. A customer's own tickets are few: each is checked."""
     terms = query_terms(text)
-    public_only = actor.is_customer
-    conditions: list[ColumnElement[bool]] = []
-    if terms:
-        conditions.append(
-            and_(
-                *(
-                    matching_tickets(actor.organization_id, t, public_only=public_only)
-                    for t in terms
-                )
-            )
-        )
     number = row_id(text.removeprefix("#"))
+    if actor.is_customer:
+        conditions: list[ColumnElement[bool]] = []
+        if terms:
+            conditions.append(and_(*(holds_publicly(t) for t in terms)))
+        if number is not None:
+            conditions.append(Ticket.number == number)
+        return or_(*conditions) if conditions else false()
+    org = actor.organization_id
+    escaped = text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    pattern = f"%{escaped}%"
+    people = select(User.id).where(
+        User.organization_id == org,
+        User.role == Role.CUSTOMER.value,
+        or_(
+            User.display_name.ilike(pattern, escape="\\"),
+            User.email.ilike(pattern, escape="\\"),
+        ),
+    )
+    wallets = select(Wallet.user_id).where(
+        Wallet.organization_id == org, Wallet.address == text.casefold()
+    )
+    found: list[Select[tuple[str]]] = [
+        select(Ticket.id).where(
+            Ticket.organization_id == org, Ticket.requester_id.in_(people.union(wallets))
+        )
+    ]
+    if terms:
+        found.append(matching_tickets(org, terms))
     if number is not None:
-        conditions.append(Ticket.number == number)
-    if actor.is_staff and text:
-        escaped = text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-        pattern = f"%{escaped}%"
-        people = select(User.id).where(
-            User.organization_id == actor.organization_id,
-            User.role == Role.CUSTOMER.value,
-            or_(
-                User.display_name.ilike(pattern, escape="\\"),
-                User.email.ilike(pattern, escape="\\"),
-            ),
+        found.append(
+            select(Ticket.id).where(Ticket.organization_id == org, Ticket.number == number)
         )
-        wallets = select(Wallet.user_id).where(
-            Wallet.organization_id == actor.organization_id,
-            Wallet.address == text.casefold(),
-        )
-        conditions.append(Ticket.requester_id.in_(people.union(wallets)))
-    return or_(*conditions) if conditions else false()
+    return Ticket.id.in_(union(*found))
 
 
 def access_ticket_by_reference(session: Session, actor: Actor, reference: str) -> Ticket:

@@ -14,11 +14,21 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import Boolean, ColumnElement, delete, literal, select, update
+from sqlalchemy import (
+    ColumnElement,
+    Select,
+    delete,
+    exists,
+    intersect,
+    literal,
+    select,
+    update,
+)
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.orm import Session
 from sqlalchemy.sql.compiler import SQLCompiler
 from sqlalchemy.sql.functions import FunctionElement
+from sqlalchemy.sql.sqltypes import NullType
 
 from proofdesk.domain.search import Term, fts5_query, index_terms, tsquery
 from proofdesk.domain.tickets import ERASED_TEXT, TicketState, Visibility
@@ -76,7 +86,8 @@ class TermMatches(FunctionElement[bool]):
     """True for the ``search_terms`` rows holding ``term``: FTS5 on SQLite, ``@@`` on
     PostgreSQL."""
 
-    type = Boolean()
+    # No boolean type: SQLite would be sent ``… IN (…) = 1``, which hides the rowid look-up.
+    type = NullType()
     inherit_cache = True
     name = "term_matches"
 
@@ -108,12 +119,27 @@ def _postgresql(element: TermMatches, compiler: SQLCompiler, **kw: Any) -> str:
     )
 
 
-def matching_tickets(organization_id: str, term: Term, *, public_only: bool) -> ColumnElement[bool]:
-    """``Ticket.id IN`` the tickets of the organization with a row holding ``term`` (public
-    rows only for ``public_only``)."""
-    rows = select(SearchTerm.ticket_id).where(
-        SearchTerm.organization_id == organization_id, TermMatches(term)
+def matching_tickets(organization_id: str, terms: list[Term]) -> Select[tuple[str]]:
+    """The ids of the organization's tickets holding every term somewhere (in any part, any
+    visibility: for staff), as one set: the intersection of one index look-up per term."""
+    per_term = [
+        select(SearchTerm.ticket_id).where(
+            SearchTerm.organization_id == organization_id, TermMatches(term)
+        )
+        for term in terms
+    ]
+    if len(per_term) == 1:
+        return per_term[0]
+    # Wrapped, so that the set may be one member of a UNION on SQLite too.
+    both = intersect(*per_term).subquery()
+    return select(both.c.ticket_id)
+
+
+def holds_publicly(term: Term) -> ColumnElement[bool]:
+    """The ticket (of the outer query) has a public part holding ``term``: for a customer's
+    few tickets, checked ticket by ticket."""
+    return exists().where(
+        SearchTerm.ticket_id == Ticket.id,
+        SearchTerm.visibility == Visibility.PUBLIC.value,
+        TermMatches(term),
     )
-    if public_only:
-        rows = rows.where(SearchTerm.visibility == Visibility.PUBLIC.value)
-    return Ticket.id.in_(rows)
