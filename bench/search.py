@@ -54,7 +54,15 @@ SUBJECTS_EN = [
     "Staking rewards missing",
     "Card payment declined",
 ]
-SUBJECTS_ZH = ["提现未到账", "充值没有到账", "实名认证卡住", "订单退款", "转错网络", "账户被冻结", "质押收益缺失"]
+SUBJECTS_ZH = [
+    "提现未到账",
+    "充值没有到账",
+    "实名认证卡住",
+    "订单退款",
+    "转错网络",
+    "账户被冻结",
+    "质押收益缺失",
+]
 BODIES_EN = [
     "My withdrawal has been pending for {n} hours, please help.",
     "I sent USDT {n} minutes ago and the deposit is still not credited.",

@@ -264,7 +264,7 @@ def _text_matches(actor: Actor, text: str) -> ColumnElement[bool]:
     wallets = select(Wallet.user_id).where(
         Wallet.organization_id == org, Wallet.address == text.casefold()
     )
-    found: list[Select[tuple[str]]] = [
+    found: list[Select[Any]] = [
         select(Ticket.id).where(
             Ticket.organization_id == org, Ticket.requester_id.in_(people.union(wallets))
         )

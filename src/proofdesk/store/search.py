@@ -88,7 +88,7 @@ NEWEST_ROWS = 1000
 _TSVECTOR = "array_to_tsvector(string_to_array({terms}, ' '))"
 
 
-class TermHere(FunctionElement[bool]):
+class TermHere(FunctionElement[Any]):
     """True for the ``search_terms`` row (of the outer query) that holds ``term``: its tokens
     searched as text on SQLite, ``@@`` on PostgreSQL. For a few rows (a customer's tickets);
     :class:`NewestRows` reads the index for many."""
@@ -122,7 +122,7 @@ def _here_postgresql(element: TermHere, compiler: SQLCompiler, **kw: Any) -> str
     return f"{_TSVECTOR.format(terms=terms)} @@ CAST({query} AS tsquery)"
 
 
-class NewestRows(FunctionElement[bool]):
+class NewestRows(FunctionElement[Any]):
     """True for the ``search_terms`` rows among the organization's :data:`NEWEST_ROWS` newest
     that hold ``term``: read from the index newest first, so that a common word stops early."""
 
@@ -161,7 +161,7 @@ def _newest_postgresql(element: NewestRows, compiler: SQLCompiler, **kw: Any) ->
     )
 
 
-def matching_tickets(organization_id: str, terms: list[Term]) -> Select[tuple[str]]:
+def matching_tickets(organization_id: str, terms: list[Term]) -> Select[Any]:
     """The ids of the organization's tickets holding every term somewhere (in any part, any
     visibility: for staff), as one set: the intersection of one index look-up per term, each
     among the organization's :data:`NEWEST_ROWS` newest rows holding it."""
