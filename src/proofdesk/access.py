@@ -264,18 +264,25 @@ def _text_matches(actor: Actor, text: str) -> ColumnElement[bool]:
     wallets = select(Wallet.user_id).where(
         Wallet.organization_id == org, Wallet.address == text.casefold()
     )
-    found: list[Select[Any]] = [
-        select(Ticket.id).where(
-            Ticket.organization_id == org, Ticket.requester_id.in_(people.union(wallets))
-        )
-    ]
+    # One letter is in nearly every name: not a search for a person.
+    found: list[Select[Any]] = (
+        [
+            select(Ticket.id).where(
+                Ticket.organization_id == org, Ticket.requester_id.in_(people.union(wallets))
+            )
+        ]
+        if len(text) >= 2
+        else []
+    )
     if terms:
         found.append(matching_tickets(org, terms))
     if number is not None:
         found.append(
             select(Ticket.id).where(Ticket.organization_id == org, Ticket.number == number)
         )
-    return Ticket.id.in_(union(*found))
+    if not found:
+        return false()
+    return Ticket.id.in_(union(*found) if len(found) > 1 else found[0])
 
 
 def access_ticket_by_reference(session: Session, actor: Actor, reference: str) -> Ticket:
