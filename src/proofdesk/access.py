@@ -13,16 +13,18 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
-from sqlalchemy import ColumnElement, Select, exists, func, or_, select
+from sqlalchemy import ColumnElement, Select, and_, exists, false, func, or_, select, union
 from sqlalchemy.orm import InstrumentedAttribute, Session
 
 from proofdesk.domain.identifiers import row_id
 from proofdesk.domain.roles import ALL_SCOPES, MANAGERS, STAFF, WORKERS, Role, Scope
+from proofdesk.domain.search import query_terms
 from proofdesk.domain.tickets import EventType, Visibility
 from proofdesk.errors import Forbidden, InvalidInput, NotFound
 from proofdesk.sla.timers import NEVER
 from proofdesk.store.models import (
     Attachment,
+    CustomerNote,
     Macro,
     Message,
     Payout,
@@ -33,9 +35,11 @@ from proofdesk.store.models import (
     TicketSla,
     TicketTag,
     User,
+    Wallet,
     WebhookDelivery,
     WebhookEndpoint,
 )
+from proofdesk.store.search import holds_publicly, matching_tickets
 
 
 @dataclass(frozen=True, slots=True)
@@ -188,7 +192,8 @@ class TicketFilter:
     team_id: str | None = None
     requester_id: str | None = None
     tag: str | None = None
-    #: Text in the subject or in a message the actor may see, or a ticket number (``#42``).
+    #: A search (``_text_matches``): words and identifiers in what the actor may read, a ticket
+    #: number (``#42``), or (staff) a customer's name, e-mail or wallet.
     text: str | None = None
     #: Only tickets with SLA timers (joined, so :data:`SLA_DUE` may be used without more).
     with_sla: bool = False
@@ -231,13 +236,55 @@ def with_sla_due(query: Select[Ticket]) -> Select[Ticket]:
 
 
 def _text_matches(actor: Actor, text: str) -> ColumnElement[bool]:
+    """The one search (``docs/search.md``): every term of ``text`` in the ticket's subject,
+    linked identifiers or the messages the actor may read — public ones only for a customer,
+    internal notes too for staff — or ``text`` as the ticket's number (``42``, ``#42``); staff
+    also find a customer's tickets by the customer's name, e-mail or a wallet of theirs.
+
+    Staff search the whole organization: the matches are one set (a UNION of index look-ups)
+    that the page then orders. A customer's own tickets are few: each is checked."""
+    terms = query_terms(text)
+    number = row_id(text.removeprefix("#"))
+    if actor.is_customer:
+        conditions: list[ColumnElement[bool]] = []
+        if terms:
+            conditions.append(and_(*(holds_publicly(t) for t in terms)))
+        if number is not None:
+            conditions.append(Ticket.number == number)
+        return or_(*conditions) if conditions else false()
+    org = actor.organization_id
     escaped = text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
     pattern = f"%{escaped}%"
-    visible = visible_messages(actor, Ticket.id).where(Message.body.ilike(pattern, escape="\\"))
-    conditions = [Ticket.subject.ilike(pattern, escape="\\"), visible.exists()]
-    if text.lstrip("#").isdecimal() and len(text) < 10:
-        conditions.append(Ticket.number == int(text.lstrip("#")))
-    return or_(*conditions)
+    people = select(User.id).where(
+        User.organization_id == org,
+        User.role == Role.CUSTOMER.value,
+        or_(
+            User.display_name.ilike(pattern, escape="\\"),
+            User.email.ilike(pattern, escape="\\"),
+        ),
+    )
+    wallets = select(Wallet.user_id).where(
+        Wallet.organization_id == org, Wallet.address == text.casefold()
+    )
+    # One letter is in nearly every name: not a search for a person.
+    found: list[Select[Any]] = (
+        [
+            select(Ticket.id).where(
+                Ticket.organization_id == org, Ticket.requester_id.in_(people.union(wallets))
+            )
+        ]
+        if len(text) >= 2
+        else []
+    )
+    if terms:
+        found.append(matching_tickets(org, terms))
+    if number is not None:
+        found.append(
+            select(Ticket.id).where(Ticket.organization_id == org, Ticket.number == number)
+        )
+    if not found:
+        return false()
+    return Ticket.id.in_(union(*found) if len(found) > 1 else found[0])
 
 
 def access_ticket_by_reference(session: Session, actor: Actor, reference: str) -> Ticket:
@@ -270,6 +317,30 @@ def access_customer(actor: Actor, customer: User) -> User:
     if customer.role != Role.CUSTOMER.value:
         raise InvalidInput("wallets and orders belong to customers", field="user_id")
     return customer
+
+
+def access_customer_page(session: Session, actor: Actor, user_id: str) -> User:
+    """A customer of the actor's organization, for staff (the console's customer page); a
+    staff account or another tenant's customer is not found alike."""
+    require_staff(actor)
+    user = access_user(session, actor, user_id)
+    if user.role != Role.CUSTOMER.value:
+        raise NotFound("no such user", user_id=user_id)
+    return user
+
+
+def visible_customer_notes(actor: Actor, customer_id: str) -> Select[CustomerNote]:
+    """Staff's notes about a customer already checked with :func:`access_customer_page`,
+    newest first; never shown to customers."""
+    require_staff(actor)
+    return (
+        select(CustomerNote)
+        .where(
+            CustomerNote.organization_id == actor.organization_id,
+            CustomerNote.customer_id == customer_id,
+        )
+        .order_by(CustomerNote.created_at.desc(), CustomerNote.id)
+    )
 
 
 _Numbered = TypeVar("_Numbered", SlaPolicy, Macro, Payout)

@@ -31,6 +31,7 @@ from proofdesk.store.models import (
     Attachment,
     ChainFiling,
     ChainRequestDraft,
+    CustomerNote,
     IdempotencyKey,
     Message,
     Order,
@@ -43,6 +44,7 @@ from proofdesk.store.models import (
     Session as LoginSession,
 )
 from proofdesk.store.rows import row_to_state
+from proofdesk.store.search import forget_messages
 
 
 @dataclass
@@ -96,6 +98,7 @@ def do_erase_customer(
             .where(Message.ticket_id.in_(ids))
             .values(body=ERASED_TEXT, attachments="[]", signed_by=None)
         )
+        forget_messages(session, ids)
         gone = session.scalars(select(Attachment.sha256).where(Attachment.ticket_id.in_(ids))).all()
         session.execute(delete(Attachment).where(Attachment.ticket_id.in_(ids)))
         session.flush()
@@ -133,6 +136,7 @@ def do_erase_customer(
         (LoginSession, LoginSession.user_id),
         (ApiToken, ApiToken.user_id),
         (IdempotencyKey, IdempotencyKey.user_id),
+        (CustomerNote, CustomerNote.customer_id),
     ):
         session.execute(delete(model).where(column == user.id))
     # What the customer told the assistant, and its replies (which quote transaction details);

@@ -92,6 +92,10 @@ class EventType(StrEnum):
     #: An organization's event, not a ticket's: a service contract or rule set became active.
     #: Its stream is the organization's own (``ticket_id`` is the organization id).
     CONTRACT_ACTIVATED = "contract.activated"
+    #: Staff wrote a note about a customer: an event of the customer's own stream
+    #: (``ticket_id`` is the customer's id), in no public receipt; it carries the note's id,
+    #: never its text, which is erased with the customer.
+    CUSTOMER_NOTED = "customer.noted"
     SLA_WARNING = "sla.warning"  # an SLA target is about to be missed
     SLA_BREACHED = "sla.breached"  # an SLA target was missed
     RATED = "ticket.rated"  # the requester rated the solution (1-5, optional comment)
@@ -101,8 +105,9 @@ class EventType(StrEnum):
     CHAIN_DROPPED = "chain.dropped"
 
 
-#: Events of an organization's own stream, which no ticket projection folds.
-ORGANIZATION_EVENTS = frozenset({EventType.CONTRACT_ACTIVATED})
+#: Events of streams that are no ticket (an organization's, a customer's), which no ticket
+#: projection folds.
+ORGANIZATION_EVENTS = frozenset({EventType.CONTRACT_ACTIVATED, EventType.CUSTOMER_NOTED})
 
 #: What erased text reads as, in projections and in replays of erased events.
 ERASED_TEXT = "[erased]"

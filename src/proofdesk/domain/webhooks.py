@@ -41,6 +41,7 @@ _BY_EVENT: dict[EventType, str] = {
     EventType.RATED: "ticket.rated",
     EventType.CHAIN_FILED: "chain.filed",
     EventType.CHAIN_DROPPED: "chain.dropped",
+    EventType.CUSTOMER_NOTED: "customer.noted",  # ids only: the note's text stays in the desk
 }
 
 #: Every webhook type an endpoint may subscribe to, in a stable order.

@@ -1,9 +1,11 @@
 """Appending to the ticket event stream and keeping the projections in step.
 
 :class:`EventAppender` is the only code that inserts into ``ticket_events``, ``tickets``,
-``ticket_tags`` and ``messages`` (and, through ``store.webhook_outbox``, the only code that
-queues webhook deliveries). It must run inside :meth:`Database.writer` (which holds the
-sequencer lock), so the sequence numbers it hands out are gap-free and in commit order.
+``ticket_tags``, ``messages`` and ``search_terms`` (``store.search``) (and, through
+``store.webhook_outbox``, the only code that queues webhook deliveries). It must run inside
+:meth:`Database.writer` (which holds the sequencer lock), so the sequence numbers it hands out
+are gap-free and in commit order.
+
 The projection is computed by ``domain.tickets.apply_event`` — the same function that
 ``rebuild`` uses — and written in the same transaction as the event, and so is the event's
 leaf in the Merkle log (``ledger.store.LedgerWriter``).
@@ -28,9 +30,10 @@ from proofdesk.domain.tickets import (
 )
 from proofdesk.errors import Error, InvalidInput, NotFound
 from proofdesk.ledger.store import EventReader, LedgerWriter
-from proofdesk.store.models import LogHead, Message, Ticket, TicketEvent, TicketTag
+from proofdesk.store.models import LogHead, Message, SearchTerm, Ticket, TicketEvent, TicketTag
 from proofdesk.store.rows import row_to_state as row_to_state  # re-exported for its callers
 from proofdesk.store.rows import state_to_row
+from proofdesk.store.search import index_header, index_message
 from proofdesk.store.webhook_outbox import enqueue as enqueue_webhooks
 
 
@@ -73,19 +76,22 @@ class EventAppender:
         actor_id: str | None,
         occurred_at: str,
         payload: dict[str, Any],
+        stream: str | None = None,
     ) -> Event:
         """Write one event of the organization's own stream (``ticket_id`` = the organization
-        id): in the log like any event, folded into no ticket."""
+        id), or of another stream that is no ticket (``stream``: a customer's, whose id it
+        is): in the log like any event, folded into no ticket."""
         if type not in ORGANIZATION_EVENTS:
             raise InvalidInput(f"{type.value} is a ticket event", type=type.value)
+        stream = stream or organization_id
         last = self.session.execute(
             select(TicketEvent.seq, TicketEvent.ticket_seq)
-            .where(TicketEvent.ticket_id == organization_id)
+            .where(TicketEvent.ticket_id == stream)
             .order_by(TicketEvent.ticket_seq.desc())
             .limit(1)
         ).first()
         event = self._event(
-            organization_id, 0 if last is None else last[1], type, actor_id, occurred_at, payload
+            stream, 0 if last is None else last[1], type, actor_id, occurred_at, payload
         )
         self._write(event, organization_id, None if last is None else last[0])
         return event
@@ -151,6 +157,7 @@ def project(session: Session, old: TicketState | None, new: TicketState, event: 
             session.execute(
                 delete(TicketTag).where(TicketTag.ticket_id == new.id, TicketTag.tag.in_(removed))
             )
+    index_header(session, old, new)
     if event.type is EventType.MESSAGE_ADDED:
         p = event.payload
         session.add(
@@ -169,6 +176,7 @@ def project(session: Session, old: TicketState | None, new: TicketState, event: 
                 channel_ids=json.dumps(p.get("channel_ids", {}), sort_keys=True),
             )
         )
+        index_message(session, new, p["message_id"], p["visibility"], p["body"])
 
 
 _ORGANIZATION_TYPES = frozenset(t.value for t in ORGANIZATION_EVENTS)
@@ -182,6 +190,7 @@ def lock_ticket(session: Session, ticket_id: str) -> Ticket | None:
 
 def rebuild_projections(session: Session, *, batch: int = 2000) -> int:
     """Drop every projection and recompute it from the stream. Returns the events replayed."""
+    session.execute(delete(SearchTerm))
     session.execute(delete(Message))
     session.execute(delete(TicketTag))
     session.execute(delete(Ticket))

@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session
 from proofdesk.errors import Error
 from proofdesk.store.db import Database
 from proofdesk.store.events import rebuild_projections
-from proofdesk.store.models import Message, Ticket, TicketTag
+from proofdesk.store.models import Message, SearchTerm, Ticket, TicketTag
 
 
 class _Rollback(Exception):
@@ -23,13 +23,21 @@ class _Rollback(Exception):
 
 
 def _snapshot(session: Session) -> dict[str, dict[Any, dict[str, Any]]]:
-    tables: dict[str, dict[Any, dict[str, Any]]] = {"ticket": {}, "tag": {}, "message": {}}
+    tables: dict[str, dict[Any, dict[str, Any]]] = {
+        "ticket": {},
+        "tag": {},
+        "message": {},
+        "search": {},
+    }
     for t in session.scalars(select(Ticket)):
         tables["ticket"][t.id] = {c.key: getattr(t, c.key) for c in Ticket.__table__.columns}
     for tag in session.scalars(select(TicketTag)):
         tables["tag"][(tag.ticket_id, tag.tag)] = {}
     for m in session.scalars(select(Message)):
         tables["message"][m.id] = {c.key: getattr(m, c.key) for c in Message.__table__.columns}
+    for row in session.scalars(select(SearchTerm)):  # its ids are renumbered by a rebuild
+        key = (row.ticket_id, row.message_id or "header")
+        tables["search"][key] = {"visibility": row.visibility, "terms": row.terms}
     return tables
 
 
@@ -55,12 +63,15 @@ def check_projections(db: Database) -> list[str]:
         pass
     if problems:
         return problems
-    for table in ("ticket", "tag", "message"):
+    for table in ("ticket", "tag", "message", "search"):
         for key in sorted(set(before[table]) | set(after[table]), key=str):
             have, want = before[table].get(key), after[table].get(key)
             if have == want:
                 continue
-            where = f"ticket {key[0]}: tag {key[1]!r}" if table == "tag" else f"{table} {key}"
+            where = {
+                "tag": f"ticket {key[0]}: tag {key[1]!r}",
+                "search": f"ticket {key[0]}: search terms of {key[1]}",
+            }.get(table, f"{table} {key}")
             if have is None:
                 problems.append(f"{where}: missing from the projection")
             elif want is None:

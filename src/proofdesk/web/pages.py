@@ -31,6 +31,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.routing import APIRoute
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
 from markupsafe import Markup
+from sqlalchemy import Select, and_, or_
 from sqlalchemy.orm import Session
 
 from proofdesk import i18n
@@ -47,6 +48,7 @@ from proofdesk.errors import Error, RateLimited, Unauthenticated
 from proofdesk.i18n import N_, NP_
 from proofdesk.identity.credentials import actor_from_session
 from proofdesk.store.models import (
+    Ticket,
     User,
 )
 
@@ -324,3 +326,32 @@ def integer_field(value: str, name: str) -> int | None:
     if not value.isdecimal() or len(value) > 18:
         raise InvalidInput(f"{name} is a whole number", field=name)
     return int(value)
+
+
+#: Tickets on one page of a paged list (my requests, a customer's, search results).
+LIST_PAGE = 20
+_CURSOR_SEPARATOR = "~"
+
+
+def newest_first(
+    session: Session, query: Select[Ticket], after: str = "", size: int = LIST_PAGE
+) -> tuple[list[Ticket], str]:
+    """A page of ``query``'s tickets, last updated first, and the cursor of the next page
+    (empty on the last). Keyset paging: ``after`` names the last ticket of the page before
+    (its ``updated_at`` and id), so pages hold still while tickets arrive; a cursor that is
+    not one is the first page."""
+    at, _, last_id = after.partition(_CURSOR_SEPARATOR)
+    if at and last_id and len(after) <= 120:
+        query = query.where(
+            or_(
+                Ticket.updated_at < at,
+                and_(Ticket.updated_at == at, Ticket.id < last_id),
+            )
+        )
+    rows = list(
+        session.scalars(query.order_by(Ticket.updated_at.desc(), Ticket.id.desc()).limit(size + 1))
+    )
+    if len(rows) <= size:
+        return rows, ""
+    last = rows[size - 1]
+    return rows[:size], f"{last.updated_at}{_CURSOR_SEPARATOR}{last.id}"

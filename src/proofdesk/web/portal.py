@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from typing import Annotated, Any
+from urllib.parse import urlencode
 
 from fastapi import APIRouter, File, Form, Request, UploadFile
 from fastapi.responses import RedirectResponse, Response
@@ -13,9 +14,10 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from proofdesk.access import (
+    TicketFilter,
     access_ticket,
+    search_tickets,
     visible_messages,
-    visible_tickets,
 )
 from proofdesk.actions import tickets as actions
 from proofdesk.actions.uploads import do_store_upload
@@ -37,12 +39,12 @@ from proofdesk.store.models import (
 )
 from proofdesk.web.pages import (
     MAX_FILES,
-    PAGE_SIZE,
     Visitor,
     WebRoute,
     error_text,
     integer_field,
     locale_of,
+    newest_first,
     posted_by,
     reading,
     render,
@@ -53,15 +55,27 @@ router = APIRouter(route_class=WebRoute, include_in_schema=False)
 
 
 @router.get("/requests")
-def my_requests(request: Request) -> Response:
+def my_requests(request: Request, status: str = "", after: str = "") -> Response:
+    """The customer's requests, last updated first, by pages, narrowed to a status."""
     visitor = signed_in(request)
     if visitor.is_staff:
         return RedirectResponse("/agent", 303)
+    chosen = status if status in {s.value for s in Status} else ""
     with reading(request) as session:
-        rows = session.scalars(
-            visible_tickets(visitor.actor).order_by(Ticket.updated_at.desc()).limit(PAGE_SIZE)
-        ).all()
-    return render(request, visitor, "requests.html", tickets=rows)
+        query = search_tickets(visitor.actor, TicketFilter(statuses=[chosen] if chosen else ()))
+        rows, next_after = newest_first(session, query, after)
+    return render(
+        request,
+        visitor,
+        "requests.html",
+        tickets=rows,
+        statuses=[s.value for s in Status],
+        chosen_status=chosen,
+        next_link=f"/requests?{urlencode({'status': chosen, 'after': next_after})}"
+        if next_after
+        else "",
+        first_link=f"/requests?{urlencode({'status': chosen})}" if after else "",
+    )
 
 
 KIND_FIELDS = {

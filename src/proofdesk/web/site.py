@@ -6,7 +6,19 @@ from fastapi import Depends, FastAPI
 from fastapi.staticfiles import StaticFiles
 
 from proofdesk.app.guards import reject_nul_characters
-from proofdesk.web import console, dashboard, live, pages, payouts, portal, signin, widget
+from proofdesk.web import (
+    console,
+    customers,
+    dashboard,
+    live,
+    missing,
+    pages,
+    payouts,
+    portal,
+    search,
+    signin,
+    widget,
+)
 from proofdesk.web.admin import contracts, overview, sla, webhooks
 
 
@@ -17,6 +29,8 @@ def install(app: FastAPI) -> None:
         portal,
         live,
         console,
+        search,
+        customers,
         dashboard,
         widget,
         payouts,
@@ -27,3 +41,5 @@ def install(app: FastAPI) -> None:
     ):
         app.include_router(module.router, dependencies=[Depends(reject_nul_characters)])
     app.mount("/static", StaticFiles(directory=pages.STATIC), name="static")
+    # Last: what no page matched under the pages' prefixes is a page that does not exist.
+    app.include_router(missing.router, dependencies=[Depends(reject_nul_characters)])

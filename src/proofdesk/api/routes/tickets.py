@@ -83,7 +83,10 @@ def list_tickets(
         Query(
             min_length=1,
             max_length=200,
-            description="Text in the subject or the messages you can see, or a #number.",
+            description="The one search (docs/search.md): a #number; words in the subject and "
+            "the messages you can see (all required; Chinese by character bigrams); identifiers "
+            "(tx hash, address, order id) exactly; for staff, a customer's name, e-mail or "
+            "wallet.",
         ),
     ] = None,
     sort: SortKey = "-updated_at",

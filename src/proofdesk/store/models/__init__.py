@@ -10,11 +10,20 @@ lists the tables in the same order as before the split.
 # Not sorted: this is the order of the tables in the metadata, as before the split.
 # isort: off
 from proofdesk.store.models.base import ID, NAMING, TIME_TEXT, TZ, Base, new_id
-from proofdesk.store.models.tenancy import Order, Organization, Team, TeamMember, User, Wallet
+from proofdesk.store.models.tenancy import (
+    CustomerNote,
+    Order,
+    Organization,
+    Team,
+    TeamMember,
+    User,
+    Wallet,
+)
 from proofdesk.store.models.tickets import (
     Attachment,
     LogHead,
     Message,
+    SearchTerm,
     Ticket,
     TicketEvent,
     TicketTag,
@@ -82,6 +91,7 @@ __all__ = [
     "ChainScan",
     "CheckpointCosignature",
     "Cursor",
+    "CustomerNote",
     "IdempotencyKey",
     "KbArticle",
     "KbRevision",
@@ -104,6 +114,7 @@ __all__ = [
     "Payout",
     "Presence",
     "RecoveryCode",
+    "SearchTerm",
     "ServiceContract",
     "Session",
     "SignedCheckpoint",

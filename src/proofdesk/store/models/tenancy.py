@@ -8,9 +8,11 @@ from sqlalchemy import (
     BigInteger,
     Boolean,
     ForeignKey,
+    Index,
     Integer,
     LargeBinary,
     String,
+    Text,
     UniqueConstraint,
 )
 from sqlalchemy.orm import Mapped, mapped_column
@@ -115,3 +117,20 @@ class TeamMember(Base):
     __tablename__ = "team_members"
     team_id: Mapped[str] = mapped_column(ForeignKey("teams.id"), primary_key=True)
     user_id: Mapped[str] = mapped_column(ForeignKey("users.id"), primary_key=True)
+
+
+class CustomerNote(Base):
+    """What staff wrote about a customer (not about one ticket): seen by staff only, erased
+    with the customer. Its writing is an organization event of the log (``customer.noted``)
+    that carries the note's id, not its text."""
+
+    __tablename__ = "customer_notes"
+    __table_args__ = (Index("ix_customer_notes_customer", "customer_id", "created_at"),)
+    id: Mapped[str] = mapped_column(ID, primary_key=True, default=new_id)
+    organization_id: Mapped[str] = mapped_column(ForeignKey("organizations.id"))
+    customer_id: Mapped[str] = mapped_column(ForeignKey("users.id"))
+    author_id: Mapped[str] = mapped_column(ForeignKey("users.id"))
+    body: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(TZ)
+    #: The ``customer.noted`` event that logged it.
+    seq: Mapped[int] = mapped_column(BigInteger)

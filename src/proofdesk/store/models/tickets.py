@@ -138,3 +138,20 @@ class Attachment(Base):
     uploaded_by: Mapped[str] = mapped_column(ForeignKey("users.id"))
     ticket_id: Mapped[str | None] = mapped_column(ID, index=True)
     created_at: Mapped[datetime] = mapped_column(TZ)
+
+
+class SearchTerm(Base):
+    """Projection: the search tokens (``domain.search.index_terms``) of one part of a ticket —
+    its header (subject and linked identifiers, ``message_id`` None) or one message, with the
+    message's visibility, so that customers never match on internal notes. SQLite indexes
+    ``terms`` with an external-content FTS5 table (``search_fts``, kept by triggers),
+    PostgreSQL with a GIN index over its ``tsvector`` (migration 0028)."""
+
+    __tablename__ = "search_terms"
+    __table_args__ = (Index("ix_search_terms_ticket", "ticket_id"),)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    organization_id: Mapped[str] = mapped_column(ID)
+    ticket_id: Mapped[str] = mapped_column(ID)
+    message_id: Mapped[str | None] = mapped_column(ID)
+    visibility: Mapped[str] = mapped_column(String(16))
+    terms: Mapped[str] = mapped_column(Text)

@@ -2,7 +2,7 @@
 far each inbox has been read.
 
 Revision ID: 0029
-Revises: 0026
+Revises: 0028
 """
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0029"
-down_revision = "0026"
+down_revision = "0028"
 branch_labels = None
 depends_on = None
 
