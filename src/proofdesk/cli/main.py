@@ -14,6 +14,7 @@ from proofdesk.cli import (  # noqa: F401 - they register their commands
     assistant,
     chain,
     log,
+    moving,
     rules,
     worker,
 )

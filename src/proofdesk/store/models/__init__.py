@@ -39,6 +39,7 @@ from proofdesk.store.models.assistant import (
     KbArticle,
     KbRevision,
 )
+from proofdesk.store.models.imports import ImportedRecord
 # isort: on
 
 __all__ = [
@@ -56,6 +57,7 @@ __all__ = [
     "ChainContract",
     "Cursor",
     "IdempotencyKey",
+    "ImportedRecord",
     "KbArticle",
     "KbRevision",
     "KnownDevice",
