@@ -29,7 +29,7 @@ def _read_text(path: Path, what: str) -> str:
         raise fail(f"cannot read {what} {path}: {exc}") from None
 
 
-def _key(value: str) -> Verifier:
+def key_option(value: str) -> Verifier:
     """A verifier key given as text or as a file holding it."""
     text = value
     if not value.count("+") >= 2 or Path(value).is_file():
@@ -76,7 +76,7 @@ def verify(
         raise fail(f"{receipt}: {exc.message}") from None
     report = verify_receipt(
         doc,
-        key=None if key is None else _key(key),
+        key=None if key is None else key_option(key),
         checkpoint_note=None if checkpoint is None else _read_text(checkpoint, "checkpoint"),
         since_note=None if since is None else _read_text(since, "checkpoint"),
     )

@@ -62,12 +62,16 @@ def stream_receipt(
     last_seq: int,
     reveal: Callable[[Event], bool],
     since: int | None,
+    at: SignedCheckpoint | None = None,
 ) -> dict[str, Any]:
-    """The receipt of one stream (a ticket's events, or an organization's)."""
-    with db.reader() as session:
-        # An anchored checkpoint that covers the whole stream makes the strongest receipt.
-        covering = covering_anchor(session, last_seq + 1)
-        cp = session.get(SignedCheckpoint, covering.tree_size) if covering else None
+    """The receipt of one stream (a ticket's events, or an organization's); against the
+    checkpoint ``at`` when given (an export ties every ticket to one checkpoint)."""
+    cp = at
+    if cp is None:
+        with db.reader() as session:
+            # An anchored checkpoint that covers the whole stream makes the strongest receipt.
+            covering = covering_anchor(session, last_seq + 1)
+            cp = session.get(SignedCheckpoint, covering.tree_size) if covering else None
     if cp is None:
         cp = checkpoints.ensure(db, signer, last_seq + 1)
     if since is not None and not 0 <= since <= cp.size:

@@ -20,7 +20,7 @@ from sqlalchemy import select
 from proofdesk.actions.imports import StoredFile, TicketOutcome, do_import_ticket
 from proofdesk.canonical import format_time, utc_now
 from proofdesk.domain.imported import SourceTicket
-from proofdesk.errors import InvalidInput
+from proofdesk.errors import Error, InvalidInput
 from proofdesk.moving.fetch import Fetcher
 from proofdesk.moving.sources import csvfile, freshdesk, zammad, zendesk
 from proofdesk.moving.sources.common import records
@@ -107,34 +107,73 @@ def import_tickets(
     report: Report,
     *,
     advance: Callable[[], None] = lambda: None,
+    batch: int = 50,
 ) -> Report:
-    """Import each ticket in its own transaction; attachments are fetched first, outside it,
-    and only for comments not imported before."""
+    """Import the tickets, ``batch`` whole tickets a transaction (each in a savepoint of its
+    own: a ticket that cannot be written is reported and left out, alone). Attachments are
+    fetched first, outside the transaction, and only for comments not imported before."""
     imported_at = format_time(utc_now())
+    pending: list[tuple[SourceTicket, dict[str, StoredFile | None]]] = []
     for ticket in tickets:
         if _unchanged(db, organization_id, system, ticket):
             report.tickets["unchanged"] += 1
             advance()
             continue
-        known = _known_comments(db, organization_id, system, ticket)
-        files: dict[str, StoredFile | None] = {}
-        for comment in ticket.comments:
-            if comment.source_id in known:
-                continue
-            for attachment in comment.attachments:
-                stored, why = fetcher.fetch(attachment)
-                files[attachment.source_id] = stored
-                if stored is None:
-                    report.attachments_missing += 1
-                    report.note(
-                        f"ticket {ticket.source_id}: attachment {attachment.filename!r}: {why}"
+        pending.append((ticket, _fetch(db, organization_id, system, ticket, fetcher, report)))
+        if len(pending) >= batch:
+            _write(db, organization_id, system, pending, imported_at, report, advance)
+            pending = []
+    if pending:
+        _write(db, organization_id, system, pending, imported_at, report, advance)
+    return report
+
+
+def _fetch(
+    db: Database,
+    organization_id: str,
+    system: str,
+    ticket: SourceTicket,
+    fetcher: Fetcher,
+    report: Report,
+) -> dict[str, StoredFile | None]:
+    known = _known_comments(db, organization_id, system, ticket)
+    files: dict[str, StoredFile | None] = {}
+    for comment in ticket.comments:
+        if comment.source_id in known:
+            continue
+        for attachment in comment.attachments:
+            stored, why = fetcher.fetch(attachment)
+            files[attachment.source_id] = stored
+            if stored is None:
+                report.attachments_missing += 1
+                report.note(f"ticket {ticket.source_id}: attachment {attachment.filename!r}: {why}")
+    return files
+
+
+def _write(
+    db: Database,
+    organization_id: str,
+    system: str,
+    pending: list[tuple[SourceTicket, dict[str, StoredFile | None]]],
+    imported_at: str,
+    report: Report,
+    advance: Callable[[], None],
+) -> None:
+    outcomes = []
+    with db.writer() as session:
+        for ticket, files in pending:
+            try:
+                with session.begin_nested():
+                    outcome = do_import_ticket(
+                        session, organization_id, system, ticket, files, imported_at=imported_at
                     )
-        with db.writer() as session:
-            outcome = do_import_ticket(
-                session, organization_id, system, ticket, files, imported_at=imported_at
-            )
+            except Error as exc:
+                outcome = TicketOutcome(
+                    "failed", "", notes=[f"ticket {ticket.source_id}: {exc.message}"]
+                )
+            outcomes.append(outcome)
+    for outcome in outcomes:  # counted once committed
         # The fetch failure is already in the report: keep one line per missing file.
         outcome.notes = [n for n in outcome.notes if "could not be fetched" not in n]
         report.add(outcome)
         advance()
-    return report
