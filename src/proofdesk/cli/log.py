@@ -37,7 +37,8 @@ def _key_text(value: str) -> str:
     return value
 
 
-def _key(value: str) -> Verifier:
+def key_option(value: str) -> Verifier:
+    """A verifier key given as text or as a file holding it (also ``verify-export``'s)."""
     try:
         return Verifier.parse(_key_text(value))
     except NoteError as exc:
@@ -101,7 +102,7 @@ def verify(
         raise fail(f"{receipt}: {exc.message}") from None
     report = verify_receipt(
         doc,
-        key=None if key is None else _key(key),
+        key=None if key is None else key_option(key),
         checkpoint_note=None if checkpoint is None else _read_text(checkpoint, "checkpoint"),
         since_note=None if since is None else _read_text(since, "checkpoint"),
         witnesses=witnesses,

@@ -16,6 +16,7 @@ from proofdesk.cli import (  # noqa: F401 - they register their commands
     log,
     mail,
     monitor,
+    moving,
     rules,
     witness,
     worker,

@@ -112,6 +112,19 @@ ORGANIZATION_EVENTS = frozenset({EventType.CONTRACT_ACTIVATED, EventType.CUSTOME
 #: What erased text reads as, in projections and in replays of erased events.
 ERASED_TEXT = "[erased]"
 
+#: The payload field that marks an event as imported history: ``{"from": system, "id":
+#: source id, "at": when it was imported}``; the event's ``occurred_at`` is the original time.
+#: Imported events are history, not work: nothing that reacts to the stream (SLA alerts,
+#: automation rules, contracts, notifications, webhooks) acts on them. Check it with
+#: :func:`imported_marker` or :attr:`Event.imported`, nowhere else.
+IMPORTED = "imported"
+
+
+def imported_marker(payload: dict[str, Any]) -> dict[str, Any] | None:
+    """The import marker of a payload (never sealed), or None for a live event."""
+    marker = payload.get(IMPORTED)
+    return marker if isinstance(marker, dict) else None
+
 
 #: Fields that ``fields.changed`` may carry, and only those.
 EDITABLE_FIELDS = (
@@ -138,6 +151,11 @@ class Event:
     actor_id: str | None
     occurred_at: str  # RFC 3339 UTC, see canonical.format_time
     payload: dict[str, Any]
+
+    @property
+    def imported(self) -> dict[str, Any] | None:
+        """Where this event was imported from (see :data:`IMPORTED`), None for a live one."""
+        return imported_marker(self.payload)
 
 
 @dataclass(frozen=True, slots=True)

@@ -76,15 +76,19 @@ def stream_receipt(
     reveal: Callable[[Event], bool],
     since: int | None,
     policy: WitnessPolicy = NO_WITNESSES,
+    at: SignedCheckpoint | None = None,
 ) -> dict[str, Any]:
-    """The receipt of one stream (a ticket's events, or an organization's)."""
-    with db.reader() as session:
-        # A checkpoint k of n witnesses cosigned shows no split view; an anchored one that
-        # covers the whole stream is fixed on chain. Either makes a stronger receipt.
-        cp = policy.witnessed(session, last_seq + 1)
-        covering = covering_anchor(session, last_seq + 1) if cp is None else None
-        if covering is not None:
-            cp = session.get(SignedCheckpoint, covering.tree_size)
+    """The receipt of one stream (a ticket's events, or an organization's); against the
+    checkpoint ``at`` when given (an export ties every ticket to one checkpoint)."""
+    cp = at
+    if cp is None:
+        with db.reader() as session:
+            # A checkpoint k of n witnesses cosigned shows no split view; an anchored one that
+            # covers the whole stream is fixed on chain. Either makes a stronger receipt.
+            cp = policy.witnessed(session, last_seq + 1)
+            covering = covering_anchor(session, last_seq + 1) if cp is None else None
+            if covering is not None:
+                cp = session.get(SignedCheckpoint, covering.tree_size)
     if cp is None:
         cp = checkpoints.ensure(db, signer, last_seq + 1)
     if since is not None and not 0 <= since <= cp.size:

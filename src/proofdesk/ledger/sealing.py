@@ -1,8 +1,8 @@
 """Which parts of an event payload are private, and sealing them in the event stream.
 
 Private values (message bodies and attachment lists, ticket subjects, order ids, wallet
-addresses, transaction hashes — in ``fields.changed`` too) are stored as
-``{"$sealed": base64(nonce || AES-256-GCM ciphertext)}`` with the event's sequence number and
+addresses, transaction hashes — in ``fields.changed`` too —, an imported ticket's custom
+fields) are stored as ``{"$sealed": base64(nonce || AES-256-GCM ciphertext)}`` with the event's sequence number and
 the value's path as associated data, so a sealed value cannot be moved to another event or
 field. Readers unseal with the ticket's content key; once the ticket is erased they get the
 placeholder of each field instead, the same on every read, so projections rebuilt after an
@@ -34,7 +34,8 @@ _TICKET_FIELDS: dict[str, Any] = {
 }
 #: Private top-level payload fields per event type, with what an erased one reads as.
 PRIVATE: dict[str, dict[str, Any]] = {
-    EventType.CREATED.value: _TICKET_FIELDS,
+    # An imported ticket keeps the old desk's custom fields: they may name anyone or anything.
+    EventType.CREATED.value: {**_TICKET_FIELDS, "source_fields": {}},
     EventType.MESSAGE_ADDED.value: {"body": ERASED_TEXT, "attachments": [], "signature": None},
     # The facts a decision saw may name orders, wallets and amounts.
     EventType.DECIDED.value: {"facts": {}},

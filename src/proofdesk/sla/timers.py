@@ -24,6 +24,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from proofdesk.canonical import parse_time
+from proofdesk.domain.tickets import imported_marker
 from proofdesk.sla.calendar import BusinessCalendar
 
 #: ``due_at`` of a ticket with no running target: sorts after every real instant.
@@ -201,7 +202,10 @@ def sla_events(
     are not responses: the promise is about a person."""
     out: list[SlaEvent] = []
     for kind, occurred_at, _actor, payload in rows:
-        at = parse_time(occurred_at)
+        # Imported history counts as happening when it was imported: the clocks of a ticket
+        # still open at the switch start then, so no alert falls due for the other desk's past.
+        marker = imported_marker(dict(payload))
+        at = parse_time(str(marker["at"]) if marker is not None else occurred_at)
         status = payload.get("status")
         if kind == "ticket.created":
             out.append(SlaEvent(at, "created", str(status)))

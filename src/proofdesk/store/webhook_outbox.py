@@ -45,7 +45,10 @@ def _subscriptions(session: Session, organization_id: str) -> list[tuple[str, fr
 
 
 def enqueue(session: Session, event: Event, organization_id: str) -> int:
-    """Add the delivery rows of ``event``; returns how many."""
+    """Add the delivery rows of ``event``; returns how many. Imported history is not news: an
+    event another help desk recorded (``domain.tickets.imported_marker``) sends nothing."""
+    if event.imported:
+        return 0
     endpoints = _subscriptions(session, organization_id)
     if not endpoints:
         return 0

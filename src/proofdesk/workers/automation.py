@@ -11,7 +11,9 @@ are then committed together, under a compare-and-set of the cursor, so each even
 exactly once even with several workers, and a crash repeats nothing.
 
 Events made by automation itself trigger nothing, so a contract's own changes can never set
-off another decision: no loop can start. A contract decides only on events after it was
+off another decision: no loop can start. Imported events (``domain.tickets.imported_marker``)
+trigger nothing either: they are history another help desk already handled, and the sweep
+leaves an imported ticket alone until its first live event. A contract decides only on events after it was
 activated; a fresh worker starts at the end of the stream.
 """
 
@@ -29,7 +31,7 @@ from sqlalchemy import select
 from proofdesk.actions import contracts as actions
 from proofdesk.canonical import parse_time, stored_utc, utc_now
 from proofdesk.chain.base import Chain, ChainError
-from proofdesk.domain.tickets import UNSOLVED, EventType, Status
+from proofdesk.domain.tickets import UNSOLVED, EventType, Status, imported_marker
 from proofdesk.facts.providers import FactContext, Gathered, gather
 from proofdesk.ledger.store import EventReader
 from proofdesk.rules.document import Contract
@@ -199,6 +201,8 @@ class Automator(PeriodicWorker):
         """What one event calls for: each applicable contract or rule set with its facts (and
         for a rule set, the rules that fire on them)."""
         work: list[Job] = []
+        if imported_marker(json.loads(row.payload)) is not None:
+            return work
         with self.db.reader() as session:
             ticket = session.get(Ticket, row.ticket_id)
             if ticket is not None and self._open(ticket):
@@ -303,7 +307,10 @@ class Automator(PeriodicWorker):
                     if locked is None or locked.last_seq != last_seq or not self._open(locked):
                         continue  # changed meanwhile: the next sweep looks again
                     last = session.get(TicketEvent, locked.last_seq)
-                    made_by = json.loads(last.payload).get("by", {}) if last else {}
+                    last_payload = json.loads(last.payload) if last else {}
+                    if imported_marker(last_payload) is not None:
+                        continue  # imported history: time-based rules start with live work
+                    made_by = last_payload.get("by", {})
                     fresh = [
                         f
                         for f in firings

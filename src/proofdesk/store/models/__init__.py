@@ -71,6 +71,7 @@ from proofdesk.store.models.consortium import (
     WitnessedLog,
     WitnessRefusal,
 )
+from proofdesk.store.models.imports import ImportedRecord
 # isort: on
 
 __all__ = [
@@ -93,6 +94,7 @@ __all__ = [
     "Cursor",
     "CustomerNote",
     "IdempotencyKey",
+    "ImportedRecord",
     "KbArticle",
     "KbRevision",
     "KnownDevice",

@@ -5,7 +5,7 @@ Existing tickets are indexed from their projections here; ``proofdesk rebuild`` 
 the index from the events like every projection.
 
 Revision ID: 0028
-Revises: 0026
+Revises: 0027
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ from alembic import op
 from proofdesk.domain.search import index_terms
 
 revision = "0028"
-down_revision = "0026"
+down_revision = "0027"
 branch_labels = None
 depends_on = None
 

@@ -1,0 +1,1 @@
+"""Moving in and out: importing another help desk's history, exporting an organization's."""

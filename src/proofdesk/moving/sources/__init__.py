@@ -1,0 +1,1 @@
+"""Readers of other help desks' exports: each turns its objects into ``SourceTicket``s."""
