@@ -189,7 +189,9 @@ def judge_all(
     )
 
 
-def latency_p95(model: Model, texts: Sequence[str], real: Embedder, thresholds: Thresholds) -> float:
+def latency_p95(
+    model: Model, texts: Sequence[str], real: Embedder, thresholds: Thresholds
+) -> float:
     """Milliseconds per decision with the real encoder (nothing cached), p95."""
     model.embedder = real
     model.judge(texts[0], thresholds)

@@ -14,12 +14,14 @@ for a person.
 
 from __future__ import annotations
 
+import functools
 import re
 import time
 import unicodedata
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
+from importlib import resources
 from typing import Any, Literal
 
 import numpy as np
@@ -28,6 +30,7 @@ from sklearn.linear_model import LogisticRegression
 
 from proofdesk.assistant.embedding import Embedder, Encode, Vectors, default_embedder
 from proofdesk.assistant.kb import ArticleSpec
+from proofdesk.assistant.rules import always_human
 from proofdesk.domain.entities import extract
 from proofdesk.errors import InvalidInput
 from proofdesk.settings import DEFAULT_LARGE_REFUND
@@ -35,6 +38,15 @@ from proofdesk.settings import DEFAULT_LARGE_REFUND
 #: Intents a person always handles, however sure the model is.
 ALWAYS_HUMAN = frozenset({"hacked_account", "fraud_report", "legal_complaint", "large_refund"})
 MAX_FEATURES = 60_000
+#: Cross-validation folds of the open-set thresholds, the precision they aim at, the share of
+#: traffic assumed out of scope when weighing background questions against examples, and the
+#: grids searched.
+FOLDS = 4
+TARGET_PRECISION = 0.98
+OUT_OF_SCOPE_SHARE = 0.2
+PROBABILITY_GRID = (*np.round(np.arange(0.0, 0.91, 0.05), 2), 0.92, 0.94, 0.96, 0.98, 0.99)
+TAUGHT_GRID = tuple(np.round(np.arange(0.2, 0.81, 0.05), 2))
+GAP_GRID = tuple(np.round(np.arange(-0.2, 0.31, 0.02), 2))
 #: Inverse regularisation strength of the logistic regression.
 REGULARISATION = 50.0
 #: A refund request above the ``large_refund`` amounts; always handled by a person.
@@ -178,6 +190,149 @@ class Views:
         return (scores + self.meaning @ other.meaning.T) / 2
 
 
+@functools.cache
+def BACKGROUND() -> tuple[str, ...]:
+    """The shipped background corpus (``assistant/data/background.txt``)."""
+    text = resources.files("proofdesk.assistant").joinpath("data/background.txt")
+    lines = text.read_text("utf-8").splitlines()
+    return tuple(line.strip() for line in lines if line.strip() and not line.startswith("#"))
+
+
+@dataclass(frozen=True)
+class Signals:
+    """What the open-set decision reads: the classifier's calibrated probability of the best
+    intent, the best cosine of the query with that intent's examples and articles, and the
+    best cosine with the background corpus."""
+
+    probability: float
+    taught: float
+    background: float
+
+
+@dataclass(frozen=True)
+class OpenSet:
+    """When a query is close enough to what the organization taught to be answered: the best
+    intent at least ``probability`` likely, and its nearest taught text at least ``gap`` more
+    similar than the nearest background question. Chosen by cross-validation (``fit``), with
+    ``coverage`` and ``precision`` the share of held-out examples answered and the share of
+    those answered right (held-out background questions counted as wrong answers)."""
+
+    probability: float
+    gap: float
+    taught: float
+    coverage: float
+    precision: float
+
+    def admits(self, signals: Signals) -> bool:
+        return (
+            signals.probability >= self.probability
+            and signals.taught >= self.taught
+            and signals.taught - signals.background >= self.gap
+        )
+
+    @classmethod
+    def fit(
+        cls,
+        examples: Sequence[tuple[str, str]],
+        articles: Sequence[ArticleSpec],
+        background: Sequence[str],
+        embedder: Embedder | None,
+        stored: Encode | None,
+        *,
+        folds: int = FOLDS,
+        target: float | None = None,
+    ) -> OpenSet | None:
+        """Fit on all but one fold of the examples and of the background, score the fold
+        left out, and choose the lowest thresholds whose precision on all folds reaches
+        ``target`` (answering as many examples as possible). None when there are too few
+        examples to fold."""
+        labels = np.array([label for _, label in examples])
+        counts = dict(zip(*np.unique(labels, return_counts=True), strict=True))
+        if len(background) < folds or sum(c >= 2 for c in counts.values()) < 2:
+            return None
+        rng = np.random.default_rng(0)
+        # Each intent's examples dealt round-robin over the folds; an intent with one example
+        # stays in training.
+        fold_of = np.full(len(examples), -1)
+        for label, count in counts.items():
+            if count < 2:
+                continue
+            rows = np.flatnonzero(labels == label)
+            fold_of[rng.permutation(rows)] = np.arange(count) % folds
+        background_fold = rng.permutation(len(background)) % folds
+        scored: list[tuple[Signals, bool]] = []
+        negatives: list[Signals] = []
+        for fold in range(folds):
+            train = [e for e, f in zip(examples, fold_of, strict=True) if f != fold]
+            if len({label for _, label in train}) < 2:
+                continue
+            model = Model(
+                train,
+                articles,
+                embedder=embedder,
+                stored=stored,
+                background=[
+                    b for b, f in zip(background, background_fold, strict=True) if f != fold
+                ],
+                calibrate=False,
+            )
+            held = [e for e, f in zip(examples, fold_of, strict=True) if f == fold]
+            others = [b for b, f in zip(background, background_fold, strict=True) if f == fold]
+            for text, label in held:
+                signals, intent = model.best_signals(text)
+                scored.append((signals, intent == label))
+            for text in others:
+                signals, _ = model.best_signals(text)
+                negatives.append(signals)
+        if not scored:
+            return None
+        return cls.choose(scored, negatives, TARGET_PRECISION if target is None else target)
+
+    @classmethod
+    def choose(
+        cls,
+        scored: Sequence[tuple[Signals, bool]],
+        negatives: Sequence[Signals],
+        target: float,
+    ) -> OpenSet:
+        """The thresholds answering the most held-out examples at ``target`` precision, the
+        background questions weighted as ``OUT_OF_SCOPE_SHARE`` of the traffic; the strictest
+        when none reaches it."""
+
+        def columns(rows: Sequence[Signals]) -> Any:
+            return np.array([(r.probability, r.taught, r.taught - r.background) for r in rows])
+
+        positive = columns([s for s, _ in scored]).reshape(-1, 3)
+        negative = columns(negatives).reshape(-1, 3)
+        right = np.array([r for _, r in scored])
+        weight = (
+            OUT_OF_SCOPE_SHARE / (1 - OUT_OF_SCOPE_SHARE) * len(scored) / len(negatives)
+            if negatives
+            else 0.0
+        )
+        best: OpenSet | None = None
+        for probability in PROBABILITY_GRID:
+            for taught in TAUGHT_GRID:
+                for gap in GAP_GRID:
+                    limits = np.array([probability, taught, gap])
+                    answered = (positive >= limits).all(axis=1)
+                    false = weight * float((negative >= limits).all(axis=1).sum())
+                    total = answered.sum() + false
+                    precision = float((answered & right).sum() / total) if total else 1.0
+                    coverage = float(answered.mean())
+                    if (precision >= target and (best is None or coverage > best.coverage)) or (
+                        best is None
+                        and probability == PROBABILITY_GRID[-1]
+                        and taught == TAUGHT_GRID[-1]
+                        and gap == GAP_GRID[-1]
+                    ):
+                        best = cls(
+                            float(probability), float(gap), float(taught), coverage, precision
+                        )
+        assert best is not None
+        return best
+
+
 class Model:
     """An intent classifier trained on labelled examples, and a search over the articles.
 
@@ -193,8 +348,14 @@ class Model:
         *,
         embedder: Embedder | Literal["default"] | None = "default",
         stored: Encode | None = None,
+        background: Sequence[str] | None = None,
+        calibrate: bool = True,
     ) -> None:
+        """``background``: generic questions that are nobody's support request (the shipped
+        corpus when None, none when empty); ``calibrate``: choose the open-set thresholds by
+        cross-validation on ``examples`` (``OpenSet.fit``)."""
         labels = {label for _, label in examples}
+        background = list(BACKGROUND() if background is None else background)
         if len(labels) < 2:
             raise InvalidInput("training needs examples of at least two intents")
         self.embedder: Embedder | None = default_embedder() if embedder == "default" else embedder
@@ -204,7 +365,7 @@ class Model:
         # Training texts and article documents are embedded together, through the stored
         # vectors when there are some (only new or changed texts are encoded).
         vectors = (
-            (stored or self.embedder.encode)([*texts, *documents])
+            (stored or self.embedder.encode)([*texts, *documents, *background])
             if self.embedder is not None
             else None
         )
@@ -228,11 +389,28 @@ class Model:
         self._documents = (
             Views(
                 self.vectorizer.transform(documents),
-                None if vectors is None else vectors[len(texts) :],
+                None if vectors is None else vectors[len(texts) : len(texts) + len(documents)],
             )
             if self.articles
             else None
         )
+        # What the organization taught, for the nearest-neighbour view: every example and
+        # every article document, by intent.
+        self._taught = _stack(views, self._documents)
+        self._taught_labels = np.array(
+            [*targets.tolist(), *(a.intent for a in self.articles)], dtype=object
+        )
+        self._background = (
+            Views(
+                self.vectorizer.transform(background),
+                None if vectors is None else vectors[len(texts) + len(documents) :],
+            )
+            if background
+            else None
+        )
+        self.open_set: OpenSet | None = None
+        if calibrate and self._background is not None:
+            self.open_set = OpenSet.fit(examples, self.articles, background, self.embedder, stored)
 
     @classmethod
     def from_articles(
@@ -242,11 +420,20 @@ class Model:
         *,
         embedder: Embedder | Literal["default"] | None = "default",
         stored: Encode | None = None,
+        background: Sequence[str] | None = None,
+        calibrate: bool = True,
     ) -> Model:
         """Trained on every article's title and questions (labelled with its intent), plus
         ``extra`` labelled examples (agents' labels on solved tickets, out-of-scope samples)."""
         examples = [(q, a.intent) for a in articles for q in (a.title, *a.questions)]
-        return cls([*examples, *extra], articles, embedder=embedder, stored=stored)
+        return cls(
+            [*examples, *extra],
+            articles,
+            embedder=embedder,
+            stored=stored,
+            background=background,
+            calibrate=calibrate,
+        )
 
     def views(self, texts: Sequence[str], *, remember: bool = False) -> Views:
         """The texts as the model sees them. ``remember``: keep their embeddings in the
@@ -303,9 +490,15 @@ class Model:
         if ASKS_FOR_HUMAN.search(normalized):
             rest = ASKS_FOR_HUMAN.sub(" ", normalized)
             return (self.classify(rest) if _says_something(rest) else []), "asked_for_human"
-        candidates = self.classify(text)
+        views = self.views([text])
+        candidates = self.classify(text, views)
         top = candidates[0]
         second = candidates[1].probability if len(candidates) > 1 else 0.0
+        ruled = always_human(normalized)
+        if ruled is not None:
+            if ruled != top.intent:
+                candidates = [Candidate(ruled, top.probability), *candidates]
+            return candidates, "always_human"
         if top.intent in ALWAYS_HUMAN:
             return candidates, "always_human"
         if top.intent == REFUND and thresholds.is_large_refund(text):
@@ -314,7 +507,27 @@ class Model:
             return candidates, "out_of_scope"
         if top.probability < thresholds.threshold or top.probability - second < thresholds.margin:
             return candidates, "low_confidence"
+        if self.open_set is not None and not self.open_set.admits(
+            self.signals(views, top.intent, top.probability)
+        ):
+            return candidates, "out_of_scope"
         return candidates, None
+
+    def best_signals(self, text: str) -> tuple[Signals, str]:
+        views = self.views([text])
+        top = self.classify(text, views)[0]
+        return self.signals(views, top.intent, top.probability), top.intent
+
+    def signals(self, views: Views, intent: str, probability: float) -> Signals:
+        """How close the query is to what the organization taught under ``intent`` (the best
+        cosine with its examples and articles) and to the background corpus."""
+        near = self._taught.cosine(views).ravel()
+        mine = near[self._taught_labels == intent]
+        taught = float(mine.max()) if mine.size else 0.0
+        background = (
+            float(self._background.cosine(views).max()) if self._background is not None else 0.0
+        )
+        return Signals(probability, taught, background)
 
     def respond(self, text: str, locale: str, thresholds: Thresholds = Thresholds()) -> Reply:
         candidates, reason = self.judge(text, thresholds)
@@ -329,6 +542,19 @@ class Model:
         if reason is not None:
             return Reply("handoff", reason, top.intent, top.probability, margin, None, candidates)
         return Reply("answer", None, top.intent, top.probability, margin, article, candidates)
+
+
+def _stack(first: Views, second: Views | None) -> Views:
+    if second is None:
+        return first
+    from scipy.sparse import vstack
+
+    meaning = (
+        None
+        if first.meaning is None or second.meaning is None
+        else np.vstack([first.meaning, second.meaning])
+    )
+    return Views(vstack([first.ngrams, second.ngrams]).tocsr(), meaning)
 
 
 def _classifier() -> LogisticRegression:
