@@ -27,7 +27,7 @@ from proofdesk.actions.sla_timers import policy_for
 from proofdesk.assistant import kb, training
 from proofdesk.assistant.embedding import Embedder, StoredVectors, default_embedder
 from proofdesk.assistant.lookup import TxReport, answer_transactions, describe
-from proofdesk.assistant.understanding import Model, Reply, Thresholds, looks_chinese
+from proofdesk.assistant.understanding import Model, OpenSet, Reply, Thresholds, looks_chinese
 from proofdesk.canonical import utc_now
 from proofdesk.chain.base import Chain
 from proofdesk.domain.entities import Entity, extract
@@ -95,6 +95,14 @@ class Models:
             ),
             default_embedder() if settings.assistant_embeddings else None,
         )
+
+    def estimate(self, organization_id: str) -> OpenSet | None:
+        """How often the organization's current model answers by itself and how often
+        rightly, as cross-validated on its own examples (None before its first build or with
+        too few examples); never builds a model."""
+        with self._lock:
+            cached = self._models.get(organization_id)
+        return cached[1].open_set if cached is not None else None
 
     def of(self, db: Database, organization_id: str) -> Model:
         with db.reader() as session:

@@ -20,7 +20,6 @@ cache); the process's peak memory.
 from __future__ import annotations
 
 import csv
-import random
 import resource
 import time
 from collections.abc import Callable, Iterable, Sequence
@@ -139,11 +138,12 @@ def default_build(
 
 
 def sample(by_intent: dict[str, list[str]], k: int, seed: int) -> list[tuple[str, str]]:
-    rng = random.Random(seed)
-    out = []
+    rng = np.random.default_rng(seed)
+    out: list[tuple[str, str]] = []
     for intent in sorted(by_intent):
         texts = by_intent[intent]
-        out.extend((t, intent) for t in rng.sample(texts, min(k, len(texts))))
+        chosen = rng.choice(len(texts), size=min(k, len(texts)), replace=False)
+        out.extend((texts[i], intent) for i in sorted(chosen))
     return out
 
 

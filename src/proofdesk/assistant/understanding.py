@@ -42,6 +42,7 @@ MAX_FEATURES = 60_000
 #: traffic assumed out of scope when weighing background questions against examples, and the
 #: grids searched.
 FOLDS = 4
+CALIBRATION_SAMPLE = 2000
 TARGET_PRECISION = 0.98
 OUT_OF_SCOPE_SHARE = 0.2
 PROBABILITY_GRID = (*np.round(np.arange(0.0, 0.91, 0.05), 2), 0.92, 0.94, 0.96, 0.98, 0.99)
@@ -246,11 +247,16 @@ class OpenSet:
         left out, and choose the lowest thresholds whose precision on all folds reaches
         ``target`` (answering as many examples as possible). None when there are too few
         examples to fold."""
+        rng = np.random.default_rng(0)
+        if len(examples) > CALIBRATION_SAMPLE:
+            # A large knowledge base: the thresholds from a sample of its examples (every
+            # intent kept), so a rebuild stays within a few fits' time.
+            keep = rng.choice(len(examples), size=CALIBRATION_SAMPLE, replace=False)
+            examples = [examples[i] for i in sorted(keep)]
         labels = np.array([label for _, label in examples])
         counts = dict(zip(*np.unique(labels, return_counts=True), strict=True))
         if len(background) < folds or sum(c >= 2 for c in counts.values()) < 2:
             return None
-        rng = np.random.default_rng(0)
         # Each intent's examples dealt round-robin over the folds; an intent with one example
         # stays in training.
         fold_of = np.full(len(examples), -1)
@@ -410,7 +416,15 @@ class Model:
         )
         self.open_set: OpenSet | None = None
         if calibrate and self._background is not None:
-            self.open_set = OpenSet.fit(examples, self.articles, background, self.embedder, stored)
+            # The folds' models read the vectors just computed: nothing is encoded twice.
+            known = (
+                _Known(self.embedder, [*texts, *documents, *background], vectors)
+                if self.embedder is not None and vectors is not None
+                else None
+            )
+            self.open_set = OpenSet.fit(
+                examples, self.articles, background, known, known.encode if known else None
+            )
 
     @classmethod
     def from_articles(
@@ -542,6 +556,27 @@ class Model:
         if reason is not None:
             return Reply("handoff", reason, top.intent, top.probability, margin, None, candidates)
         return Reply("answer", None, top.intent, top.probability, margin, article, candidates)
+
+
+class _Known:
+    """An encoder that answers from vectors already computed, and asks ``inner`` for the rest."""
+
+    def __init__(self, inner: Embedder, texts: Sequence[str], vectors: Vectors) -> None:
+        self.inner = inner
+        self.name = inner.name
+        self.dimension = inner.dimension
+        self._rows = {text: i for i, text in enumerate(texts)}
+        self._vectors = vectors
+
+    def encode(self, texts: Sequence[str], *, remember: bool = False) -> Vectors:
+        out = np.zeros((len(texts), self.dimension), dtype=np.float32)
+        missing = [i for i, t in enumerate(texts) if t not in self._rows]
+        for i, text in enumerate(texts):
+            if text in self._rows:
+                out[i] = self._vectors[self._rows[text]]
+        if missing:
+            out[missing] = self.inner.encode([texts[i] for i in missing], remember=remember)
+        return out
 
 
 def _stack(first: Views, second: Views | None) -> Views:

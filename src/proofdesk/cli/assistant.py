@@ -110,7 +110,7 @@ def _labelled(path: Path) -> list[tuple[str, str]]:
 
 
 def _protocol(split: str, ks: str, splits: int, embeddings: bool, kb_too: bool) -> None:
-    from threadpoolctl import threadpool_limits
+    from threadpoolctl import threadpool_limits  # type: ignore[import-untyped]
 
     from proofdesk.assistant import protocol
     from proofdesk.assistant.embedding import default_embedder
