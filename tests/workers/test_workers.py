@@ -62,7 +62,14 @@ spec:
 
 
 def test_the_registry_names_every_worker_and_refuses_unknown_names() -> None:
-    assert registry.NAMES == ("checkpoints", "anchoring", "payouts", "automation", "sla")
+    assert registry.NAMES == (
+        "checkpoints",
+        "anchoring",
+        "payouts",
+        "automation",
+        "sla",
+        "assistant",
+    )
     assert registry.chosen(None) == registry.NAMES
     assert registry.chosen(" sla, automation,sla ") == ("automation", "sla")
     for bad in ("sla,nope", "", " , "):

@@ -15,11 +15,13 @@ for a person.
 from __future__ import annotations
 
 import functools
+import io
+import json
 import re
 import time
 import unicodedata
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from decimal import Decimal
 from importlib import resources
 from typing import Any, Literal
@@ -377,14 +379,7 @@ class Model:
         )
         # At most 60,000 n-grams (the most frequent): the classifier's weights are one dense
         # row per intent, so this bounds memory with thousands of entries.
-        self.vectorizer = TfidfVectorizer(
-            analyzer="char_wb",
-            ngram_range=(1, 4),
-            sublinear_tf=True,
-            preprocessor=normalize,
-            max_features=MAX_FEATURES,
-            dtype=np.float32,
-        )
+        self.vectorizer = _vectorizer()
         views = Views(
             self.vectorizer.fit_transform(texts),
             None if vectors is None else vectors[: len(texts)],
@@ -425,6 +420,73 @@ class Model:
             self.open_set = OpenSet.fit(
                 examples, self.articles, background, known, known.encode if known else None
             )
+
+    def to_bytes(self) -> bytes:
+        """The fitted model as numpy arrays and JSON in an ``.npz`` (read back without
+        pickle, so a stored model cannot run code); the encoder is not part of it."""
+        arrays: dict[str, Any] = {
+            "idf": self.vectorizer.idf_.astype(np.float32),
+            "taught_labels": np.array([str(x) for x in self._taught_labels]),
+        }
+        for n, classifier in enumerate(self.classifiers):
+            arrays[f"coef{n}"] = classifier.coef_.astype(np.float32)
+            arrays[f"intercept{n}"] = classifier.intercept_.astype(np.float32)
+        _put_views(arrays, "taught", self._taught)
+        _put_views(arrays, "documents", self._documents)
+        _put_views(arrays, "background", self._background)
+        meta = {
+            "format": 1,
+            "vocabulary": {k: int(v) for k, v in self.vectorizer.vocabulary_.items()},
+            "intents": self.intents,
+            "temperature": self.temperature,
+            "classes": [str(c) for c in self.classifiers[0].classes_],
+            "articles": [asdict(a) for a in self.articles],
+            "open_set": None if self.open_set is None else asdict(self.open_set),
+        }
+        arrays["meta"] = np.frombuffer(json.dumps(meta).encode(), dtype=np.uint8)
+        buffer = io.BytesIO()
+        np.savez(buffer, **arrays)
+        return buffer.getvalue()
+
+    @classmethod
+    def from_bytes(cls, blob: bytes, embedder: Embedder | None) -> Model:
+        """A model stored by ``to_bytes``; ``embedder`` must be the one it was built with
+        (None for n-grams only)."""
+        try:
+            arrays = np.load(io.BytesIO(blob), allow_pickle=False)
+            meta = json.loads(arrays["meta"].tobytes())
+            if meta.get("format") != 1:
+                raise ValueError("unknown format")
+            model = cls.__new__(cls)
+            model.embedder = embedder
+            model.articles = [ArticleSpec(**a) for a in meta["articles"]]
+            model.vectorizer = _vectorizer()
+            model.vectorizer.vocabulary_ = meta["vocabulary"]
+            model.vectorizer.idf_ = arrays["idf"]
+            classes = np.array(meta["classes"])
+            model.classifiers = []
+            for n in range(2):
+                if f"coef{n}" not in arrays:
+                    break
+                classifier = _classifier()
+                classifier.classes_ = classes
+                classifier.coef_ = arrays[f"coef{n}"]
+                classifier.intercept_ = arrays[f"intercept{n}"]
+                classifier.n_features_in_ = classifier.coef_.shape[1]
+                model.classifiers.append(classifier)
+            model.temperature = float(meta["temperature"])
+            model.intents = list(meta["intents"])
+            taught = _get_views(arrays, "taught")
+            assert taught is not None
+            model._taught = taught
+            model._taught_labels = np.array(arrays["taught_labels"].tolist(), dtype=object)
+            model._documents = _get_views(arrays, "documents")
+            model._background = _get_views(arrays, "background")
+            found = meta["open_set"]
+            model.open_set = None if found is None else OpenSet(**found)
+        except (ValueError, KeyError, TypeError, OSError, AssertionError) as exc:
+            raise InvalidInput(f"not a stored assistant model: {exc}") from None
+        return model
 
     @classmethod
     def from_articles(
@@ -577,6 +639,43 @@ class _Known:
         if missing:
             out[missing] = self.inner.encode([texts[i] for i in missing], remember=remember)
         return out
+
+
+def _vectorizer() -> TfidfVectorizer:
+    return TfidfVectorizer(
+        analyzer="char_wb",
+        ngram_range=(1, 4),
+        sublinear_tf=True,
+        preprocessor=normalize,
+        max_features=MAX_FEATURES,
+        dtype=np.float32,
+    )
+
+
+def _put_views(arrays: dict[str, Any], name: str, views: Views | None) -> None:
+    if views is None:
+        return
+    ngrams = views.ngrams.tocsr()
+    arrays[f"{name}.data"] = ngrams.data.astype(np.float32)
+    arrays[f"{name}.indices"] = ngrams.indices
+    arrays[f"{name}.indptr"] = ngrams.indptr
+    arrays[f"{name}.shape"] = np.array(ngrams.shape)
+    if views.meaning is not None:
+        # float16 on disk: half the bytes, and cosines change in the fourth decimal.
+        arrays[f"{name}.meaning"] = views.meaning.astype(np.float16)
+
+
+def _get_views(arrays: Any, name: str) -> Views | None:
+    from scipy.sparse import csr_matrix
+
+    if f"{name}.data" not in arrays:
+        return None
+    ngrams = csr_matrix(
+        (arrays[f"{name}.data"], arrays[f"{name}.indices"], arrays[f"{name}.indptr"]),
+        shape=tuple(arrays[f"{name}.shape"]),
+    )
+    meaning = arrays[f"{name}.meaning"].astype(np.float32) if f"{name}.meaning" in arrays else None
+    return Views(ngrams, meaning)
 
 
 def _stack(first: Views, second: Views | None) -> Views:

@@ -12,6 +12,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import TypeVar
 
+from proofdesk.assistant.conversation import Models
 from proofdesk.chain.anchoring import Anchorer
 from proofdesk.chain.base import Chain
 from proofdesk.errors import InvalidInput
@@ -19,6 +20,7 @@ from proofdesk.settings import Settings
 from proofdesk.store.db import Database
 from proofdesk.verify.note import Signer
 from proofdesk.workers.anchoring import AnchorLoop
+from proofdesk.workers.assistant import ModelRebuilder
 from proofdesk.workers.automation import Automator
 from proofdesk.workers.base import PeriodicWorker
 from proofdesk.workers.checkpoints import CheckpointLoop
@@ -66,6 +68,11 @@ FACTORIES: dict[str, Callable[[Parts], PeriodicWorker]] = {
         sweep_seconds=p.settings.automation_sweep_seconds,
     ),
     "sla": lambda p: SlaWorker(p.db, p.settings.sla_poll_seconds),
+    "assistant": lambda p: ModelRebuilder(
+        p.db,
+        Models.from_settings(p.settings, background=p.settings.assistant_rebuild_seconds > 0),
+        p.settings.assistant_rebuild_seconds,
+    ),
 }
 NAMES = tuple(FACTORIES)
 
@@ -108,6 +115,10 @@ class Workers:
     @property
     def sla(self) -> SlaWorker:
         return self._get("sla", SlaWorker)
+
+    @property
+    def assistant(self) -> ModelRebuilder:
+        return self._get("assistant", ModelRebuilder)
 
     def _get(self, name: str, kind: type[W]) -> W:
         worker = self.by_name[name]

@@ -35,6 +35,7 @@ from proofdesk.store.models.sla import Macro, SlaPolicy, TicketSla
 from proofdesk.store.models.assistant import (
     AssistantExample,
     AssistantTurn,
+    AssistantModel,
     AssistantVector,
     KbArticle,
     KbRevision,
@@ -49,6 +50,7 @@ __all__ = [
     "Anchor",
     "ApiToken",
     "AssistantExample",
+    "AssistantModel",
     "AssistantTurn",
     "AssistantVector",
     "Attachment",
