@@ -4,6 +4,7 @@ training, and a stored model answers exactly as the one that was built."""
 
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
 
 import pytest
@@ -76,3 +77,16 @@ def test_a_stored_model_is_data_not_code() -> None:
         Model.from_bytes(b"\x80\x04K\x01.", None)  # a pickle is refused
     with pytest.raises(InvalidInput):
         Model.from_bytes(b"not a model", None)
+
+
+def test_two_workers_building_at_once_store_one_current_model(db: Database, tenant: Tenant) -> None:
+    load_kb(db, tenant)
+    workers = [ModelRebuilder(db, Models(Thresholds(), None), interval=0) for _ in range(2)]
+    with ThreadPoolExecutor(2) as pool:
+        rebuilt = list(pool.map(lambda w: w.step(), workers))
+    assert sum(rebuilt) >= 1
+    with db.reader() as session:
+        rows = session.scalars(select(AssistantModel)).all()
+    assert len(rows) == 1
+    assert not workers[0].models.stale(db, tenant.org_id)
+    assert all(w.step() == 0 for w in workers)

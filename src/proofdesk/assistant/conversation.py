@@ -185,8 +185,14 @@ class Models:
             blob = model.to_bytes()
             try:
                 with db.writer() as session:
+                    # Re-checked under the lock: a model of a knowledge base that changed
+                    # while it was built is not stored (the next step builds the new one),
+                    # so an older build never replaces a newer one.
+                    current = _stamp(session, organization_id) == stamp
                     row = session.get(AssistantModel, (organization_id, self.encoder))
-                    if row is None:
+                    if not current:
+                        pass
+                    elif row is None:
                         session.add(
                             AssistantModel(
                                 organization_id=organization_id,

@@ -44,6 +44,10 @@ MAX_FEATURES = 60_000
 #: traffic assumed out of scope when weighing background questions against examples, and the
 #: grids searched.
 FOLDS = 4
+#: Taught texts compared with a query on both views (the nearest by sentence embedding).
+NEIGHBOURS = 256
+#: How much the nearest-neighbour view adds to the classifier's scores (per unit of cosine).
+KNN_WEIGHT = 0.0
 CALIBRATION_SAMPLE = 2000
 TARGET_PRECISION = 0.98
 OUT_OF_SCOPE_SHARE = 0.2
@@ -251,10 +255,14 @@ class OpenSet:
         examples to fold."""
         rng = np.random.default_rng(0)
         if len(examples) > CALIBRATION_SAMPLE:
-            # A large knowledge base: the thresholds from a sample of its examples (every
-            # intent kept), so a rebuild stays within a few fits' time.
+            # A large knowledge base: the thresholds from a sample of its examples and of its
+            # articles, in two folds, so that a rebuild costs a few fits, not ten.
             keep = rng.choice(len(examples), size=CALIBRATION_SAMPLE, replace=False)
             examples = [examples[i] for i in sorted(keep)]
+            if len(articles) > CALIBRATION_SAMPLE // 2:
+                chosen = rng.choice(len(articles), size=CALIBRATION_SAMPLE // 2, replace=False)
+                articles = [articles[i] for i in sorted(chosen)]
+            folds = 2
         labels = np.array([label for _, label in examples])
         counts = dict(zip(*np.unique(labels, return_counts=True), strict=True))
         if len(background) < folds or sum(c >= 2 for c in counts.values()) < 2:
@@ -288,7 +296,12 @@ class OpenSet:
             others = [b for b, f in zip(background, background_fold, strict=True) if f == fold]
             for text, label in held:
                 signals, intent = model.best_signals(text)
-                scored.append((signals, intent == label))
+                if label == OUT_OF_SCOPE:
+                    # Out-of-scope examples, where an organization has some, are negatives.
+                    if intent != OUT_OF_SCOPE:
+                        negatives.append(signals)
+                else:
+                    scored.append((signals, intent == label))
             for text in others:
                 signals, _ = model.best_signals(text)
                 negatives.append(signals)
@@ -397,7 +410,7 @@ class Model:
         )
         # What the organization taught, for the nearest-neighbour view: every example and
         # every article document, by intent.
-        self._taught = _stack(views, self._documents)
+        self._taught = views
         self._taught_labels = np.array(
             [*targets.tolist(), *(a.intent for a in self.articles)], dtype=object
         )
@@ -409,6 +422,7 @@ class Model:
             if background
             else None
         )
+        self.knn_weight = KNN_WEIGHT
         self.open_set: OpenSet | None = None
         if calibrate and self._background is not None:
             # The folds' models read the vectors just computed: nothing is encoded twice.
@@ -418,7 +432,11 @@ class Model:
                 else None
             )
             self.open_set = OpenSet.fit(
-                examples, self.articles, background, known, known.encode if known else None
+                examples,
+                self.articles,
+                background,
+                known,
+                known.encode if known else None,
             )
 
     def to_bytes(self) -> bytes:
@@ -439,6 +457,7 @@ class Model:
             "vocabulary": {k: int(v) for k, v in self.vectorizer.vocabulary_.items()},
             "intents": self.intents,
             "temperature": self.temperature,
+            "knn_weight": self.knn_weight,
             "classes": [str(c) for c in self.classifiers[0].classes_],
             "articles": [asdict(a) for a in self.articles],
             "open_set": None if self.open_set is None else asdict(self.open_set),
@@ -475,6 +494,7 @@ class Model:
                 classifier.n_features_in_ = classifier.coef_.shape[1]
                 model.classifiers.append(classifier)
             model.temperature = float(meta["temperature"])
+            model.knn_weight = float(meta["knn_weight"])
             model.intents = list(meta["intents"])
             taught = _get_views(arrays, "taught")
             assert taught is not None
@@ -528,10 +548,50 @@ class Model:
             return np.zeros(0)
         return self.views(others, remember=True).cosine(self.views([text])).ravel()
 
+    def _near(self, views: Views, rows: Views | None) -> Any:
+        """Cosines of the query with ``rows``, averaged over both views like ``search``. With
+        many rows the n-gram cosine against all of them would cost tens of milliseconds
+        (short n-grams are shared by nearly every text), so it is computed for the
+        ``NEIGHBOURS`` rows nearest by sentence embedding only; the others get -1."""
+        if rows is None:
+            return np.zeros(0)
+        if rows.meaning is None or views.meaning is None or rows.meaning.shape[0] <= NEIGHBOURS:
+            return rows.cosine(views).ravel()
+        meaning = rows.meaning @ views.meaning[0]
+        top = np.argpartition(meaning, -NEIGHBOURS)[-NEIGHBOURS:]
+        out = np.full(meaning.shape[0], -1.0)
+        ngrams = (rows.ngrams[top] @ views.ngrams.T).toarray().ravel()
+        out[top] = (ngrams + meaning[top]) / 2
+        return out
+
+    def _near_taught(self, views: Views) -> Any:
+        """Cosines of the query with every example, then every article document."""
+        return np.concatenate([self._near(views, self._taught), self._near(views, self._documents)])
+
+    def nearest(self, views: Views) -> Any:
+        """The best cosine of the query with each intent's examples and articles (the
+        nearest-neighbour view), in the order of ``intents``; -1 for an intent with none."""
+        near = self._near_taught(views)
+        index = self._taught_index()
+        known = index >= 0
+        best = np.full(len(self.intents), -1.0)
+        np.maximum.at(best, index[known], near[known])
+        return best
+
+    def _taught_index(self) -> Any:
+        found = getattr(self, "_index", None)
+        if found is None:
+            position = {intent: i for i, intent in enumerate(self.intents)}
+            found = np.array([position.get(str(x), -1) for x in self._taught_labels])
+            self._index = found
+        return found
+
     def classify(self, text: str, views: Views | None = None) -> list[Candidate]:
-        probabilities = _softmax(
-            _scores(self.classifiers, views or self.views([text]))[0] / self.temperature
-        )
+        views = views or self.views([text])
+        scores = _scores(self.classifiers, views)[0] / self.temperature
+        if self.knn_weight:
+            scores = scores + self.knn_weight * self.nearest(views)
+        probabilities = _softmax(scores)
         order = np.argsort(probabilities)[::-1]
         return [Candidate(self.intents[i], float(probabilities[i])) for i in order]
 
@@ -597,12 +657,10 @@ class Model:
     def signals(self, views: Views, intent: str, probability: float) -> Signals:
         """How close the query is to what the organization taught under ``intent`` (the best
         cosine with its examples and articles) and to the background corpus."""
-        near = self._taught.cosine(views).ravel()
-        mine = near[self._taught_labels == intent]
+        mine = self._near_taught(views)[self._taught_labels == intent]
         taught = float(mine.max()) if mine.size else 0.0
-        background = (
-            float(self._background.cosine(views).max()) if self._background is not None else 0.0
-        )
+        near = self._near(views, self._background)
+        background = float(near.max()) if near.size else 0.0
         return Signals(probability, taught, background)
 
     def respond(self, text: str, locale: str, thresholds: Thresholds = Thresholds()) -> Reply:
@@ -676,19 +734,6 @@ def _get_views(arrays: Any, name: str) -> Views | None:
     )
     meaning = arrays[f"{name}.meaning"].astype(np.float32) if f"{name}.meaning" in arrays else None
     return Views(ngrams, meaning)
-
-
-def _stack(first: Views, second: Views | None) -> Views:
-    if second is None:
-        return first
-    from scipy.sparse import vstack
-
-    meaning = (
-        None
-        if first.meaning is None or second.meaning is None
-        else np.vstack([first.meaning, second.meaning])
-    )
-    return Views(vstack([first.ngrams, second.ngrams]).tocsr(), meaning)
 
 
 def _classifier() -> LogisticRegression:
