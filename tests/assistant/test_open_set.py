@@ -74,3 +74,20 @@ def test_out_of_scope_questions_are_refused_without_out_of_scope_examples() -> N
     for text in ["红烧肉怎么做好吃", "how do I sum a column in Excel", "tell me a joke please"]:
         assert model.judge(text)[1] in ("out_of_scope", "low_confidence"), text
     assert model.judge("my withdrawal is still pending")[1] is None
+
+
+def test_the_protocol_runs_from_the_command_line(tmp_path: Path) -> None:
+    from typer.testing import CliRunner
+
+    from proofdesk.cli.main import app
+
+    env = {"PROOFDESK_DATA_DIR": str(tmp_path), "PROOFDESK_ENV_FILE": str(tmp_path / "no.env")}
+    runner = CliRunner()
+    args = ["assistant", "evaluate", "--protocol", "--no-embeddings", "--splits", "1"]
+    result = runner.invoke(app, [*args, "--ks", "4"], env=env)
+    assert result.exit_code == 0, result.output
+    assert "split 1/1" in result.output and "202 tune queries" in result.output
+    for bad in (["--ks", "four"], ["--ks", "1"], ["--split", "everything"]):
+        refused = runner.invoke(app, [*args, *bad], env=env)
+        assert refused.exit_code == 2, (bad, refused.output)
+    assert runner.invoke(app, ["assistant", "evaluate"], env=env).exit_code == 2
