@@ -80,6 +80,7 @@ def settings(backend: tuple[str, Path]) -> Settings:
         anchor_every_seconds=0,  # and anchor when they want to
         automation_poll_seconds=0,  # and run service contracts when they want to
         sla_poll_seconds=0,  # and SLA sweeps
+        assistant_rebuild_seconds=0,  # and a changed knowledge base is rebuilt on the spot
         automation_sweep_seconds=0,
         webhooks_poll_seconds=0,  # and send webhooks when they want to
         webhooks_allow_private=True,  # to receivers on loopback

@@ -150,6 +150,14 @@ class Settings(BaseSettings):
         description="A refund request naming at least this much of a token goes to a person "
         '(JSON, e.g. {"USDT": 1000, "ETH": 0.4}).',
     )
+    # -- the assistant's background rebuild (issue 19) ----------------------------------------
+    assistant_rebuild_seconds: float = Field(
+        default=2.0,
+        ge=0,
+        description="How often the assistant worker looks for knowledge bases changed since "
+        "their model was built and rebuilds them; requests keep the last model meanwhile. 0: "
+        "no worker, a request that meets a change rebuilds on the spot.",
+    )
 
     # -- identity (see docs/identity.md) ------------------------------------------------------
     siwe_chain_ids: tuple[int, ...] = Field(

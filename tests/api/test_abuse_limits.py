@@ -53,6 +53,7 @@ PUBLIC: dict[tuple[str, str], tuple[str, dict[str, Any] | None, str]] = {
     ("GET", "/witness/key"): ("/witness/key", None, "public"),
     ("POST", "/witness/add-checkpoint"): ("/witness/add-checkpoint", None, "public"),
     ("GET", "/chain"): ("/chain", None, "public"),
+    ("GET", "/networks"): ("/networks", None, "public"),
     ("GET", "/webhooks/signing-key"): ("/webhooks/signing-key", None, "public"),
     ("GET", "/contracts"): ("/contracts?organization=nowhere", None, "public"),
     ("GET", "/contracts/activations/receipt"): (

@@ -87,6 +87,7 @@ NEEDS: dict[tuple[str, str], Need] = {
     ("GET", "/witness/key"): PUBLIC,
     ("POST", "/witness/add-checkpoint"): PUBLIC,
     ("GET", "/chain"): PUBLIC,
+    ("GET", "/networks"): PUBLIC,
     ("POST", "/contracts"): Scope.ADMIN,
     ("GET", "/contracts"): PUBLIC,
     ("POST", "/contracts/{contract_hash}/activate"): Scope.ADMIN,

@@ -139,6 +139,20 @@ def test_the_knowledge_base_side_by_side(client: TestClient, db: Database, tenan
     assert web.get("/admin/kb/no-such-entry").status_code == 404
 
 
+def test_the_knowledge_base_page_shows_how_often_the_assistant_answers(
+    client: TestClient, db: Database, tenant: Tenant
+) -> None:
+    load_kb(db, tenant)
+    web = admin_browser(client, db, tenant)
+    assert 'id="assistant-estimate"' not in web.get("/admin/kb/kyc").text  # no model yet
+    models = client.app.state.services.assistant  # type: ignore[attr-defined]
+    estimate = models.of(db, tenant.org_id).open_set
+    page = web.get("/admin/kb/kyc")
+    assert 'id="assistant-estimate"' in page.text
+    assert f"≈ {round(estimate.coverage * 100)}%" in page.text
+    assert f"≈ {round(estimate.precision * 100)}%" in page.text
+
+
 WEEKDAYS = {
     "open_days": ["0", "1", "2", "3", "4"],
     "start": ["09:00"] * 5 + ["", ""],

@@ -74,6 +74,7 @@ def test_the_registry_names_every_worker_and_refuses_unknown_names() -> None:
         "mail_smtp",
         "witnessing",
         "monitor",
+        "assistant",
     )
     assert registry.chosen(None) == registry.NAMES
     assert registry.chosen(" sla, automation,sla ") == ("automation", "sla")

@@ -23,7 +23,6 @@ from proofdesk.api.router import API_PREFIX
 from proofdesk.app.limits import AbuseLimits
 from proofdesk.app.presence import Presence
 from proofdesk.app.services import SendMail, Services, open_anchorer, open_database
-from proofdesk.assistant.conversation import Models
 from proofdesk.channels.email.send import Mail, Mailer, MailUnavailable
 from proofdesk.domain.redaction import install_log_filter
 from proofdesk.errors import ConfigError
@@ -97,7 +96,7 @@ def create_app(
         anchoring=workers.anchoring,
         automation=workers.automation,
         sla=workers.sla,
-        assistant=Models.from_settings(settings),
+        assistant=workers.assistant.models,  # the one the rebuild worker swaps
         presence=Presence(db),
         cosigner=witness.cosigner_for(settings),
         witness_policy=WitnessPolicy.of(settings),

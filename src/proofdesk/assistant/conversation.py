@@ -16,9 +16,9 @@ import json
 import threading
 import uuid
 from dataclasses import dataclass, field
-from typing import Any
 
 from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from proofdesk.access import Actor
@@ -27,7 +27,7 @@ from proofdesk.actions.sla_timers import policy_for
 from proofdesk.assistant import kb, training
 from proofdesk.assistant.embedding import Embedder, StoredVectors, default_embedder
 from proofdesk.assistant.lookup import TxReport, answer_transactions, describe
-from proofdesk.assistant.understanding import Model, Reply, Thresholds, looks_chinese
+from proofdesk.assistant.understanding import Model, OpenSet, Reply, Thresholds, looks_chinese
 from proofdesk.canonical import utc_now
 from proofdesk.chain.base import Chain
 from proofdesk.domain.entities import Entity, extract
@@ -39,7 +39,14 @@ from proofdesk.errors import Forbidden, InvalidInput, NotFound
 from proofdesk.i18n import N_, translate
 from proofdesk.settings import Settings
 from proofdesk.store.db import Database
-from proofdesk.store.models import AssistantExample, AssistantTurn, KbArticle, Ticket, User
+from proofdesk.store.models import (
+    AssistantExample,
+    AssistantModel,
+    AssistantTurn,
+    KbArticle,
+    Ticket,
+    User,
+)
 
 MAX_TEXT = 4000
 #: Answers in one conversation that nobody said helped, after which a person takes over.
@@ -72,21 +79,33 @@ BUSINESS_HOURS = N_(" (business hours)")
 
 
 class Models:
-    """Each organization's model, rebuilt when its knowledge base or examples change. The
-    sentence vectors of its texts are stored (``embedding.StoredVectors``), so a rebuild
-    encodes only new or edited texts. Never call from inside a write transaction: a rebuild
-    writes vectors in its own."""
+    """Each organization's model. A model is built from the knowledge base and the examples
+    and stored (``assistant_models``) with the stamp of what it was built from; the sentence
+    vectors of its texts are stored too (``embedding.StoredVectors``), so a rebuild encodes
+    only new or edited texts. A process that starts loads the stored model instead of training.
+
+    With ``background`` (the server, where the ``assistant`` worker runs), a change to the
+    knowledge base or the examples does not make a request wait: requests keep the last model
+    until the worker has built and stored the new one (``refresh``), which then replaces it in
+    one assignment. Without it (the CLI, tests), ``of`` rebuilds on the spot. Never call from
+    inside a write transaction: a rebuild writes in its own."""
 
     def __init__(
-        self, thresholds: Thresholds | None = None, embedder: Embedder | None = None
+        self,
+        thresholds: Thresholds | None = None,
+        embedder: Embedder | None = None,
+        *,
+        background: bool = False,
     ) -> None:
         self.thresholds = thresholds or Thresholds()
         self.embedder = embedder
+        self.background = background
         self._lock = threading.Lock()
-        self._models: dict[str, tuple[tuple[Any, ...], Model]] = {}
+        self._building = threading.Lock()
+        self._models: dict[str, tuple[str, Model]] = {}
 
     @classmethod
-    def from_settings(cls, settings: Settings) -> Models:
+    def from_settings(cls, settings: Settings, *, background: bool = False) -> Models:
         return cls(
             Thresholds(
                 settings.assistant_threshold,
@@ -94,32 +113,123 @@ class Models:
                 settings.assistant_large_refund,
             ),
             default_embedder() if settings.assistant_embeddings else None,
+            background=background,
         )
+
+    @property
+    def encoder(self) -> str:
+        return self.embedder.name if self.embedder is not None else "none"
+
+    def estimate(self, organization_id: str) -> OpenSet | None:
+        """How often the organization's current model answers by itself and how often
+        rightly, as cross-validated on its own examples (None before its first build or with
+        too few examples); never builds a model."""
+        with self._lock:
+            cached = self._models.get(organization_id)
+        return cached[1].open_set if cached is not None else None
 
     def of(self, db: Database, organization_id: str) -> Model:
         with db.reader() as session:
             stamp = _stamp(session, organization_id)
-            with self._lock:
-                cached = self._models.get(organization_id)
-                if cached is not None and cached[0] == stamp:
-                    return cached[1]
-            specs = [kb.to_spec(row) for row in kb.articles(session, organization_id)]
-            examples = training.examples(session, organization_id)
-        if len({s.intent for s in specs}) < 2:
-            raise NotFound("this organization has no knowledge base yet", code="no_knowledge_base")
-        stored = (
-            StoredVectors(db, organization_id, self.embedder).encode
-            if self.embedder is not None
-            else None
-        )
-        model = Model.from_articles(specs, examples, embedder=self.embedder, stored=stored)
         with self._lock:
-            self._models[organization_id] = (stamp, model)
-        return model
+            cached = self._models.get(organization_id)
+        if cached is not None and cached[0] == stamp:
+            return cached[1]
+        if cached is not None and self.background and self._built(db, organization_id) != stamp:
+            return cached[1]  # the last model, while the worker builds the new one
+        stored = self._load(db, organization_id)
+        if stored is not None and (stored[0] == stamp or self.background):
+            # Built by the worker (of this process or another), or by an earlier process.
+            with self._lock:
+                self._models[organization_id] = stored
+            return stored[1]
+        return self.refresh(db, organization_id)
+
+    def _built(self, db: Database, organization_id: str) -> str | None:
+        with db.reader() as session:
+            return session.scalar(
+                select(AssistantModel.stamp).where(
+                    AssistantModel.organization_id == organization_id,
+                    AssistantModel.encoder == self.encoder,
+                )
+            )
+
+    def stale(self, db: Database, organization_id: str) -> bool:
+        """Whether the stored model (if any) was built from another knowledge base."""
+        with db.reader() as session:
+            stamp = _stamp(session, organization_id)
+        return self._built(db, organization_id) != stamp
+
+    def refresh(self, db: Database, organization_id: str) -> Model:
+        """Build the organization's model from what is there now, store it, and make it the
+        one requests get. One build at a time per process."""
+        with self._building:
+            with db.reader() as session:
+                stamp = _stamp(session, organization_id)
+                with self._lock:
+                    cached = self._models.get(organization_id)
+                if cached is not None and cached[0] == stamp:
+                    return cached[1]  # another thread built it meanwhile
+                specs = [kb.to_spec(row) for row in kb.articles(session, organization_id)]
+                examples = training.examples(session, organization_id)
+            if len({s.intent for s in specs}) < 2:
+                raise NotFound(
+                    "this organization has no knowledge base yet", code="no_knowledge_base"
+                )
+            vectors = (
+                StoredVectors(db, organization_id, self.embedder).encode
+                if self.embedder is not None
+                else None
+            )
+            model = Model.from_articles(specs, examples, embedder=self.embedder, stored=vectors)
+            blob = model.to_bytes()
+            try:
+                with db.writer() as session:
+                    # Re-checked under the lock: a model of a knowledge base that changed
+                    # while it was built is not stored (the next step builds the new one),
+                    # so an older build never replaces a newer one.
+                    current = _stamp(session, organization_id) == stamp
+                    row = session.get(AssistantModel, (organization_id, self.encoder))
+                    if not current:
+                        pass
+                    elif row is None:
+                        session.add(
+                            AssistantModel(
+                                organization_id=organization_id,
+                                encoder=self.encoder,
+                                stamp=stamp,
+                                blob=blob,
+                                built_at=utc_now(),
+                            )
+                        )
+                    elif row.stamp != stamp:
+                        row.stamp, row.blob, row.built_at = stamp, blob, utc_now()
+            except IntegrityError:
+                pass  # another process stored the same model first
+            with self._lock:
+                self._models[organization_id] = (stamp, model)
+            return model
+
+    def _load(self, db: Database, organization_id: str) -> tuple[str, Model] | None:
+        with db.reader() as session:
+            row = session.execute(
+                select(AssistantModel.stamp, AssistantModel.blob).where(
+                    AssistantModel.organization_id == organization_id,
+                    AssistantModel.encoder == self.encoder,
+                )
+            ).first()
+        if row is None:
+            return None
+        try:
+            return row[0], Model.from_bytes(row[1], self.embedder)
+        except InvalidInput:
+            return None  # unreadable (an older format): built again
 
 
-def _stamp(session: Session, organization_id: str) -> tuple[Any, ...]:
-    return (
+def _stamp(session: Session, organization_id: str) -> str:
+    """What the model is built from, in one string: the articles' count, latest change and
+    versions, the examples' count and latest id."""
+    parts = (
         *session.execute(
             select(
                 func.count(KbArticle.id),
@@ -127,12 +237,13 @@ def _stamp(session: Session, organization_id: str) -> tuple[Any, ...]:
                 func.sum(KbArticle.version),
             ).where(KbArticle.organization_id == organization_id)
         ).one(),
-        session.scalar(
-            select(func.max(AssistantExample.id)).where(
+        *session.execute(
+            select(func.count(AssistantExample.id), func.max(AssistantExample.id)).where(
                 AssistantExample.organization_id == organization_id
             )
-        ),
+        ).one(),
     )
+    return json.dumps([str(p) if p is not None else None for p in parts])
 
 
 @dataclass

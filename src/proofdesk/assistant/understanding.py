@@ -14,12 +14,16 @@ for a person.
 
 from __future__ import annotations
 
+import functools
+import io
+import json
 import re
 import time
 import unicodedata
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from decimal import Decimal
+from importlib import resources
 from typing import Any, Literal
 
 import numpy as np
@@ -28,6 +32,7 @@ from sklearn.linear_model import LogisticRegression
 
 from proofdesk.assistant.embedding import Embedder, Encode, Vectors, default_embedder
 from proofdesk.assistant.kb import ArticleSpec
+from proofdesk.assistant.rules import always_human
 from proofdesk.domain.entities import extract
 from proofdesk.errors import InvalidInput
 from proofdesk.settings import DEFAULT_LARGE_REFUND
@@ -35,6 +40,20 @@ from proofdesk.settings import DEFAULT_LARGE_REFUND
 #: Intents a person always handles, however sure the model is.
 ALWAYS_HUMAN = frozenset({"hacked_account", "fraud_report", "legal_complaint", "large_refund"})
 MAX_FEATURES = 60_000
+#: Cross-validation folds of the open-set thresholds, the precision they aim at, the share of
+#: traffic assumed out of scope when weighing background questions against examples, and the
+#: grids searched.
+FOLDS = 4
+#: Taught texts compared with a query on both views (the nearest by sentence embedding).
+NEIGHBOURS = 256
+#: How much the nearest-neighbour view adds to the classifier's scores (per unit of cosine).
+KNN_WEIGHT = 0.0
+CALIBRATION_SAMPLE = 2000
+TARGET_PRECISION = 0.98
+OUT_OF_SCOPE_SHARE = 0.2
+PROBABILITY_GRID = (*np.round(np.arange(0.0, 0.91, 0.05), 2), 0.92, 0.94, 0.96, 0.98, 0.99)
+TAUGHT_GRID = tuple(np.round(np.arange(0.2, 0.81, 0.05), 2))
+GAP_GRID = tuple(np.round(np.arange(-0.2, 0.31, 0.02), 2))
 #: Inverse regularisation strength of the logistic regression.
 REGULARISATION = 50.0
 #: A refund request above the ``large_refund`` amounts; always handled by a person.
@@ -178,6 +197,163 @@ class Views:
         return (scores + self.meaning @ other.meaning.T) / 2
 
 
+@functools.cache
+def BACKGROUND() -> tuple[str, ...]:
+    """The shipped background corpus (``assistant/data/background.txt``)."""
+    text = resources.files("proofdesk.assistant").joinpath("data/background.txt")
+    lines = text.read_text("utf-8").splitlines()
+    return tuple(line.strip() for line in lines if line.strip() and not line.startswith("#"))
+
+
+@dataclass(frozen=True)
+class Signals:
+    """What the open-set decision reads: the classifier's calibrated probability of the best
+    intent, the best cosine of the query with that intent's examples and articles, and the
+    best cosine with the background corpus."""
+
+    probability: float
+    taught: float
+    background: float
+
+
+@dataclass(frozen=True)
+class OpenSet:
+    """When a query is close enough to what the organization taught to be answered: the best
+    intent at least ``probability`` likely, and its nearest taught text at least ``gap`` more
+    similar than the nearest background question. Chosen by cross-validation (``fit``), with
+    ``coverage`` and ``precision`` the share of held-out examples answered and the share of
+    those answered right (held-out background questions counted as wrong answers)."""
+
+    probability: float
+    gap: float
+    taught: float
+    coverage: float
+    precision: float
+
+    def admits(self, signals: Signals) -> bool:
+        return (
+            signals.probability >= self.probability
+            and signals.taught >= self.taught
+            and signals.taught - signals.background >= self.gap
+        )
+
+    @classmethod
+    def fit(
+        cls,
+        examples: Sequence[tuple[str, str]],
+        articles: Sequence[ArticleSpec],
+        background: Sequence[str],
+        embedder: Embedder | None,
+        stored: Encode | None,
+        *,
+        folds: int = FOLDS,
+        target: float | None = None,
+    ) -> OpenSet | None:
+        """Fit on all but one fold of the examples and of the background, score the fold
+        left out, and choose the lowest thresholds whose precision on all folds reaches
+        ``target`` (answering as many examples as possible). None when there are too few
+        examples to fold."""
+        rng = np.random.default_rng(0)
+        if len(examples) > CALIBRATION_SAMPLE:
+            # A large knowledge base: the thresholds from a sample of its examples and of its
+            # articles, in two folds, so that a rebuild costs a few fits, not ten.
+            keep = rng.choice(len(examples), size=CALIBRATION_SAMPLE, replace=False)
+            examples = [examples[i] for i in sorted(keep)]
+            if len(articles) > CALIBRATION_SAMPLE // 2:
+                chosen = rng.choice(len(articles), size=CALIBRATION_SAMPLE // 2, replace=False)
+                articles = [articles[i] for i in sorted(chosen)]
+            folds = 2
+        labels = np.array([label for _, label in examples])
+        counts = dict(zip(*np.unique(labels, return_counts=True), strict=True))
+        if len(background) < folds or sum(c >= 2 for c in counts.values()) < 2:
+            return None
+        # Each intent's examples dealt round-robin over the folds; an intent with one example
+        # stays in training.
+        fold_of = np.full(len(examples), -1)
+        for label, count in counts.items():
+            if count < 2:
+                continue
+            rows = np.flatnonzero(labels == label)
+            fold_of[rng.permutation(rows)] = np.arange(count) % folds
+        background_fold = rng.permutation(len(background)) % folds
+        scored: list[tuple[Signals, bool]] = []
+        negatives: list[Signals] = []
+        for fold in range(folds):
+            train = [e for e, f in zip(examples, fold_of, strict=True) if f != fold]
+            if len({label for _, label in train}) < 2:
+                continue
+            model = Model(
+                train,
+                articles,
+                embedder=embedder,
+                stored=stored,
+                background=[
+                    b for b, f in zip(background, background_fold, strict=True) if f != fold
+                ],
+                calibrate=False,
+            )
+            held = [e for e, f in zip(examples, fold_of, strict=True) if f == fold]
+            others = [b for b, f in zip(background, background_fold, strict=True) if f == fold]
+            for text, label in held:
+                signals, intent = model.best_signals(text)
+                if label == OUT_OF_SCOPE:
+                    # Out-of-scope examples, where an organization has some, are negatives.
+                    if intent != OUT_OF_SCOPE:
+                        negatives.append(signals)
+                else:
+                    scored.append((signals, intent == label))
+            for text in others:
+                signals, _ = model.best_signals(text)
+                negatives.append(signals)
+        if not scored:
+            return None
+        return cls.choose(scored, negatives, TARGET_PRECISION if target is None else target)
+
+    @classmethod
+    def choose(
+        cls,
+        scored: Sequence[tuple[Signals, bool]],
+        negatives: Sequence[Signals],
+        target: float,
+    ) -> OpenSet:
+        """The thresholds answering the most held-out examples at ``target`` precision, the
+        background questions weighted as ``OUT_OF_SCOPE_SHARE`` of the traffic; the strictest
+        when none reaches it."""
+
+        def columns(rows: Sequence[Signals]) -> Any:
+            return np.array([(r.probability, r.taught, r.taught - r.background) for r in rows])
+
+        positive = columns([s for s, _ in scored]).reshape(-1, 3)
+        negative = columns(negatives).reshape(-1, 3)
+        right = np.array([r for _, r in scored])
+        weight = (
+            OUT_OF_SCOPE_SHARE / (1 - OUT_OF_SCOPE_SHARE) * len(scored) / len(negatives)
+            if negatives
+            else 0.0
+        )
+        best: OpenSet | None = None
+        for probability in PROBABILITY_GRID:
+            for taught in TAUGHT_GRID:
+                for gap in GAP_GRID:
+                    limits = np.array([probability, taught, gap])
+                    answered = (positive >= limits).all(axis=1)
+                    false = weight * float((negative >= limits).all(axis=1).sum())
+                    total = answered.sum() + false
+                    precision = float((answered & right).sum() / total) if total else 1.0
+                    coverage = float(answered.mean())
+                    if (precision >= target and (best is None or coverage > best.coverage)) or (
+                        best is None
+                        and probability == PROBABILITY_GRID[-1]
+                        and taught == TAUGHT_GRID[-1]
+                        and gap == GAP_GRID[-1]
+                    ):
+                        best = cls(
+                            float(probability), float(gap), float(taught), coverage, precision
+                        )
+        assert best is not None
+        return best
+
+
 class Model:
     """An intent classifier trained on labelled examples, and a search over the articles.
 
@@ -193,8 +369,14 @@ class Model:
         *,
         embedder: Embedder | Literal["default"] | None = "default",
         stored: Encode | None = None,
+        background: Sequence[str] | None = None,
+        calibrate: bool = True,
     ) -> None:
+        """``background``: generic questions that are nobody's support request (the shipped
+        corpus when None, none when empty); ``calibrate``: choose the open-set thresholds by
+        cross-validation on ``examples`` (``OpenSet.fit``)."""
         labels = {label for _, label in examples}
+        background = list(BACKGROUND() if background is None else background)
         if len(labels) < 2:
             raise InvalidInput("training needs examples of at least two intents")
         self.embedder: Embedder | None = default_embedder() if embedder == "default" else embedder
@@ -204,20 +386,13 @@ class Model:
         # Training texts and article documents are embedded together, through the stored
         # vectors when there are some (only new or changed texts are encoded).
         vectors = (
-            (stored or self.embedder.encode)([*texts, *documents])
+            (stored or self.embedder.encode)([*texts, *documents, *background])
             if self.embedder is not None
             else None
         )
         # At most 60,000 n-grams (the most frequent): the classifier's weights are one dense
         # row per intent, so this bounds memory with thousands of entries.
-        self.vectorizer = TfidfVectorizer(
-            analyzer="char_wb",
-            ngram_range=(1, 4),
-            sublinear_tf=True,
-            preprocessor=normalize,
-            max_features=MAX_FEATURES,
-            dtype=np.float32,
-        )
+        self.vectorizer = _vectorizer()
         views = Views(
             self.vectorizer.fit_transform(texts),
             None if vectors is None else vectors[: len(texts)],
@@ -228,11 +403,110 @@ class Model:
         self._documents = (
             Views(
                 self.vectorizer.transform(documents),
-                None if vectors is None else vectors[len(texts) :],
+                None if vectors is None else vectors[len(texts) : len(texts) + len(documents)],
             )
             if self.articles
             else None
         )
+        # What the organization taught, for the nearest-neighbour view: every example and
+        # every article document, by intent.
+        self._taught = views
+        self._taught_labels = np.array(
+            [*targets.tolist(), *(a.intent for a in self.articles)], dtype=object
+        )
+        self._background = (
+            Views(
+                self.vectorizer.transform(background),
+                None if vectors is None else vectors[len(texts) + len(documents) :],
+            )
+            if background
+            else None
+        )
+        self.knn_weight = KNN_WEIGHT
+        self.open_set: OpenSet | None = None
+        if calibrate and self._background is not None:
+            # The folds' models read the vectors just computed: nothing is encoded twice.
+            known = (
+                _Known(self.embedder, [*texts, *documents, *background], vectors)
+                if self.embedder is not None and vectors is not None
+                else None
+            )
+            self.open_set = OpenSet.fit(
+                examples,
+                self.articles,
+                background,
+                known,
+                known.encode if known else None,
+            )
+
+    def to_bytes(self) -> bytes:
+        """The fitted model as numpy arrays and JSON in an ``.npz`` (read back without
+        pickle, so a stored model cannot run code); the encoder is not part of it."""
+        arrays: dict[str, Any] = {
+            "idf": self.vectorizer.idf_.astype(np.float32),
+            "taught_labels": np.array([str(x) for x in self._taught_labels]),
+        }
+        for n, classifier in enumerate(self.classifiers):
+            arrays[f"coef{n}"] = classifier.coef_.astype(np.float32)
+            arrays[f"intercept{n}"] = classifier.intercept_.astype(np.float32)
+        _put_views(arrays, "taught", self._taught)
+        _put_views(arrays, "documents", self._documents)
+        _put_views(arrays, "background", self._background)
+        meta = {
+            "format": 1,
+            "vocabulary": {k: int(v) for k, v in self.vectorizer.vocabulary_.items()},
+            "intents": self.intents,
+            "temperature": self.temperature,
+            "knn_weight": self.knn_weight,
+            "classes": [str(c) for c in self.classifiers[0].classes_],
+            "articles": [asdict(a) for a in self.articles],
+            "open_set": None if self.open_set is None else asdict(self.open_set),
+        }
+        arrays["meta"] = np.frombuffer(json.dumps(meta).encode(), dtype=np.uint8)
+        buffer = io.BytesIO()
+        np.savez(buffer, **arrays)
+        return buffer.getvalue()
+
+    @classmethod
+    def from_bytes(cls, blob: bytes, embedder: Embedder | None) -> Model:
+        """A model stored by ``to_bytes``; ``embedder`` must be the one it was built with
+        (None for n-grams only)."""
+        try:
+            arrays = np.load(io.BytesIO(blob), allow_pickle=False)
+            meta = json.loads(arrays["meta"].tobytes())
+            if meta.get("format") != 1:
+                raise ValueError("unknown format")
+            model = cls.__new__(cls)
+            model.embedder = embedder
+            model.articles = [ArticleSpec(**a) for a in meta["articles"]]
+            model.vectorizer = _vectorizer()
+            model.vectorizer.vocabulary_ = meta["vocabulary"]
+            model.vectorizer.idf_ = arrays["idf"]
+            classes = np.array(meta["classes"])
+            model.classifiers = []
+            for n in range(2):
+                if f"coef{n}" not in arrays:
+                    break
+                classifier = _classifier()
+                classifier.classes_ = classes
+                classifier.coef_ = arrays[f"coef{n}"]
+                classifier.intercept_ = arrays[f"intercept{n}"]
+                classifier.n_features_in_ = classifier.coef_.shape[1]
+                model.classifiers.append(classifier)
+            model.temperature = float(meta["temperature"])
+            model.knn_weight = float(meta["knn_weight"])
+            model.intents = list(meta["intents"])
+            taught = _get_views(arrays, "taught")
+            assert taught is not None
+            model._taught = taught
+            model._taught_labels = np.array(arrays["taught_labels"].tolist(), dtype=object)
+            model._documents = _get_views(arrays, "documents")
+            model._background = _get_views(arrays, "background")
+            found = meta["open_set"]
+            model.open_set = None if found is None else OpenSet(**found)
+        except (ValueError, KeyError, TypeError, OSError, AssertionError) as exc:
+            raise InvalidInput(f"not a stored assistant model: {exc}") from None
+        return model
 
     @classmethod
     def from_articles(
@@ -242,11 +516,20 @@ class Model:
         *,
         embedder: Embedder | Literal["default"] | None = "default",
         stored: Encode | None = None,
+        background: Sequence[str] | None = None,
+        calibrate: bool = True,
     ) -> Model:
         """Trained on every article's title and questions (labelled with its intent), plus
         ``extra`` labelled examples (agents' labels on solved tickets, out-of-scope samples)."""
         examples = [(q, a.intent) for a in articles for q in (a.title, *a.questions)]
-        return cls([*examples, *extra], articles, embedder=embedder, stored=stored)
+        return cls(
+            [*examples, *extra],
+            articles,
+            embedder=embedder,
+            stored=stored,
+            background=background,
+            calibrate=calibrate,
+        )
 
     def views(self, texts: Sequence[str], *, remember: bool = False) -> Views:
         """The texts as the model sees them. ``remember``: keep their embeddings in the
@@ -265,10 +548,50 @@ class Model:
             return np.zeros(0)
         return self.views(others, remember=True).cosine(self.views([text])).ravel()
 
+    def _near(self, views: Views, rows: Views | None) -> Any:
+        """Cosines of the query with ``rows``, averaged over both views like ``search``. With
+        many rows the n-gram cosine against all of them would cost tens of milliseconds
+        (short n-grams are shared by nearly every text), so it is computed for the
+        ``NEIGHBOURS`` rows nearest by sentence embedding only; the others get -1."""
+        if rows is None:
+            return np.zeros(0)
+        if rows.meaning is None or views.meaning is None or rows.meaning.shape[0] <= NEIGHBOURS:
+            return rows.cosine(views).ravel()
+        meaning = rows.meaning @ views.meaning[0]
+        top = np.argpartition(meaning, -NEIGHBOURS)[-NEIGHBOURS:]
+        out = np.full(meaning.shape[0], -1.0)
+        ngrams = (rows.ngrams[top] @ views.ngrams.T).toarray().ravel()
+        out[top] = (ngrams + meaning[top]) / 2
+        return out
+
+    def _near_taught(self, views: Views) -> Any:
+        """Cosines of the query with every example, then every article document."""
+        return np.concatenate([self._near(views, self._taught), self._near(views, self._documents)])
+
+    def nearest(self, views: Views) -> Any:
+        """The best cosine of the query with each intent's examples and articles (the
+        nearest-neighbour view), in the order of ``intents``; -1 for an intent with none."""
+        near = self._near_taught(views)
+        index = self._taught_index()
+        known = index >= 0
+        best = np.full(len(self.intents), -1.0)
+        np.maximum.at(best, index[known], near[known])
+        return best
+
+    def _taught_index(self) -> Any:
+        found = getattr(self, "_index", None)
+        if found is None:
+            position = {intent: i for i, intent in enumerate(self.intents)}
+            found = np.array([position.get(str(x), -1) for x in self._taught_labels])
+            self._index = found
+        return found
+
     def classify(self, text: str, views: Views | None = None) -> list[Candidate]:
-        probabilities = _softmax(
-            _scores(self.classifiers, views or self.views([text]))[0] / self.temperature
-        )
+        views = views or self.views([text])
+        scores = _scores(self.classifiers, views)[0] / self.temperature
+        if self.knn_weight:
+            scores = scores + self.knn_weight * self.nearest(views)
+        probabilities = _softmax(scores)
         order = np.argsort(probabilities)[::-1]
         return [Candidate(self.intents[i], float(probabilities[i])) for i in order]
 
@@ -303,9 +626,15 @@ class Model:
         if ASKS_FOR_HUMAN.search(normalized):
             rest = ASKS_FOR_HUMAN.sub(" ", normalized)
             return (self.classify(rest) if _says_something(rest) else []), "asked_for_human"
-        candidates = self.classify(text)
+        views = self.views([text])
+        candidates = self.classify(text, views)
         top = candidates[0]
         second = candidates[1].probability if len(candidates) > 1 else 0.0
+        ruled = always_human(normalized)
+        if ruled is not None:
+            if ruled != top.intent:
+                candidates = [Candidate(ruled, top.probability), *candidates]
+            return candidates, "always_human"
         if top.intent in ALWAYS_HUMAN:
             return candidates, "always_human"
         if top.intent == REFUND and thresholds.is_large_refund(text):
@@ -314,7 +643,25 @@ class Model:
             return candidates, "out_of_scope"
         if top.probability < thresholds.threshold or top.probability - second < thresholds.margin:
             return candidates, "low_confidence"
+        if self.open_set is not None and not self.open_set.admits(
+            self.signals(views, top.intent, top.probability)
+        ):
+            return candidates, "out_of_scope"
         return candidates, None
+
+    def best_signals(self, text: str) -> tuple[Signals, str]:
+        views = self.views([text])
+        top = self.classify(text, views)[0]
+        return self.signals(views, top.intent, top.probability), top.intent
+
+    def signals(self, views: Views, intent: str, probability: float) -> Signals:
+        """How close the query is to what the organization taught under ``intent`` (the best
+        cosine with its examples and articles) and to the background corpus."""
+        mine = self._near_taught(views)[self._taught_labels == intent]
+        taught = float(mine.max()) if mine.size else 0.0
+        near = self._near(views, self._background)
+        background = float(near.max()) if near.size else 0.0
+        return Signals(probability, taught, background)
 
     def respond(self, text: str, locale: str, thresholds: Thresholds = Thresholds()) -> Reply:
         candidates, reason = self.judge(text, thresholds)
@@ -329,6 +676,64 @@ class Model:
         if reason is not None:
             return Reply("handoff", reason, top.intent, top.probability, margin, None, candidates)
         return Reply("answer", None, top.intent, top.probability, margin, article, candidates)
+
+
+class _Known:
+    """An encoder that answers from vectors already computed, and asks ``inner`` for the rest."""
+
+    def __init__(self, inner: Embedder, texts: Sequence[str], vectors: Vectors) -> None:
+        self.inner = inner
+        self.name = inner.name
+        self.dimension = inner.dimension
+        self._rows = {text: i for i, text in enumerate(texts)}
+        self._vectors = vectors
+
+    def encode(self, texts: Sequence[str], *, remember: bool = False) -> Vectors:
+        out = np.zeros((len(texts), self.dimension), dtype=np.float32)
+        missing = [i for i, t in enumerate(texts) if t not in self._rows]
+        for i, text in enumerate(texts):
+            if text in self._rows:
+                out[i] = self._vectors[self._rows[text]]
+        if missing:
+            out[missing] = self.inner.encode([texts[i] for i in missing], remember=remember)
+        return out
+
+
+def _vectorizer() -> TfidfVectorizer:
+    return TfidfVectorizer(
+        analyzer="char_wb",
+        ngram_range=(1, 4),
+        sublinear_tf=True,
+        preprocessor=normalize,
+        max_features=MAX_FEATURES,
+        dtype=np.float32,
+    )
+
+
+def _put_views(arrays: dict[str, Any], name: str, views: Views | None) -> None:
+    if views is None:
+        return
+    ngrams = views.ngrams.tocsr()
+    arrays[f"{name}.data"] = ngrams.data.astype(np.float32)
+    arrays[f"{name}.indices"] = ngrams.indices
+    arrays[f"{name}.indptr"] = ngrams.indptr
+    arrays[f"{name}.shape"] = np.array(ngrams.shape)
+    if views.meaning is not None:
+        # float16 on disk: half the bytes, and cosines change in the fourth decimal.
+        arrays[f"{name}.meaning"] = views.meaning.astype(np.float16)
+
+
+def _get_views(arrays: Any, name: str) -> Views | None:
+    from scipy.sparse import csr_matrix
+
+    if f"{name}.data" not in arrays:
+        return None
+    ngrams = csr_matrix(
+        (arrays[f"{name}.data"], arrays[f"{name}.indices"], arrays[f"{name}.indptr"]),
+        shape=tuple(arrays[f"{name}.shape"]),
+    )
+    meaning = arrays[f"{name}.meaning"].astype(np.float32) if f"{name}.meaning" in arrays else None
+    return Views(ngrams, meaning)
 
 
 def _classifier() -> LogisticRegression:

@@ -109,23 +109,80 @@ def _labelled(path: Path) -> list[tuple[str, str]]:
     return rows
 
 
+def _protocol(split: str, ks: str, splits: int, embeddings: bool, kb_too: bool) -> None:
+    from threadpoolctl import threadpool_limits  # type: ignore[import-untyped]
+
+    from proofdesk.assistant import protocol
+    from proofdesk.assistant.embedding import default_embedder
+    from proofdesk.assistant.kb import read_path
+
+    root = Path(__file__).resolve().parents[3] / "data"
+    if not (root / "assistant" / "open" / "queries.csv").exists():
+        raise fail("the protocol runs from a source checkout (data/assistant/open)")
+    try:
+        chosen_ks = [int(k) for k in ks.split(",") if k.strip()]
+    except ValueError:
+        raise fail("--ks is a comma-separated list of numbers, e.g. 4,8,12,24") from None
+    if not chosen_ks or min(chosen_ks) < 2:
+        raise fail("--ks: at least 2 examples per intent")
+    articles = read_path(root / "kb") if kb_too else []
+    queries = [
+        (text, label)
+        for text, label, part in protocol.read_labelled(root / "assistant" / "open" / "queries.csv")
+        if split == "all" or part == split
+    ]
+    with threadpool_limits(1):
+        results = protocol.run(
+            protocol.pool(root / "assistant", read_path(root / "kb")),
+            queries,
+            articles,
+            default_embedder() if embeddings else None,
+            ks=chosen_ks,
+            splits=splits,
+            progress=lambda line: out.print(line, style="dim", highlight=False),
+        )
+    table = Table(
+        *protocol.HEADERS, title=f"protocol: {len(queries)} {split} queries, {splits} splits"
+    )
+    for scores in results:
+        table.add_row(*scores.row())
+    out.print(table)
+
+
 @assistant_app.command("evaluate")
 @handles_errors
 def evaluate(
-    train: Annotated[Path, typer.Option(help="CSV text,label to train on.")],
-    test: Annotated[Path, typer.Option(help="CSV text,label to test on (held out).")],
+    train: Annotated[Path | None, typer.Option(help="CSV text,label to train on.")] = None,
+    test: Annotated[Path | None, typer.Option(help="CSV text,label to test on (held out).")] = None,
     threshold: Annotated[float, typer.Option(min=0, max=1)] = 0.45,
     margin: Annotated[float, typer.Option(min=0, max=1)] = 0.15,
     embeddings: Annotated[
         bool, typer.Option(help="Use the sentence encoder beside n-grams (the default).")
     ] = True,
+    protocol: Annotated[
+        bool, typer.Option(help="Run the open-world protocol (docs/assistant.md) instead.")
+    ] = False,
+    split: Annotated[str, typer.Option(help="Protocol queries: tune, heldout or all.")] = "tune",
+    ks: Annotated[str, typer.Option(help="Protocol: examples per intent.")] = "4,8,12,24",
+    splits: Annotated[int, typer.Option(min=1, max=50, help="Protocol: random splits.")] = 5,
+    kb: Annotated[
+        bool, typer.Option(help="Protocol: train with the starter knowledge base too.")
+    ] = True,
 ) -> None:
     """Train on one labelled file, test on another: accuracy, macro-F1, hand-off rate,
     accuracy of what was answered at the threshold, coverage, out-of-scope hand-offs,
-    latency. The label ``out_of_scope`` marks what the assistant should not answer."""
+    latency. The label ``out_of_scope`` marks what the assistant should not answer. With
+    ``--protocol``: k examples per intent, several random splits, the open query set."""
     from proofdesk.assistant.understanding import Thresholds
     from proofdesk.assistant.understanding import evaluate as run
 
+    if protocol:
+        if split not in ("tune", "heldout", "all"):
+            raise fail("--split is tune, heldout or all")
+        _protocol(split, ks, splits, embeddings, kb)
+        return
+    if train is None or test is None:
+        raise fail("--train and --test (or --protocol)")
     result = run(
         _labelled(train),
         _labelled(test),

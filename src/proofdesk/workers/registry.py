@@ -12,6 +12,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import TypeVar
 
+from proofdesk.assistant.conversation import Models
 from proofdesk.chain.anchoring import Anchorer
 from proofdesk.chain.base import Chain
 from proofdesk.errors import InvalidInput
@@ -21,6 +22,7 @@ from proofdesk.settings import Settings
 from proofdesk.store.db import Database
 from proofdesk.verify.note import Signer
 from proofdesk.workers.anchoring import AnchorLoop
+from proofdesk.workers.assistant import ModelRebuilder
 from proofdesk.workers.automation import Automator
 from proofdesk.workers.base import PeriodicWorker
 from proofdesk.workers.checkpoints import CheckpointLoop
@@ -94,6 +96,11 @@ FACTORIES: dict[str, Callable[[Parts], PeriodicWorker]] = {
     "monitor": lambda p: MonitorLoop(
         p.db, p.settings.monitor_poll_seconds, p.settings.witness_timeout_seconds
     ),
+    "assistant": lambda p: ModelRebuilder(
+        p.db,
+        Models.from_settings(p.settings, background=p.settings.assistant_rebuild_seconds > 0),
+        p.settings.assistant_rebuild_seconds,
+    ),
 }
 NAMES = tuple(FACTORIES)
 
@@ -141,11 +148,17 @@ class Workers:
     def inbox(self) -> InboxWorker:
         return self._get("inbox", InboxWorker)
 
+    @property
     def webhooks(self) -> WebhookWorker:
         return self._get("webhooks", WebhookWorker)
 
+    @property
     def witnessing(self) -> WitnessLoop:
         return self._get("witnessing", WitnessLoop)
+
+    @property
+    def assistant(self) -> ModelRebuilder:
+        return self._get("assistant", ModelRebuilder)
 
     def _get(self, name: str, kind: type[W]) -> W:
         worker = self.by_name[name]

@@ -7,12 +7,18 @@ from fastapi import APIRouter
 
 from proofdesk.api.deps import ServicesDep
 from proofdesk.api.schemas.networks import NetworkOut, NetworksOut
+from proofdesk.app.limits import Kind, per_address
 from proofdesk.domain.networks import NETWORKS, Family
 
 router = APIRouter(tags=["chain"])
 
 
-@router.get("/networks", response_model=NetworksOut, summary="Networks tickets may name")
+@router.get(
+    "/networks",
+    response_model=NetworksOut,
+    summary="Networks tickets may name",
+    dependencies=[per_address(Kind.PUBLIC)],
+)
 def networks(services: ServicesDep) -> NetworksOut:
     configured = services.settings.network_endpoints
     return NetworksOut(

@@ -50,6 +50,7 @@ from proofdesk.store.models.sla import Macro, SlaPolicy, TicketSla
 from proofdesk.store.models.assistant import (
     AssistantExample,
     AssistantTurn,
+    AssistantModel,
     AssistantVector,
     KbArticle,
     KbRevision,
@@ -82,6 +83,7 @@ __all__ = [
     "Anchor",
     "ApiToken",
     "AssistantExample",
+    "AssistantModel",
     "AssistantTurn",
     "AssistantVector",
     "Attachment",

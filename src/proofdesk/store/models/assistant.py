@@ -110,3 +110,17 @@ class AssistantVector(Base):
     #: float32 little-endian, the model's dimension long.
     vector: Mapped[bytes] = mapped_column(LargeBinary)
     created_at: Mapped[datetime] = mapped_column(TZ)
+
+
+class AssistantModel(Base):
+    """An organization's built model (``Model.to_bytes``: numpy arrays and JSON, no pickle),
+    with the stamp of the knowledge base and examples it was built from: a starting process
+    loads it instead of training, and the rebuild worker replaces it when the stamp moves."""
+
+    __tablename__ = "assistant_models"
+    organization_id: Mapped[str] = mapped_column(ForeignKey("organizations.id"), primary_key=True)
+    #: The sentence encoder's name ("none" for n-grams only): another encoder's model is not used.
+    encoder: Mapped[str] = mapped_column(String(64), primary_key=True)
+    stamp: Mapped[str] = mapped_column(String(400))
+    blob: Mapped[bytes] = mapped_column(LargeBinary)
+    built_at: Mapped[datetime] = mapped_column(TZ)

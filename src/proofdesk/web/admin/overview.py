@@ -360,7 +360,14 @@ def article(request: Request, slug: str) -> Response:
     if not found:
         raise NotFound("no such article")
     return render(
-        request, visitor, "admin_kb.html", slug=slug, versions=found, error=None, status=200
+        request,
+        visitor,
+        "admin_kb.html",
+        slug=slug,
+        versions=found,
+        error=None,
+        status=200,
+        estimate=services_of(request).assistant.estimate(visitor.actor.organization_id),
     )
 
 
@@ -405,6 +412,7 @@ def save_article(
             slug=slug,
             versions={**existing, locale: spec},
             error=error_text(exc, locale_of(request, visitor)),
+            estimate=services_of(request).assistant.estimate(org_id),
         )
     return RedirectResponse(f"/admin/kb/{slug}", 303)
 
