@@ -184,6 +184,7 @@ FORMS: dict[str, Literal["public", "session"]] = {
     "/admin/kb/{slug}/{locale}": SESSION,
     "/admin/sla/{policy_id}": SESSION,
     "/admin/sla/{policy_id}/delete": SESSION,
+    "/agent/customers/{user_id}/notes": SESSION,
     "/admin/webhooks": SESSION,
     "/admin/webhooks/{endpoint_id}/enabled": SESSION,
     "/admin/webhooks/{endpoint_id}/rotate": SESSION,
