@@ -130,8 +130,10 @@ def test_texts_recorded_in_both_languages_keep_their_words() -> None:
 
 
 def test_the_assistant_says_what_the_chain_says_in_the_same_words() -> None:
-    report = TxReport("0x" + "ab" * 32, 31337, "confirmed", 12, 6, "0x" + "11" * 20, None, "1.5")
-    tokens = TxReport("0x" + "ab" * 32, 1, "confirming", 2, 6, token_transfers=3, value="2")
+    report = TxReport("0x" + "ab" * 32, "EVM", "confirmed", 12, 6, "0x" + "11" * 20, None, "1.5")
+    tokens = TxReport(
+        "0x" + "ab" * 32, "Ethereum", "confirming", 2, 6, token_transfers=3, value="2"
+    )
     assert describe(report, "zh-CN") == (
         "交易 0xababab…ababab 已成功并确认（12 个确认）。从 0x111111…111111 转至 —，金额 1.5（原生币）。"
     )

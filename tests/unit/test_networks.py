@@ -124,3 +124,14 @@ def test_the_assistant_recognises_addresses_by_the_same_rules() -> None:
     assert not broken.valid and "checksum" in (broken.problem or "")
     bech = extract("to bc1p0xlxvlhemja6c4dqv22uapctqupfhlxm9h8z3k2e72q4k9hcz7vqh2y7hd please")
     assert bech[0].kind == "btc_address" and not bech[0].valid
+
+
+def test_every_network_a_customer_names_is_found_in_the_registry() -> None:
+    from proofdesk.domain.entities import NETWORKS as MENTIONS
+
+    found = {name: networks.by_mention(name) for name in set(MENTIONS.values())}
+    unknown = {name for name, net in found.items() if net is None}
+    assert unknown == {"BEP2", "Lightning"}  # networks we have no look-up for
+    assert found["TRC20"] is networks.network("tron")
+    assert found["BEP20"] is networks.network("bsc")
+    assert found["Arbitrum"] is networks.network("arbitrum")

@@ -273,7 +273,10 @@ def take_turn(
     conversation_id: str | None = None,
     locale: str | None = None,
     chain: Chain | None = None,
+    settings: Settings | None = None,
 ) -> TurnResult:
+    """One turn; transactions in ``message`` are looked up on ``chain`` and, with ``settings``,
+    on the other networks that have an endpoint."""
     if not actor.is_customer:
         raise Forbidden("the assistant talks with customers", code="not_a_customer")
     if not isinstance(message, str) or not message.strip() or len(message) > MAX_TEXT:
@@ -285,7 +288,7 @@ def take_turn(
             raise InvalidInput("conversation_id is a UUID", field="conversation_id") from None
     cleaned = redact(message.strip())
     entities = extract(cleaned.text)
-    transactions = answer_transactions(cleaned.text, chain) if chain is not None else []
+    transactions = answer_transactions(cleaned.text, chain, settings)
     with db.reader() as session:
         customer = session.get(User, actor.user_id)
         if customer is None:

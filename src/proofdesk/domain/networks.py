@@ -96,6 +96,18 @@ def network(key: str) -> Network:
     return found
 
 
+def by_mention(name: str) -> Network | None:
+    """The network a customer's word for it names (``domain.entities``' canonical names: a key,
+    a name or a token standard such as ``TRC20``), or None (``Lightning``, ``BEP2``)."""
+    wanted = name.strip().lower()
+    for net in NETWORKS:
+        if wanted in (net.key, net.name.lower(), (net.token_standard or "").lower()):
+            return net
+        if wanted == net.name.split()[0].lower():  # "Arbitrum" for "Arbitrum One"
+            return net
+    return None
+
+
 def by_chain_id(chain_id: int) -> Network | None:
     return _BY_CHAIN_ID.get(chain_id)
 

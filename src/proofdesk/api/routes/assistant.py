@@ -98,6 +98,7 @@ def message(
         conversation_id=body.conversation_id,
         locale=body.locale,
         chain=services.chain_or_none(),
+        settings=services.settings,
     )
     return _out(result)
 
