@@ -96,6 +96,11 @@ class Settings(BaseSettings):
     assistant_account_rate_per_minute: int = Field(
         default=30, ge=1, description="The same, per signed-in account."
     )
+    tiles_rate_per_minute: int = Field(
+        default=12_000,
+        ge=1,
+        description="C2SP tiles of the log (a monitor catching up reads thousands), per address.",
+    )
     trusted_proxies: tuple[str, ...] = Field(
         default=(),
         description="Addresses or networks (10.0.0.0/8) of the proxies in front of the desk: "

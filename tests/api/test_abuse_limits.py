@@ -49,7 +49,7 @@ PUBLIC: dict[tuple[str, str], tuple[str, dict[str, Any] | None, str]] = {
     ("GET", "/log/proof/consistency"): ("/log/proof/consistency?first=1&second=1", None, "public"),
     ("GET", "/log/entries"): ("/log/entries?start=0&end=1", None, "public"),
     ("GET", "/log/anchors"): ("/log/anchors", None, "public"),
-    ("GET", "/log/tile/{path}"): ("/log/tile/0/000", None, "public"),
+    ("GET", "/log/tile/{path}"): ("/log/tile/0/000", None, "tiles"),
     ("GET", "/witness/key"): ("/witness/key", None, "public"),
     ("POST", "/witness/add-checkpoint"): ("/witness/add-checkpoint", None, "public"),
     ("GET", "/chain"): ("/chain", None, "public"),
@@ -87,6 +87,7 @@ def allowed(settings: Settings, window: str) -> int:
         "login": settings.login_rate_per_minute * 10,
         "public": settings.public_rate_per_minute,
         "webhook": settings.webhook_rate_per_minute,
+        "tiles": settings.tiles_rate_per_minute,
     }[window]
 
 
@@ -97,6 +98,7 @@ def limited(settings: Settings) -> Settings:
             "login_rate_per_minute": 1,
             "public_rate_per_minute": LIMIT,
             "webhook_rate_per_minute": LIMIT,
+            "tiles_rate_per_minute": LIMIT,
             "assistant_rate_per_minute": LIMIT,
             "assistant_account_rate_per_minute": LIMIT,
             "trusted_proxies": (PROXY,),
@@ -184,6 +186,16 @@ def test_each_public_page_is_limited_per_address(
         assert answer.status_code != 429, answer.text[:300]
     assert_limited(send(app_client, method, url, form, "198.51.100.1", form=True, n=count))
     assert send(app_client, method, url, form, "198.51.100.2", form=True).status_code != 429
+
+
+def test_tiles_have_a_window_of_their_own(app_client: TestClient) -> None:
+    """A monitor catching up on tiles does not use up its address's window for proofs and
+    checkpoints, nor the other way round."""
+    address = "198.51.100.3"
+    for _ in range(LIMIT):
+        assert send(app_client, "GET", f"{API}/log/checkpoint", None, address).status_code == 200
+    assert_limited(send(app_client, "GET", f"{API}/log/checkpoint", None, address))
+    assert send(app_client, "GET", f"{API}/log/tile/0/000.p/1", None, address).status_code != 429
 
 
 def test_forwarded_for_counts_only_from_a_trusted_proxy(limited: Settings, db: Database) -> None:

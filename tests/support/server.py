@@ -52,8 +52,10 @@ def environment(where: Deployment) -> dict[str, str]:
             "PROOFDESK_ENV_FILE": str(where.data / "none.env"),
             "PROOFDESK_LOG_LEVEL": "warning",
             "PROOFDESK_CHECKPOINT_INTERVAL_SECONDS": "0.2",
-            # Tests read whole logs tile by tile, far faster than a stranger may.
+            # Tests read whole logs tile by tile and poll checkpoints every 0.2 s, far faster
+            # than a stranger may.
             "PROOFDESK_PUBLIC_RATE_PER_MINUTE": "1000000",
+            "PROOFDESK_TILES_RATE_PER_MINUTE": "1000000",
         }
         | where.env
     )

@@ -32,8 +32,12 @@ from proofdesk.ledger.witnessing import cosigned_note
 from proofdesk.store.models import LedgerLeaf, SignedCheckpoint
 from proofdesk.verify.merkle import ProofError
 
-# Public, so limited per address (``app.limits``): proofs and entries cost reads.
-router = APIRouter(prefix="/log", tags=["log"], dependencies=[per_address(Kind.PUBLIC)])
+router = APIRouter(prefix="/log", tags=["log"])
+# Public, so limited per address (``app.limits``): proofs and entries cost reads. Tiles have a
+# window of their own: a monitor or witness catching up reads thousands of them, each one a
+# bounded read that a cache in front can serve.
+PUBLIC = [per_address(Kind.PUBLIC)]
+TILES = [per_address(Kind.TILES)]
 
 MAX_ENTRIES = 1000
 NOTE: dict[int | str, dict[str, Any]] = {
@@ -58,6 +62,7 @@ def _bad_range(exc: Exception) -> InvalidInput:
 
 @router.get(
     "/checkpoint",
+    dependencies=PUBLIC,
     response_class=PlainTextResponse,
     responses=NOTE,
     summary="The latest signed checkpoint (C2SP tlog-checkpoint in a signed note)",
@@ -74,6 +79,7 @@ def latest_checkpoint(services: ServicesDep) -> PlainTextResponse:
 
 @router.get(
     "/checkpoints/{size}",
+    dependencies=PUBLIC,
     response_class=PlainTextResponse,
     responses=NOTE,
     summary="The signed checkpoint of one tree size, if the log signed one",
@@ -90,6 +96,7 @@ def checkpoint_of_size(
 
 @router.get(
     "/key",
+    dependencies=PUBLIC,
     response_class=PlainTextResponse,
     responses=NOTE,
     summary="The log's verifier key (signed-note vkey format)",
@@ -98,7 +105,12 @@ def verifier_key(services: ServicesDep) -> PlainTextResponse:
     return PlainTextResponse(services.signer.verifier.encode() + "\n")
 
 
-@router.get("/proof/inclusion", response_model=InclusionProofOut, summary="Inclusion proof")
+@router.get(
+    "/proof/inclusion",
+    response_model=InclusionProofOut,
+    summary="Inclusion proof",
+    dependencies=PUBLIC,
+)
 def inclusion(index: Size, size: Size, services: ServicesDep) -> InclusionProofOut:
     with services.db.reader() as session:
         t = tree(session)
@@ -114,7 +126,12 @@ def inclusion(index: Size, size: Size, services: ServicesDep) -> InclusionProofO
     )
 
 
-@router.get("/proof/consistency", response_model=ConsistencyProofOut, summary="Consistency proof")
+@router.get(
+    "/proof/consistency",
+    response_model=ConsistencyProofOut,
+    summary="Consistency proof",
+    dependencies=PUBLIC,
+)
 def consistency(first: Size, second: Size, services: ServicesDep) -> ConsistencyProofOut:
     with services.db.reader() as session:
         t = tree(session)
@@ -125,7 +142,12 @@ def consistency(first: Size, second: Size, services: ServicesDep) -> Consistency
     return ConsistencyProofOut(first=first, second=second, hashes=[h.hex() for h in proof])
 
 
-@router.get("/entries", response_model=LogEntriesOut, summary="Leaf records [start, end)")
+@router.get(
+    "/entries",
+    response_model=LogEntriesOut,
+    summary="Leaf records [start, end)",
+    dependencies=PUBLIC,
+)
 def entries(start: Size, end: Size, services: ServicesDep) -> LogEntriesOut:
     with services.db.reader() as session:
         size = log_size(session)
@@ -144,6 +166,7 @@ def entries(start: Size, end: Size, services: ServicesDep) -> LogEntriesOut:
 
 @router.get(
     "/tile/{path:path}",
+    dependencies=TILES,
     response_class=Response,
     responses=TILE,
     summary="A C2SP tlog-tiles tile (<L>/<N>[.p/<W>]) or entry bundle (entries/<N>[.p/<W>])",
