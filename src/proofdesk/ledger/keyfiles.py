@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 import stat
+import tempfile
 from collections.abc import Callable
 from pathlib import Path
 
@@ -23,14 +24,27 @@ def read_private(path: Path, setting: str) -> str:
 
 
 def read_or_create_private(path: Path, setting: str, make: Callable[[], str]) -> str:
-    """The text of the secret file at ``path``, writing ``make()`` there first (mode 0600,
-    exclusively, so two processes starting together agree) if it does not exist."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    try:
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    except FileExistsError:
+    """The text of the secret file at ``path``, writing ``make()`` there first (mode 0600) if it
+    does not exist. The text is written in full to a file of its own and then linked into place,
+    which fails if ``path`` exists: two processes starting together agree on one key, and
+    neither ever reads a file the other has only begun to write."""
+    if path.exists():
         return read_private(path, setting)
     text = make()
-    with os.fdopen(fd, "w", encoding="ascii") as handle:
-        handle.write(text)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
+    except OSError as exc:
+        raise ConfigError(f"cannot write {path}: {exc}", key=setting) from None
+    try:
+        with os.fdopen(fd, "w", encoding="ascii") as handle:
+            handle.write(text)
+        try:
+            os.link(tmp, path)
+        except FileExistsError:
+            return read_private(path, setting)
+    except OSError as exc:
+        raise ConfigError(f"cannot write {path}: {exc}", key=setting) from None
+    finally:
+        os.unlink(tmp)
     return text
