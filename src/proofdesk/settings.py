@@ -128,6 +128,12 @@ class Settings(BaseSettings):
         description="Sign a checkpoint this often when there are new leaves; 0: never in the background.",
     )
     demo_password: SecretStr = SecretStr("demo-password")
+    import_token: SecretStr | None = Field(
+        default=None,
+        description="The source desk's API token for `proofdesk import SYSTEM https://…` "
+        "(Zendesk: an agent's API token with --user, or an OAuth token; Freshdesk: the API key; "
+        "Zammad: an access token).",
+    )
     widget_origins: tuple[str, ...] = Field(
         default=(),
         description="Sites that may embed the chat widget (e.g. https://shop.example); empty: "

@@ -14,12 +14,13 @@ shows them.
 from __future__ import annotations
 
 import json
-import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from typing import Any
+
+from tests.support.loopback import http_on_loopback
 
 USDT_TRON = "TR7NHqjeKQxGTCi8q8ZY4pL8otSzgjLj6t"
 
@@ -173,13 +174,6 @@ def _handler(api: TronApi | EsploraApi) -> type[BaseHTTPRequestHandler]:
 @contextmanager
 def serving(api: TronApi | EsploraApi) -> Iterator[str]:
     """Serve ``api`` on a free loopback port; yields (and sets ``api.url`` to) its base URL."""
-    server = ThreadingHTTPServer(("127.0.0.1", 0), _handler(api))
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    api.url = f"http://127.0.0.1:{server.server_address[1]}"
-    try:
+    with http_on_loopback(_handler(api)) as server:
+        api.url = server.url  # type: ignore[attr-defined]
         yield api.url
-    finally:
-        server.shutdown()
-        server.server_close()
-        thread.join()

@@ -27,6 +27,7 @@ from proofdesk.store.db import Database
 from proofdesk.webhooks.keys import signing_key
 from proofdesk.webhooks.sender import Sender
 from proofdesk.workers.webhooks import WebhookWorker
+from tests.support.loopback import http_on_loopback
 from tests.support.tenants import Tenant, actor_of
 
 HANG = "hang"
@@ -109,16 +110,9 @@ def _handler(receiver: Receiver) -> type[http.server.BaseHTTPRequestHandler]:
 def receiver_on_loopback() -> Iterator[Receiver]:
     """A receiver listening on 127.0.0.1 (an ephemeral port) until the block ends."""
     receiver = Receiver()
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _handler(receiver))
-    server.daemon_threads = True
-    receiver.url = f"http://127.0.0.1:{server.server_address[1]}"
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
+    with http_on_loopback(_handler(receiver)) as server:
+        receiver.url = server.url  # type: ignore[attr-defined]
         yield receiver
-    finally:
-        server.shutdown()
-        server.server_close()
 
 
 def verify_standard(secret: str, got: Received) -> Any:

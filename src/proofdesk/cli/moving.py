@@ -12,6 +12,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 from proofdesk.cli.common import app, handles_errors, org_id, out, settings
+from proofdesk.errors import InvalidInput
 
 
 class Source(StrEnum):
@@ -25,18 +26,54 @@ class Source(StrEnum):
 @handles_errors
 def import_(
     system: Annotated[Source, typer.Argument(help="The help desk the history comes from.")],
-    source: Annotated[Path, typer.Argument(help="The export file.")],
+    source: Annotated[
+        str,
+        typer.Argument(
+            help="The export file, or the desk's address (https://acme.zendesk.com) to read "
+            "its REST API with the token in PROOFDESK_IMPORT_TOKEN."
+        ),
+    ],
     org: Annotated[str, typer.Option(help="Organization slug.")],
+    since: Annotated[
+        str | None,
+        typer.Option(help="From an API: only tickets changed at or after this RFC 3339 time."),
+    ] = None,
+    user: Annotated[
+        str | None, typer.Option(help="From Zendesk's API: the agent whose API token it is.")
+    ] = None,
 ) -> None:
-    """Import tickets, comments and people from an export file; run it again to import only
-    what is new or changed (it resumes where a stopped run left off)."""
+    """Import tickets, comments and people from an export file or a desk's API; run it again
+    to import only what is new or changed (it resumes where a stopped run left off)."""
     from proofdesk.actions.blobs import BlobStore
     from proofdesk.app.services import open_database
+    from proofdesk.canonical import parse_time
     from proofdesk.moving.fetch import Fetcher
-    from proofdesk.moving.importer import Report, check_file, import_tickets, read_file
+    from proofdesk.moving.http import SourceHttp
+    from proofdesk.moving.importer import (
+        Report,
+        check_file,
+        import_tickets,
+        read_api,
+        read_file,
+        source_http,
+    )
 
     config = settings()
-    total = check_file(system.value, source)  # a bad file stops here, before any write
+    remote = source.startswith(("http://", "https://"))
+    path = Path(source)
+    if remote:
+        if config.import_token is None:
+            raise InvalidInput(
+                "set PROOFDESK_IMPORT_TOKEN to the source's API token", code="import_token_missing"
+            )
+        http = source_http(system.value, source, config.import_token.get_secret_value(), user)
+        after = None if since is None else parse_time(since)
+        total = None
+    else:
+        if since is not None or user is not None:
+            raise InvalidInput("--since and --user are for an API", code="bad_import_option")
+        http = SourceHttp()
+        total = check_file(system.value, path)  # a bad file stops here, before any write
     db = open_database(config)
     try:
         with db.reader() as session:
@@ -45,7 +82,8 @@ def import_(
             BlobStore(config.blob_dir),
             config.attachment_max_bytes,
             config.attachment_types,
-            base_dir=source.parent,
+            base_dir=None if remote else path.parent,
+            http=http,
         )
         report = Report()
         columns = (
@@ -54,13 +92,14 @@ def import_(
             MofNCompleteColumn(),
             TimeRemainingColumn(),
         )
+        tickets = read_api(system.value, http, after) if remote else read_file(system.value, path)
         with Progress(*columns, console=out, transient=True) as progress:
             task = progress.add_task(f"importing from {system.value}", total=total)
             import_tickets(
                 db,
                 organization_id,
                 system.value,
-                read_file(system.value, source),
+                tickets,
                 fetcher,
                 report,
                 advance=lambda: progress.advance(task),

@@ -1,18 +1,21 @@
-"""Running an import: read the source, fetch attachments, write each ticket in its own
-transaction, and count what happened.
+"""Running an import: read the source (an export file, or the source desk's REST API), fetch
+attachments, write each ticket in its own savepoint, and count what happened.
 
 A file is read twice, both times streaming: first to check all of it (a bad file is refused
-before anything is written), then to import. Each ticket is one write transaction
-(``actions.imports.do_import_ticket``), so a run killed at any point leaves whole tickets and
-the map of source ids; a second run skips what the map says is unchanged, writes only what is
-new or changed, and so resumes.
+before anything is written), then to import. An API is read once: a bad page stops the run,
+after the whole tickets before it. Tickets are written ``batch`` to a transaction, each in a
+savepoint of its own (``actions.imports.do_import_ticket``), so a run killed at any point
+leaves whole tickets and the map of source ids; a second run skips what the map says is
+unchanged, writes only what is new or changed, and so resumes.
 """
 
 from __future__ import annotations
 
+import urllib.parse
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
+from datetime import datetime
 from pathlib import Path
 
 from sqlalchemy import select
@@ -22,6 +25,7 @@ from proofdesk.canonical import format_time, utc_now
 from proofdesk.domain.imported import SourceTicket
 from proofdesk.errors import Error, InvalidInput
 from proofdesk.moving.fetch import Fetcher
+from proofdesk.moving.http import SourceHttp
 from proofdesk.moving.sources import csvfile, freshdesk, zammad, zendesk
 from proofdesk.moving.sources.common import records
 from proofdesk.store.db import Database
@@ -42,6 +46,37 @@ def read_file(system: str, path: Path) -> Iterator[SourceTicket]:
     if system == "csv":
         return csvfile.tickets(path)
     raise InvalidInput(f"unknown source system {system!r}", code="unknown_source")
+
+
+def read_api(
+    system: str, http: SourceHttp, since: datetime | None = None
+) -> Iterator[SourceTicket]:
+    """The tickets changed at or after ``since`` (or all) at a source desk's REST API."""
+    if system == "zendesk":
+        start = 0 if since is None else int(since.timestamp())
+        return zendesk.tickets(zendesk.api_records(http, start))
+    if system == "freshdesk":
+        after = "1970-01-01T00:00:00Z" if since is None else format_time(since)
+        return freshdesk.tickets(freshdesk.api_records(http, after))
+    if system == "zammad":
+        return zammad.tickets(
+            zammad.api_records(http, None if since is None else format_time(since))
+        )
+    raise InvalidInput(f"{system} has no API to read: give its export file", code="unknown_source")
+
+
+def source_http(system: str, url: str, token: str, user: str | None = None) -> SourceHttp:
+    """The HTTP client of a source desk's API at ``url``, with its token's headers."""
+    parts = urllib.parse.urlsplit(url)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise InvalidInput(f"{url!r} is not an http(s) address", code="bad_source_url")
+    readers = {"zendesk": zendesk.auth, "freshdesk": freshdesk.auth, "zammad": zammad.auth}
+    if system not in readers:
+        raise InvalidInput(
+            f"{system} has no API to read: give its export file", code="unknown_source"
+        )
+    base = f"{parts.scheme}://{parts.netloc}{parts.path.rstrip('/')}"
+    return SourceHttp(base_url=base, headers=readers[system](token, user))
 
 
 @dataclass

@@ -83,6 +83,34 @@ def _document(handle: IO[bytes], path: Path, prefixes: tuple[str, ...]) -> Itera
         raise BadImportFile(f"{path.name}: not JSON ({exc})") from None
 
 
+def listed(
+    page: Any, name: str | None, where: str, *, required: bool = True
+) -> list[dict[str, Any]]:
+    """The objects of the list ``name`` in a page of a source's API (the page itself when
+    ``name`` is None); a page of another shape, a missing list (when ``required``) or an item
+    that is not an object is refused."""
+    if name is None:
+        items = page
+    elif not isinstance(page, dict):
+        raise BadImportFile(f"{where}: the page is not a JSON object")
+    else:
+        items = page.get(name)
+        if items is None and not required:
+            return []
+    if not isinstance(items, list) or not all(isinstance(i, dict) for i in items):
+        raise BadImportFile(f"{where}: {name or 'the page'!r} must be a list of objects")
+    return items
+
+
+def next_link(header: str | None) -> str | None:
+    """The ``rel="next"`` URL of an RFC 8288 ``Link`` header, if there is one."""
+    for part in (header or "").split(","):
+        url, _, params = part.partition(";")
+        if 'rel="next"' in params.replace(" ", "") and url.strip().startswith("<"):
+            return url.strip()[1:-1]
+    return None
+
+
 def field(obj: dict[str, Any], name: str, where: str) -> Any:
     if name not in obj or obj[name] is None:
         raise BadImportFile(f"{where}: {name!r} is missing")

@@ -4,10 +4,19 @@ A file holds JSON lines or a JSON array of ticket objects as ``GET /api/v2/ticke
 returns them with ``include=requester,conversations`` (the conversations may also sit in a
 ``conversations`` array beside the ticket). Lines ``{"contact": {...}}`` and
 ``{"agent": {...}}`` name people by id; the ticket's description is its first message.
+
+From the REST API (``api_records``): the agents (``GET /api/v2/agents``), then the tickets
+updated since a time, oldest change first (``GET /api/v2/tickets?updated_since=…&order_by=
+updated_at&order_type=asc&include=requester,description``), each with its conversations
+(``GET /api/v2/tickets/{id}/conversations``), every list followed through its ``Link: <…>;
+rel="next"`` header. Freshdesk lists only the last 30 days without ``updated_since`` and stops
+at page 300, so ``updated_since`` is always sent, and a run that reaches the last page starts
+again from the last ticket's change time (skipping the tickets it already read at that time).
 """
 
 from __future__ import annotations
 
+from base64 import b64encode
 from collections.abc import Iterable, Iterator
 from typing import Any
 
@@ -17,19 +26,25 @@ from proofdesk.domain.imported import (
     SourcePerson,
     SourceTicket,
 )
+from proofdesk.moving.http import SourceHttp
 from proofdesk.moving.sources.common import (
     BadImportFile,
     PeopleById,
     field,
     ident,
+    listed,
     locale_of,
     mapped,
+    next_link,
     text,
     time,
 )
 
 SYSTEM = "freshdesk"
 PREFIXES = ("item",)
+PER_PAGE = 100
+#: Freshdesk answers no page of a list beyond this one.
+LAST_PAGE = 300
 
 
 class People(PeopleById):
@@ -132,3 +147,64 @@ def ticket_of(ticket: dict[str, Any], people: People) -> SourceTicket:
         },
         notes=tuple(notes),
     )
+
+
+def _pages(
+    http: SourceHttp, path: str, params: dict[str, Any], where: str, cut: list[bool] | None = None
+) -> Iterator[list[dict[str, Any]]]:
+    """Every page of a Freshdesk list, through its ``Link`` headers, up to ``LAST_PAGE``;
+    ``cut`` (if given) is told whether a next page was left unread there."""
+    url: str | None = path
+    query: dict[str, Any] | None = {**params, "per_page": PER_PAGE}
+    for _ in range(LAST_PAGE):
+        page, answer = http.get_json(url or path, query)
+        yield listed(page, None, where)
+        url, query = next_link(answer.headers.get("Link")), None
+        if url is None:
+            return
+    if cut is not None:
+        cut.append(True)
+
+
+def api_records(http: SourceHttp, since: str = "1970-01-01T00:00:00Z") -> Iterator[dict[str, Any]]:
+    """The records of every ticket updated at or after ``since`` (RFC 3339), read from
+    Freshdesk's API: its agents first, then each ticket with its conversations."""
+    for page in _pages(http, "/api/v2/agents", {}, "agents"):
+        for agent in page:
+            yield {"agent": agent}
+    done: set[str] = set()  # the tickets read that changed at ``since``
+    while True:
+        params = {
+            "updated_since": since,
+            "order_by": "updated_at",
+            "order_type": "asc",
+            "include": "requester,description",
+        }
+        cut: list[bool] = []
+        last, at_last = since, set(done)
+        for page in _pages(http, "/api/v2/tickets", params, "tickets", cut):
+            for ticket in page:
+                tid = ident(ticket, "id", "ticket")
+                updated = time(ticket.get("updated_at"), f"ticket {tid}")
+                last, at_last = (last, at_last | {tid}) if updated == last else (updated, {tid})
+                if tid in done:
+                    continue
+                conversations = [
+                    c
+                    for p in _pages(
+                        http, f"/api/v2/tickets/{tid}/conversations", {}, f"ticket {tid}"
+                    )
+                    for c in p
+                ]
+                yield {**ticket, "conversations": conversations}
+        if not cut:
+            return
+        if last == since:  # a whole listing changed in one second: no way past it
+            raise BadImportFile(f"tickets: more than a listing of tickets changed at {since}")
+        since, done = last, at_last
+
+
+def auth(token: str, user: str | None) -> dict[str, str]:
+    """Freshdesk's API headers: the API key as the Basic user, any password (``X``)."""
+    del user
+    return {"Authorization": "Basic " + b64encode(f"{token}:X".encode()).decode()}

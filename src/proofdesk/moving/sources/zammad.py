@@ -4,6 +4,12 @@ A file holds JSON lines or a JSON array of tickets, each with an ``articles`` ar
 ticket articles API objects); lines ``{"user": {...}}`` name people by id. States and
 priorities are read by name (``expand=true`` gives ``state`` and ``priority``). HTML bodies
 become text.
+
+From the REST API (``api_records``): the users (``GET /api/v1/users?expand=true``), then the
+tickets, oldest change first (``GET /api/v1/tickets?expand=true&sort_by=updated_at&
+order_by=asc``), each with its articles (``GET /api/v1/ticket_articles/by_ticket/{id}``) and
+tags (``GET /api/v1/tags?object=Ticket&o_id={id}``). Zammad's lists are paged by
+``page``/``per_page`` and end with an empty page; tickets changed before ``since`` are skipped.
 """
 
 from __future__ import annotations
@@ -17,12 +23,14 @@ from proofdesk.domain.imported import (
     SourcePerson,
     SourceTicket,
 )
+from proofdesk.moving.http import SourceHttp
 from proofdesk.moving.sources.common import (
     BadImportFile,
     PeopleById,
     field,
     html_text,
     ident,
+    listed,
     locale_of,
     mapped,
     text,
@@ -31,6 +39,7 @@ from proofdesk.moving.sources.common import (
 
 SYSTEM = "zammad"
 PREFIXES = ("item",)
+PER_PAGE = 100
 #: Zammad's role names that mean staff.
 STAFF_ROLES = frozenset({"Agent", "Admin"})
 
@@ -120,3 +129,44 @@ def ticket_of(ticket: dict[str, Any], people: People) -> SourceTicket:
         merged_into=merged_into,
         notes=tuple(notes),
     )
+
+
+def _list(http: SourceHttp, path: str, params: dict[str, Any]) -> Iterator[dict[str, Any]]:
+    """Every object of a paged Zammad list, up to its first empty page (not its first short
+    one: a server may cap ``per_page`` below what was asked)."""
+    number = 1
+    while True:
+        page, _ = http.get_json(path, {**params, "page": number, "per_page": PER_PAGE})
+        items = listed(page, None, path)
+        if not items:
+            return
+        yield from items
+        number += 1
+
+
+def api_records(http: SourceHttp, since: str | None = None) -> Iterator[dict[str, Any]]:
+    """The records of every ticket updated at or after ``since`` (RFC 3339, or all), read
+    from Zammad's API: its users first, then each ticket with its articles and tags."""
+    for user in _list(http, "/api/v1/users", {"expand": "true"}):
+        yield {"user": user}
+    order = {"expand": "true", "sort_by": "updated_at", "order_by": "asc"}
+    for ticket in _list(http, "/api/v1/tickets", order):
+        tid = ident(ticket, "id", "ticket")
+        if since is not None and time(ticket.get("updated_at"), f"ticket {tid}") < since:
+            continue
+        articles, _ = http.get_json(f"/api/v1/ticket_articles/by_ticket/{tid}", {"expand": "true"})
+        tags, _ = http.get_json("/api/v1/tags", {"object": "Ticket", "o_id": tid})
+        names = tags.get("tags") if isinstance(tags, dict) else None
+        if not isinstance(names, list):
+            raise BadImportFile(f"ticket {tid}: its tags are not a list")
+        yield {
+            **ticket,
+            "articles": listed(articles, None, f"ticket {tid} articles"),
+            "tags": names,
+        }
+
+
+def auth(token: str, user: str | None) -> dict[str, str]:
+    """Zammad's API headers: an access token."""
+    del user
+    return {"Authorization": f"Token token={token}"}

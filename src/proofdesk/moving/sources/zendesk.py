@@ -5,10 +5,17 @@ is either a ticket object with a ``comments`` array — the shape of Zendesk's J
 ``{"ticket": {...}, "comments": [...], "users": [...]}`` as the API returns it with
 ``include=users``. A line ``{"user": {...}}`` (or a ``users`` array beside a ticket) names the
 people the tickets refer to by id; a person named nowhere is imported as a deleted user.
+
+From the REST API (``api_records``): the cursor-based incremental ticket export
+(``GET /api/v2/incremental/tickets/cursor.json?start_time=…&include=users``, then ``?cursor=``
+until ``end_of_stream``), and for each ticket its comments
+(``GET /api/v2/tickets/{id}/comments.json``, cursor pagination, ``include=users``), turned
+into the records the file reader takes.
 """
 
 from __future__ import annotations
 
+from base64 import b64encode
 from collections.abc import Iterable, Iterator
 from typing import Any
 
@@ -18,11 +25,13 @@ from proofdesk.domain.imported import (
     SourcePerson,
     SourceTicket,
 )
+from proofdesk.moving.http import SourceHttp
 from proofdesk.moving.sources.common import (
     BadImportFile,
     PeopleById,
     field,
     ident,
+    listed,
     locale_of,
     mapped,
     text,
@@ -133,3 +142,47 @@ def comment_of(comment: dict[str, Any], where: str, people: People) -> SourceCom
         created_at=time(comment.get("created_at"), here),
         attachments=attachments,
     )
+
+
+def api_records(http: SourceHttp, since: int = 0) -> Iterator[dict[str, Any]]:
+    """The records of every ticket changed at or after ``since`` (Unix seconds), read from
+    Zendesk's API page by page: its users first, then the ticket with its comments."""
+    params: dict[str, Any] = {"start_time": since, "include": "users"}
+    while True:
+        page, _ = http.get_json("/api/v2/incremental/tickets/cursor.json", params)
+        for user in listed(page, "users", "incremental export", required=False):
+            yield {"user": user}
+        for ticket in listed(page, "tickets", "incremental export"):
+            tid = ident(ticket, "id", "ticket")
+            yield from _with_comments(http, ticket, tid)
+        if page.get("end_of_stream") is True:
+            return
+        cursor = page.get("after_cursor")
+        if not isinstance(cursor, str) or not cursor:
+            raise BadImportFile(
+                "incremental export: a page without end_of_stream has no after_cursor"
+            )
+        params = {"cursor": cursor, "include": "users"}
+
+
+def _with_comments(http: SourceHttp, ticket: dict[str, Any], tid: str) -> Iterator[dict[str, Any]]:
+    comments: list[dict[str, Any]] = []
+    url: str | None = f"/api/v2/tickets/{tid}/comments.json"
+    params: dict[str, Any] | None = {"page[size]": 100, "include": "users"}
+    while url is not None:
+        page, _ = http.get_json(url, params)
+        for user in listed(page, "users", f"ticket {tid} comments", required=False):
+            yield {"user": user}
+        comments += listed(page, "comments", f"ticket {tid} comments")
+        meta, links = page.get("meta") or {}, page.get("links") or {}
+        more = isinstance(meta, dict) and meta.get("has_more") is True
+        after = links.get("next") if isinstance(links, dict) else None
+        url, params = (after, None) if more and isinstance(after, str) else (None, None)
+    yield {"ticket": ticket, "comments": comments}
+
+
+def auth(token: str, user: str | None) -> dict[str, str]:
+    """Zendesk's API headers: an API token of an agent (``user``), or an OAuth access token."""
+    if user:
+        return {"Authorization": "Basic " + b64encode(f"{user}/token:{token}".encode()).decode()}
+    return {"Authorization": f"Bearer {token}"}
