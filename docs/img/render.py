@@ -19,12 +19,13 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as scratch:
         os.environ["PROOFDESK_DATA_DIR"] = scratch
         from proofdesk.cli import main as cli
+        from proofdesk.cli import ticket
 
         for args in (["migrate"], ["demo"]):
             cli.app(args, standalone_mode=False)
-        cli.out = Console(record=True, width=130, force_terminal=True)
+        ticket.out = Console(record=True, width=130, force_terminal=True)
         cli.app(["ticket", "list", "--limit", "12"], standalone_mode=False)
-        cli.out.save_svg(str(OUT), title="proofdesk ticket list")
+        ticket.out.save_svg(str(OUT), title="proofdesk ticket list")
     sys.stdout.write(f"wrote {OUT}\n")
 
 

@@ -128,6 +128,17 @@ class Settings(BaseSettings):
         description="Sign a checkpoint this often when there are new leaves; 0: never in the background.",
     )
     demo_password: SecretStr = SecretStr("demo-password")
+    remote_url: str | None = Field(
+        default=None,
+        description="The desk `proofdesk ticket …` talks to (https://desk.example); --url wins.",
+    )
+    remote_token: SecretStr | None = Field(
+        default=None, description="The API token `proofdesk ticket …` uses on that desk."
+    )
+    remote_token_file: Path | None = Field(
+        default=None,
+        description="A file (mode 0600) holding that token, instead of remote_token.",
+    )
     import_token: SecretStr | None = Field(
         default=None,
         description="The source desk's API token for `proofdesk import SYSTEM https://…` "

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import sys
 from typing import Annotated, Any
 
@@ -18,6 +17,7 @@ from proofdesk.cli import (  # noqa: F401 - they register their commands
     monitor,
     moving,
     rules,
+    ticket,
     witness,
     worker,
 )
@@ -27,11 +27,9 @@ from proofdesk.errors import Error, NotFound
 from proofdesk.settings import load_settings
 
 user_app = typer.Typer(help="Manage users.", no_args_is_help=True)
-ticket_app = typer.Typer(help="Read tickets.", no_args_is_help=True)
 org_app = typer.Typer(help="Manage organizations (tenants).", no_args_is_help=True)
 token_app = typer.Typer(help="Manage API tokens.", no_args_is_help=True)
 app.add_typer(user_app, name="user")
-app.add_typer(ticket_app, name="ticket")
 app.add_typer(org_app, name="org")
 app.add_typer(token_app, name="token")
 
@@ -264,92 +262,6 @@ def token_create(
             scopes = scopes - {Scope.ADMIN}
         _, token = do_issue_api_token(session, user, name, scopes)
     out.print(token, highlight=False, soft_wrap=True)
-
-
-@ticket_app.command("list")
-@handles_errors
-def ticket_list(
-    org: Annotated[str, typer.Option(help="Organization slug.")] = "demo",
-    status: Annotated[list[str] | None, typer.Option(help="Only these statuses.")] = None,
-    limit: Annotated[int, typer.Option(min=1, max=10_000)] = 30,
-    as_json: Annotated[bool, typer.Option("--json", help="JSON lines.")] = False,
-) -> None:
-    """List the most recently updated tickets."""
-    from proofdesk.app.services import open_database
-    from proofdesk.domain.tickets import Status
-    from proofdesk.store.models import Ticket
-
-    valid = {s.value for s in Status}
-    bad = [s for s in status or [] if s not in valid]
-    if bad:
-        raise fail(f"unknown status {bad[0]!r}; statuses are {', '.join(sorted(valid))}")
-    db = open_database(settings())
-    with db.reader() as session:
-        query = select(Ticket).where(Ticket.organization_id == org_id(session, org))
-        if status:
-            query = query.where(Ticket.status.in_(status))
-        rows = session.scalars(query.order_by(Ticket.updated_at.desc()).limit(limit)).all()
-    if as_json:
-        for r in rows:
-            out.print_json(
-                json.dumps(
-                    {
-                        "id": r.id,
-                        "number": r.number,
-                        "status": r.status,
-                        "priority": r.priority,
-                        "kind": r.kind,
-                        "subject": r.subject,
-                    }
-                )
-            )
-        return
-    table = Table("#", "status", "priority", "kind", "subject", "updated")
-    for r in rows:
-        table.add_row(str(r.number), r.status, r.priority, r.kind, r.subject, r.updated_at[:19])
-    out.print(table)
-
-
-@ticket_app.command("show")
-@handles_errors
-def ticket_show(
-    ticket: Annotated[str, typer.Argument(help="Ticket id or #number.")],
-    org: Annotated[str, typer.Option(help="Organization slug.")] = "demo",
-) -> None:
-    """Show a ticket with its whole timeline, internal notes included."""
-    from proofdesk.app.services import open_database
-    from proofdesk.store.models import Message, Ticket
-
-    db = open_database(settings())
-    with db.reader() as session:
-        query = select(Ticket).where(Ticket.organization_id == org_id(session, org))
-        number = ticket.lstrip("#")
-        if number.isdecimal() and len(number) < 10:
-            query = query.where(Ticket.number == int(number))
-        else:
-            query = query.where(Ticket.id == ticket)
-        row = session.scalars(query).first()
-        if row is None:
-            raise NotFound(f"no ticket {ticket!r} in {org!r}")
-        messages = session.scalars(
-            select(Message).where(Message.ticket_id == row.id).order_by(Message.seq)
-        ).all()
-    out.print(f"[bold]#{row.number} {row.subject}[/]", highlight=False)
-    out.print(
-        f"{row.kind} · {row.status} · {row.priority} · tags: {', '.join(json.loads(row.tags)) or '-'}"
-    )
-    for label, value in (
-        ("order", row.order_id),
-        ("wallet", row.wallet_address),
-        ("chain", row.chain_id),
-        ("tx", row.tx_hash),
-    ):
-        if value is not None:
-            out.print(f"{label}: {value}", highlight=False)
-    for m in messages:
-        style = "yellow" if m.visibility == "internal" else "cyan"
-        out.print(f"[{style}]{m.created_at[:19]} {m.author_role} ({m.visibility})[/]")
-        out.print(m.body, highlight=False)
 
 
 def main() -> None:
