@@ -134,7 +134,7 @@ async function check(event) {
   let text = $("receipt").value;
   const file = $("receipt-file").files[0];
   if (file && !text.trim()) text = await file.text();
-  if (!text.trim()) {
+  if (!text.trim() && !file) {
     show("error", t("no-receipt"));
     return;
   }
