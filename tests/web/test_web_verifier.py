@@ -24,6 +24,7 @@ from tests.support.environment import unavailable
 from tests.support.receipts import Case, Deployment, corpus
 from tests.support.tenants import make_tenant
 
+SHOTS = paths.ROOT / "build" / "screenshots"
 CHROMIUM = Path("/usr/bin/chromium")
 PAGE = paths.ROOT / "src" / "proofdesk" / "web" / "static" / "vendor" / "proofdesk-verifier.html"
 
@@ -73,7 +74,7 @@ def cli_verdict(case: Case, folder: Path) -> tuple[str, set[str]]:
 
 def browser_verdict(page: Any, case: Case) -> tuple[str, set[str]]:
     page.evaluate("document.getElementById('result').hidden = true")
-    page.evaluate("document.querySelector('details').open = true")
+    page.evaluate("document.getElementById('more').open = true")
     page.fill("#receipt", case.text)
     if case.text:
         page.set_input_files("#receipt-file", [])
@@ -147,6 +148,10 @@ def test_served_and_downloaded_verifiers_agree_with_the_cli(
     valid = next(c for c in cases if c.name == "valid")
     browser_verdict(page, valid)
     assert page.text_content("#checkpoint-key") == valid.key
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    page.set_viewport_size({"width": 1280, "height": 900})
+    page.evaluate("document.getElementById('more').open = false")
+    page.screenshot(path=str(SHOTS / "verifier-valid-en.png"), full_page=True)
     assert requests == [f"{url}/verify"], requests  # it asked the server nothing
 
     with page.expect_download() as download:

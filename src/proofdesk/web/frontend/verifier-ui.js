@@ -106,6 +106,8 @@ function show(verdict, summary, report = null, keyFromReceipt = false) {
     $("verified-key").append(t("verified-against"), code, keyFromReceipt ? t("from-receipt") : "");
   }
   for (const w of report.warnings) li($("warnings"), w);
+  $("checks-count").textContent = String(report.checks.length);
+  $("checks-box").open = !report.ok;
   for (const c of report.checks) li($("checks"), `${c.ok ? "✓" : "✗"} ${c.item}: ${c.detail}`, { item: c.item, ok: String(c.ok) });
   for (const { index, name, value } of report.revealed) {
     const row = $("revealed").tBodies[0].insertRow();
