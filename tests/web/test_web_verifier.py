@@ -179,3 +179,40 @@ def test_the_download_is_the_served_page(deployment: tuple[str, list[Case]]) -> 
     assert copy.headers["content-disposition"] == 'attachment; filename="proofdesk-verifier.html"'
     # Self-contained: no script or style from anywhere.
     assert not re.search(rb"<script[^>]+src=|<link[^>]+stylesheet", copy.content)
+
+
+def axe_violations(page: Any) -> list[Any]:
+    page.evaluate((paths.ROOT / "node_modules" / "axe-core" / "axe.min.js").read_text("utf-8"))
+    found = page.evaluate(
+        "async () => (await axe.run(document, {resultTypes: ['violations']})).violations"
+        ".filter(v => v.impact === 'serious' || v.impact === 'critical')"
+        ".map(v => ({id: v.id, nodes: v.nodes.map(n => n.target)}))"
+    )
+    return list(found)
+
+
+@pytest.mark.parametrize(
+    ("locale", "title", "valid", "invalid"),
+    [("en-US", "Check a receipt", "VALID", "INVALID"), ("zh-CN", "核验回执", "有效", "无效")],
+)
+def test_the_page_speaks_the_browsers_language_and_passes_axe(
+    deployment: tuple[str, list[Case]],
+    browser: Any,
+    locale: str,
+    title: str,
+    valid: str,
+    invalid: str,
+) -> None:
+    url, cases = deployment
+    for width, height in ((1280, 900), (390, 844)):
+        context = browser.new_context(locale=locale, viewport={"width": width, "height": height})
+        page = context.new_page()
+        page.goto(f"{url}/verify")
+        page.wait_for_selector("body[data-ready='1']")
+        assert page.inner_text("h1") == title
+        assert axe_violations(page) == []
+        for name, verdict in (("valid", valid), ("bad-commitment", invalid)):
+            browser_verdict(page, next(c for c in cases if c.name == name))
+            assert page.inner_text("#verdict") == verdict
+        assert axe_violations(page) == []
+        context.close()
