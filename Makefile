@@ -28,11 +28,15 @@ $(NODE_STAMP): package.json package-lock.json
 	@touch $(NODE_STAMP)
 
 # The web UI's front-end packages, from npm (pinned in package-lock.json), copied into the
-# package's static files; nothing is fetched from a CDN at run time.
-$(WEB_STAMP): $(NODE_STAMP)
+# package's static files; nothing is fetched from a CDN at run time. The receipt verifier
+# (one self-contained HTML file) and the rule editor are bundled from web/frontend/ by esbuild
+# into the same (untracked) folder.
+WEB_FRONTEND := $(wildcard src/proofdesk/web/frontend/*)
+$(WEB_STAMP): $(NODE_STAMP) $(WEB_FRONTEND)
 	mkdir -p $(WEB_VENDOR)
 	cp node_modules/htmx.org/dist/htmx.min.js node_modules/htmx-ext-sse/dist/sse.min.js \
 	  node_modules/uplot/dist/uPlot.iife.min.js node_modules/uplot/dist/uPlot.min.css $(WEB_VENDOR)/
+	node src/proofdesk/web/frontend/build.mjs
 	@touch $(WEB_STAMP)
 
 web: $(WEB_STAMP)

@@ -77,6 +77,8 @@ WEB: dict[tuple[str, str], tuple[dict[str, str] | None, str]] = {
     ("POST", "/login/link/not-a-token"): ({}, "login"),
     ("GET", "/widget?org=nowhere"): (None, "public"),
     ("GET", "/.well-known/proofdesk/log-key"): (None, "public"),
+    ("GET", "/verify"): (None, "public"),
+    ("GET", "/verify/proofdesk-verifier.html"): (None, "public"),
 }
 
 

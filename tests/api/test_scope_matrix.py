@@ -191,6 +191,7 @@ FORMS: dict[str, Literal["public", "session"]] = {
     "/admin/webhooks/{endpoint_id}/delete": SESSION,
     "/admin/webhooks/{endpoint_id}/deliveries/{delivery_id}/redeliver": SESSION,
     "/admin/contracts/check": SESSION,
+    "/admin/contracts/lint": SESSION,
     "/admin/contracts/dry-run": SESSION,
     "/admin/contracts/publish": SESSION,
     "/admin/contracts/{contract_hash}/activate": SESSION,

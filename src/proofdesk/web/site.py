@@ -17,6 +17,7 @@ from proofdesk.web import (
     portal,
     search,
     signin,
+    verifier,
     widget,
 )
 from proofdesk.web.admin import contracts, overview, sla, webhooks
@@ -33,6 +34,7 @@ def install(app: FastAPI) -> None:
         customers,
         dashboard,
         widget,
+        verifier,
         payouts,
         overview,
         sla,

@@ -7,7 +7,7 @@ from collections.abc import Callable
 from typing import Annotated
 
 from fastapi import APIRouter, Form, Request
-from fastapi.responses import RedirectResponse, Response
+from fastapi.responses import JSONResponse, RedirectResponse, Response
 
 from proofdesk import jsonlimits
 from proofdesk.access import access_contract, access_ticket_by_reference
@@ -124,6 +124,35 @@ def check_contract(
             request, visitor, source, checked=parse(source), ticket=ticket, facts=facts
         ),
     )
+
+
+@router.post("/admin/contracts/lint")
+def lint_contract(
+    request: Request,
+    visitor: Annotated[Visitor, posted_by(admin)],
+    source: Annotated[str, Form()] = "",
+) -> Response:
+    """The checker's findings on a draft, for the editor to show on their lines:
+    ``{"errors": [{"line", "field", "message"}]}`` (empty when the draft would publish). The
+    same checks as "Check"; nothing is stored."""
+    try:
+        parse(source)
+    except Error as exc:
+        line = exc.details.get("line")
+        message = error_text(exc, locale_of(request, visitor))
+        field = exc.details.get("field", "")
+        return JSONResponse(
+            {
+                "errors": [
+                    {
+                        "line": line if isinstance(line, int) else None,
+                        "field": field,
+                        "message": message,
+                    }
+                ]
+            }
+        )
+    return JSONResponse({"errors": []})
 
 
 def _in_editor(
