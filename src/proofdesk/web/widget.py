@@ -7,9 +7,9 @@ from fastapi.responses import Response
 from sqlalchemy import select
 
 from proofdesk import i18n
-from proofdesk.i18n import N_
 from proofdesk.app.limits import Kind, per_address
 from proofdesk.errors import NotFound
+from proofdesk.i18n import N_
 from proofdesk.store.models import (
     Organization,
 )
