@@ -495,16 +495,25 @@ def _hand_off(
         model.article_for(reply.intent, turn.locale) if model is not None and reply.intent else None
     )
     similar = model.search(turn.text, k=3, audience="agents") if model is not None else []
-    body = handoff_note(
-        turn.locale,
-        reason=reply.reason,
-        asked=_subject(session, turn),
-        intent=reply.intent,
-        confidence=reply.confidence,
-        entities=entities,
-        transactions=transactions,
-        suggestion=suggestion,
-        related=similar,
+    # Agents of a bilingual desk read either language: the summary in both, the conversation's
+    # own first.
+    body = "\n\n".join(
+        handoff_note(
+            lang,
+            reason=reply.reason,
+            asked=_subject(session, turn),
+            intent=reply.intent,
+            confidence=reply.confidence,
+            entities=entities,
+            transactions=transactions,
+            suggestion=(
+                model.article_for(reply.intent, lang)
+                if model is not None and reply.intent
+                else None
+            ),
+            related=similar,
+        )
+        for lang in sorted(("en", "zh-CN"), key=lambda lang: lang != turn.locale)
     )
     if suggestion is not None:
         body += "\n\n" + suggestion.body
