@@ -66,6 +66,13 @@ def test_a_visitor_chats_then_leaves_an_email_and_a_person_takes_over(
         assert ann.role == "customer"
     ticket = client.get(f"{API}/tickets/{ticket_id}", headers=shop.agent.headers).json()
     assert ticket["requester_id"] == ann.id and ticket["channel"] == "chat"
+    # The agents' note is a readable summary, not a JSON dump.
+    notes = client.get(f"{API}/tickets/{ticket_id}/messages", headers=shop.agent.headers).json()
+    note = next(m["body"] for m in notes if m["visibility"] == "internal")
+    assert "Assistant hand-off: the customer asked for a person" in note
+    assert "The customer asked: how long does identity verification take?" in note
+    assert "Intent: not recognised" in note and "意图：未识别" in note
+    assert '"intent"' not in note and 'confidence": ' not in note
     again = client.post(contact, json={"organization": shop.slug, "contact": "ann@shop.example"})
     assert again.status_code == 409
     # The agent answers and notes; the visitor reads the answer, never the note.

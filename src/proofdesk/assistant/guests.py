@@ -31,10 +31,10 @@ from proofdesk.assistant.conversation import (
 )
 from proofdesk.assistant.understanding import Model, Reply
 from proofdesk.domain.entities import extract
-from proofdesk.domain.roles import Role
+from proofdesk.domain.roles import Role, public_name
 from proofdesk.errors import Conflict, InvalidInput, NotFound
 from proofdesk.store.db import Database
-from proofdesk.store.models import AssistantTurn, Message, Organization, Ticket
+from proofdesk.store.models import AssistantTurn, Message, Organization, Ticket, User
 
 
 @dataclass(frozen=True)
@@ -46,6 +46,8 @@ class GuestMessage:
     mine: bool
     automatic: bool
     created_at: str
+    #: Who wrote it, as customers see staff: the agent's alias (else first name).
+    author: str | None = None
 
 
 def guest_actor(session: Session, organization: str) -> Actor:
@@ -140,6 +142,15 @@ def guest_messages(db: Database, actor: Actor, conversation_id: str) -> list[Gue
     with db.reader() as session:
         ticket, owner = _ticket(session, actor, conversation_id)
         rows: list[Message] = list(session.scalars(visible_messages(owner, ticket.id)))
+        staff = {
+            u.id: public_name(u.display_name, u.agent_alias)
+            for u in session.scalars(
+                select(User).where(
+                    User.id.in_({m.author_id for m in rows if m.author_id}),
+                    User.role != Role.CUSTOMER.value,
+                )
+            )
+        }
         return [
             GuestMessage(
                 m.id,
@@ -147,6 +158,7 @@ def guest_messages(db: Database, actor: Actor, conversation_id: str) -> list[Gue
                 m.author_id == ticket.requester_id,
                 m.author_role == "automation",
                 str(m.created_at),
+                staff.get(m.author_id or ""),
             )
             for m in rows
         ]

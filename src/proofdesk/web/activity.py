@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session
 
 from proofdesk.access import Actor, ticket_events
 from proofdesk.domain import networks
-from proofdesk.domain.roles import Role
+from proofdesk.domain.roles import Role, public_name
 from proofdesk.domain.tickets import EventType
 from proofdesk.errors import InvalidInput
 from proofdesk.store.models import Message, Team, Ticket, TicketEvent, User
@@ -38,10 +38,7 @@ class Activity:
 
 def alias(user: User) -> str:
     """The name customers see on a staff member's replies."""
-    if user.agent_alias:
-        return user.agent_alias
-    words = user.display_name.split()
-    return words[0] if words else user.display_name
+    return public_name(user.display_name, user.agent_alias)
 
 
 def _people(session: Session, organization_id: str, ids: Iterable[str | None]) -> dict[str, User]:

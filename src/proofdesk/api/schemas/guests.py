@@ -41,3 +41,4 @@ class GuestMessageOut(BaseModel):
     mine: bool
     automatic: bool
     created_at: str
+    author: str | None = None

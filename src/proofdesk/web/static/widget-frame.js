@@ -68,12 +68,12 @@
     return response.status === 204 ? null : response.json();
   }
 
-  function say(who, text, extra) {
+  function say(who, text, extra, author) {
     const item = document.createElement("li");
     item.className = "bubble " + who;
     const name = document.createElement("span");
     name.className = "who";
-    name.textContent = T()[who] || who;
+    name.textContent = author || T()[who] || who;
     const body = document.createElement("div");
     body.className = "body";
     body.textContent = text;
@@ -165,7 +165,7 @@
         const staff = state.token
           ? m.author_role !== "customer" && m.author_role !== "automation"
           : !m.mine && !m.automatic;
-        if (staff) say("support", m.body);
+        if (staff) say("support", m.body, null, m.author);
       }
       save();
     } catch (e) { /* the next change tries again */ }
