@@ -32,6 +32,7 @@ from proofdesk.store.models import (
     SlaPolicy,
     Team,
     Ticket,
+    TicketEvent,
     TicketSla,
     TicketTag,
     User,
@@ -120,6 +121,18 @@ def visible_messages(
     if actor.is_customer:
         query = query.where(Message.visibility == Visibility.PUBLIC.value)
     return query.order_by(Message.seq)
+
+
+def ticket_events(actor: Actor, ticket_id: str, *, after: int = 0) -> Select[TicketEvent]:
+    """The events of a ticket already checked with :func:`access_ticket`, after its
+    ``ticket_seq`` ``after``, for the timeline's activity lines: staff only (a customer's page
+    shows messages, never the desk's workings)."""
+    require_staff(actor)
+    return (
+        select(TicketEvent)
+        .where(TicketEvent.ticket_id == ticket_id, TicketEvent.ticket_seq > after)
+        .order_by(TicketEvent.ticket_seq)
+    )
 
 
 def event_visible(actor: Actor, event_type: str, payload: dict[str, Any]) -> bool:

@@ -62,6 +62,31 @@ PUBLIC: dict[tuple[str, str], tuple[str, dict[str, Any] | None, str]] = {
         "public",
     ),
     ("GET", "/contracts/{contract_hash}"): ("/contracts/ab?organization=nowhere", None, "public"),
+    ("POST", "/widget/messages"): (
+        "/widget/messages",
+        {"organization": "nowhere", "text": "hello"},
+        "assistant",
+    ),
+    ("POST", "/widget/turns/{turn_id}/feedback"): (
+        "/widget/turns/1/feedback",
+        {"organization": "nowhere", "conversation_id": ZERO, "helpful": False},
+        "assistant",
+    ),
+    ("POST", "/widget/conversations/{conversation_id}/contact"): (
+        f"/widget/conversations/{ZERO}/contact",
+        {"organization": "nowhere", "contact": "a@b.example"},
+        "assistant",
+    ),
+    ("GET", "/widget/conversations/{conversation_id}/messages"): (
+        f"/widget/conversations/{ZERO}/messages?organization=nowhere",
+        None,
+        "public",
+    ),
+    ("POST", "/widget/conversations/{conversation_id}/messages"): (
+        f"/widget/conversations/{ZERO}/messages",
+        {"organization": "nowhere", "text": "hello"},
+        "assistant",
+    ),
     ("POST", "/webhooks/orders"): (
         "/webhooks/orders?organization=nowhere",
         {"external_id": "o-1"},
@@ -90,6 +115,7 @@ def allowed(settings: Settings, window: str) -> int:
         "public": settings.public_rate_per_minute,
         "webhook": settings.webhook_rate_per_minute,
         "tiles": settings.tiles_rate_per_minute,
+        "assistant": settings.assistant_rate_per_minute,
     }[window]
 
 

@@ -20,6 +20,7 @@ def do_update_profile(
     tier: str | None = None,
     display_name: str | None = None,
     locale: str | None = None,
+    agent_alias: str | None = None,
 ) -> User:
     """Change what is given of a user already checked with ``access_user``; only agents and
     above set a customer's tier."""
@@ -32,6 +33,13 @@ def do_update_profile(
         if locale not in LOCALES:
             raise InvalidInput(f"locale must be one of {LOCALES}", field="locale")
         user.locale = locale
+    if agent_alias is not None:
+        if Role(user.role) is Role.CUSTOMER:
+            raise InvalidInput("only staff have an agent alias", field="agent_alias")
+        alias = agent_alias.strip()
+        if len(alias) > 80:
+            raise InvalidInput("an alias has at most 80 characters", field="agent_alias")
+        user.agent_alias = alias or None  # empty: back to the first name
     return user
 
 

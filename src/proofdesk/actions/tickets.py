@@ -31,7 +31,7 @@ from proofdesk.domain.tickets import (
     Visibility,
     check_transition,
 )
-from proofdesk.errors import Forbidden, InvalidInput, InvalidTransition
+from proofdesk.errors import Conflict, Forbidden, InvalidInput, InvalidTransition
 from proofdesk.i18n import translate
 from proofdesk.identity.typed import SignatureClaim
 from proofdesk.store.events import EventAppender
@@ -675,3 +675,21 @@ def do_merge(
     return _append(
         session, actor, target_state, EventType.MERGE_RECEIVED, {"from_ticket_id": source.id}, at
     )
+
+
+class StaleVersion(Conflict):
+    """A form was filled in on an older version of the ticket than the one stored: submitting
+    it would silently undo what happened since (a customer's reopen, a colleague's change)."""
+
+    code = "stale_version"
+
+
+def check_version(ticket: Ticket, version: int | None) -> None:
+    """Refuse a change made on ``version`` (a ``ticket_seq``) of a ticket that has moved on;
+    ``None``: the caller did not say (the API, a script), nothing to compare."""
+    if version is not None and version != ticket.last_ticket_seq:
+        raise StaleVersion(
+            "the ticket changed since the form was loaded",
+            version=version,
+            current=ticket.last_ticket_seq,
+        )

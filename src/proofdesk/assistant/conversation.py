@@ -26,6 +26,7 @@ from proofdesk.actions import tickets
 from proofdesk.actions.sla_timers import policy_for
 from proofdesk.assistant import kb, training
 from proofdesk.assistant.embedding import Embedder, StoredVectors, default_embedder
+from proofdesk.assistant.handoff_note import handoff_note
 from proofdesk.assistant.lookup import TxReport, answer_transactions, describe
 from proofdesk.assistant.understanding import Model, OpenSet, Reply, Thresholds, looks_chinese
 from proofdesk.canonical import utc_now
@@ -76,6 +77,14 @@ WITHIN = N_(" within {time}")
 HOURS = N_("{n} hour(s)")
 MINUTES = N_("{n} minutes")
 BUSINESS_HOURS = N_(" (business hours)")
+ASK_CONTACT = N_(
+    "A person will take over. So that they can reach you, please leave your e-mail address "
+    "or your wallet address below."
+)
+
+#: The owner of a shop visitor's conversation before they leave an e-mail or a wallet
+#: (``assistant.guests``): the conversation's random id is its only key.
+GUEST = "guest"
 
 
 class Models:
@@ -256,12 +265,30 @@ class TurnResult:
     ticket: Ticket | None = None
 
 
-def _locale(text_: str, asked: str | None, customer: User) -> str:
+def _locale(text_: str, asked: str | None, customer: User | None, started: str | None) -> str:
+    """The conversation's one language: the one its first turn chose (so that an English
+    question after a Chinese one does not switch the answers and buttons midway), else the one
+    asked for, else the first message's, else the customer's."""
+    if started in ("en", "zh-CN"):
+        return started
     if asked in ("en", "zh-CN"):
         return asked
     if looks_chinese(text_):
         return "zh-CN"
-    return customer.locale if customer.locale in ("en", "zh-CN") else "en"
+    if customer is not None and customer.locale in ("en", "zh-CN"):
+        return customer.locale
+    return "en"
+
+
+def _started_in(session: Session, conversation_id: str | None) -> str | None:
+    if conversation_id is None:
+        return None
+    return session.scalar(
+        select(AssistantTurn.locale)
+        .where(AssistantTurn.conversation_id == conversation_id)
+        .order_by(AssistantTurn.id)
+        .limit(1)
+    )
 
 
 def take_turn(
@@ -276,7 +303,9 @@ def take_turn(
     settings: Settings | None = None,
 ) -> TurnResult:
     """One turn; transactions in ``message`` are looked up on ``chain`` and, with ``settings``,
-    on the other networks that have an endpoint."""
+    on the other networks that have an endpoint. A :data:`GUEST` actor (a shop visitor without
+    an account) is answered the same way, but a hand-off asks for a way to reach them instead
+    of opening a request (``assistant.guests.hand_off_guest`` opens it)."""
     if not actor.is_customer:
         raise Forbidden("the assistant talks with customers", code="not_a_customer")
     if not isinstance(message, str) or not message.strip() or len(message) > MAX_TEXT:
@@ -290,10 +319,11 @@ def take_turn(
     entities = extract(cleaned.text)
     transactions = answer_transactions(cleaned.text, chain, settings)
     with db.reader() as session:
-        customer = session.get(User, actor.user_id)
-        if customer is None:
+        guest = actor.user_id == GUEST
+        customer = None if guest else session.get(User, actor.user_id)
+        if customer is None and not guest:
             raise NotFound("no such user")
-        lang = _locale(cleaned.text, locale, customer)
+        lang = _locale(cleaned.text, locale, customer, _started_in(session, conversation_id))
         unconfirmed = (
             _unconfirmed_answers(session, actor, conversation_id)
             if conversation_id is not None
@@ -345,6 +375,8 @@ def take_turn(
                 f"{translate(lang, SOURCE)}: {reply.article.slug} ({reply.article.locale})",
                 translate(lang, HELPED),
             ]
+        elif guest:
+            parts.append(translate(lang, ASK_CONTACT))
         else:
             ticket = _hand_off(
                 session,
@@ -399,6 +431,10 @@ def feedback(
         if helpful or turn.ticket_id is not None:
             return None
         reply = Reply("handoff", "unhelpful", turn.intent, turn.confidence, 0.0)
+        if actor.user_id == GUEST:  # a person takes over once the visitor says how to reach them
+            session.flush()
+            session.expunge(turn)
+            return TurnResult(turn, reply, translate(turn.locale, ASK_CONTACT))
         entities = extract(turn.text)
         ticket = _hand_off(
             session, actor, turn, model, reply, entities, [], models.thresholds.threshold
@@ -459,24 +495,28 @@ def _hand_off(
         model.article_for(reply.intent, turn.locale) if model is not None and reply.intent else None
     )
     similar = model.search(turn.text, k=3, audience="agents") if model is not None else []
-    note = {
-        "handoff": reply.reason,
-        "intent": reply.intent,
-        "confidence": round(reply.confidence, 3),
-        "entities": [
-            {"kind": e.kind, "value": e.value, "valid": e.valid, "problem": e.problem}
-            for e in entities
-        ],
-        "chain": [
-            {"tx": r.tx_hash, "state": r.state, "confirmations": r.confirmations}
-            for r in transactions
-        ],
-        "suggested_reply": f"{suggestion.slug} ({suggestion.locale})" if suggestion else None,
-        "related_articles": [f"{a.slug} ({a.locale}, {score:.2f})" for a, score in similar],
-    }
-    body = "Assistant hand-off / 智能助手转人工:\n" + json.dumps(note, ensure_ascii=False, indent=1)
+    # Agents of a bilingual desk read either language: the summary in both, the conversation's
+    # own first.
+    body = "\n\n".join(
+        handoff_note(
+            lang,
+            reason=reply.reason,
+            asked=_subject(session, turn),
+            intent=reply.intent,
+            confidence=reply.confidence,
+            entities=entities,
+            transactions=transactions,
+            suggestion=(
+                model.article_for(reply.intent, lang)
+                if model is not None and reply.intent
+                else None
+            ),
+            related=similar,
+        )
+        for lang in sorted(("en", "zh-CN"), key=lambda lang: lang != turn.locale)
+    )
     if suggestion is not None:
-        body += "\n\nSuggested reply / 建议回复:\n" + suggestion.body
+        body += "\n\n" + suggestion.body
     tickets.do_add_message(
         session,
         automation,

@@ -40,3 +40,12 @@ class Scope(StrEnum):
 
 
 ALL_SCOPES = frozenset(Scope)
+
+
+def public_name(display_name: str, agent_alias: str | None) -> str:
+    """The name customers see on a staff member's replies: their alias, else their first
+    name (the first word of the name they go by)."""
+    if agent_alias:
+        return agent_alias
+    words = display_name.split()
+    return words[0] if words else display_name

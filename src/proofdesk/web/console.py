@@ -5,7 +5,7 @@ side panel, presence)."""
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Annotated, Any
 from urllib.parse import urlencode
@@ -48,6 +48,7 @@ from proofdesk.store.models import (
     User,
     Wallet,
 )
+from proofdesk.web.activity import activity
 from proofdesk.web.live import _last_seq, _queue_seq, _stream
 from proofdesk.web.pages import (
     PAGE_SIZE,
@@ -181,11 +182,48 @@ def agent_live(request: Request) -> Response:
     return _stream(request, {"changed": lambda: _queue_seq(request, visitor)})
 
 
-@router.get("/agent/tickets/{ticket_id}")
-def agent_ticket(request: Request, ticket_id: str) -> Response:
-    visitor = staff(request)
+def _form_context(session: Session, visitor: Visitor, ticket: Ticket) -> dict[str, Any]:
+    """What the side form (``_agent_form.html``) shows: the ticket's fields and its choices."""
+    teams = session.execute(
+        select(Team.id, Team.name)
+        .where(Team.organization_id == visitor.actor.organization_id)
+        .order_by(Team.name)
+    ).all()
+    workers = session.execute(
+        select(User.id, User.display_name)
+        .where(
+            User.organization_id == visitor.actor.organization_id,
+            User.role.in_([r.value for r in WORKERS]),
+            User.is_active,
+        )
+        .order_by(User.display_name)
+    ).all()
+    return {
+        "ticket": ticket,
+        "teams": teams,
+        "workers": workers,
+        "tags": json.loads(ticket.tags),
+        "priorities": [p.value for p in Priority],
+        # The statuses this one may become (domain.tickets.TRANSITIONS), in their usual order.
+        "next_statuses": [s.value for s in Status if s in TRANSITIONS[Status(ticket.status)]],
+    }
+
+
+def _ticket_page(
+    request: Request, visitor: Visitor, ticket_id: str, *, changed_since: int | None = None
+) -> Response:
+    """The ticket page; with ``changed_since`` (the version a refused form was filled in on),
+    answered 409 with what changed since in the side form."""
     with reading(request) as session:
-        ticket, messages = _ticket_and_messages(session, visitor, ticket_id)
+        ticket = access_ticket(session, visitor.actor, ticket_id)
+        since = (
+            activity(session, visitor.actor, ticket, after=changed_since)
+            if changed_since is not None
+            else None
+        )
+        form = _form_context(session, visitor, ticket)
+        ticket, messages, timeline = _ticket_and_messages(session, visitor, ticket_id)
+        form["ticket"] = ticket
         proof = verification(session, services_of(request), ticket)
         requester = session.get(User, ticket.requester_id)
         requester_name = requester.display_name if requester else ""
@@ -198,38 +236,60 @@ def agent_ticket(request: Request, ticket_id: str) -> Response:
                 .order_by(Macro.name)
             )
         ]
-        teams = session.execute(
-            select(Team.id, Team.name)
-            .where(Team.organization_id == visitor.actor.organization_id)
-            .order_by(Team.name)
-        ).all()
-        workers = session.execute(
-            select(User.id, User.display_name)
-            .where(
-                User.organization_id == visitor.actor.organization_id,
-                User.role.in_([r.value for r in WORKERS]),
-                User.is_active,
-            )
-            .order_by(User.display_name)
-        ).all()
     return render(
         request,
         visitor,
         "agent_ticket.html",
-        teams=teams,
-        workers=workers,
-        tags=json.loads(ticket.tags),
-        priorities=[p.value for p in Priority],
-        ticket=ticket,
+        status=200 if since is None else 409,
+        **form,
+        **timeline,
         messages=messages,
         proof=proof,
         requester=requester_name,
-        # The statuses this one may become (domain.tickets.TRANSITIONS), in their usual order.
-        next_statuses=[s.value for s in Status if s in TRANSITIONS[Status(ticket.status)]],
         others=services_of(request).presence.others(ticket_id, visitor.actor.user_id),
         macros=macros,
+        changed_since=since,
         error=None,
     )
+
+
+@router.get("/agent/tickets/{ticket_id}")
+def agent_ticket(request: Request, ticket_id: str) -> Response:
+    return _ticket_page(request, staff(request), ticket_id)
+
+
+@router.get("/agent/tickets/{ticket_id}/form")
+def agent_form(request: Request, ticket_id: str) -> Response:
+    """The side form alone, for the live refresh: the menu follows the badge, and the version
+    it carries is the ticket's latest."""
+    visitor = staff(request)
+    with reading(request) as session:
+        ticket = access_ticket(session, visitor.actor, ticket_id)
+        form = _form_context(session, visitor, ticket)
+        session.expunge_all()
+    return render(request, visitor, "_agent_form.html", **form, changed_since=None)
+
+
+def _versioned(
+    request: Request,
+    visitor: Visitor,
+    ticket_id: str,
+    version: str,
+    action: Callable[[Session, Ticket], object],
+) -> Response:
+    """A side-form change made on ``version`` of the ticket: refused, changing nothing, when
+    the ticket has moved on since — the page comes back with what changed and a fresh form."""
+    seen = int(version) if version.isdigit() else None
+
+    def checked(session: Session, ticket: Ticket) -> object:
+        actions.check_version(ticket, seen)
+        return action(session, ticket)
+
+    try:
+        return _change(request, visitor, ticket_id, checked, f"/agent/tickets/{ticket_id}")
+    except actions.StaleVersion:
+        assert seen is not None
+        return _ticket_page(request, visitor, ticket_id, changed_since=seen)
 
 
 @router.get("/agent/tickets/{ticket_id}/side")
@@ -307,9 +367,17 @@ def agent_side(request: Request, ticket_id: str) -> Response:
 def agent_timeline(request: Request, ticket_id: str) -> Response:
     visitor = staff(request)
     with reading(request) as session:
-        ticket, messages = _ticket_and_messages(session, visitor, ticket_id)
+        ticket, messages, timeline = _ticket_and_messages(session, visitor, ticket_id)
         proof = verification(session, services_of(request), ticket)
-    return render(request, visitor, "_timeline.html", ticket=ticket, messages=messages, proof=proof)
+    return render(
+        request,
+        visitor,
+        "_timeline.html",
+        ticket=ticket,
+        messages=messages,
+        proof=proof,
+        **timeline,
+    )
 
 
 @router.get("/agent/tickets/{ticket_id}/live")
@@ -360,14 +428,17 @@ def agent_reply(
     visibility: Annotated[str, Form()] = "public",
     status: Annotated[str, Form()] = "",
     files: Annotated[list[UploadFile] | None, File()] = None,
+    version: Annotated[str, Form()] = "",
 ) -> Response:
     seen = Visibility.INTERNAL if visibility == "internal" else Visibility.PUBLIC
     target = Status(status) if status in {s.value for s in Status} else None
     attached = _uploads(request, visitor, files)
-    return _change(
+    return _versioned(
         request,
         visitor,
         ticket_id,
+        # Only a reply that also sets a status could undo what happened since.
+        version if target is not None else "",
         lambda session, ticket: actions.do_add_message(
             session,
             visitor.actor,
@@ -377,7 +448,6 @@ def agent_reply(
             status=target,
             attachment_ids=attached,
         ),
-        f"/agent/tickets/{ticket_id}",
     )
 
 
@@ -450,20 +520,21 @@ def agent_status(
     ticket_id: str,
     visitor: Annotated[Visitor, posted_by(staff)],
     status: Annotated[str, Form()] = "",
+    version: Annotated[str, Form()] = "",
 ) -> Response:
     if status not in {s.value for s in Status}:
         from proofdesk.errors import InvalidInput
 
         raise InvalidInput("choose a status", field="status")
-    return _change(
+    return _versioned(
         request,
         visitor,
         ticket_id,
+        version,
         lambda session, ticket: (
             ticket.status == status  # left as it was: nothing to do
             or actions.do_change_status(session, visitor.actor, ticket, Status(status))
         ),
-        f"/agent/tickets/{ticket_id}",
     )
 
 
@@ -476,6 +547,7 @@ def agent_properties(
     team_id: Annotated[str, Form()] = "",
     assignee_id: Annotated[str, Form()] = "",
     tags: Annotated[str, Form()] = "",
+    version: Annotated[str, Form()] = "",
 ) -> Response:
     """Priority, team, assignee and tags in one transaction: each change its own event (the
     same actions as the API), all or none."""
@@ -500,4 +572,4 @@ def agent_properties(
             remove=[t for t in held if t not in wanted],
         )
 
-    return _change(request, visitor, ticket_id, change, f"/agent/tickets/{ticket_id}")
+    return _versioned(request, visitor, ticket_id, version, change)

@@ -37,6 +37,7 @@ from proofdesk.store.models import (
     SignedCheckpoint,
     Ticket,
 )
+from proofdesk.web.activity import timeline_context
 from proofdesk.web.pages import (
     MAX_FILES,
     Visitor,
@@ -203,7 +204,7 @@ def request_page(request: Request, ticket_id: str) -> Response:
     if visitor.is_staff:
         return RedirectResponse(f"/agent/tickets/{ticket_id}", 303)
     with reading(request) as session:
-        ticket, messages = _ticket_and_messages(session, visitor, ticket_id)
+        ticket, messages, timeline = _ticket_and_messages(session, visitor, ticket_id)
         proof = verification(session, services_of(request), ticket)
     return render(
         request,
@@ -211,6 +212,7 @@ def request_page(request: Request, ticket_id: str) -> Response:
         "request.html",
         ticket=ticket,
         messages=messages,
+        **timeline,
         proof=proof,
         error=None,
         solved=ticket.status == Status.SOLVED.value,
@@ -221,9 +223,17 @@ def request_page(request: Request, ticket_id: str) -> Response:
 def request_timeline(request: Request, ticket_id: str) -> Response:
     visitor = signed_in(request)
     with reading(request) as session:
-        ticket, messages = _ticket_and_messages(session, visitor, ticket_id)
+        ticket, messages, timeline = _ticket_and_messages(session, visitor, ticket_id)
         proof = verification(session, services_of(request), ticket)
-    return render(request, visitor, "_timeline.html", ticket=ticket, messages=messages, proof=proof)
+    return render(
+        request,
+        visitor,
+        "_timeline.html",
+        ticket=ticket,
+        messages=messages,
+        proof=proof,
+        **timeline,
+    )
 
 
 @router.post("/requests/{ticket_id}/reply")
@@ -282,11 +292,14 @@ def _change(
 
 def _ticket_and_messages(
     session: Session, visitor: Visitor, ticket_id: str
-) -> tuple[Ticket, list[Message]]:
+) -> tuple[Ticket, list[Message], dict[str, Any]]:
+    """The ticket, its messages the visitor may see, and the rest of what the timeline shows
+    (authors' names, activity lines: ``web.activity.timeline_context``)."""
     ticket = access_ticket(session, visitor.actor, ticket_id)
     messages = list(session.scalars(visible_messages(visitor.actor, ticket.id)))
+    context = timeline_context(session, visitor.actor, ticket, messages)
     session.expunge_all()
-    return ticket, messages
+    return ticket, messages, context
 
 
 def verification(session: Session, services: Services, ticket: Ticket) -> dict[str, Any]:

@@ -179,6 +179,7 @@ def patch_user(
             tier=body.tier,
             display_name=body.display_name,
             locale=body.locale,
+            agent_alias=body.agent_alias,
         )
         return UserOut.of(user)
 

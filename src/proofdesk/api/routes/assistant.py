@@ -39,7 +39,7 @@ def _runs_the_assistant(request: Request, services: Services, actor: Actor) -> N
     services.limits.assistant(address_of(request), actor.user_id)
 
 
-def _out(result: TurnResult) -> AssistantReplyOut:
+def turn_out(result: TurnResult) -> AssistantReplyOut:
     turn, reply = result.turn, result.reply
     sources = (
         [
@@ -78,6 +78,8 @@ def _out(result: TurnResult) -> AssistantReplyOut:
         ],
         ticket_id=result.ticket.id if result.ticket else None,
         ticket_number=result.ticket.number if result.ticket else None,
+        locale=turn.locale,
+        needs_contact=reply.kind != "answer" and result.ticket is None,
     )
 
 
@@ -100,7 +102,7 @@ def message(
         chain=services.chain_or_none(),
         settings=services.settings,
     )
-    return _out(result)
+    return turn_out(result)
 
 
 @router.post(
@@ -117,7 +119,7 @@ def feedback(
 ) -> AssistantReplyOut | Response:
     _runs_the_assistant(request, services, actor)
     result = conversation.feedback(services.db, services.assistant, actor, turn_id, body.helpful)
-    return Response(status_code=204) if result is None else _out(result)
+    return Response(status_code=204) if result is None else turn_out(result)
 
 
 def _article_out(row: KbArticle) -> KbArticleOut:

@@ -24,6 +24,10 @@ class UserIn(Request):
 
 class UserPatch(Request):
     display_name: Annotated[str, StringConstraints(min_length=1, max_length=200)] | None = None
+    agent_alias: Annotated[str, StringConstraints(max_length=80)] | None = Field(
+        default=None,
+        description="Staff: the name customers see on their replies (empty: the first name).",
+    )
     locale: str | None = None
     tier: Annotated[str, StringConstraints(max_length=32)] | None = None
     is_active: bool | None = None

@@ -34,6 +34,14 @@ class AssistantReplyOut(BaseModel):
     transactions: list[dict[str, Any]]
     ticket_id: str | None = None
     ticket_number: int | None = None
+    locale: str = Field(
+        "en", description="The conversation's one language (set by its first turn)."
+    )
+    needs_contact: bool = Field(
+        False,
+        description="A visitor without an account must leave an e-mail or a wallet address "
+        "before a person takes over (``POST /widget/conversations/{id}/contact``).",
+    )
 
 
 class AssistantFeedbackIn(Request):

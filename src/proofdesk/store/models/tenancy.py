@@ -48,6 +48,9 @@ class User(Base):
     password_hash: Mapped[str | None] = mapped_column(String(200))
     is_active: Mapped[bool] = mapped_column(Boolean, default=True)
     tier: Mapped[str | None] = mapped_column(String(32))
+    #: The name customers see on a staff member's replies (``domain.people.alias``): this, or
+    #: else the first word of ``display_name``.
+    agent_alias: Mapped[str | None] = mapped_column(String(80))
     created_at: Mapped[datetime] = mapped_column(TZ)
     #: The TOTP secret, wrapped under the data key; set once enrolment is confirmed.
     totp_secret: Mapped[bytes | None] = mapped_column(LargeBinary)

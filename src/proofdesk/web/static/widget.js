@@ -29,15 +29,37 @@
   frame.title = label;
   frame.src = origin + "/widget?org=" + encodeURIComponent(organization) + "&lang=" + lang;
   frame.hidden = true;
+  // A phone (a narrow screen) gets the whole screen; a desk a 380×560 frame above the button.
+  const phone = window.matchMedia("(max-width: 480px)");
+  function place() {
+    const style = phone.matches
+      ? { right: "0", bottom: "0", width: "100vw", height: "100dvh", border: "0", borderRadius: "0" }
+      : {
+        right: "20px", bottom: "76px", width: "min(380px, calc(100vw - 40px))",
+        height: "min(560px, calc(100vh - 100px))", border: "1px solid #d5dbe1",
+        borderRadius: "12px",
+      };
+    Object.assign(frame.style, style);
+  }
   Object.assign(frame.style, {
-    position: "fixed", right: "20px", bottom: "76px", width: "min(380px, calc(100vw - 40px))",
-    height: "min(560px, calc(100vh - 100px))", border: "1px solid #d5dbe1", borderRadius: "12px",
-    background: "#fff", zIndex: "2147483647", boxShadow: "0 8px 28px rgba(0,0,0,.25)",
+    position: "fixed", background: "#fff", zIndex: "2147483647",
+    boxShadow: "0 8px 28px rgba(0,0,0,.25)",
   });
+  place();
+  phone.addEventListener("change", place);
 
-  button.addEventListener("click", () => {
-    frame.hidden = !frame.hidden;
-    button.setAttribute("aria-expanded", String(!frame.hidden));
+  function open(shown) {
+    frame.hidden = !shown;
+    button.setAttribute("aria-expanded", String(shown));
+    // Full-screen on a phone: the launcher steps aside while the chat is open.
+    button.hidden = shown && phone.matches;
+    if (!shown) button.focus();
+  }
+  button.addEventListener("click", () => open(frame.hidden));
+  // The frame's close button asks; only our own frame's messages count.
+  window.addEventListener("message", (event) => {
+    if (event.origin === origin && event.source === frame.contentWindow &&
+        event.data && event.data.proofdesk === "close") open(false);
   });
   document.body.appendChild(frame);
   document.body.appendChild(button);
