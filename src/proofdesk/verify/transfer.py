@@ -204,7 +204,9 @@ def _check_consent(
         raise TransferRefused("consent", "the consent is for another transfer")
 
 
-def revealed_events(receipt: dict[str, Any], report: Report) -> list[tuple[int, str, dict[str, Any]]]:
+def revealed_events(
+    receipt: dict[str, Any], report: Report
+) -> list[tuple[int, str, dict[str, Any]]]:
     """(log index, event type, revealed fields) of each event of a receipt that passed
     :func:`verify_receipt`, in order (the type is the leaf's, the fields checked openings)."""
     fields: dict[int, dict[str, Any]] = {}

@@ -32,9 +32,7 @@ def upgrade() -> None:
             name=op.f("fk_transfer_agreements_organization_id_organizations"),
         ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_transfer_agreements")),
-        sa.UniqueConstraint(
-            "organization_id", "peer_organization", name="uq_transfer_agreements"
-        ),
+        sa.UniqueConstraint("organization_id", "peer_organization", name="uq_transfer_agreements"),
     )
     op.create_index(
         "ix_transfer_agreements_organization_id", "transfer_agreements", ["organization_id"]
