@@ -448,3 +448,14 @@ def visible_transfers(actor: Actor, ticket_id: str) -> Select[Transfer]:
         .where(Transfer.organization_id == actor.organization_id, Transfer.ticket_id == ticket_id)
         .order_by(Transfer.id)
     )
+
+
+def access_consent_agreement(
+    session: Session, actor: Actor, agreement_id: str
+) -> TransferAgreement:
+    """An agreement a consent may name: of the actor's organization, for customers too (they
+    consent on their own tickets; the agreement's details stay with staff)."""
+    row = session.get(TransferAgreement, agreement_id)
+    if row is None or row.organization_id != actor.organization_id:
+        raise NotFound("no such transfer agreement", code="no_such_agreement")
+    return row

@@ -24,6 +24,7 @@ from proofdesk.api.routes import (
     payouts,
     sla,
     tickets,
+    transfers,
     webhooks,
     witness,
 )
@@ -65,6 +66,7 @@ def install(app: FastAPI, db: Database) -> None:
         attachments,
         webhooks,
         witness,
+        transfers,
     ):
         api.include_router(module.router)
     app.include_router(api)
