@@ -378,23 +378,29 @@ def do_record_sent(
 # -- the receiver --------------------------------------------------------------------------
 
 
-def _agreement_for(session: Session, body: dict[str, Any]) -> TransferAgreement:
-    """The agreement a signed body's ``to``/``from`` organizations name, active."""
+def _agreement_for(session: Session, envelope: dict[str, Any]) -> TransferAgreement:
+    """The agreement under which a partner sent ``envelope``: an active one of ours with the
+    sending organization and the envelope's key (``agreement key`` refused otherwise); of
+    those, the one of the organization it is addressed to, if any (the ``receiver`` check
+    refuses the others)."""
+    body = envelope["body"]
     ours = (body.get("to") or {}).get("organization")
     peer = (body.get("from") or {}).get("organization")
-    row = session.scalars(
-        select(TransferAgreement).where(
-            TransferAgreement.organization_id == str(ours),
+    rows = session.scalars(
+        select(TransferAgreement)
+        .where(
             TransferAgreement.peer_organization == str(peer),
+            TransferAgreement.peer_key == str(envelope["key"]),
             TransferAgreement.ended_at.is_(None),
         )
-    ).first()
-    if row is None or row.peer_key is None:
+        .order_by(TransferAgreement.created_at)
+    ).all()
+    if not rows:
         raise TransferRefusedError(
-            "agreement key: there is no active agreement with the sending organization",
+            "agreement key: no active agreement with the sending organization and this key",
             check="agreement key",
         )
-    return row
+    return next((r for r in rows if r.organization_id == ours), rows[0])
 
 
 def do_accept_bundle(parts: Parts, bundle: Any) -> dict[str, Any]:
@@ -406,7 +412,7 @@ def do_accept_bundle(parts: Parts, bundle: Any) -> dict[str, Any]:
     except TransferRefused as exc:
         raise refused(exc) from None
     with parts.db.reader() as session:
-        agreement = _agreement_for(session, body)
+        agreement = _agreement_for(session, bundle)
         known = Agreement(
             agreement.organization_id, agreement.peer_organization, agreement.peer_key
         )
@@ -419,7 +425,11 @@ def do_accept_bundle(parts: Parts, bundle: Any) -> dict[str, Any]:
         raise refused(exc) from None
     events = revealed_events(body["receipt"], report)
     with parts.db.writer() as session:
-        agreement = _agreement_for(session, body)
+        agreement = _agreement_for(session, bundle)
+        if agreement.organization_id != known.ours:
+            raise TransferRefusedError(
+                "agreement key: the agreement changed", check="agreement key"
+            )
         row = _received(session, agreement.organization_id, body["transfer_id"])
         if row is None:
             row = _open_linked(session, agreement, bundle, body, events, report.checkpoint)
@@ -652,11 +662,13 @@ def do_take_update(db: Database, envelope: Any) -> dict[str, Any]:
     except TransferRefused as exc:
         raise refused(exc) from None
     with db.writer() as session:
-        agreement = _agreement_for(session, body)
+        agreement = _agreement_for(session, envelope)
         try:
             body = check_signed(envelope, "update", agreement.peer_key)
         except TransferRefused as exc:
             raise refused(exc) from None
+        if (body.get("to") or {}).get("organization") != agreement.organization_id:
+            raise TransferRefusedError("receiver: addressed to someone else", check="receiver")
         update_id, transfer_id = str(body.get("update_id")), str(body.get("transfer_id"))
         org = agreement.organization_id
         taken = session.scalars(
