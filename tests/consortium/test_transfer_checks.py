@@ -178,7 +178,7 @@ def _reveal_other(body: dict[str, Any], _: str) -> None:
 
 def _bad_proof(body: dict[str, Any], _: str) -> None:
     entry = body["receipt"]["entries"][0]
-    entry["inclusion_proof"] = entry["inclusion_proof"][:-1] + ["00" * 32]
+    entry["inclusion_proof"] = [*entry["inclusion_proof"][:-1], "00" * 32]
 
 
 def _other_consent(body: dict[str, Any], _: str) -> None:
