@@ -436,7 +436,7 @@ def access_transfer_agreement(
     require_staff(actor)
     row = session.get(TransferAgreement, agreement_id)
     if row is None or row.organization_id != actor.organization_id:
-        raise NotFound("no such transfer agreement", code="no_such_agreement")
+        raise NotFound("no such transfer agreement")
     return row
 
 
@@ -457,5 +457,5 @@ def access_consent_agreement(
     consent on their own tickets; the agreement's details stay with staff)."""
     row = session.get(TransferAgreement, agreement_id)
     if row is None or row.organization_id != actor.organization_id:
-        raise NotFound("no such transfer agreement", code="no_such_agreement")
+        raise NotFound("no such transfer agreement")
     return row

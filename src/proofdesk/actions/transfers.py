@@ -273,9 +273,13 @@ def post_envelope(parts: Parts, url: str, envelope: dict[str, Any]) -> dict[str,
 def send_transfer(parts: Parts, actor: Actor, ticket_id: str, transfer_id: str) -> Transfer:
     """Build the bundle of a consented transfer, post it to the partner, and log its signed
     acknowledgement (:func:`do_record_sent`). Reading and posting happen outside the writer
-    lock; a failure leaves the transfer consented, to be sent again."""
+    lock; a failure leaves the transfer consented, to be sent again, and a transfer sent
+    already is returned as it is. The receiver answers a bundle it took with the same
+    acknowledgement, so a retry after a lost answer opens no second ticket."""
     with parts.db.reader() as session:
         ticket, row, agreement = _sending(session, actor, ticket_id, transfer_id)
+        if row.status == "sent":
+            return row  # sent already: asking again is safe, and sends nothing
         requester = session.get(User, ticket.requester_id)
         fields = json.loads(row.fields)
         customer = None
@@ -300,6 +304,8 @@ def send_transfer(parts: Parts, actor: Actor, ticket_id: str, transfer_id: str) 
     answer = post_envelope(parts, f"{url}/transfers/inbound", bundle)
     with parts.db.writer() as session:
         ticket, row, agreement = _sending(session, actor, ticket_id, transfer_id, lock=True)
+        if row.status == "sent":
+            return row  # another request got the acknowledgement first
         return do_record_sent(session, actor, ticket, row, agreement, bundle, answer)
 
 
@@ -317,12 +323,10 @@ def _sending(
         )
     ).first()
     if row is None:
-        raise NotFound("no such transfer of this ticket", code="no_such_transfer")
-    if row.status != "consented":
-        raise Conflict("this transfer was sent already", code="transfer_sent")
+        raise NotFound("no such transfer of this ticket")
     agreement = session.get(TransferAgreement, row.agreement_id)
     assert agreement is not None
-    return ticket, row, _active(agreement)
+    return ticket, row, agreement if row.status == "sent" else _active(agreement)
 
 
 def do_record_sent(
@@ -601,7 +605,7 @@ def do_queue_update(
         )
     ).first()
     if row is None:
-        raise NotFound("no such transfer of this ticket", code="no_such_transfer")
+        raise NotFound("no such transfer of this ticket")
     if message is None and status is None:
         raise InvalidInput("an update carries a message or a status", code="empty_update")
     if message is not None and not 0 < len(message.strip()) <= MAX_MESSAGE:
