@@ -388,8 +388,7 @@ def _agreement_for(session: Session, envelope: dict[str, Any]) -> TransferAgreem
     those, the one of the organization it is addressed to, if any (the ``receiver`` check
     refuses the others)."""
     body = envelope["body"]
-    ours = (body.get("to") or {}).get("organization")
-    peer = (body.get("from") or {}).get("organization")
+    ours, peer = _organization(body, "to"), _organization(body, "from")
     rows = session.scalars(
         select(TransferAgreement)
         .where(
@@ -405,6 +404,13 @@ def _agreement_for(session: Session, envelope: dict[str, Any]) -> TransferAgreem
             check="agreement key",
         )
     return next((r for r in rows if r.organization_id == ours), rows[0])
+
+
+def _organization(body: dict[str, Any], side: str) -> str | None:
+    """The organization a signed body names as its ``to`` or ``from``, if it names one."""
+    value = body.get(side)
+    name = value.get("organization") if isinstance(value, dict) else None
+    return name if isinstance(name, str) else None
 
 
 def do_accept_bundle(parts: Parts, bundle: Any) -> dict[str, Any]:
@@ -494,17 +500,19 @@ def _open_linked(
     messages = [f for _, kind, f in events if kind == EventType.MESSAGE_ADDED.value and "body" in f]
     customer = _customer(session, org, body.get("customer"), agreement)
     actor = Actor(customer.id, org, Role.CUSTOMER)
-    kind = created.get("kind") if created.get("kind") in {k.value for k in Kind} else "question"
+    named = created.get("kind")
+    kind = named if isinstance(named, str) and named in {k.value for k in Kind} else "question"
     subject = created.get("subject") if isinstance(created.get("subject"), str) else ""
     first = messages[0]["body"] if messages and isinstance(messages[0]["body"], str) else ""
-    last_index = events[-1][0] if events else 0
+    # check_bundle found the consent among the revealed events: its index is what we cite.
+    consent_index = [i for i, kind, _ in events if kind == EventType.TRANSFER_CONSENTED.value][-1]
     citation = {
         "transfer_id": body["transfer_id"],
         "organization": agreement.peer_organization,
         "ticket_id": body["ticket_id"],
         "origin": body["receipt"]["log"]["origin"],
         "log_key": body["log_key"],
-        "index": last_index,
+        "index": consent_index,
         "checkpoint": {"size": checkpoint.size, "root": checkpoint.root.hex()},
     }
     spec = NewTicket(
@@ -671,7 +679,7 @@ def do_take_update(db: Database, envelope: Any) -> dict[str, Any]:
             body = check_signed(envelope, "update", agreement.peer_key)
         except TransferRefused as exc:
             raise refused(exc) from None
-        if (body.get("to") or {}).get("organization") != agreement.organization_id:
+        if _organization(body, "to") != agreement.organization_id:
             raise TransferRefusedError("receiver: addressed to someone else", check="receiver")
         update_id, transfer_id = str(body.get("update_id")), str(body.get("transfer_id"))
         org = agreement.organization_id
