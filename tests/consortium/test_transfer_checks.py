@@ -323,3 +323,16 @@ def test_updates_are_signed_and_taken_once(client: TestClient, pair: Pair) -> No
             select(TicketEvent.type).where(TicketEvent.ticket_id == linked)
         ).all()
     assert types.count("transfer.updated") == 1
+
+
+def test_a_partner_that_does_not_answer_leaves_the_transfer_to_send_again(
+    client: TestClient, pair: Pair
+) -> None:
+    ticket_id, transfer_id = pair.consented(client, FIELDS)
+    headers = pair.sender.agent.headers
+    body = {"transfer_id": transfer_id}
+    r = client.post(f"/api/v1/tickets/{ticket_id}/transfers", json=body, headers=headers)
+    assert r.status_code == 502, r.text
+    assert r.json()["error"]["code"] == "partner_unreachable"
+    listed = client.get(f"/api/v1/tickets/{ticket_id}/transfers", headers=headers).json()
+    assert [(t["transfer_id"], t["status"]) for t in listed] == [(transfer_id, "consented")]

@@ -20,6 +20,7 @@ from proofdesk.access import (
 from proofdesk.actions import transfers
 from proofdesk.actions.webhooks import UrlPolicy
 from proofdesk.api.deps import AdminScoped, ServicesDep, TicketsReader, TicketsWriter
+from proofdesk.api.schemas.common import ErrorOut
 from proofdesk.api.schemas.transfers import (
     AgreementIn,
     AgreementOut,
@@ -147,6 +148,7 @@ def consent(
     response_model=TransferOut,
     summary="Send a consented transfer to the partner (502 partner_unreachable, 409 "
     "partner_refused with the check the partner named)",
+    responses={502: {"model": ErrorOut, "description": "The partner did not answer"}},
 )
 def send(ticket_id: str, body: SendIn, services: ServicesDep, actor: TicketsWriter) -> TransferOut:
     row = transfers.send_transfer(parts_of(services), actor, ticket_id, body.transfer_id)
