@@ -81,7 +81,9 @@ class Pair:
         assert r.status_code == 201, r.text
         return ticket_id, r.json()["transfer_id"]
 
-    def bundle(self, ticket_id: str, transfer_id: str, fields: list[str]) -> dict[str, Any]:
+    def bundle(
+        self, ticket_id: str, transfer_id: str, fields: list[str], email: str | None = None
+    ) -> dict[str, Any]:
         with self.db.reader() as session:
             last = session.scalar(select(Ticket.last_seq).where(Ticket.id == ticket_id))
         return build_bundle(
@@ -95,7 +97,7 @@ class Pair:
             ticket_id=ticket_id,
             last_seq=int(last or 0),
             fields=fields,
-            customer={"display_name": "Ana", "email": None},
+            customer={"display_name": "Ana", "email": email},
         )
 
     def created(self) -> tuple[int, int]:
@@ -336,3 +338,17 @@ def test_a_partner_that_does_not_answer_leaves_the_transfer_to_send_again(
     assert r.json()["error"]["code"] == "partner_unreachable"
     listed = client.get(f"/api/v1/tickets/{ticket_id}/transfers", headers=headers).json()
     assert [(t["transfer_id"], t["status"]) for t in listed] == [(transfer_id, "consented")]
+
+
+def test_a_partner_cannot_put_a_ticket_into_one_of_our_customers_portals(
+    client: TestClient, pair: Pair
+) -> None:
+    ticket_id, transfer_id = pair.consented(client, FIELDS)
+    ours = pair.receiver.customer
+    bundle = pair.bundle(ticket_id, transfer_id, FIELDS, email=ours.email)
+    linked = transfers.do_accept_bundle(pair.parts, bundle)["body"]["received"]["ticket_id"]
+    with pair.db.reader() as session:
+        ticket = session.get(Ticket, linked)
+        assert ticket is not None and ticket.requester_id != ours.user_id
+    mine = client.get("/api/v1/tickets", headers=ours.headers).json()["items"]
+    assert linked not in {t["id"] for t in mine}

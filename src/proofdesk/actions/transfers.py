@@ -567,18 +567,18 @@ def _open_linked(
 
 
 def _customer(session: Session, org: str, shared: Any, agreement: TransferAgreement) -> User:
-    """The requester of the linked ticket: the customer with the shared e-mail address, made
-    if need be; a new customer named after the partner when no contact was shared."""
+    """The requester of the linked ticket: a new customer with the shared name and e-mail
+    address. Never an account of ours that holds the address already: a partner must not be
+    able to put a ticket into one of our customers' portals (staff may merge them), nor post
+    as our staff; such a customer gets no address."""
     email = shared.get("email") if isinstance(shared, dict) else None
     name = shared.get("display_name") if isinstance(shared, dict) else None
     if isinstance(email, str) and email:
-        found = session.scalars(
-            select(User).where(User.organization_id == org, User.email == email)
+        taken = session.scalars(
+            select(User.id).where(User.organization_id == org, User.email == email.lower())
         ).first()
-        if found is not None and found.role == Role.CUSTOMER.value:
-            return found
-        if found is not None:
-            email = None  # a staff address: never let a partner post as our staff
+        if taken is not None:
+            email = None
     return do_create_user(
         session,
         org,
