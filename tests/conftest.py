@@ -86,6 +86,8 @@ def settings(backend: tuple[str, Path]) -> Settings:
         webhooks_allow_private=True,  # to receivers on loopback
         mail_poll_seconds=0,  # and poll mailboxes
         mail_outbox_seconds=0,  # and send the outbox
+        transfers_poll_seconds=0,  # and deliver transfer updates
+        transfers_allow_private=True,  # to partners on loopback
     )
 
 

@@ -35,6 +35,8 @@ from proofdesk.store.models import (
     TicketEvent,
     TicketSla,
     TicketTag,
+    Transfer,
+    TransferAgreement,
     User,
     Wallet,
     WebhookDelivery,
@@ -427,4 +429,46 @@ def access_webhook_delivery(
     row = session.get(WebhookDelivery, delivery_id)
     if row is None or row.endpoint_id != endpoint.id:
         raise NotFound("no such webhook delivery")
+    return row
+
+
+def visible_transfer_agreements(actor: Actor) -> Select[TransferAgreement]:
+    """The organization's transfer agreements, for its staff (admins change them)."""
+    require_staff(actor)
+    return (
+        select(TransferAgreement)
+        .where(TransferAgreement.organization_id == actor.organization_id)
+        .order_by(TransferAgreement.created_at, TransferAgreement.id)
+    )
+
+
+def access_transfer_agreement(
+    session: Session, actor: Actor, agreement_id: str
+) -> TransferAgreement:
+    """A transfer agreement of the actor's organization (another tenant's reads as none)."""
+    require_staff(actor)
+    row = session.get(TransferAgreement, agreement_id)
+    if row is None or row.organization_id != actor.organization_id:
+        raise NotFound("no such transfer agreement")
+    return row
+
+
+def visible_transfers(actor: Actor, ticket_id: str) -> Select[Transfer]:
+    """The transfers of a ticket already checked with :func:`access_ticket`, for staff."""
+    require_staff(actor)
+    return (
+        select(Transfer)
+        .where(Transfer.organization_id == actor.organization_id, Transfer.ticket_id == ticket_id)
+        .order_by(Transfer.id)
+    )
+
+
+def access_consent_agreement(
+    session: Session, actor: Actor, agreement_id: str
+) -> TransferAgreement:
+    """An agreement a consent may name: of the actor's organization, for customers too (they
+    consent on their own tickets; the agreement's details stay with staff)."""
+    row = session.get(TransferAgreement, agreement_id)
+    if row is None or row.organization_id != actor.organization_id:
+        raise NotFound("no such transfer agreement")
     return row

@@ -381,6 +381,31 @@ class Settings(BaseSettings):
         description="How long a witness may take to answer before it counts as down.",
     )
 
+    transfers_poll_seconds: float = Field(
+        default=1.0,
+        ge=0,
+        le=3600,
+        description="How often signed status updates of transferred tickets are sent to the "
+        "partners; 0: only when asked (tests).",
+    )
+    transfers_timeout: float = Field(
+        default=15.0,
+        gt=0,
+        le=120,
+        description="How long a partner may take to answer a transfer or an update.",
+    )
+    transfers_allow_private: bool = Field(
+        default=False,
+        description="Allow partners on loopback, private and other non-public addresses, and "
+        "plain http (tests; partners on the deployment's own network). Off: https only, public "
+        "addresses only (SSRF).",
+    )
+    transfers_key_file: Path | None = Field(
+        default=None,
+        description="The Ed25519 key that signs transfer bundles, acknowledgements and updates "
+        "(default: data_dir/transfer.key, made on first use).",
+    )
+
     # -- transaction look-ups on other networks (see docs/networks.md) ------------------------
     network_endpoints: dict[str, SecretStr] = Field(
         default_factory=dict,
@@ -465,6 +490,10 @@ class Settings(BaseSettings):
     @property
     def effective_webhooks_key_file(self) -> Path:
         return self.webhooks_key_file or self.data_dir / "webhook.key"
+
+    @property
+    def effective_transfers_key_file(self) -> Path:
+        return self.transfers_key_file or self.data_dir / "transfer.key"
 
     @property
     def effective_witness_key_file(self) -> Path:

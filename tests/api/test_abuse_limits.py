@@ -92,6 +92,9 @@ PUBLIC: dict[tuple[str, str], tuple[str, dict[str, Any] | None, str]] = {
         {"external_id": "o-1"},
         "webhook",
     ),
+    ("GET", "/transfers/key"): ("/transfers/key", None, "public"),
+    ("POST", "/transfers/inbound"): ("/transfers/inbound", {"format": "x"}, "webhook"),
+    ("POST", "/transfers/updates"): ("/transfers/updates", {"format": "x"}, "webhook"),
 }
 #: Public but not limited, and why: a liveness probe does nothing.
 UNLIMITED = {("GET", "/health")}

@@ -25,6 +25,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import pytest
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from fastapi.testclient import TestClient
 from httpx2 import Response
 from sqlalchemy import func, select
@@ -36,6 +37,8 @@ from proofdesk.actions.macros import do_create_macro
 from proofdesk.actions.sessions import do_issue_api_token
 from proofdesk.actions.sla import do_create_policy
 from proofdesk.actions.tickets import NewTicket, do_change_status, do_create_ticket
+from proofdesk.actions.transfers import do_consent_transfer, do_make_agreement
+from proofdesk.actions.webhooks import UrlPolicy
 from proofdesk.assistant.conversation import Models, take_turn
 from proofdesk.assistant.kb import read_path as kb_read
 from proofdesk.canonical import format_time, utc_now
@@ -52,11 +55,13 @@ from proofdesk.store.models import (
     TeamMember,
     Ticket,
     TicketEvent,
+    TransferAgreement,
     User,
     Wallet,
     WebhookDelivery,
     WebhookEndpoint,
 )
+from proofdesk.verify.transfer import public_key_text
 from tests.support.paths import ROOT
 from tests.support.tenants import Member, Tenant, actor_of, make_tenant, new_ticket
 from tests.support.webhooks import subscribe, unsubscribe
@@ -168,6 +173,18 @@ EXPECTED: dict[str, tuple[str, str]] = {
                                              ("200 403 403 403 403 403", "404 403 403 403 403 403"),
     "POST /webhooks/endpoints/{endpoint}/deliveries/{delivery}/redeliver":
                                              ("200 403 403 403 403 403", "404 403 403 403 403 403"),
+    # Transfers (docs/consortium.md): agreements are an admin's; customers consent on their
+    # own tickets; staff send, list and update.
+    "GET /transfers/agreements":             ("200 403 403 403 403 403", "200 403 403 403 403 403"),
+    "POST /transfers/agreements":            ("201 403 403 403 403 403", "201 403 403 403 403 403"),
+    "PATCH /transfers/agreements/{agreement}":
+                                             ("200 403 403 403 403 403", "404 403 403 403 403 403"),
+    "GET /transfers/partners":               ("200 200 200 200 403 403", "200 200 200 200 403 403"),
+    "POST /tickets/{id}/transfer-consents":  ("201 201 201 403 201 404", "404 404 404 404 404 404"),
+    "GET /tickets/{id}/transfers":           ("200 200 200 200 403 404", "404 404 404 404 404 404"),
+    "POST /tickets/{id}/transfers":          ("200 200 200 403 403 403", "404 404 404 403 403 403"),
+    "POST /tickets/{id}/transfers/{transfer}/updates":
+                                             ("202 202 202 403 403 404", "404 404 404 404 404 404"),
 }
 # fmt: on
 # POST /tickets by another tenant's staff names this tenant's customer as requester in the body:
@@ -498,6 +515,40 @@ def a_delivery(world: World, role: str) -> Ids:
     return {**ids, "delivery": delivery}
 
 
+def an_agreement(world: World, role: str) -> Ids:
+    """An active transfer agreement of home with a partner nobody listens for."""
+    admin = actor_of(world.home.admin, world.home)
+    key = public_key_text(Ed25519PrivateKey.generate())
+    with world.db.writer() as session:
+        row = do_make_agreement(
+            session,
+            admin,
+            UrlPolicy(allow_private=True),
+            name="Partner",
+            peer_url="http://127.0.0.1:9/api/v1",
+            peer_organization=f"partner-{unique()}",
+            peer_key=key,
+        )
+        return {"agreement": row.id}
+
+
+def ticket_and_agreement(world: World, role: str) -> Ids:
+    return {"id": fresh_ticket(world), **an_agreement(world, role)}
+
+
+def a_sent_transfer(world: World, role: str) -> Ids:
+    """A ticket of home that went to a partner already (so sending it again sends nothing)."""
+    ids = ticket_and_agreement(world, role)
+    with world.db.writer() as session:
+        ticket = session.get(Ticket, ids["id"])
+        agreement = session.get(TransferAgreement, ids["agreement"])
+        assert ticket is not None and agreement is not None
+        admin = actor_of(world.home.admin, world.home)
+        row = do_consent_transfer(session, admin, ticket, agreement, ["subject"])
+        row.status = "sent"
+        return {**ids, "transfer": row.transfer_id}
+
+
 def unique() -> str:
     return uuid.uuid4().hex[:12]
 
@@ -678,6 +729,29 @@ CALLS: dict[str, Call] = {
     "GET /webhooks/endpoints/{endpoint}/deliveries": Call(a_delivery),
     "GET /webhooks/endpoints/{endpoint}/deliveries/{delivery}": Call(a_delivery),
     "POST /webhooks/endpoints/{endpoint}/deliveries/{delivery}/redeliver": Call(a_delivery),
+    "GET /transfers/agreements": Call(),
+    "POST /transfers/agreements": Call(
+        payload=json_body(
+            lambda ids: {
+                "name": "Wallet provider",
+                "peer_url": "http://127.0.0.1:9/api/v1",
+                "peer_organization": f"partner-{unique()}",
+            }
+        )
+    ),
+    "PATCH /transfers/agreements/{agreement}": Call(an_agreement, json_body({"peer_key": None})),
+    "GET /transfers/partners": Call(),
+    "POST /tickets/{id}/transfer-consents": Call(
+        ticket_and_agreement,
+        json_body(lambda ids: {"agreement_id": ids["agreement"], "fields": ["subject"]}),
+    ),
+    "GET /tickets/{id}/transfers": Call(shared_ticket),
+    "POST /tickets/{id}/transfers": Call(
+        a_sent_transfer, json_body(lambda ids: {"transfer_id": ids["transfer"]})
+    ),
+    "POST /tickets/{id}/transfers/{transfer}/updates": Call(
+        a_sent_transfer, json_body({"message": "Found it on our side."})
+    ),
 }
 
 
@@ -826,6 +900,10 @@ def test_matrix_covers_every_endpoint(client: TestClient) -> None:
         ("POST", "/witness/add-checkpoint"),
     }
     public |= {("GET", "/networks")}
+    # A partner's transfer bundles and updates authenticate by the agreement key's signature,
+    # and our transfer key is public by nature (docs/consortium.md).
+    public |= {("GET", "/transfers/key"), ("POST", "/transfers/inbound")}
+    public |= {("POST", "/transfers/updates")}
     routes = {shape(method, path) for path, item in paths.items() for method in item}
     assert routes - {shape(*m) for m in public} == {
         shape(*method_and_path(label)) for label in EXPECTED

@@ -74,6 +74,7 @@ def test_the_registry_names_every_worker_and_refuses_unknown_names() -> None:
         "mail_smtp",
         "witnessing",
         "monitor",
+        "transfers",
         "assistant",
     )
     assert registry.chosen(None) == registry.NAMES

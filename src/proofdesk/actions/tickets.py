@@ -66,6 +66,9 @@ class NewTicket:
     signature: SignatureClaim | None = None
     #: The channel's own ids of the first message (an e-mail's ``Message-ID``…).
     channel_ids: dict[str, str] = field(default_factory=dict)
+    #: The ticket came from a partner organization: where, in its log, the transfer stands
+    #: (``actions.transfers.do_accept_bundle``); the first event cites it.
+    transferred_from: dict[str, Any] | None = None
 
 
 def _text(value: Any, name: str, limit: int) -> str:
@@ -270,6 +273,8 @@ def do_create_ticket(
         "assignee_id": spec.assignee_id,
         **links,
     }
+    if spec.transferred_from is not None:
+        payload["transferred_from"] = spec.transferred_from
     _, state = appender.append(
         None,
         ticket_id=ticket_id,

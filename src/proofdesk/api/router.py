@@ -25,6 +25,7 @@ from proofdesk.api.routes import (
     payouts,
     sla,
     tickets,
+    transfers,
     webhooks,
     witness,
 )
@@ -67,6 +68,7 @@ def install(app: FastAPI, db: Database) -> None:
         attachments,
         webhooks,
         witness,
+        transfers,
     ):
         api.include_router(module.router)
     app.include_router(api)

@@ -103,6 +103,15 @@ class EventType(StrEnum):
     CHAIN_FILED = "chain.filed"
     #: That record's block left the canonical chain in a reorganisation after it was final.
     CHAIN_DROPPED = "chain.dropped"
+    #: The customer consented to this ticket moving to a partner organization (the consent
+    #: names the receiver and the transfer; a bundle without it is refused).
+    TRANSFER_CONSENTED = "transfer.consented"
+    #: The partner accepted the ticket: its signed acknowledgement, logged by the sender.
+    TRANSFER_SENT = "transfer.sent"
+    #: This ticket arrived from a partner (the bundle's hash and what it proved).
+    TRANSFER_RECEIVED = "transfer.received"
+    #: A signed status update of a transferred ticket, sent to or taken from the partner.
+    TRANSFER_UPDATED = "transfer.updated"
 
 
 #: Events of streams that are no ticket (an organization's, a customer's), which no ticket
@@ -409,6 +418,14 @@ def _on_rated(state: TicketState, event: Event) -> TicketState:
     return replace(state, rating=score, rated_at=event.occurred_at)
 
 
+def _on_transfer(state: TicketState, event: Event) -> TicketState:
+    """A transfer's steps are recorded history, on both sides' logs; they change nothing of
+    the ticket itself (each organization keeps its own status)."""
+    if not isinstance(event.payload["transfer_id"], str):
+        raise ValueError("transfer_id must be text")
+    return state
+
+
 _REDUCERS = {
     EventType.STATUS_CHANGED: _on_status,
     EventType.MESSAGE_ADDED: _on_message,
@@ -425,6 +442,10 @@ _REDUCERS = {
     EventType.RATED: _on_rated,
     EventType.CHAIN_FILED: _on_chain,
     EventType.CHAIN_DROPPED: _on_chain,
+    EventType.TRANSFER_CONSENTED: _on_transfer,
+    EventType.TRANSFER_SENT: _on_transfer,
+    EventType.TRANSFER_RECEIVED: _on_transfer,
+    EventType.TRANSFER_UPDATED: _on_transfer,
 }
 
 

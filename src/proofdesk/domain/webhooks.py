@@ -41,6 +41,10 @@ _BY_EVENT: dict[EventType, str] = {
     EventType.RATED: "ticket.rated",
     EventType.CHAIN_FILED: "chain.filed",
     EventType.CHAIN_DROPPED: "chain.dropped",
+    EventType.TRANSFER_CONSENTED: "transfer.consented",
+    EventType.TRANSFER_SENT: "transfer.sent",
+    EventType.TRANSFER_RECEIVED: "transfer.received",
+    EventType.TRANSFER_UPDATED: "transfer.updated",
     EventType.CUSTOMER_NOTED: "customer.noted",  # ids only: the note's text stays in the desk
 }
 

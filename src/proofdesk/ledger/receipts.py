@@ -8,7 +8,7 @@ revealed value is the one the log committed to. See ``docs/receipt.schema.json``
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from typing import Any
 
 from sqlalchemy import func, select
@@ -77,9 +77,12 @@ def stream_receipt(
     since: int | None,
     policy: WitnessPolicy = NO_WITNESSES,
     at: SignedCheckpoint | None = None,
+    fields: Callable[[Event], Collection[str]] | None = None,
 ) -> dict[str, Any]:
     """The receipt of one stream (a ticket's events, or an organization's); against the
-    checkpoint ``at`` when given (an export ties every ticket to one checkpoint)."""
+    checkpoint ``at`` when given (an export ties every ticket to one checkpoint). ``fields``
+    narrows what a revealed event reveals to the payload fields it names (a transfer shares
+    the fields the customer agreed to, no more); without it every field is revealed."""
     cp = at
     if cp is None:
         with db.reader() as session:
@@ -117,6 +120,7 @@ def stream_receipt(
                         "value": canonical_json(value).decode(),
                     }
                     for name, value in event.payload.items()
+                    if fields is None or name in fields(event)
                 }
             entries.append(
                 {

@@ -44,6 +44,8 @@ PRIVATE: dict[str, dict[str, Any]] = {
     # The wallet that filed a request on chain, and the transaction that names it.
     EventType.CHAIN_FILED.value: {"sender": None, "tx_hash": "0x"},
     EventType.CHAIN_DROPPED.value: {"tx_hash": "0x"},
+    # A partner's reply is the customer's conversation, like a message body.
+    EventType.TRANSFER_UPDATED.value: {"message": ERASED_TEXT},
 }
 #: In ``fields.changed``, the changes of these fields are private.
 PRIVATE_CHANGES = _TICKET_FIELDS

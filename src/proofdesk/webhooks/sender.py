@@ -122,7 +122,17 @@ class Sender:
         if client is not None:
             client.close()
 
-    def send(self, url: str, body: bytes, headers: dict[str, str], now: datetime) -> Outcome:
+    def send(
+        self,
+        url: str,
+        body: bytes,
+        headers: dict[str, str],
+        now: datetime,
+        *,
+        read: int = EXCERPT_BYTES,
+    ) -> Outcome:
+        """One POST; at most ``read`` bytes of the answer are kept (a transfer's partner
+        answers with a signed acknowledgement the sender needs whole)."""
         started = time.monotonic()
         self._deadline.at = started + self.timeout
 
@@ -135,13 +145,13 @@ class Sender:
                 excerpt = b""
                 for chunk in r.iter_raw():
                     excerpt += chunk
-                    if len(excerpt) >= EXCERPT_BYTES:
+                    if len(excerpt) >= read:
                         break
                 return Outcome(
                     status_code=r.status_code,
                     error=None if 200 <= r.status_code < 300 else f"HTTP {r.status_code}",
                     duration_ms=took(),
-                    excerpt=excerpt[:EXCERPT_BYTES].decode("utf-8", "replace"),
+                    excerpt=excerpt[:read].decode("utf-8", "replace"),
                     retry_after=retry_after_seconds(r.headers.get("retry-after"), now),
                 )
         except UrlRefused as exc:

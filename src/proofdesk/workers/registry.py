@@ -33,6 +33,7 @@ from proofdesk.workers.mail_smtp import MailSmtpEndpoint
 from proofdesk.workers.monitor import MonitorLoop
 from proofdesk.workers.payouts import PayoutWorker
 from proofdesk.workers.sla import SlaWorker
+from proofdesk.workers.transfers import TransferWorker
 from proofdesk.workers.webhooks import WebhookWorker
 from proofdesk.workers.witnessing import WitnessLoop
 
@@ -96,6 +97,7 @@ FACTORIES: dict[str, Callable[[Parts], PeriodicWorker]] = {
     "monitor": lambda p: MonitorLoop(
         p.db, p.settings.monitor_poll_seconds, p.settings.witness_timeout_seconds
     ),
+    "transfers": lambda p: TransferWorker.from_settings(p.settings, p.db, p.signer),
     "assistant": lambda p: ModelRebuilder(
         p.db,
         Models.from_settings(p.settings, background=p.settings.assistant_rebuild_seconds > 0),
@@ -155,6 +157,10 @@ class Workers:
     @property
     def witnessing(self) -> WitnessLoop:
         return self._get("witnessing", WitnessLoop)
+
+    @property
+    def transfers(self) -> TransferWorker:
+        return self._get("transfers", TransferWorker)
 
     @property
     def assistant(self) -> ModelRebuilder:

@@ -73,6 +73,7 @@ from proofdesk.store.models.consortium import (
     WitnessRefusal,
 )
 from proofdesk.store.models.imports import ImportedRecord
+from proofdesk.store.models.transfers import Transfer, TransferAgreement, TransferUpdate
 # isort: on
 
 __all__ = [
@@ -133,6 +134,9 @@ __all__ = [
     "TicketSecret",
     "TicketSla",
     "TicketTag",
+    "Transfer",
+    "TransferAgreement",
+    "TransferUpdate",
     "User",
     "Wallet",
     "WebhookAttempt",
