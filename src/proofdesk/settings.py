@@ -122,6 +122,13 @@ class Settings(BaseSettings):
         description="The key that wraps every ticket's secret (mode 0600); defaults to "
         "data_dir/data.key and is generated on first start. Losing it loses all sealed content.",
     )
+    feed_follow_seconds: float = Field(
+        default=1.0,
+        gt=0,
+        le=60,
+        description="How often each server process reads the log for what other processes "
+        "committed, to wake its live pages (only while a page is open).",
+    )
     checkpoint_interval_seconds: float = Field(
         default=1.0,
         ge=0,

@@ -70,11 +70,14 @@ def create_app(
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
         install_log_filter()  # no seed phrase or key reaches a log line (access logs included)
+        follower = db.follower(settings.feed_follow_seconds)  # other processes' commits
+        follower.start()
         workers.start(run)
         try:
             yield
         finally:
             workers.stop()
+            follower.stop()
 
     app = FastAPI(
         lifespan=lifespan,

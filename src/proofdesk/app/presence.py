@@ -19,11 +19,14 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from proofdesk.canonical import utc_now
 from proofdesk.store.db import Database
+from proofdesk.store.feed import presence_key
 from proofdesk.store.models import Presence as Row
 
 #: Seconds after which a viewer or a typist without news is gone.
 TTL = 20.0
-#: A viewer's row is written again after this many seconds (its stream polls every second).
+#: A viewer's row is written again after this many seconds (its stream reads presence every
+#: ``web.pages.PRESENCE_SECONDS``). Arriving, typing and leaving wake the ticket's other viewers
+#: in this process at once (``store.feed``).
 REFRESH = 5.0
 
 
@@ -40,13 +43,17 @@ class Presence:
         with self._lock:
             if now - self._written.get(key, -REFRESH) < REFRESH:
                 return
+            arrived = key not in self._written
             self._written[key] = now
         self._upsert(ticket_id, user_id, name, typing=False)
+        if arrived:
+            self.db.feed.wake(presence_key(ticket_id))
 
     def typing(self, ticket_id: str, user_id: str, name: str) -> None:
         with self._lock:
             self._written[(ticket_id, user_id)] = time.monotonic()
         self._upsert(ticket_id, user_id, name, typing=True)
+        self.db.feed.wake(presence_key(ticket_id))
 
     def leave(self, ticket_id: str, user_id: str) -> None:
         with self._lock:
@@ -55,6 +62,7 @@ class Presence:
             connection.execute(
                 delete(Row).where(Row.ticket_id == ticket_id, Row.user_id == user_id)
             )
+        self.db.feed.wake(presence_key(ticket_id))
 
     def others(self, ticket_id: str, user_id: str) -> tuple[tuple[str, bool], ...]:
         """(name, typing) of everyone else on the ticket now, by name."""

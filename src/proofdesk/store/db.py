@@ -27,17 +27,21 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import Engine, create_engine, event, text
+from sqlalchemy import Engine, create_engine, event, select, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
 from sqlalchemy.orm import Session, sessionmaker
 
 from proofdesk.errors import ConfigError
+from proofdesk.store.feed import CHANGES, Change, ChangeFeed, Follower
+from proofdesk.store.models import LogHead, TicketEvent
 
 if TYPE_CHECKING:
     from proofdesk.ledger.keys import Keyring
 
 SQLITE_BUSY_TIMEOUT_MS = 30_000
+#: The most events the feed's follower reads at a time.
+FOLLOW_BATCH = 1000
 
 
 def make_engine(url: str, *, pool_size: int = 20) -> Engine:
@@ -77,6 +81,8 @@ class Database:
         self.engine = make_engine(url, pool_size=pool_size)
         self._sessions = sessionmaker(self.engine, expire_on_commit=False)
         self._local_writers = threading.Lock()  # see the module docstring
+        #: Who waits for which ticket or queue to change (``store.feed``).
+        self.feed = ChangeFeed()
 
     @property
     def dialect(self) -> str:
@@ -90,14 +96,34 @@ class Database:
     @contextmanager
     def writer(self) -> Iterator[Session]:
         """A transaction that holds the sequencer lock from its first statement to commit.
-        Commits on success, rolls back on any exception: nothing half-written."""
-        with (
-            self._local_writer_turn(),
-            self._sessions(info={"keyring": self.keyring}) as session,
-            session.begin(),
-        ):
-            session.execute(text("UPDATE log_head SET next_seq = next_seq WHERE id = 1"))
-            yield session
+        Commits on success, rolls back on any exception: nothing half-written. Once it has
+        committed, its events are published to :attr:`feed`."""
+        with self._local_writer_turn(), self._sessions(info={"keyring": self.keyring}) as session:
+            with session.begin():
+                session.execute(text("UPDATE log_head SET next_seq = next_seq WHERE id = 1"))
+                yield session
+            changes = session.info.pop(CHANGES, None)
+        if changes:
+            self.feed.publish(changes)
+
+    def follower(self, interval: float = 1.0) -> Follower:
+        """The feed's follower of what other processes commit (started by the app)."""
+
+        def head() -> int:
+            with self.reader() as session:
+                return int(session.scalar(select(LogHead.next_seq)) or 0) - 1
+
+        def after(seq: int) -> list[Change]:
+            with self.reader() as session:
+                rows = session.execute(
+                    select(TicketEvent.seq, TicketEvent.organization_id, TicketEvent.ticket_id)
+                    .where(TicketEvent.seq > seq)
+                    .order_by(TicketEvent.seq)
+                    .limit(FOLLOW_BATCH)
+                ).all()
+            return [Change(org, ticket, n) for n, org, ticket in rows]
+
+        return Follower(self.feed, head, after, interval)
 
     @contextmanager
     def _local_writer_turn(self) -> Iterator[None]:

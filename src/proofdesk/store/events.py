@@ -30,6 +30,7 @@ from proofdesk.domain.tickets import (
 )
 from proofdesk.errors import Error, InvalidInput, NotFound
 from proofdesk.ledger.store import EventReader, LedgerWriter
+from proofdesk.store.feed import CHANGES, Change
 from proofdesk.store.models import LogHead, Message, SearchTerm, Ticket, TicketEvent, TicketTag
 from proofdesk.store.rows import row_to_state as row_to_state  # re-exported for its callers
 from proofdesk.store.rows import state_to_row
@@ -134,6 +135,10 @@ class EventAppender:
         )
         # The webhook outbox rows commit (or roll back) with the event: docs/webhooks.md.
         enqueue_webhooks(self.session, event, organization_id)
+        # Published to the live pages once the transaction commits (``store.feed``).
+        self.session.info.setdefault(CHANGES, []).append(
+            Change(organization_id, event.ticket_id, event.seq)
+        )
 
 
 def project(session: Session, old: TicketState | None, new: TicketState, event: Event) -> None:

@@ -39,6 +39,7 @@ from proofdesk.domain.tickets import (
 )
 from proofdesk.errors import NotFound
 from proofdesk.sla.timers import NEVER
+from proofdesk.store.feed import presence_key, queue_key, ticket_key
 from proofdesk.store.models import (
     Macro,
     Order,
@@ -52,6 +53,7 @@ from proofdesk.web.activity import activity
 from proofdesk.web.live import _last_seq, _queue_seq, _stream
 from proofdesk.web.pages import (
     PAGE_SIZE,
+    PRESENCE_SECONDS,
     Visitor,
     WebRoute,
     check_csrf,
@@ -179,7 +181,11 @@ def agent_home(
 @router.get("/agent/live")
 def agent_live(request: Request) -> Response:
     visitor = staff(request)
-    return _stream(request, {"changed": lambda: _queue_seq(request, visitor)})
+    return _stream(
+        request,
+        {"changed": lambda: _queue_seq(request, visitor)},
+        (queue_key(visitor.actor.organization_id),),
+    )
 
 
 def _form_context(session: Session, visitor: Visitor, ticket: Ticket) -> dict[str, Any]:
@@ -395,6 +401,8 @@ def agent_ticket_live(request: Request, ticket_id: str) -> Response:
     return _stream(
         request,
         {"changed": lambda: _last_seq(request, visitor, ticket_id), "presence": presence},
+        (ticket_key(ticket_id), presence_key(ticket_id)),
+        recheck=PRESENCE_SECONDS,
         on_close=lambda: registry.leave(ticket_id, user),
     )
 

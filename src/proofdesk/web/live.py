@@ -3,7 +3,7 @@ changed, so that htmx reloads only that part."""
 
 from __future__ import annotations
 
-import asyncio
+import time
 from collections.abc import AsyncIterator, Callable
 from typing import Any
 
@@ -15,13 +15,14 @@ from starlette.concurrency import run_in_threadpool
 from proofdesk.access import (
     access_ticket,
 )
+from proofdesk.app.services import services_of
 from proofdesk.errors import Error
+from proofdesk.store.feed import ticket_key
 from proofdesk.store.models import (
     Ticket,
 )
 from proofdesk.web.pages import (
     HEARTBEAT_SECONDS,
-    POLL_SECONDS,
     Visitor,
     WebRoute,
     reading,
@@ -49,32 +50,42 @@ def _queue_seq(request: Request, visitor: Visitor) -> int:
 def _stream(
     request: Request,
     watch: dict[str, Callable[[], Any]],
+    keys: tuple[str, ...],
+    *,
+    recheck: float = HEARTBEAT_SECONDS,
     on_close: Callable[[], None] | None = None,
 ) -> StreamingResponse:
     """An event named after each watched value whenever it changes (``changed`` for a ticket's
-    or a queue's last event, ``presence`` for who else is here); a comment line now and then
-    keeps proxies from closing the connection. Ends when the client goes or its access ends."""
+    or a queue's last event, ``presence`` for who else is here). The stream sleeps until the
+    change feed wakes it for one of ``keys`` (or ``recheck`` seconds pass), then reads the
+    values through their access checks: a wake-up is a hint, the values are what is sent. A
+    comment line now and then keeps proxies from closing the connection. Ends when the client
+    goes or its access ends."""
+    feed = services_of(request).db.feed
 
     async def events() -> AsyncIterator[str]:
-        last = {name: await run_in_threadpool(read) for name, read in watch.items()}
         quiet = 0.0
-        yield "retry: 2000\n\n"
         try:
-            while not await request.is_disconnected():
-                await asyncio.sleep(POLL_SECONDS)
-                sent = False
-                for name, read in watch.items():
-                    try:
-                        value = await run_in_threadpool(read)
-                    except Error:
-                        return
-                    if value != last[name]:
-                        last[name], sent = value, True
-                        yield f"event: {name}\ndata: {len(str(value))}\n\n"
-                quiet = 0.0 if sent else quiet + POLL_SECONDS
-                if quiet >= HEARTBEAT_SECONDS:
-                    quiet = 0.0
-                    yield ": alive\n\n"
+            # Waiting before the first read: a change between the two is not missed.
+            with feed.watching(*keys) as waiter:
+                last = {name: await run_in_threadpool(read) for name, read in watch.items()}
+                yield "retry: 2000\n\n"
+                while not await request.is_disconnected():
+                    started = time.monotonic()
+                    await waiter.wait(recheck)
+                    sent = False
+                    for name, read in watch.items():
+                        try:
+                            value = await run_in_threadpool(read)
+                        except Error:
+                            return
+                        if value != last[name]:
+                            last[name], sent = value, True
+                            yield f"event: {name}\ndata: {len(str(value))}\n\n"
+                    quiet = 0.0 if sent else quiet + time.monotonic() - started
+                    if quiet >= HEARTBEAT_SECONDS:
+                        quiet = 0.0
+                        yield ": alive\n\n"
         finally:
             if on_close is not None:
                 on_close()
@@ -90,4 +101,8 @@ def _stream(
 def request_live(request: Request, ticket_id: str) -> Response:
     visitor = signed_in(request)
     _last_seq(request, visitor, ticket_id)  # refused now, not in the stream
-    return _stream(request, {"changed": lambda: _last_seq(request, visitor, ticket_id)})
+    return _stream(
+        request,
+        {"changed": lambda: _last_seq(request, visitor, ticket_id)},
+        (ticket_key(ticket_id),),
+    )

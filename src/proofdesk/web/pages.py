@@ -54,9 +54,12 @@ from proofdesk.store.models import (
 
 HERE = Path(__file__).parent
 STATIC = HERE / "static"
-#: How often a live page's stream looks for new events, and says it is alive.
-POLL_SECONDS = 1.0
+#: A live page's stream is woken by the commits that concern it (``store.feed``); it reads
+#: again after this many seconds without news anyway, and says it is alive.
 HEARTBEAT_SECONDS = 15.0
+#: How often a console ticket's stream reads who else is here (presence is no event: a viewer
+#: in another process that arrives or goes is seen within this time).
+PRESENCE_SECONDS = 2.0
 PAGE_SIZE = 50
 #: Files one web form may carry.
 MAX_FILES = 5

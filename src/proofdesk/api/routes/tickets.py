@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import time
 from typing import Annotated, Any, Literal
 
@@ -49,6 +48,7 @@ from proofdesk.ledger.receipts import build_receipt
 from proofdesk.ledger.store import EventReader
 from proofdesk.sla.timers import NEVER
 from proofdesk.store.events import row_to_state
+from proofdesk.store.feed import ticket_key
 from proofdesk.store.models import Message, Ticket, TicketEvent, TicketSla
 
 router = APIRouter(prefix="/tickets", tags=["tickets"])
@@ -257,7 +257,6 @@ def merge(ticket_id: str, body: MergeIn, services: ServicesDep, actor: TicketsWr
 
 #: Longest a client may wait for a change, in seconds (below proxies' usual idle limit).
 MAX_WAIT_SECONDS = 25.0
-WAIT_STEP_SECONDS = 0.5
 
 
 @router.get(
@@ -275,17 +274,19 @@ async def wait_for_changes(
 ) -> ChangesOut:
     """For a client that signs in with a bearer token and so cannot use the pages' event
     streams (the chat widget): one request at a time, answered the moment something happens.
-    The waiting holds no thread; each check is one read."""
+    The waiting holds no thread and reads nothing: the commit that changes the ticket (or the
+    change feed's follower, for another process's) wakes it (``store.feed``)."""
 
     def read() -> int:
         with services.db.reader() as session:
             return access_ticket(session, actor, ticket_id).last_seq
 
     deadline = time.monotonic() + wait
-    seq = await run_in_threadpool(read)
-    while seq <= after and time.monotonic() < deadline:
-        await asyncio.sleep(WAIT_STEP_SECONDS)
+    with services.db.feed.watching(ticket_key(ticket_id)) as waiter:
         seq = await run_in_threadpool(read)
+        while seq <= after and (left := deadline - time.monotonic()) > 0:
+            await waiter.wait(left)
+            seq = await run_in_threadpool(read)
     return ChangesOut(last_seq=seq)
 
 
