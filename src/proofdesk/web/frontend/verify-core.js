@@ -589,6 +589,7 @@ function checkEntry(entry, position, ticketId, prevHash, cp, report) {
   }
   const revealed = Object.hasOwn(entry, "revealed") ? entry.revealed : {};
   if (!isObject(revealed)) throw new VerificationError(`${where}: revealed is not an object`);
+  // (JSON.parse makes a "__proto__" key an own property, so Object.keys sees it as Python does.)
   for (const name of Object.keys(revealed).sort()) checkOpening(item, leaf, name, revealed[name], index, report);
 }
 
@@ -695,7 +696,7 @@ export function checkSignatures(receipt) {
   for (const entry of entries) {
     const revealed = isObject(entry) ? entry.revealed : undefined;
     if (!isObject(revealed)) continue;
-    const values = {};
+    const values = Object.create(null); // a revealed "__proto__" is a field like any other
     for (const [name, opening] of Object.entries(revealed)) {
       try {
         if (typeof opening.value !== "string") throw new TypeError("not JSON text");
@@ -711,7 +712,7 @@ export function checkSignatures(receipt) {
     if (!isObject(record)) continue;
     const item = `signature of event ${entry.index}`;
     const fields = ["signer", "signature", "action", "organization", "ticket", "request_id", "nonce", "issued_at", "chain_id", "verifying_contract"];
-    const names = ACTIONS[record.action];
+    const names = Object.hasOwn(ACTIONS, record.action) ? ACTIONS[record.action] : undefined;
     if (!fields.every((f) => Object.hasOwn(record, f)) || names === undefined) {
       findings.push({ item, ok: false, detail: "malformed signature record" });
       continue;
