@@ -904,6 +904,15 @@ def test_matrix_covers_every_endpoint(client: TestClient) -> None:
     # and our transfer key is public by nature (docs/consortium.md).
     public |= {("GET", "/transfers/key"), ("POST", "/transfers/inbound")}
     public |= {("POST", "/transfers/updates")}
+    # Shop visitors chat without an account: the conversation's random id is the key
+    # (docs/web.md, tests/web/test_widget_guests.py).
+    public |= {
+        ("POST", "/widget/messages"),
+        ("POST", "/widget/turns/{}/feedback"),
+        ("POST", "/widget/conversations/{}/contact"),
+        ("GET", "/widget/conversations/{}/messages"),
+        ("POST", "/widget/conversations/{}/messages"),
+    }
     routes = {shape(method, path) for path, item in paths.items() for method in item}
     assert routes - {shape(*m) for m in public} == {
         shape(*method_and_path(label)) for label in EXPECTED
