@@ -57,6 +57,7 @@ from proofdesk.verify.transfer import (
     TransferRefused,
     check_bundle,
     check_envelope,
+    check_ids,
     check_signed,
     envelope_hash,
     parse_public_key,
@@ -677,6 +678,7 @@ def do_take_update(db: Database, envelope: Any) -> dict[str, Any]:
         agreement = _agreement_for(session, envelope)
         try:
             body = check_signed(envelope, "update", agreement.peer_key)
+            check_ids(body, "update_id", "transfer_id")
         except TransferRefused as exc:
             raise refused(exc) from None
         if _organization(body, "to") != agreement.organization_id:
