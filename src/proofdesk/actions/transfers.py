@@ -706,6 +706,8 @@ def do_take_update(db: Database, envelope: Any) -> dict[str, Any]:
         ticket = session.get(Ticket, row.ticket_id)
         assert ticket is not None
         fields = {k: body[k] for k in ("message", "status") if isinstance(body.get(k), str)}
+        if fields.get("status", Status.OPEN.value) not in {s.value for s in Status}:
+            raise TransferRefusedError("envelope: status is no ticket status", check="envelope")
         now = format_time(utc_now())
         EventAppender(session).append(
             row_to_state(ticket),
