@@ -192,6 +192,10 @@ def _no_consent(body: dict[str, Any], _: str) -> None:
     entry["revealed"] = {}
 
 
+def _long_id(body: dict[str, Any], _: str) -> None:
+    body["ticket_id"] = "t" * 5000
+
+
 #: (tamper, check it must fail): each body change is signed again by the sender's own key,
 #: as a dishonest sender would; the changes to the envelope are not.
 RESIGNED: dict[str, tuple[Callable[[dict[str, Any], str], None], str]] = {
@@ -200,6 +204,7 @@ RESIGNED: dict[str, tuple[Callable[[dict[str, Any], str], None], str]] = {
     "an inclusion proof altered": (_bad_proof, "receipt"),
     "consent for another transfer": (_other_consent, "consent"),
     "consent not revealed": (_no_consent, "consent"),
+    "an id longer than any of ours": (_long_id, "envelope"),
 }
 
 
@@ -317,6 +322,9 @@ def test_updates_are_signed_and_taken_once(client: TestClient, pair: Pair) -> No
     for _ in range(2):
         r = client.post("/api/v1/transfers/updates", json=update)
         assert r.status_code == 200, r.text
+    long = seal("update", {**update["body"], "update_id": "u" * 5000}, pair.sender_key)
+    r = client.post("/api/v1/transfers/updates", json=long)
+    assert r.status_code == 422 and r.json()["error"]["details"]["check"] == "envelope"
     forged = seal("update", {**update["body"], "update_id": "x"}, Ed25519PrivateKey.generate())
     r = client.post("/api/v1/transfers/updates", json=forged)
     assert r.json()["error"]["details"]["check"] == "agreement key"

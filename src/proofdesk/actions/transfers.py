@@ -57,6 +57,7 @@ from proofdesk.verify.transfer import (
     TransferRefused,
     check_bundle,
     check_envelope,
+    check_ids,
     check_signed,
     envelope_hash,
     parse_public_key,
@@ -677,6 +678,7 @@ def do_take_update(db: Database, envelope: Any) -> dict[str, Any]:
         agreement = _agreement_for(session, envelope)
         try:
             body = check_signed(envelope, "update", agreement.peer_key)
+            check_ids(body, "update_id", "transfer_id")
         except TransferRefused as exc:
             raise refused(exc) from None
         if _organization(body, "to") != agreement.organization_id:
@@ -704,6 +706,8 @@ def do_take_update(db: Database, envelope: Any) -> dict[str, Any]:
         ticket = session.get(Ticket, row.ticket_id)
         assert ticket is not None
         fields = {k: body[k] for k in ("message", "status") if isinstance(body.get(k), str)}
+        if fields.get("status", Status.OPEN.value) not in {s.value for s in Status}:
+            raise TransferRefusedError("envelope: status is no ticket status", check="envelope")
         now = format_time(utc_now())
         EventAppender(session).append(
             row_to_state(ticket),

@@ -147,13 +147,23 @@ def check_signed(envelope: Any, kind: str, expected_key: str | None) -> dict[str
     return body
 
 
-def _text(body: dict[str, Any], *path: str) -> str:
+#: The longest id a body may name (ProofDesk's are UUIDs, 36 characters).
+MAX_ID = 36
+
+
+def _text(body: dict[str, Any], *path: str, limit: int = 255) -> str:
     value: Any = body
     for name in path:
         value = value.get(name) if isinstance(value, dict) else None
-    if not isinstance(value, str) or not value:
-        raise TransferRefused("envelope", f"{'.'.join(path)} is not a text")
+    if not isinstance(value, str) or not 0 < len(value) <= limit:
+        raise TransferRefused("envelope", f"{'.'.join(path)} is not a text of 1-{limit} characters")
     return value
+
+
+def check_ids(body: dict[str, Any], *names: str) -> None:
+    """The ids a body names are texts of at most :data:`MAX_ID` characters."""
+    for name in names:
+        _text(body, name, limit=MAX_ID)
 
 
 def check_bundle(bundle: Any, agreement: Agreement) -> tuple[dict[str, Any], Report]:
@@ -162,7 +172,8 @@ def check_bundle(bundle: Any, agreement: Agreement) -> tuple[dict[str, Any], Rep
     body = check_envelope(bundle, "bundle")
     sender = _text(body, "from", "organization")
     receiver = _text(body, "to", "organization")
-    transfer_id = _text(body, "transfer_id")
+    transfer_id = _text(body, "transfer_id", limit=MAX_ID)
+    check_ids(body, "ticket_id")
     if sender != agreement.peer:
         raise TransferRefused("agreement key", f"no agreement with organization {sender!r}")
     check_signed(bundle, "bundle", agreement.peer_key)
