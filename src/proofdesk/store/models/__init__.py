@@ -73,6 +73,12 @@ from proofdesk.store.models.consortium import (
     WitnessRefusal,
 )
 from proofdesk.store.models.imports import ImportedRecord
+from proofdesk.store.models.telegram import (
+    TelegramBot,
+    TelegramChat,
+    TelegramOutbox,
+    TelegramUpdate,
+)
 # isort: on
 
 __all__ = [
@@ -127,6 +133,10 @@ __all__ = [
     "SlaPolicy",
     "SplitViewEvidence",
     "Team",
+    "TelegramBot",
+    "TelegramChat",
+    "TelegramOutbox",
+    "TelegramUpdate",
     "TeamMember",
     "Ticket",
     "TicketEvent",
