@@ -18,6 +18,7 @@ from proofdesk.cli import (  # noqa: F401 - they register their commands
     monitor,
     moving,
     rules,
+    telegram,
     witness,
     worker,
 )
