@@ -4,6 +4,7 @@ signed ``/start`` links are wrapped under the data key (``Keyring``) and never s
 
 from __future__ import annotations
 
+import hmac
 import re
 import secrets
 from datetime import datetime
@@ -13,7 +14,7 @@ from sqlalchemy.orm import Session
 
 from proofdesk.access import Actor, require_admin
 from proofdesk.canonical import utc_now
-from proofdesk.errors import Conflict, InvalidInput, NotFound
+from proofdesk.errors import Conflict, Forbidden, InvalidInput, NotFound, Unauthenticated
 from proofdesk.ledger.keys import Keyring
 from proofdesk.store.models import TelegramBot
 from proofdesk.telegram import links
@@ -142,3 +143,34 @@ def start_link(
     expires = (now or utc_now()) + links.LIFETIME
     token = links.make_token(link_key(keyring, bot), bot.id, actor.user_id, expires)
     return f"https://t.me/{bot.username}?start={token}"
+
+
+class SecretMissing(Unauthenticated):
+    code = "telegram_secret_missing"
+
+
+class SecretWrong(Forbidden):
+    code = "telegram_secret_wrong"
+
+
+#: The header Telegram sends the webhook's ``secret_token`` in.
+SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"
+
+
+def check_webhook_secret(
+    session: Session, keyring: Keyring, bot_id: str, given: str | None
+) -> TelegramBot:
+    """The bot a webhook call is for, when it carries the bot's secret token (compared in
+    constant time); :class:`SecretMissing` (401) or :class:`SecretWrong` (403) otherwise. A
+    bot in polling mode takes no webhook calls."""
+    bot = session.get(TelegramBot, bot_id) if len(bot_id) <= 36 else None
+    if bot is None or not bot.is_active:
+        raise NotFound("no such bot", code="no_such_bot")
+    if not given:
+        raise SecretMissing(f"the {SECRET_HEADER} header is missing")
+    expected = webhook_secret(keyring, bot).encode()
+    if not hmac.compare_digest(given.encode("utf-8", "replace"), expected):
+        raise SecretWrong(f"the {SECRET_HEADER} header is wrong")
+    if bot.mode != "webhook":
+        raise Conflict("this bot polls for its updates", code="telegram_bot_polls")
+    return bot
