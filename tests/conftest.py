@@ -86,6 +86,9 @@ def settings(backend: tuple[str, Path]) -> Settings:
         webhooks_allow_private=True,  # to receivers on loopback
         mail_poll_seconds=0,  # and poll mailboxes
         mail_outbox_seconds=0,  # and send the outbox
+        telegram_poll_seconds=0,  # and poll and send for Telegram bots
+        telegram_outbox_seconds=0,
+        telegram_rate_per_minute=100_000,
     )
 
 

@@ -300,8 +300,10 @@ def _files(desk: Desk, context: _Context, incoming: Incoming) -> tuple[list[str]
             if ref.size is not None and ref.size > limit:
                 raise BadUpdate("too large", code="payload_too_large")
             data = client.download(ref.file_id, limit)
+            # The declared type is the sender's app's guess from the name: the content
+            # decides, as for mail.
             stored = do_store_upload(
-                desk.db, desk.blobs, desk.settings, context.actor, name, ref.mime_type, data
+                desk.db, desk.blobs, desk.settings, context.actor, name, None, data
             )
         except Error as exc:
             refused.append(translate(context.locale, FILE_REFUSED, name=name, reason=exc.code))

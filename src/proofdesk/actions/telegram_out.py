@@ -130,7 +130,9 @@ def due(session: Session, now: datetime, limit: int = 50) -> list[str]:
     return list(
         session.scalars(
             select(TelegramOutbox.id)
+            .join(TelegramBot, TelegramBot.id == TelegramOutbox.bot_id)
             .where(
+                TelegramBot.is_active.is_(True),
                 TelegramOutbox.sent_at.is_(None),
                 TelegramOutbox.failed_at.is_(None),
                 TelegramOutbox.next_attempt_at <= now,

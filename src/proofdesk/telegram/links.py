@@ -29,7 +29,7 @@ class BadStartToken(InvalidInput):
     code = "bad_start_token"
 
 
-class ExpiredStartToken(InvalidInput):
+class ExpiredStartToken(BadStartToken):
     code = "start_token_expired"
 
 

@@ -123,7 +123,7 @@ class TelegramOutbox(PeriodicWorker):
             assert self.db.keyring is not None
             with self.db.reader() as session:
                 bot = session.get(TelegramBot, bot_id)
-                if bot is None:
+                if bot is None or not bot.is_active:
                     return None
                 cache[bot_id] = self.clients(telegram_bots.bot_token(self.db.keyring, bot))
         return cache[bot_id]
@@ -135,7 +135,7 @@ class TelegramOutbox(PeriodicWorker):
             due = telegram_out.due(session, now)
         sent = 0
         clients: dict[str, BotClient] = {}
-        waiting: set[str] = set()  # bots that answered 429 in this step
+        waiting: dict[str, float] = {}  # bots that answered 429 in this step: their wait
         for row_id in due:
             with self.db.writer() as session:
                 call = telegram_out.do_claim(session, row_id, now, self.lease)
@@ -146,14 +146,14 @@ class TelegramOutbox(PeriodicWorker):
                 with self.db.writer() as session:
                     telegram_out.do_mark_failed(
                         session, row_id, self._now(), "waiting for Telegram's rate limit",
-                        retry_after=1.0 if client is not None else None,
+                        retry_after=waiting.get(call.bot_id),
                         permanent=client is None,
                     )
                 continue
             try:
                 message_id = _make(client, call)
             except RetryLater as exc:
-                waiting.add(call.bot_id)
+                waiting[call.bot_id] = exc.retry_after
                 with self.db.writer() as session:
                     telegram_out.do_mark_failed(
                         session, row_id, self._now(), exc.message, retry_after=exc.retry_after
