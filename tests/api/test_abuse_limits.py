@@ -67,6 +67,11 @@ PUBLIC: dict[tuple[str, str], tuple[str, dict[str, Any] | None, str]] = {
         {"external_id": "o-1"},
         "webhook",
     ),
+    ("POST", "/telegram/{bot_id}/webhook"): (
+        "/telegram/00000000-0000-0000-0000-000000000000/webhook",
+        {"update_id": 1},
+        "telegram",
+    ),
 }
 #: Public but not limited, and why: a liveness probe does nothing.
 UNLIMITED = {("GET", "/health")}
@@ -88,6 +93,7 @@ def allowed(settings: Settings, window: str) -> int:
         "public": settings.public_rate_per_minute,
         "webhook": settings.webhook_rate_per_minute,
         "tiles": settings.tiles_rate_per_minute,
+        "telegram": settings.telegram_rate_per_minute,
     }[window]
 
 
@@ -99,6 +105,7 @@ def limited(settings: Settings) -> Settings:
             "public_rate_per_minute": LIMIT,
             "webhook_rate_per_minute": LIMIT,
             "tiles_rate_per_minute": LIMIT,
+            "telegram_rate_per_minute": LIMIT,
             "assistant_rate_per_minute": LIMIT,
             "assistant_account_rate_per_minute": LIMIT,
             "trusted_proxies": (PROXY,),
