@@ -239,7 +239,9 @@ def test_photos_and_documents_become_attachments_through_the_api_checks(chat: Ch
     assert first.body == "Here is the screenshot"
 
     too_big = chat.take(
-        chat.api.document(b"%PDF-1.4", "big.pdf", declared_size=chat.settings.attachment_max_bytes + 1)
+        chat.api.document(
+            b"%PDF-1.4", "big.pdf", declared_size=chat.settings.attachment_max_bytes + 1
+        )
     )
     assert too_big.outcome == "reply"
     chat.send()
@@ -249,11 +251,14 @@ def test_photos_and_documents_become_attachments_through_the_api_checks(chat: Ch
     chat.send()
     assert "setup.exe was not accepted" in chat.api.sent[-1].shown
     with chat.db.reader() as session:
-        assert session.scalar(
-            select(func.count(Attachment.id)).where(
-                Attachment.organization_id == chat.tenant.org_id
+        assert (
+            session.scalar(
+                select(func.count(Attachment.id)).where(
+                    Attachment.organization_id == chat.tenant.org_id
+                )
             )
-        ) == 1
+            == 1
+        )
 
 
 def test_polling_stores_its_offset_so_a_restart_reprocesses_nothing(chat: Chat) -> None:
@@ -318,8 +323,14 @@ def test_malformed_updates_get_a_clear_outcome(chat: Chat) -> None:
     edited = {"update_id": 99, "edited_message": chat.api.message("x")["message"]}
     assert chat.take(edited).reason == "unhandled_edited_message"
     with chat.db.reader() as session:
-        assert session.scalar(select(func.count()).select_from(TelegramChat).where(
-            TelegramChat.bot_id == chat.bot_id)) == 0
+        assert (
+            session.scalar(
+                select(func.count())
+                .select_from(TelegramChat)
+                .where(TelegramChat.bot_id == chat.bot_id)
+            )
+            == 0
+        )
         recorded = session.scalars(
             select(TelegramUpdate.outcome).where(TelegramUpdate.bot_id == chat.bot_id)
         ).all()
@@ -331,9 +342,13 @@ def test_a_row_rolled_back_with_its_change_is_never_sent(chat: Chat) -> None:
     class Boom(Exception):
         pass
 
-    with pytest.raises(Boom), chat.db.writer() as session:
-        bot = session.get(TelegramBot, chat.bot_id)
-        assert bot is not None
-        telegram_out.do_queue(session, bot, "sendMessage", {"chat_id": 4242, "text": "x"})
-        raise Boom
+    def queue_then_fail() -> None:
+        with chat.db.writer() as session:
+            bot = session.get(TelegramBot, chat.bot_id)
+            assert bot is not None
+            telegram_out.do_queue(session, bot, "sendMessage", {"chat_id": 4242, "text": "x"})
+            raise Boom
+
+    with pytest.raises(Boom):
+        queue_then_fail()
     assert chat.send() == 0 and chat.api.sent == []

@@ -35,11 +35,15 @@ HEADER = "X-Telegram-Bot-Api-Secret-Token"
 class Hook:
     def __init__(self, api: BotApi, db: Database, settings: Settings, bot_id: str, secret: str):
         self.api, self.db, self.settings, self.bot_id, self.secret = (
-            api, db, settings, bot_id, secret,
+            api,
+            db,
+            settings,
+            bot_id,
+            secret,
         )
         self.url = f"/api/v1/telegram/{bot_id}/webhook"
 
-    def post(self, client: TestClient, body: Any, secret: str | None = "ok") -> Any:
+    def post(self, client: TestClient, body: Any, secret: str | None = "ok") -> Any:  # noqa: S107
         headers = {"content-type": "application/json"}
         if secret is not None:
             headers[HEADER] = self.secret if secret == "ok" else secret
@@ -84,9 +88,7 @@ def hook(db: Database, settings: Settings, tenant: Tenant) -> Iterator[Hook]:
             row.telegram_id = -row.telegram_id - 1
 
 
-def test_a_forged_update_without_the_secret_changes_nothing(
-    client: TestClient, hook: Hook
-) -> None:
+def test_a_forged_update_without_the_secret_changes_nothing(client: TestClient, hook: Hook) -> None:
     update = hook.api.message("I want to talk to a human please")
     missing = hook.post(client, update, secret=None)
     assert missing.status_code == 401
@@ -119,9 +121,7 @@ def test_a_duplicate_update_id_is_processed_once(client: TestClient, hook: Hook)
     assert len(hook.api.sent) == 1
 
 
-def test_malformed_updates_get_a_clear_answer_and_no_crash(
-    client: TestClient, hook: Hook
-) -> None:
+def test_malformed_updates_get_a_clear_answer_and_no_crash(client: TestClient, hook: Hook) -> None:
     garbage = hook.post(client, b"{not json")
     assert garbage.status_code == 422
     assert garbage.json()["error"]["code"] == "bad_telegram_update"

@@ -26,8 +26,15 @@ def test_a_bot_is_added_checked_with_getme_and_listed_without_its_token(tmp_path
         assert run("migrate").exit_code == 0
         assert run("org", "create", "acme").exit_code == 0
         created = run(
-            "user", "create", "ops@acme.example", "--org", "acme", "--role", "admin",
-            "--password", "long enough pw",
+            "user",
+            "create",
+            "ops@acme.example",
+            "--org",
+            "acme",
+            "--role",
+            "admin",
+            "--password",
+            "long enough pw",
         )
         assert created.exit_code == 0, created.output
         admin = ("--org", "acme", "--by", "ops@acme.example")

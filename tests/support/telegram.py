@@ -95,7 +95,9 @@ class _HtmlCheck(html.parser.HTMLParser):
 
     def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
         if tag not in HTML_TAGS or any(name not in HTML_TAGS[tag] for name, _ in attrs):
-            raise ApiError(400, f'Bad Request: can\'t parse entities: unsupported start tag "{tag}"')
+            raise ApiError(
+                400, f'Bad Request: can\'t parse entities: unsupported start tag "{tag}"'
+            )
         self.stack.append(tag)
 
     def handle_endtag(self, tag: str) -> None:
@@ -192,15 +194,25 @@ class BotApi:
     def photo(self, data: bytes, caption: str = "", user_id: int = 4242) -> dict[str, Any]:
         file_id = self.add_file(data, "file_0.jpg")
         sizes = [
-            {"file_id": file_id, "file_unique_id": f"u{file_id}", "width": 90, "height": 90,
-             "file_size": len(data)}
+            {
+                "file_id": file_id,
+                "file_unique_id": f"u{file_id}",
+                "width": 90,
+                "height": 90,
+                "file_size": len(data),
+            }
         ]
         extra = {"caption": caption} if caption else {}
         return self._push("message", self._message(user_id, photo=sizes, **extra))
 
     def document(
-        self, data: bytes, name: str, caption: str = "", user_id: int = 4242,
-        mime_type: str = "application/pdf", declared_size: int | None = None,
+        self,
+        data: bytes,
+        name: str,
+        caption: str = "",
+        user_id: int = 4242,
+        mime_type: str = "application/pdf",
+        declared_size: int | None = None,
     ) -> dict[str, Any]:
         file_id = self.add_file(data, name)
         document = {
@@ -295,7 +307,9 @@ class BotApi:
         if secret is not None and not SECRET_TOKEN.fullmatch(str(secret)):
             raise ApiError(400, "Bad Request: secret token contains unallowed characters")
         if url and not url.startswith("https://"):
-            raise ApiError(400, "Bad Request: bad webhook: An HTTPS URL must be provided for webhook")
+            raise ApiError(
+                400, "Bad Request: bad webhook: An HTTPS URL must be provided for webhook"
+            )
         with self.lock:
             self.webhook = {"url": url, "secret_token": secret} if url else {}
         return True
@@ -307,8 +321,11 @@ class BotApi:
 
     def _m_getWebhookInfo(self, _: dict[str, Any]) -> dict[str, Any]:
         with self.lock:
-            return {"url": self.webhook.get("url", ""), "has_custom_certificate": False,
-                    "pending_update_count": len(self.updates)}
+            return {
+                "url": self.webhook.get("url", ""),
+                "has_custom_certificate": False,
+                "pending_update_count": len(self.updates),
+            }
 
     def _m_sendMessage(self, params: dict[str, Any]) -> dict[str, Any]:
         if "chat_id" not in params:
@@ -334,8 +351,12 @@ class BotApi:
             self.sent.append(sent)
         return {
             "message_id": sent.message_id,
-            "from": {"id": self.bot_id, "is_bot": True, "first_name": "ProofDesk Test",
-                     "username": self.username},
+            "from": {
+                "id": self.bot_id,
+                "is_bot": True,
+                "first_name": "ProofDesk Test",
+                "username": self.username,
+            },
             "chat": {"id": chat_id, "type": "private"},
             "date": int(time.time()),
             "text": shown,
@@ -345,8 +366,7 @@ class BotApi:
         if not params.get("callback_query_id"):
             raise ApiError(
                 400,
-                "Bad Request: query is too old and response timeout expired or query ID is "
-                "invalid",
+                "Bad Request: query is too old and response timeout expired or query ID is invalid",
             )
         with self.lock:
             self.answered.append(dict(params))
@@ -361,8 +381,12 @@ class BotApi:
         path, data = found
         if len(data) > DOWNLOAD_LIMIT:
             raise ApiError(400, "Bad Request: file is too big")
-        return {"file_id": file_id, "file_unique_id": f"u{file_id}", "file_size": len(data),
-                "file_path": path}
+        return {
+            "file_id": file_id,
+            "file_unique_id": f"u{file_id}",
+            "file_size": len(data),
+            "file_path": path,
+        }
 
     def download(self, path: str) -> bytes | None:
         with self.lock:
@@ -379,7 +403,7 @@ def _int(params: dict[str, Any], name: str, default: int) -> int:
     try:
         return int(value)
     except (TypeError, ValueError):
-        raise ApiError(400, f"Bad Request: field \"{name}\" must be a number") from None
+        raise ApiError(400, f'Bad Request: field "{name}" must be a number') from None
 
 
 def _json(value: Any) -> Any:
@@ -416,10 +440,12 @@ class _Handler(http.server.BaseHTTPRequestHandler):
     server: _Server
     protocol_version = "HTTP/1.1"
 
-    def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - the base's name
+    def log_message(self, format: str, *args: Any) -> None:
         pass
 
-    def _answer(self, status: int, body: dict[str, Any] | bytes, kind: str = "application/json") -> None:
+    def _answer(
+        self, status: int, body: dict[str, Any] | bytes, kind: str = "application/json"
+    ) -> None:
         data = body if isinstance(body, bytes) else json.dumps(body).encode()
         self.send_response(status)
         self.send_header("Content-Type", kind)

@@ -65,7 +65,9 @@ HELPED_YES = N_("Yes")
 HELPED_NO = N_("No")
 THANKS = N_("Thank you for the feedback.")
 FILE_REFUSED = N_("The file {name} was not accepted ({reason}).")
-FILES_TAKEN = N_("We passed your message to our team (request #{number}); a person will reply here.")
+FILES_TAKEN = N_(
+    "We passed your message to our team (request #{number}); a person will reply here."
+)
 #: What a customer sees of each status (the portal's words).
 STATUS_WORDS = {
     Status.NEW: N_("New"),
@@ -289,7 +291,8 @@ def _files(desk: Desk, context: _Context, incoming: Incoming) -> tuple[list[str]
         return [], []
     with desk.db.reader() as session:
         bot = session.get(TelegramBot, context.bot.id)
-        assert bot is not None and desk.db.keyring is not None
+        assert bot is not None
+        assert desk.db.keyring is not None
         client = BotClient(bot_token(desk.db.keyring, bot), desk.settings.telegram_api_url)
     kept: list[str] = []
     refused: list[str] = []

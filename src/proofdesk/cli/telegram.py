@@ -58,7 +58,12 @@ def add_bot(
         organization = org_id(session, org)
         actor = Actor(_admin(session, organization, by), organization, Role.ADMIN)
         row = do_add_bot(
-            session, actor, keyring, token=token, telegram_id=me.id, username=me.username,
+            session,
+            actor,
+            keyring,
+            token=token,
+            telegram_id=me.id,
+            username=me.username,
             mode=mode,
         )
         out.print(f"bot @{row.username} ({row.id}), {row.mode}", highlight=False)
@@ -111,7 +116,11 @@ def list_bots(org: Annotated[str, typer.Option(help="Organization slug.")] = "de
         ):
             polled = row.polled_at.isoformat(timespec="seconds") if row.polled_at else ""
             table.add_row(
-                f"@{row.username}", row.id, row.mode, str(row.update_offset), polled,
+                f"@{row.username}",
+                row.id,
+                row.mode,
+                str(row.update_offset),
+                polled,
                 row.last_error or "",
             )
     out.print(table)

@@ -131,9 +131,7 @@ class BotClient:
 
         async def call(bot: Bot) -> Sent:
             markup = InlineKeyboardMarkup.de_json(reply_markup, bot) if reply_markup else None
-            message = await bot.send_message(
-                chat_id, text, parse_mode="HTML", reply_markup=markup
-            )
+            message = await bot.send_message(chat_id, text, parse_mode="HTML", reply_markup=markup)
             return Sent(message.message_id)
 
         return self._run(call)

@@ -34,9 +34,9 @@ class ExpiredStartToken(BadStartToken):
 
 
 def _tag(key: bytes, bot_id: str, body: bytes) -> bytes:
-    return hmac.new(key, b"tg-start\x00" + bot_id.encode() + b"\x00" + body, hashlib.sha256).digest()[
-        :TAG_BYTES
-    ]
+    return hmac.new(
+        key, b"tg-start\x00" + bot_id.encode() + b"\x00" + body, hashlib.sha256
+    ).digest()[:TAG_BYTES]
 
 
 def make_token(key: bytes, bot_id: str, customer_id: str, expires: datetime) -> str:

@@ -86,7 +86,7 @@ def read(data: dict[str, Any]) -> Incoming:
         update = Update.de_json(data, None)
     # The library reads outside input with plain indexing: whatever it raises on a bad shape
     # (KeyError, TypeError, AttributeError…) means a bad update, not a bug of ours.
-    except Exception:  # noqa: BLE001
+    except Exception:
         raise BadUpdate("the update is missing fields", reason="missing_fields") from None
     if update is None:
         raise BadUpdate("the update is empty", reason="missing_fields")
@@ -94,7 +94,7 @@ def read(data: dict[str, Any]) -> Incoming:
         return _incoming(update_id, update)
     except BadUpdate:
         raise
-    except Exception:  # noqa: BLE001 - as above
+    except Exception:
         raise BadUpdate("the update has fields of the wrong type", reason="wrong_types") from None
 
 

@@ -112,7 +112,9 @@ FACTORIES: dict[str, Callable[[Parts], PeriodicWorker]] = {
     "telegram_poll": lambda p: TelegramPoller(
         p.db, p.settings, _models(p), p.settings.telegram_poll_seconds
     ),
-    "telegram_outbox": lambda p: TelegramOutbox(p.db, p.settings, p.settings.telegram_outbox_seconds),
+    "telegram_outbox": lambda p: TelegramOutbox(
+        p.db, p.settings, p.settings.telegram_outbox_seconds
+    ),
 }
 NAMES = tuple(FACTORIES)
 

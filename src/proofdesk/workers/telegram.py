@@ -30,8 +30,8 @@ from proofdesk.canonical import utc_now
 from proofdesk.settings import Settings
 from proofdesk.store.db import Database
 from proofdesk.store.models import TelegramBot
-from proofdesk.telegram.client import BotClient, Refused, RetryLater
 from proofdesk.telegram.client import BotApiError as BotApiError
+from proofdesk.telegram.client import BotClient, Refused, RetryLater
 from proofdesk.workers.base import PeriodicWorker
 
 log = logging.getLogger(__name__)
@@ -145,7 +145,10 @@ class TelegramOutbox(PeriodicWorker):
             if call.bot_id in waiting or client is None:
                 with self.db.writer() as session:
                     telegram_out.do_mark_failed(
-                        session, row_id, self._now(), "waiting for Telegram's rate limit",
+                        session,
+                        row_id,
+                        self._now(),
+                        "waiting for Telegram's rate limit",
                         retry_after=waiting.get(call.bot_id),
                         permanent=client is None,
                     )
@@ -162,7 +165,10 @@ class TelegramOutbox(PeriodicWorker):
             except BotApiError as exc:
                 with self.db.writer() as session:
                     telegram_out.do_mark_failed(
-                        session, row_id, self._now(), exc.message,
+                        session,
+                        row_id,
+                        self._now(),
+                        exc.message,
                         permanent=isinstance(exc, Refused),
                     )
                 continue
