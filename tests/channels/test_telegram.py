@@ -16,6 +16,7 @@ from sqlalchemy import func, select
 
 from proofdesk.access import Actor
 from proofdesk.actions import telegram_out
+from proofdesk.actions.accounts import do_create_user
 from proofdesk.actions.blobs import BlobStore
 from proofdesk.actions.telegram_bots import do_add_bot, link_key, start_link
 from proofdesk.actions.telegram_in import Desk, Taken, take_update
@@ -38,7 +39,8 @@ from proofdesk.workers.telegram import TelegramOutbox as OutboxWorker
 from proofdesk.workers.telegram import TelegramPoller
 from tests.support.assistant import load_kb
 from tests.support.telegram import BotApi, Sent, bot_api
-from tests.support.tenants import Tenant
+from tests.support.tenants import Tenant, make_tenant
+from tests.support.web import PASSWORD, sign_in
 
 API = "/api/v1"
 
@@ -352,3 +354,52 @@ def test_a_row_rolled_back_with_its_change_is_never_sent(chat: Chat) -> None:
     with pytest.raises(Boom):
         queue_then_fail()
     assert chat.send() == 0 and chat.api.sent == []
+
+
+def test_the_portal_sends_a_signed_in_customer_to_the_bot_with_a_binding_link(
+    client: TestClient, db: Database, settings: Settings
+) -> None:
+    shop = make_tenant(db)
+    email = f"portal@{shop.slug}.example"
+    with db.writer() as session:
+        customer_id = do_create_user(
+            session,
+            shop.org_id,
+            role=Role.CUSTOMER,
+            display_name="Portal",
+            email=email,
+            password=PASSWORD,
+        ).id
+    web = sign_in(client, shop.slug, email)
+    assert web.get("/requests/telegram").status_code == 404  # no bot yet
+    assert "/requests/telegram" not in web.get("/requests").text
+    api = BotApi(token="987654321:AAAnotherFakeTokenForThePortalTest_xyz", username="shop_bot")
+    with bot_api(api):
+        conf = settings.model_copy(update={"telegram_api_url": api.url})
+        assert db.keyring is not None
+        with db.writer() as session:
+            bot = do_add_bot(
+                session,
+                Actor(shop.admin.user_id, shop.org_id, Role.ADMIN),
+                db.keyring,
+                token=api.token,
+                telegram_id=api.bot_id,
+                username=api.username,
+            )
+            bot_id = bot.id
+        try:
+            assert "/requests/telegram" in web.get("/requests").text
+            moved = web.get("/requests/telegram")
+            assert moved.status_code == 303
+            link = moved.headers["location"]
+            assert link.startswith("https://t.me/shop_bot?start=")
+            chat = Chat(api, db, conf, shop, bot_id, Models())
+            taken = chat.take(api.command(f"/start {link.rsplit('=', 1)[1]}"))
+            assert taken.outcome == "linked"
+            assert chat.chat_row().customer_id == customer_id
+        finally:
+            with db.writer() as session:
+                row = session.get(TelegramBot, bot_id)
+                assert row is not None
+                row.is_active = False
+                row.telegram_id = -row.telegram_id - 1
