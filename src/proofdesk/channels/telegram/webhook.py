@@ -22,7 +22,23 @@ from proofdesk.app.limits import Kind, per_address
 from proofdesk.app.services import services_of
 from proofdesk.telegram.updates import BadUpdate, decode, update_id_of
 
-router = APIRouter(prefix="/api/v1", tags=["telegram"])
+#: The API's error shape (``ErrorOut``, declared by the API's own operations) for the answers
+#: this route gives; named by reference, since an adapter does not import another.
+_ERROR = {"application/json": {"schema": {"$ref": "#/components/schemas/ErrorOut"}}}
+RESPONSES: dict[int | str, dict[str, Any]] = {
+    status: {"description": description, "content": _ERROR}
+    for status, description in (
+        (401, "The secret token is missing"),
+        (403, "The secret token is wrong"),
+        (404, "No such bot"),
+        (409, "The bot polls for its updates"),
+        (413, "The body is too large"),
+        (422, "The body is not an update"),
+        (429, "Too many requests from this address"),
+    )
+}
+
+router = APIRouter(prefix="/api/v1", tags=["telegram"], responses=RESPONSES)
 
 
 @router.post(
