@@ -12,7 +12,14 @@ stripped) and, separately, parsed *and threaded and written* (``actions.mail_in.
 throwaway SQLite database: a customer's first mail opens a ticket, the next ones thread onto
 it by ``In-Reply-To``). Between ``<!-- channels:start -->`` and ``<!-- channels:end -->``.
 
-    .venv/bin/python bench/channels.py [--only webhooks,email] [--tickets 500] [--pg URL]
+**Telegram** (:func:`run_telegram`): updates read (JSON and python-telegram-bot's
+``Update.de_json``) and updates handled (``actions.telegram_in.take_update``: the
+``update_id`` recorded, the message written to the chat's ticket, or ``/status`` answered into
+the outbox) per second on a throwaway SQLite database; no network (sending is the outbox
+worker's, bounded by Telegram's own limits). Between ``<!-- channels-telegram:start -->`` and
+``<!-- channels-telegram:end -->``.
+
+    .venv/bin/python bench/channels.py [--only webhooks,email,telegram] [--tickets 500] [--pg URL]
         [--seconds 3]
 """
 
@@ -20,6 +27,7 @@ from __future__ import annotations
 
 import argparse
 import http.server
+import json
 import os
 import statistics
 import sys
@@ -396,10 +404,106 @@ def run_email(args: argparse.Namespace, argv: list[str]) -> list[list[str]]:
     return [headers, *rows]
 
 
+def _update(update_id: int, text: str) -> dict[str, Any]:
+    sender = {"id": 4242, "is_bot": False, "first_name": "Alice", "language_code": "en"}
+    message: dict[str, Any] = {
+        "message_id": update_id,
+        "from": sender,
+        "chat": {"id": 4242, "type": "private", "first_name": "Alice"},
+        "date": 1_796_000_000,
+        "text": text,
+    }
+    if text.startswith("/"):
+        message["entities"] = [{"type": "bot_command", "offset": 0, "length": len(text)}]
+    return {"update_id": update_id, "message": message}
+
+
+def run_telegram(args: argparse.Namespace, argv: list[str]) -> list[list[str]]:
+    """Telegram updates read and handled per second on one core."""
+    from proofdesk.actions.telegram_bots import do_add_bot
+    from proofdesk.actions.telegram_in import Desk, take_update
+    from proofdesk.assistant.conversation import Models
+    from proofdesk.telegram.updates import decode, read
+
+    body = json.dumps(_update(1, "My USDT withdrawal is still pending after 3 hours")).encode()
+    parsed, parse_s = timed(args.seconds, lambda i: read(decode(body)))
+    with tempfile.TemporaryDirectory() as tmp:
+        settings = Settings(data_dir=Path(tmp), database_url=f"sqlite:///{tmp}/bench.db")
+        db = Database(settings.database_url or "", keyring=Keyring.from_file(Path(tmp) / "k"))
+        upgrade(db)
+        with db.writer() as session:
+            org = do_create_organization(session, "acme", "Acme")
+            admin = do_create_user(
+                session, org.id, role=Role.ADMIN, display_name="a", email="admin@acme.example"
+            )
+            assert db.keyring is not None
+            bot = do_add_bot(
+                session,
+                Actor(admin.id, org.id, Role.ADMIN),
+                db.keyring,
+                token="123456789:" + "b" * 35,
+                telegram_id=123456789,
+                username="acme_bot",
+            )
+            bot_id = bot.id
+        desk = Desk(db, settings, BlobStore(settings.blob_dir), Models())
+        # No knowledge base: the first message hands off, the next ones go to its ticket.
+        assert take_update(desk, bot_id, _update(1, "I want to talk to a human")).ticket_id
+        ids = iter(range(10, 10**9))
+
+        def reply(i: int) -> None:
+            taken = take_update(desk, bot_id, _update(next(ids), f"more details {i}"))
+            assert taken.outcome == "reply", taken
+
+        def status(i: int) -> None:
+            assert take_update(desk, bot_id, _update(next(ids), "/status")).outcome == "status"
+
+        replied, reply_s = timed(args.seconds, reply)
+        listed, status_s = timed(args.seconds, status)
+        duplicate = _update(5, "same update again")
+        take_update(desk, bot_id, duplicate)
+        dups, dup_s = timed(args.seconds, lambda i: take_update(desk, bot_id, duplicate))
+        db.dispose()
+    rows = [
+        [label, f"{n / s:,.0f}", f"{s / n * 1e6:,.0f}"]
+        for label, n, s in [
+            ("read an update (JSON + Update.de_json)", parsed, parse_s),
+            ("message into the chat's ticket (SQLite, one writer)", replied, reply_s),
+            ("/status answered into the outbox (SQLite)", listed, status_s),
+            ("duplicate update_id skipped (SQLite)", dups, dup_s),
+        ]
+    ]
+    headers = ["Telegram update (one core)", "per second", "µs each"]
+    table = Table(*headers, title="telegram")
+    for row in rows:
+        table.add_row(*row)
+    Console(width=140).print(table)
+    if args.no_write:
+        return [headers, *rows]
+    start, end = "<!-- channels-telegram:start -->", "<!-- channels-telegram:end -->"
+    block = "\n".join(
+        [
+            start,
+            *run_header("channels.py", argv),
+            "",
+            f"- machine: {cpu_model()}; one process, one thread; no network (the loopback Bot "
+            "API server is the tests'; sending is the outbox worker's, and Telegram itself allows "
+            "about 30 messages a second per bot). The machine is shared with other jobs.",
+            "",
+            *markdown_table(headers, rows),
+            "",
+            end,
+        ]
+    )
+    replace_section(start, end, "Telegram updates (`bench/channels.py`)", block)
+    return [headers, *rows]
+
+
 #: Part name → runner; each returns its table (headers first) and writes its own section.
 PARTS: dict[str, Callable[[argparse.Namespace, list[str]], list[list[str]]]] = {
     "webhooks": run_webhooks,
     "email": run_email,
+    "telegram": run_telegram,
 }
 
 

@@ -88,6 +88,9 @@ def settings(backend: tuple[str, Path]) -> Settings:
         mail_outbox_seconds=0,  # and send the outbox
         transfers_poll_seconds=0,  # and deliver transfer updates
         transfers_allow_private=True,  # to partners on loopback
+        telegram_poll_seconds=0,  # and poll and send for Telegram bots
+        telegram_outbox_seconds=0,
+        telegram_rate_per_minute=100_000,
     )
 
 

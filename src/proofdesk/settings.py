@@ -88,6 +88,12 @@ class Settings(BaseSettings):
     webhook_rate_per_minute: int = Field(
         default=120, ge=1, description="Order webhooks (signed, no token), per address."
     )
+    telegram_rate_per_minute: int = Field(
+        default=1200,
+        ge=1,
+        description="Telegram webhook updates, per address (Telegram sends from a few "
+        "addresses, so this window is wide; the secret token is what keeps strangers out).",
+    )
     assistant_rate_per_minute: int = Field(
         default=60,
         ge=1,
@@ -313,6 +319,32 @@ class Settings(BaseSettings):
         default=None,
         description="`host:port` for the inbound SMTP endpoint (aiosmtpd) that takes mail piped "
         "to us; unset: no endpoint. Bind it to loopback or a private network behind your MTA.",
+    )
+    # The Telegram channel (docs/telegram.md).
+    telegram_api_url: str = Field(
+        default="https://api.telegram.org",
+        description="The Bot API server (a local `telegram-bot-api` server, or the tests' "
+        "loopback one).",
+    )
+    telegram_poll_seconds: float = Field(
+        default=2.0,
+        ge=0,
+        le=3600,
+        description="How often the `telegram_poll` worker asks for updates of bots in polling "
+        "mode (development); 0: only when asked.",
+    )
+    telegram_poll_timeout: int = Field(
+        default=0,
+        ge=0,
+        le=50,
+        description="The long-polling wait of `getUpdates`, in seconds (0: short polling).",
+    )
+    telegram_outbox_seconds: float = Field(
+        default=2.0,
+        ge=0,
+        le=3600,
+        description="How often the Telegram outbox sender looks for messages to send; 0: only "
+        "when asked.",
     )
 
     # -- outbound webhooks (see docs/webhooks.md) -----------------------------------------------

@@ -95,6 +95,11 @@ PUBLIC: dict[tuple[str, str], tuple[str, dict[str, Any] | None, str]] = {
     ("GET", "/transfers/key"): ("/transfers/key", None, "public"),
     ("POST", "/transfers/inbound"): ("/transfers/inbound", {"format": "x"}, "webhook"),
     ("POST", "/transfers/updates"): ("/transfers/updates", {"format": "x"}, "webhook"),
+    ("POST", "/telegram/{bot_id}/webhook"): (
+        "/telegram/00000000-0000-0000-0000-000000000000/webhook",
+        {"update_id": 1},
+        "telegram",
+    ),
 }
 #: Public but not limited, and why: a liveness probe does nothing.
 UNLIMITED = {("GET", "/health")}
@@ -119,6 +124,7 @@ def allowed(settings: Settings, window: str) -> int:
         "webhook": settings.webhook_rate_per_minute,
         "tiles": settings.tiles_rate_per_minute,
         "assistant": settings.assistant_rate_per_minute,
+        "telegram": settings.telegram_rate_per_minute,
     }[window]
 
 
@@ -130,6 +136,7 @@ def limited(settings: Settings) -> Settings:
             "public_rate_per_minute": LIMIT,
             "webhook_rate_per_minute": LIMIT,
             "tiles_rate_per_minute": LIMIT,
+            "telegram_rate_per_minute": LIMIT,
             "assistant_rate_per_minute": LIMIT,
             "assistant_account_rate_per_minute": LIMIT,
             "trusted_proxies": (PROXY,),

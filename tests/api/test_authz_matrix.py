@@ -890,6 +890,8 @@ def test_matrix_covers_every_endpoint(client: TestClient) -> None:
     public |= {("GET", "/log/anchors"), ("GET", "/chain")}
     # Shops' order webhooks authenticate by their HMAC signature (docs/contracts.md).
     public |= {("POST", "/webhooks/orders")}
+    # Telegram delivers updates with the bot's secret token, not a credential (docs/telegram.md).
+    public |= {("POST", "/telegram/{}/webhook")}
     # The Ed25519 key that verifies outbound webhooks is public by nature (docs/webhooks.md).
     public |= {("GET", "/webhooks/signing-key")}
     # The log as C2SP tiles, and the witness (it authenticates logs by their signatures, and

@@ -97,6 +97,7 @@ NEEDS: dict[tuple[str, str], Need] = {
     ("POST", "/tickets/{ticket_id}/decisions/dry-run"): Scope.ADMIN,
     ("PUT", "/orders/{external_id}"): Scope.CUSTOMERS_WRITE,
     ("POST", "/webhooks/orders"): PUBLIC,
+    ("POST", "/telegram/{bot_id}/webhook"): PUBLIC,  # Telegram, by the secret token
     ("GET", "/webhooks/signing-key"): PUBLIC,
     ("GET", "/transfers/key"): PUBLIC,
     ("POST", "/transfers/inbound"): PUBLIC,

@@ -76,6 +76,8 @@ def test_the_registry_names_every_worker_and_refuses_unknown_names() -> None:
         "monitor",
         "transfers",
         "assistant",
+        "telegram_poll",
+        "telegram_outbox",
     )
     assert registry.chosen(None) == registry.NAMES
     assert registry.chosen(" sla, automation,sla ") == ("automation", "sla")

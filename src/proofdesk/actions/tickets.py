@@ -14,7 +14,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from proofdesk.access import Actor, require_worker
-from proofdesk.actions import mail_out, signed
+from proofdesk.actions import mail_out, signed, telegram_out
 from proofdesk.canonical import format_time, utc_now
 from proofdesk.domain import identifiers, networks
 from proofdesk.domain.redaction import SECRET_WARNING, redact
@@ -420,7 +420,7 @@ def do_add_message(
     ``channel`` is where the message came in (a customer's) or goes out: by default, staff
     and automatic replies go out on the channel the customer last wrote on, and a public one
     on the e-mail channel is queued in ``mail_outbox`` in this same transaction
-    (``actions.mail_out``).
+    (``actions.mail_out``), one on Telegram in ``telegram_outbox`` (``actions.telegram_out``).
     """
     state = _open_state(ticket)
     body, secrets_found = _without_secrets(
@@ -450,6 +450,16 @@ def do_add_message(
     if mails:
         outgoing_id = mail_out.new_message_id(session, state)
         channel_ids = {"message_id": outgoing_id} if outgoing_id else None
+    # A reply to a Telegram chat goes to the chat the customer last wrote from.
+    telegrams = (
+        not actor.is_customer
+        and at is None
+        and visibility is Visibility.PUBLIC
+        and via is Channel.TELEGRAM
+        and not channel_ids
+    )
+    if telegrams:
+        channel_ids = telegram_out.reply_ids(session, state)
     payload: dict[str, Any] = {
         "message_id": new_id(),
         "author_id": actor.user_id,
@@ -470,6 +480,8 @@ def do_add_message(
     state = _append(session, actor, state, EventType.MESSAGE_ADDED, payload, at, by)
     if mails:
         mail_out.do_queue_reply(session, state, payload)
+    if telegrams:
+        telegram_out.do_queue_reply(session, state, payload)
     if actor.is_customer and at is None and state.assignee_id:
         mail_out.do_notify(session, state, state.assignee_id, "customer_replied")
     if secrets_found:

@@ -24,6 +24,7 @@ from proofdesk.app.limits import AbuseLimits
 from proofdesk.app.presence import Presence
 from proofdesk.app.services import SendMail, Services, open_anchorer, open_database
 from proofdesk.channels.email.send import Mail, Mailer, MailUnavailable
+from proofdesk.channels.telegram import webhook as telegram_webhook
 from proofdesk.domain.redaction import install_log_filter
 from proofdesk.errors import ConfigError
 from proofdesk.identity.credentials import RateLimiter
@@ -106,6 +107,7 @@ def create_app(
         send_mail=mail_sender(settings),
     )
     api_routes.install(app, db)
+    app.include_router(telegram_webhook.router)
     web_site.install(app)
     upload = upload_body_limit(settings)
     app.add_middleware(

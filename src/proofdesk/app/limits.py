@@ -38,6 +38,8 @@ class Kind(StrEnum):
     WEBHOOK = "webhook"
     #: A conversation turn, its feedback, suggestions: each runs the assistant's models.
     ASSISTANT = "assistant"
+    #: Telegram's webhook updates (checked against the bot's secret token after this).
+    TELEGRAM = "telegram"
     #: C2SP tiles of the log: a monitor or witness catching up reads thousands.
     TILES = "tiles"
 
@@ -58,6 +60,7 @@ class AbuseLimits:
                 Kind.WEBHOOK: RateLimiter(settings.webhook_rate_per_minute),
                 Kind.ASSISTANT: RateLimiter(settings.assistant_rate_per_minute),
                 Kind.TILES: RateLimiter(settings.tiles_rate_per_minute),
+                Kind.TELEGRAM: RateLimiter(settings.telegram_rate_per_minute),
             },
             assistant_by_account=RateLimiter(settings.assistant_account_rate_per_minute),
         )

@@ -301,11 +301,15 @@ def take_turn(
     locale: str | None = None,
     chain: Chain | None = None,
     settings: Settings | None = None,
+    channel: Channel = Channel.CHAT,
+    channel_ids: dict[str, str] | None = None,
 ) -> TurnResult:
     """One turn; transactions in ``message`` are looked up on ``chain`` and, with ``settings``,
     on the other networks that have an endpoint. A :data:`GUEST` actor (a shop visitor without
     an account) is answered the same way, but a hand-off asks for a way to reach them instead
-    of opening a request (``assistant.guests.hand_off_guest`` opens it)."""
+    of opening a request (``assistant.guests.hand_off_guest`` opens it). A hand-off's ticket
+    and messages record ``channel`` and the channel's ids of this message (the widget's chat,
+    Telegram…)."""
     if not actor.is_customer:
         raise Forbidden("the assistant talks with customers", code="not_a_customer")
     if not isinstance(message, str) or not message.strip() or len(message) > MAX_TEXT:
@@ -387,6 +391,8 @@ def take_turn(
                 entities,
                 transactions,
                 models.thresholds.threshold,
+                channel,
+                channel_ids,
             )
             parts.append(_next_steps(session, ticket, lang))
         turn.reply = "\n\n".join(parts)
@@ -411,7 +417,14 @@ def _unconfirmed_answers(session: Session, actor: Actor, conversation_id: str) -
 
 
 def feedback(
-    db: Database, models: Models, actor: Actor, turn_id: str, helpful: bool
+    db: Database,
+    models: Models,
+    actor: Actor,
+    turn_id: str,
+    helpful: bool,
+    *,
+    channel: Channel = Channel.CHAT,
+    channel_ids: dict[str, str] | None = None,
 ) -> TurnResult | None:
     """Record whether an answer helped; a "no" hands the conversation to a person (returned)."""
     if not actor.is_customer:
@@ -437,7 +450,16 @@ def feedback(
             return TurnResult(turn, reply, translate(turn.locale, ASK_CONTACT))
         entities = extract(turn.text)
         ticket = _hand_off(
-            session, actor, turn, model, reply, entities, [], models.thresholds.threshold
+            session,
+            actor,
+            turn,
+            model,
+            reply,
+            entities,
+            [],
+            models.thresholds.threshold,
+            channel,
+            channel_ids,
         )
         message = _next_steps(session, ticket, turn.locale)
         session.flush()
@@ -455,6 +477,8 @@ def _hand_off(
     entities: list[Entity],
     transactions: list[TxReport],
     threshold: float,
+    channel: Channel = Channel.CHAT,
+    channel_ids: dict[str, str] | None = None,
 ) -> Ticket:
     """Open (or reuse) the conversation's ticket with the transcript and a note for agents."""
     previous = session.scalar(
@@ -469,7 +493,9 @@ def _hand_off(
     if previous is not None:
         ticket = session.get(Ticket, previous)
         assert ticket is not None
-        tickets.do_add_message(session, actor, ticket, body=turn.text)
+        tickets.do_add_message(
+            session, actor, ticket, body=turn.text, channel=channel, channel_ids=channel_ids
+        )
     else:
         # Opened as the customer's own request (so that service contracts decide it like any
         # other), then tagged by the assistant.
@@ -480,7 +506,8 @@ def _hand_off(
                 kind=KIND_OF_INTENT.get(intent or "", Kind.QUESTION),
                 subject=_subject(session, turn),
                 body=_transcript(session, turn),
-                channel=Channel.CHAT,
+                channel=channel,
+                channel_ids=dict(channel_ids or {}),
             ),
         )
         ticket = session.get(Ticket, state.id)

@@ -17,6 +17,7 @@ from proofdesk.cli import (  # noqa: F401 - they register their commands
     monitor,
     moving,
     rules,
+    telegram,
     ticket,
     witness,
     worker,

@@ -50,6 +50,7 @@ class Channel(StrEnum):
     API = "api"
     IM = "im"
     CHAIN = "chain"  # filed from the customer's wallet through the request inbox contract
+    TELEGRAM = "telegram"  # a private chat with the organization's bot (docs/telegram.md)
 
 
 #: The strict transition table. ``closed`` is terminal: a follow-up is a new ticket, as in

@@ -20,6 +20,7 @@ from proofdesk.access import (
     visible_messages,
 )
 from proofdesk.actions import tickets as actions
+from proofdesk.actions.telegram_bots import bot_of, start_link
 from proofdesk.actions.uploads import do_store_upload
 from proofdesk.app.limits import address_of
 from proofdesk.app.services import Services, services_of
@@ -65,11 +66,13 @@ def my_requests(request: Request, status: str = "", after: str = "") -> Response
     with reading(request) as session:
         query = search_tickets(visitor.actor, TicketFilter(statuses=[chosen] if chosen else ()))
         rows, next_after = newest_first(session, query, after)
+        telegram = bot_of(session, visitor.actor.organization_id) is not None
     return render(
         request,
         visitor,
         "requests.html",
         tickets=rows,
+        telegram=telegram,
         statuses=[s.value for s in Status],
         chosen_status=chosen,
         next_link=f"/requests?{urlencode({'status': chosen, 'after': next_after})}"
@@ -77,6 +80,22 @@ def my_requests(request: Request, status: str = "", after: str = "") -> Response
         else "",
         first_link=f"/requests?{urlencode({'status': chosen})}" if after else "",
     )
+
+
+@router.get("/requests/telegram")
+def telegram_link(request: Request) -> Response:
+    """Continue on Telegram: to the organization's bot with a signed, expiring ``/start``
+    token that binds the Telegram account to this customer (``docs/telegram.md``)."""
+    visitor = signed_in(request)
+    if visitor.is_staff:
+        return RedirectResponse("/agent", 303)
+    keyring = services_of(request).db.keyring
+    assert keyring is not None
+    with reading(request) as session:
+        link = start_link(session, keyring, visitor.actor)
+    if link is None:
+        raise NotFound("this organization has no Telegram bot", code="no_such_bot")
+    return RedirectResponse(link, 303)
 
 
 KIND_FIELDS = {

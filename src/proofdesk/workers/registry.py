@@ -33,6 +33,7 @@ from proofdesk.workers.mail_smtp import MailSmtpEndpoint
 from proofdesk.workers.monitor import MonitorLoop
 from proofdesk.workers.payouts import PayoutWorker
 from proofdesk.workers.sla import SlaWorker
+from proofdesk.workers.telegram import TelegramOutbox, TelegramPoller
 from proofdesk.workers.transfers import TransferWorker
 from proofdesk.workers.webhooks import WebhookWorker
 from proofdesk.workers.witnessing import WitnessLoop
@@ -59,6 +60,12 @@ class Parts:
         anchoring = self.built["anchoring"]
         assert isinstance(anchoring, AnchorLoop)
         return anchoring.anchorer().chain
+
+
+def _models(parts: Parts) -> Models:
+    rebuilder = parts.built["assistant"]
+    assert isinstance(rebuilder, ModelRebuilder)
+    return rebuilder.models
 
 
 def _chain_interval(settings: Settings) -> float:
@@ -102,6 +109,13 @@ FACTORIES: dict[str, Callable[[Parts], PeriodicWorker]] = {
         p.db,
         Models.from_settings(p.settings, background=p.settings.assistant_rebuild_seconds > 0),
         p.settings.assistant_rebuild_seconds,
+    ),
+    # After the assistant: the bot's conversations use its models.
+    "telegram_poll": lambda p: TelegramPoller(
+        p.db, p.settings, _models(p), p.settings.telegram_poll_seconds
+    ),
+    "telegram_outbox": lambda p: TelegramOutbox(
+        p.db, p.settings, p.settings.telegram_outbox_seconds
     ),
 }
 NAMES = tuple(FACTORIES)

@@ -74,6 +74,12 @@ from proofdesk.store.models.consortium import (
 )
 from proofdesk.store.models.imports import ImportedRecord
 from proofdesk.store.models.transfers import Transfer, TransferAgreement, TransferUpdate
+from proofdesk.store.models.telegram import (
+    TelegramBot,
+    TelegramChat,
+    TelegramOutbox,
+    TelegramUpdate,
+)
 # isort: on
 
 __all__ = [
@@ -129,6 +135,10 @@ __all__ = [
     "SplitViewEvidence",
     "Team",
     "TeamMember",
+    "TelegramBot",
+    "TelegramChat",
+    "TelegramOutbox",
+    "TelegramUpdate",
     "Ticket",
     "TicketEvent",
     "TicketSecret",
