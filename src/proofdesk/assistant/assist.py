@@ -53,11 +53,24 @@ def _first_message(session: Session, ticket_id: str) -> str:
     return body or ""
 
 
+#: Chinese characters: a ticket written with them is a Chinese ticket, whatever the customer's
+#: account says (the same test the e-mail channel files a new sender's locale by).
+_CJK = re.compile(r"[\u3400-\u9fff]")
+
+
+def ticket_locale(session: Session, ticket: Ticket, fallback: str) -> str:
+    """The language the ticket is written in: ``zh-CN`` when its subject or first message
+    holds Chinese, else ``fallback`` (the customer's locale)."""
+    text = f"{ticket.subject}\n{_first_message(session, ticket.id)[:500]}"
+    return "zh-CN" if _CJK.search(text) else fallback
+
+
 def suggestions(
     session: Session, model: Model, ticket: Ticket, locale: str, k: int = 3
 ) -> tuple[list[Suggestion], list[Similar]]:
     """Articles to reply with (the most likely intents' articles first, then the closest by
-    search), and the most similar solved tickets of the organization."""
+    search), in ``locale`` (the ticket's, :func:`ticket_locale`) wherever the article has a
+    version in it, and the most similar solved tickets of the organization."""
     text = f"{ticket.subject}\n{_first_message(session, ticket.id)}"
     found: dict[tuple[str, str], Suggestion] = {}
     for candidate in model.classify(text)[:2]:
@@ -74,7 +87,9 @@ def suggestions(
             )
     for article, score in model.search(text, k=k + 2, audience="agents"):
         key = (article.slug, article.locale)
-        if key not in found and (article.locale == locale or article.audience == "agents"):
+        translated = any(a.slug == article.slug and a.locale == locale for a in model.articles)
+        wanted = article.locale == locale or (article.audience == "agents" and not translated)
+        if key not in found and wanted:
             found[key] = Suggestion(
                 article.slug,
                 article.locale,

@@ -5,6 +5,7 @@ side panel, presence)."""
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Annotated, Any
@@ -20,6 +21,7 @@ from proofdesk.access import (
     TicketFilter,
     access_ticket,
     search_tickets,
+    visible_macros,
     visible_tickets,
     with_sla_due,
 )
@@ -192,11 +194,7 @@ def agent_ticket(request: Request, ticket_id: str) -> Response:
         locale = locale_of(request, visitor)
         macros = [
             (row.id, _macro_title(row.title, locale, row.name))
-            for row in session.scalars(
-                select(Macro)
-                .where(Macro.organization_id == visitor.actor.organization_id)
-                .order_by(Macro.name)
-            )
+            for row in session.scalars(visible_macros(visitor.actor).order_by(Macro.name))
         ]
         teams = session.execute(
             select(Team.id, Team.name)
@@ -237,7 +235,8 @@ def agent_side(request: Request, ticket_id: str) -> Response:
     """The side panel, loaded after the page: the customer (wallets, orders, other requests),
     what the chain says of the linked transaction, and the assistant's suggested answers and
     similar solved tickets."""
-    from proofdesk.assistant.assist import suggestions
+    from proofdesk.actions.macros import replies_of, reply_text, values_for
+    from proofdesk.assistant.assist import suggestions, ticket_locale
     from proofdesk.chain.base import ChainError
     from proofdesk.chain.lookups import NotConfigured, lookup_for
 
@@ -262,6 +261,14 @@ def agent_side(request: Request, ticket_id: str) -> Response:
             .order_by(Ticket.updated_at.desc())
             .limit(5)
         ).all()
+        # The language the ticket is written in: suggestions and canned replies come in it.
+        locale = ticket_locale(session, ticket, requester.locale if requester else "en")
+        values = values_for(session, visitor.actor, ticket)
+        canned = [
+            (_macro_title(row.title, locale, row.name), reply_text(body, locale, values))
+            for row in session.scalars(visible_macros(visitor.actor).order_by(Macro.name))
+            for body in replies_of(row)
+        ]
         session.expunge_all()
     chain_facts: dict[str, Any] | None = None
     if ticket.tx_hash:
@@ -286,7 +293,6 @@ def agent_side(request: Request, ticket_id: str) -> Response:
     if model is not None:
         with reading(request) as session:
             fresh = access_ticket(session, visitor.actor, ticket_id)
-            locale = requester.locale if requester is not None else "en"
             suggested, similar = suggestions(session, model, fresh, locale)
     return render(
         request,
@@ -300,7 +306,24 @@ def agent_side(request: Request, ticket_id: str) -> Response:
         chain=chain_facts,
         suggested=suggested,
         similar=similar,
+        canned=canned,
+        plain=_plain,
     )
+
+
+_MARKUP = (
+    (re.compile(r"!?\[([^\]]*)\]\([^)]*\)"), r"\1"),  # links and images: their text
+    (re.compile(r"(\*\*|__|`+)"), ""),  # strong emphasis and code marks
+    (re.compile(r"^\s{0,3}#{1,6}\s+", re.M), ""),  # headings
+    (re.compile(r"^\s{0,3}>\s?", re.M), ""),  # quotes
+)
+
+
+def _plain(text: str) -> str:
+    """An article's Markdown as the plain text a reply is written in (messages are text)."""
+    for pattern, replacement in _MARKUP:
+        text = pattern.sub(replacement, text)
+    return text.strip()
 
 
 @router.get("/agent/tickets/{ticket_id}/timeline")
