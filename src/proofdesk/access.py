@@ -209,6 +209,9 @@ class TicketFilter:
     text: str | None = None
     #: Only tickets with SLA timers (joined, so :data:`SLA_DUE` may be used without more).
     with_sla: bool = False
+    #: With ``with_sla``: only tickets at risk at this instant (RFC 3339 UTC text) — due within
+    #: their policy's warning window, or overdue already.
+    at_risk_at: str | None = None
 
 
 def search_tickets(actor: Actor, wanted: TicketFilter) -> Select[Ticket]:
@@ -238,6 +241,11 @@ def search_tickets(actor: Actor, wanted: TicketFilter) -> Select[Ticket]:
         query = query.where(_text_matches(actor, wanted.text.strip()))
     if wanted.with_sla:
         query = query.join(TicketSla, TicketSla.ticket_id == Ticket.id)
+        if wanted.at_risk_at is not None:
+            query = query.where(
+                TicketSla.due_at != NEVER,
+                (TicketSla.due_at <= wanted.at_risk_at) | (TicketSla.warn_at <= wanted.at_risk_at),
+            )
     return query
 
 

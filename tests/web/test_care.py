@@ -6,12 +6,19 @@ from __future__ import annotations
 
 import html
 import re
+import uuid
+from datetime import datetime, timedelta
+from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
 
+from proofdesk.actions.tickets import NewTicket, do_create_ticket
+from proofdesk.canonical import utc_now
+from proofdesk.domain.tickets import Kind
 from proofdesk.store.db import Database
-from tests.support.tenants import Tenant, make_tenant, new_ticket
+from proofdesk.workers.sla import SlaWorker
+from tests.support.tenants import Tenant, actor_of, make_tenant, new_ticket
 from tests.support.web import PASSWORD, csrf_of, sign_in
 
 
@@ -133,3 +140,41 @@ def test_a_team_macro_reaches_only_that_team(client: TestClient, shop: Tenant) -
 
         session.query(TeamMember).filter_by(user_id=shop.agent2.user_id).delete()
     assert "team-hello" not in client.get("/api/v1/macros", headers=shop.agent2.headers).text
+
+
+def _ticket_at(db: Database, tenant: Tenant, at: datetime, kind: Kind, subject: str) -> str:
+    with db.writer() as session:
+        return do_create_ticket(
+            session,
+            actor_of(tenant.customer, tenant),
+            NewTicket(kind=kind, subject=subject, body="Please help"),
+            at=at,
+        ).id
+
+
+def _policy(client: TestClient, tenant: Tenant, **fields: Any) -> None:
+    body = {"name": f"p-{uuid.uuid4().hex[:6]}", **fields}
+    made = client.post("/api/v1/sla/policies", json=body, headers=tenant.admin.headers)
+    assert made.status_code == 201, made.text
+
+
+def test_the_sla_view_holds_only_tickets_at_risk_and_marks_the_overdue(
+    client: TestClient, db: Database, shop: Tenant
+) -> None:
+    _policy(client, shop, kinds=["complaint"], first_response_minutes=60, warn_before_minutes=45)
+    _policy(client, shop, kinds=["question"], first_response_minutes=600, warn_before_minutes=30)
+    now = utc_now()
+    at_risk = _ticket_at(db, shop, now - timedelta(minutes=20), Kind.COMPLAINT, "risky one")
+    overdue = _ticket_at(db, shop, now - timedelta(hours=2), Kind.COMPLAINT, "late one")
+    _ticket_at(db, shop, now - timedelta(hours=2), Kind.QUESTION, "calm one")
+    SlaWorker(db, 1.0).step()
+
+    agent = sign_in(client, shop.slug, shop.agent.email)
+    page = agent.get("/agent?view=sla").text
+    counts = dict(re.findall(r"view=(\w+)[^>]*>[^<]*<span class=\"count\">(\d+)</span>", page))
+    assert counts["sla"] == "2" and counts["all"] == "3"
+    assert "risky one" in page and "late one" in page and "calm one" not in page
+    rows = dict(re.findall(r'<tr class="sla-([\w-]+)">.*?/agent/tickets/([\w-]+)"', page, re.S))
+    assert rows == {"overdue": overdue, "at-risk": at_risk}
+    everything = agent.get("/agent?view=all").text
+    assert everything.count('class="sla-overdue"') == 1 and "calm one" in everything

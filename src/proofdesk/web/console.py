@@ -28,6 +28,7 @@ from proofdesk.access import (
 from proofdesk.actions import tickets as actions
 from proofdesk.app.limits import address_of
 from proofdesk.app.services import services_of
+from proofdesk.canonical import format_time, utc_now
 from proofdesk.domain import networks
 from proofdesk.domain.roles import WORKERS
 from proofdesk.domain.tickets import (
@@ -104,8 +105,9 @@ class Queue:
         query = urlencode({k: v for k, v in chosen.items() if v and v != defaults[k]})
         return f"/agent?{query}" if query else "/agent"
 
-    def select(self, visitor: Visitor, view: str) -> Any:
-        """The unsolved tickets of ``view`` the visitor may see, filtered."""
+    def select(self, visitor: Visitor, view: str, now: str = "") -> Any:
+        """The unsolved tickets of ``view`` the visitor may see, filtered; the ``sla`` view
+        holds those at risk at ``now`` (due within the warning window, or overdue)."""
         return search_tickets(
             visitor.actor,
             TicketFilter(
@@ -117,11 +119,12 @@ class Queue:
                 unassigned=view == "unassigned",
                 team_id=view.removeprefix("team-") if view.startswith("team-") else None,
                 with_sla=view == "sla",
+                at_risk_at=(now or format_time(utc_now())) if view == "sla" else None,
             ),
         )
 
-    def ordered(self, visitor: Visitor) -> Any:
-        query = self.select(visitor, self.view)
+    def ordered(self, visitor: Visitor, now: str = "") -> Any:
+        query = self.select(visitor, self.view, now)
         if self.sort != "due":
             return query.order_by(Ticket.updated_at.desc(), Ticket.id)
         if self.view != "sla":
@@ -147,20 +150,26 @@ def agent_home(
         ).all()
         queue = Queue.of(view, kind, priority, channel, sort, (t.id for t in teams))
         views = [*VIEWS, *(f"team-{t.id}" for t in teams)]
+        now = format_time(utc_now())
         counts = {
             name: session.scalar(
-                select(func.count()).select_from(queue.select(visitor, name).subquery())
+                select(func.count()).select_from(queue.select(visitor, name, now).subquery())
             )
             for name in views
         }
-        rows = session.scalars(queue.ordered(visitor).limit(PAGE_SIZE)).all()
-        due = dict(
-            session.execute(
-                select(TicketSla.ticket_id, TicketSla.due_at).where(
-                    TicketSla.ticket_id.in_([r.id for r in rows]), TicketSla.due_at != NEVER
-                )
-            ).all()
-        )
+        rows = session.scalars(queue.ordered(visitor, now).limit(PAGE_SIZE)).all()
+        timers = session.execute(
+            select(TicketSla.ticket_id, TicketSla.due_at, TicketSla.warn_at).where(
+                TicketSla.ticket_id.in_([r.id for r in rows]), TicketSla.due_at != NEVER
+            )
+        ).all()
+        due = {t.ticket_id: t.due_at for t in timers}
+        # Overdue rows are marked, and those within their policy's warning window.
+        risk = {
+            t.ticket_id: "overdue" if t.due_at <= now else "at-risk"
+            for t in timers
+            if t.due_at <= now or (t.warn_at is not None and t.warn_at <= now)
+        }
     return render(
         request,
         visitor,
@@ -171,6 +180,7 @@ def agent_home(
         counts=counts,
         tickets=rows,
         due=due,
+        risk=risk,
         kinds=[k.value for k in Kind],
         priorities=[p.value for p in Priority],
         channels=[c.value for c in Channel],
