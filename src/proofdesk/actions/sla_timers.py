@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass, replace
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import delete, select
@@ -174,11 +174,17 @@ def do_recompute_sla(session: Session, now: datetime, organization_id: str | Non
 
 
 def do_alert(
-    session: Session, ticket: Ticket, now: datetime, reading: Reading | None = None
+    session: Session,
+    ticket: Ticket,
+    now: datetime,
+    reading: Reading | None = None,
+    *,
+    notify: bool = True,
 ) -> list[str]:
     """Write the warnings and breaches that are due and not yet in the stream; escalate on a
     breach if the policy says so. Returns the keys written. Run under the writer lock with the
-    ticket locked: the keys already written are then final."""
+    ticket locked: the keys already written are then final. ``notify=False`` writes history
+    (the demo's past) without e-mailing the assignee."""
     current = _current(session, ticket, now, reading)
     if current.policy_id is None or ticket.status not in OPEN:
         return []
@@ -202,13 +208,13 @@ def do_alert(
             },
         )
         written.append(key)
-        if kind is EventType.SLA_WARNING:
+        if kind is EventType.SLA_WARNING and notify:
             mail_out.do_notify(
                 session, row_to_state(ticket), ticket.assignee_id, "sla_warning", target=t.target
             )
         by = {"policy": current.policy_name, "target": t.target}
         if kind is EventType.SLA_BREACHED and current.escalate_to:
-            escalated |= _escalate(session, actor, ticket, current.escalate_to, by)
+            escalated |= _escalate(session, actor, ticket, current.escalate_to, by, now)
     if escalated:  # another priority may fall under another policy: compute it again
         project(session, ticket, now)
     else:
@@ -216,10 +222,14 @@ def do_alert(
     return written
 
 
-def _escalate(session: Session, actor: Actor, ticket: Ticket, to: str, by: dict[str, Any]) -> bool:
-    """Raise the ticket's priority to ``to`` unless it is as high already."""
+def _escalate(
+    session: Session, actor: Actor, ticket: Ticket, to: str, by: dict[str, Any], now: datetime
+) -> bool:
+    """Raise the ticket's priority to ``to`` unless it is as high already, just after the
+    breach written at ``now``."""
     order = [p.value for p in Priority]
     if order.index(to) <= order.index(ticket.priority):
         return False
-    ticket_actions.do_update_fields(session, actor, ticket, {"priority": to}, by=by)
+    after = now + timedelta(microseconds=1)
+    ticket_actions.do_update_fields(session, actor, ticket, {"priority": to}, by=by, at=after)
     return True
