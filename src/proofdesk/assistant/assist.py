@@ -21,6 +21,7 @@ from sqlalchemy.orm import Session
 
 from proofdesk.analytics.helpdesk import csat
 from proofdesk.assistant.understanding import Model
+from proofdesk.i18n import written_in
 from proofdesk.store.models import AssistantTurn, Message, Ticket
 
 #: How many recent solved tickets are compared with the one at hand.
@@ -53,16 +54,10 @@ def _first_message(session: Session, ticket_id: str) -> str:
     return body or ""
 
 
-#: Chinese characters: a ticket written with them is a Chinese ticket, whatever the customer's
-#: account says (the same test the e-mail channel files a new sender's locale by).
-_CJK = re.compile(r"[\u3400-\u9fff]")
-
-
 def ticket_locale(session: Session, ticket: Ticket, fallback: str) -> str:
     """The language the ticket is written in: ``zh-CN`` when its subject or first message
     holds Chinese, else ``fallback`` (the customer's locale)."""
-    text = f"{ticket.subject}\n{_first_message(session, ticket.id)[:500]}"
-    return "zh-CN" if _CJK.search(text) else fallback
+    return written_in(f"{ticket.subject}\n{_first_message(session, ticket.id)[:500]}", fallback)
 
 
 def suggestions(
