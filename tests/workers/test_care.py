@@ -37,7 +37,7 @@ def test_a_new_request_is_acknowledged_with_the_promised_reply_time(
     assert len(_messages(client, tenant, before["id"])) == 1  # no policy: no promise to give
     _policy(client, tenant, kinds=["question"])
     ticket = new_ticket(client, tenant.customer)
-    opening, ack = _messages(client, tenant, ticket["id"])
+    _, ack = _messages(client, tenant, ticket["id"])
     assert ack["author_role"] == "automation" and ack["visibility"] == "public"
     assert f"#{ticket['number']}" in ack["body"] and "expect a reply from us by" in ack["body"]
     assert "UTC" in ack["body"]
