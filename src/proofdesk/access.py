@@ -399,8 +399,10 @@ def visible_macros(actor: Actor) -> Select[Macro]:
 def access_macro(session: Session, actor: Actor, macro_id: str, *, write: bool = False) -> Macro:
     """A macro the actor may see (:func:`visible_macros`); with ``write``, one they may change
     or remove: a personal macro by its owner, a shared one by a supervisor or admin."""
-    row = _numbered(session, actor, Macro, macro_id, "no such macro")
     require_staff(actor)
+    if write:
+        require_worker(actor)  # auditors read macros, never change them
+    row = _numbered(session, actor, Macro, macro_id, "no such macro")
     if row.owner_id is not None and row.owner_id != actor.user_id:
         raise NotFound("no such macro")
     if row.owner_id is None and row.team_id is not None and actor.role not in MANAGERS:
