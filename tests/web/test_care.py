@@ -178,3 +178,30 @@ def test_the_sla_view_holds_only_tickets_at_risk_and_marks_the_overdue(
     assert rows == {"overdue": overdue, "at-risk": at_risk}
     everything = agent.get("/agent?view=all").text
     assert everything.count('class="sla-overdue"') == 1 and "calm one" in everything
+
+
+def test_the_queue_marks_tickets_unread_until_the_agent_opens_them(
+    client: TestClient, shop: Tenant
+) -> None:
+    ticket = new_ticket(client, shop.customer, subject="Unread one")
+    agent = sign_in(client, shop.slug, shop.agent.email)
+
+    def marked() -> bool:
+        page = agent.get("/agent?view=all").text
+        row = re.search(rf'<tr[^>]*>(?:(?!</tr>).)*/agent/tickets/{ticket["id"]}"', page, re.S)
+        assert row is not None
+        return 'class="unread"' in row.group(0)
+
+    assert marked()
+    assert agent.get(f"/agent/tickets/{ticket['id']}").status_code == 200
+    assert not marked()
+    replied = client.post(
+        f"/api/v1/tickets/{ticket['id']}/messages",
+        json={"body": "One more thing."},
+        headers=shop.customer.headers,
+    )
+    assert replied.status_code in (200, 201), replied.text
+    assert marked()  # changed since the agent read it
+    other = sign_in(client, shop.slug, shop.agent.email)
+    assert other.get(f"/agent/tickets/{ticket['id']}").status_code == 200
+    assert not marked()  # the same agent, in another browser

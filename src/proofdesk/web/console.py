@@ -26,6 +26,7 @@ from proofdesk.access import (
     with_sla_due,
 )
 from proofdesk.actions import tickets as actions
+from proofdesk.actions.reads import do_mark_read
 from proofdesk.app.limits import address_of
 from proofdesk.app.services import services_of
 from proofdesk.canonical import format_time, utc_now
@@ -47,6 +48,7 @@ from proofdesk.store.models import (
     Order,
     Team,
     Ticket,
+    TicketRead,
     TicketSla,
     User,
     Wallet,
@@ -164,6 +166,16 @@ def agent_home(
             )
         ).all()
         due = {t.ticket_id: t.due_at for t in timers}
+        seen = dict(
+            session.execute(
+                select(TicketRead.ticket_id, TicketRead.seq).where(
+                    TicketRead.user_id == visitor.actor.user_id,
+                    TicketRead.ticket_id.in_([r.id for r in rows]),
+                )
+            ).all()
+        )
+        # Unread: never opened by this agent, or changed since they last did.
+        unread = {r.id for r in rows if seen.get(r.id, -1) < r.last_seq}
         # Overdue rows are marked, and those within their policy's warning window.
         risk = {
             t.ticket_id: "overdue" if t.due_at <= now else "at-risk"
@@ -181,6 +193,7 @@ def agent_home(
         tickets=rows,
         due=due,
         risk=risk,
+        unread=unread,
         kinds=[k.value for k in Kind],
         priorities=[p.value for p in Priority],
         channels=[c.value for c in Channel],
@@ -196,6 +209,8 @@ def agent_live(request: Request) -> Response:
 @router.get("/agent/tickets/{ticket_id}")
 def agent_ticket(request: Request, ticket_id: str) -> Response:
     visitor = staff(request)
+    with services_of(request).db.writer() as session:
+        do_mark_read(session, visitor.actor, access_ticket(session, visitor.actor, ticket_id))
     with reading(request) as session:
         ticket, messages = _ticket_and_messages(session, visitor, ticket_id)
         proof = verification(session, services_of(request), ticket)

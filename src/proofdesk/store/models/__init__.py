@@ -73,6 +73,7 @@ from proofdesk.store.models.consortium import (
     WitnessRefusal,
 )
 from proofdesk.store.models.imports import ImportedRecord
+from proofdesk.store.models.reads import TicketRead
 # isort: on
 
 __all__ = [
@@ -130,6 +131,7 @@ __all__ = [
     "TeamMember",
     "Ticket",
     "TicketEvent",
+    "TicketRead",
     "TicketSecret",
     "TicketSla",
     "TicketTag",
