@@ -13,7 +13,18 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
-from sqlalchemy import ColumnElement, Select, and_, exists, false, func, or_, select, union
+from sqlalchemy import (
+    ColumnElement,
+    Select,
+    and_,
+    exists,
+    false,
+    func,
+    or_,
+    select,
+    true,
+    union,
+)
 from sqlalchemy.orm import InstrumentedAttribute, Session
 
 from proofdesk.domain.identifiers import row_id
@@ -31,6 +42,7 @@ from proofdesk.store.models import (
     ServiceContract,
     SlaPolicy,
     Team,
+    TeamMember,
     Ticket,
     TicketEvent,
     TicketSla,
@@ -212,6 +224,9 @@ class TicketFilter:
     text: str | None = None
     #: Only tickets with SLA timers (joined, so :data:`SLA_DUE` may be used without more).
     with_sla: bool = False
+    #: With ``with_sla``: only tickets at risk at this instant (RFC 3339 UTC text) — due within
+    #: their policy's warning window, or overdue already.
+    at_risk_at: str | None = None
 
 
 def search_tickets(actor: Actor, wanted: TicketFilter) -> Select[Ticket]:
@@ -241,6 +256,11 @@ def search_tickets(actor: Actor, wanted: TicketFilter) -> Select[Ticket]:
         query = query.where(_text_matches(actor, wanted.text.strip()))
     if wanted.with_sla:
         query = query.join(TicketSla, TicketSla.ticket_id == Ticket.id)
+        if wanted.at_risk_at is not None:
+            query = query.where(
+                TicketSla.due_at != NEVER,
+                (TicketSla.due_at <= wanted.at_risk_at) | (TicketSla.warn_at <= wanted.at_risk_at),
+            )
     return query
 
 
@@ -377,8 +397,36 @@ def access_sla_policy(session: Session, actor: Actor, policy_id: str) -> SlaPoli
     return _numbered(session, actor, SlaPolicy, policy_id, "no such policy")
 
 
-def access_macro(session: Session, actor: Actor, macro_id: str) -> Macro:
-    return _numbered(session, actor, Macro, macro_id, "no such macro")
+def visible_macros(actor: Actor) -> Select[Macro]:
+    """The macros a member of staff may see and apply: the organization's shared ones, those
+    shared with a team they belong to (managers see every team's), and their own personal ones."""
+    require_staff(actor)
+    teams = select(TeamMember.team_id).where(TeamMember.user_id == actor.user_id)
+    shared = Macro.owner_id.is_(None) & (
+        Macro.team_id.is_(None) | (true() if actor.role in MANAGERS else Macro.team_id.in_(teams))
+    )
+    return select(Macro).where(
+        Macro.organization_id == actor.organization_id,
+        shared | (Macro.owner_id == actor.user_id),
+    )
+
+
+def access_macro(session: Session, actor: Actor, macro_id: str, *, write: bool = False) -> Macro:
+    """A macro the actor may see (:func:`visible_macros`); with ``write``, one they may change
+    or remove: a personal macro by its owner, a shared one by a supervisor or admin."""
+    require_staff(actor)
+    if write:
+        require_worker(actor)  # auditors read macros, never change them
+    row = _numbered(session, actor, Macro, macro_id, "no such macro")
+    if row.owner_id is not None and row.owner_id != actor.user_id:
+        raise NotFound("no such macro")
+    if row.owner_id is None and row.team_id is not None and actor.role not in MANAGERS:
+        member = session.get(TeamMember, (row.team_id, actor.user_id))
+        if member is None:
+            raise NotFound("no such macro")
+    if write and row.owner_id is None:
+        require_manager(actor)
+    return row
 
 
 def access_payout(session: Session, actor: Actor, payout_id: str) -> Payout:

@@ -16,10 +16,12 @@ from __future__ import annotations
 
 import functools
 import io
+import re
 from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from babel import Locale, UnknownLocaleError
 from babel.dates import format_datetime
@@ -112,17 +114,30 @@ def choose(user_locale: str | None, cookie: str | None, accept_language: str | N
     return negotiate(accept_language)
 
 
-def when(value: str | datetime | None, locale: str) -> str:
-    """A moment in the reader's language (UTC: the service's clock)."""
+def when(value: str | datetime | None, locale: str, zone: str | None = None) -> str:
+    """A moment in the reader's language, in the time zone ``zone`` (an IANA name) if given,
+    else in UTC (the service's clock); the zone is named after it."""
     if value is None:
         return ""
     moment = (
         datetime.fromisoformat(value.replace("Z", "+00:00")) if isinstance(value, str) else value
     )
     try:
+        if zone:
+            local = moment.astimezone(ZoneInfo(zone))
+            return f"{format_datetime(local, 'medium', locale=_babel_name(locale))} ({zone})"
         return format_datetime(moment, "medium", locale=_babel_name(locale)) + " UTC"
-    except (UnknownLocaleError, ValueError):
+    except (UnknownLocaleError, ValueError, ZoneInfoNotFoundError):
         return moment.isoformat()
+
+
+#: Chinese characters: a text written with them is Chinese, whatever its writer's account says.
+_CJK = re.compile(r"[\u3400-\u9fff]")
+
+
+def written_in(text: str, fallback: str) -> str:
+    """The locale ``text`` is written in: ``zh-CN`` when it holds Chinese, else ``fallback``."""
+    return "zh-CN" if _CJK.search(text) else fallback
 
 
 def number(value: Any, locale: str) -> str:

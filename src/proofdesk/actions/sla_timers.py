@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass, replace
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import delete, select
@@ -24,9 +24,10 @@ from sqlalchemy.orm import Session
 from proofdesk.access import Actor
 from proofdesk.actions import mail_out
 from proofdesk.actions import tickets as ticket_actions
-from proofdesk.canonical import format_time
+from proofdesk.canonical import format_time, utc_now
 from proofdesk.domain.roles import Role
 from proofdesk.domain.tickets import EventType, Priority
+from proofdesk.i18n import N_, translate, when, written_in
 from proofdesk.sla.policies import (
     OPEN,
     SLA_ACTOR_ID,
@@ -39,7 +40,7 @@ from proofdesk.sla.policies import (
 )
 from proofdesk.sla.timers import Timer
 from proofdesk.store.events import EventAppender, row_to_state
-from proofdesk.store.models import SlaPolicy, Ticket, TicketEvent, TicketSla, User
+from proofdesk.store.models import Message, SlaPolicy, Ticket, TicketEvent, TicketSla, User
 
 
 def sla_actor(organization_id: str) -> Actor:
@@ -174,11 +175,17 @@ def do_recompute_sla(session: Session, now: datetime, organization_id: str | Non
 
 
 def do_alert(
-    session: Session, ticket: Ticket, now: datetime, reading: Reading | None = None
+    session: Session,
+    ticket: Ticket,
+    now: datetime,
+    reading: Reading | None = None,
+    *,
+    notify: bool = True,
 ) -> list[str]:
     """Write the warnings and breaches that are due and not yet in the stream; escalate on a
     breach if the policy says so. Returns the keys written. Run under the writer lock with the
-    ticket locked: the keys already written are then final."""
+    ticket locked: the keys already written are then final. ``notify=False`` writes history
+    (the demo's past) without e-mailing the assignee."""
     current = _current(session, ticket, now, reading)
     if current.policy_id is None or ticket.status not in OPEN:
         return []
@@ -202,13 +209,13 @@ def do_alert(
             },
         )
         written.append(key)
-        if kind is EventType.SLA_WARNING:
+        if kind is EventType.SLA_WARNING and notify:
             mail_out.do_notify(
                 session, row_to_state(ticket), ticket.assignee_id, "sla_warning", target=t.target
             )
         by = {"policy": current.policy_name, "target": t.target}
         if kind is EventType.SLA_BREACHED and current.escalate_to:
-            escalated |= _escalate(session, actor, ticket, current.escalate_to, by)
+            escalated |= _escalate(session, actor, ticket, current.escalate_to, by, now)
     if escalated:  # another priority may fall under another policy: compute it again
         project(session, ticket, now)
     else:
@@ -216,10 +223,63 @@ def do_alert(
     return written
 
 
-def _escalate(session: Session, actor: Actor, ticket: Ticket, to: str, by: dict[str, Any]) -> bool:
-    """Raise the ticket's priority to ``to`` unless it is as high already."""
+#: What a new request's customer is told at once, from the policy's first-response target.
+ACKNOWLEDGEMENT = N_(
+    "We have received your request #{number}. You can expect a reply from us by {time}; "
+    "you will see it here, and you can add details at any time."
+)
+
+
+def do_acknowledge(session: Session, ticket: Ticket, at: datetime | None) -> bool:
+    """Tell the customer of a new request when to expect a first reply: a public message by
+    the ``sla`` actor, in the language the request is written in, with the first-response
+    target of the policy that covers it (nothing when none does). It does not open the ticket
+    and is no response (automatic replies never are). Called by ``do_create_ticket`` in its
+    transaction; ``at`` is the request's time for a history written after the fact."""
+    now = at or utc_now()
+    policy, found, _ = ticket_timers(session, ticket, now)
+    first = next(
+        (
+            t
+            for t in found
+            if t.target == "first_response" and t.state == "running" and t.due_at is not None
+        ),
+        None,
+    )
+    if policy is None or first is None or first.due_at is None:
+        return False
+    customer = session.get(User, ticket.requester_id)
+    opening = session.scalar(
+        select(Message.body).where(Message.ticket_id == ticket.id).order_by(Message.seq).limit(1)
+    )
+    locale = written_in(
+        f"{ticket.subject}\n{(opening or '')[:500]}", customer.locale if customer else "en"
+    )
+    calendar = json.loads(policy.calendar) if policy.calendar else None
+    zone = calendar.get("timezone") if isinstance(calendar, dict) else None
+    body = translate(
+        locale, ACKNOWLEDGEMENT, number=ticket.number, time=when(first.due_at, locale, zone)
+    )
+    ticket_actions.do_add_message(
+        session,
+        sla_actor(ticket.organization_id),
+        ticket,
+        body=body,
+        at=None if at is None else at + timedelta(microseconds=1),
+        by={"policy": policy.name, "target": "first_response", "acknowledgement": True},
+        opens=False,
+    )
+    return True
+
+
+def _escalate(
+    session: Session, actor: Actor, ticket: Ticket, to: str, by: dict[str, Any], now: datetime
+) -> bool:
+    """Raise the ticket's priority to ``to`` unless it is as high already, just after the
+    breach written at ``now``."""
     order = [p.value for p in Priority]
     if order.index(to) <= order.index(ticket.priority):
         return False
-    ticket_actions.do_update_fields(session, actor, ticket, {"priority": to}, by=by)
+    after = now + timedelta(microseconds=1)
+    ticket_actions.do_update_fields(session, actor, ticket, {"priority": to}, by=by, at=after)
     return True

@@ -312,6 +312,12 @@ def do_create_ticket(
     )
     if secrets_found:
         state = _warn_of_secrets(session, actor, state, secrets_found, now)
+    # Imported cycle: sla_timers replies through this module.
+    from proofdesk.actions.sla_timers import do_acknowledge
+
+    row = session.get(Ticket, ticket_id)
+    if row is not None and do_acknowledge(session, row, at):
+        state = row_to_state(row)
     return state
 
 
@@ -411,11 +417,13 @@ def do_add_message(
     signature: SignatureClaim | None = None,
     channel: Channel | None = None,
     channel_ids: dict[str, str] | None = None,
+    opens: bool = True,
 ) -> TicketState:
     """A public reply or an internal note, optionally moving the ticket in the same event.
 
     Customers write public replies only; their reply to a pending or solved ticket reopens it
-    (it is waiting on us again). An agent's first public reply to a new ticket opens it.
+    (it is waiting on us again). An agent's first public reply to a new ticket opens it
+    (unless ``opens`` is False: the automatic acknowledgement of a new request).
 
     ``channel`` is where the message came in (a customer's) or goes out: by default, staff
     and automatic replies go out on the channel the customer last wrote on, and a public one
@@ -433,7 +441,8 @@ def do_add_message(
             status = Status.OPEN
     else:
         require_worker(actor)
-        if status is None and visibility is Visibility.PUBLIC and state.status is Status.NEW:
+        new = state.status is Status.NEW
+        if status is None and visibility is Visibility.PUBLIC and new and opens:
             status = Status.OPEN
     if status is not None and status is not state.status:
         check_transition(state.status, status)

@@ -33,7 +33,8 @@ from sqlalchemy.orm import Session
 from proofdesk.canonical import format_time, stored_utc
 from proofdesk.domain.tickets import UNSOLVED, EventType
 from proofdesk.errors import InvalidInput
-from proofdesk.store.models import Ticket, TicketEvent, TicketSla, User
+from proofdesk.sla.policies import matches
+from proofdesk.store.models import SlaPolicy, Ticket, TicketEvent, TicketSla, User
 
 #: The longest range a report covers, and the most tickets it reads.
 MAX_DAYS = 366
@@ -160,7 +161,7 @@ def report(session: Session, organization_id: str, window: Range) -> dict[str, A
             ratings.append(row.rating)
             if row.assignee_id:
                 agent_ratings[row.assignee_id].append(row.rating)
-    within = _within_sla(session, solved_ids)
+    within = _within_sla(session, organization_id, solved_ids)
     backlog = dict(
         session.execute(
             select(Ticket.status, func.count())
@@ -216,12 +217,28 @@ def report(session: Session, organization_id: str, window: Range) -> dict[str, A
     }
 
 
-def _within_sla(session: Session, solved: list[str]) -> dict[str, Any]:
-    """Of the solved tickets that had an SLA policy, the share without a breach."""
+def _within_sla(session: Session, organization_id: str, solved: list[str]) -> dict[str, Any]:
+    """Of the solved tickets that had an SLA policy, the share without a breach. A ticket had
+    one if it has SLA timers or alerts, or if a policy covers it (its kind, priority and
+    customer's tier): a ticket solved in time leaves neither timers nor alerts behind."""
     with_policy: set[str] = set()
     breached: set[str] = set()
+    policies = session.scalars(
+        select(SlaPolicy).where(SlaPolicy.organization_id == organization_id)
+    ).all()
     for start in range(0, len(solved), 500):
         chunk = solved[start : start + 500]
+        if policies:
+            covered = session.execute(
+                select(Ticket.id, Ticket.kind, Ticket.priority, User.tier)
+                .join(User, User.id == Ticket.requester_id)
+                .where(Ticket.id.in_(chunk))
+            ).all()
+            with_policy |= {
+                t.id
+                for t in covered
+                if any(matches(p, t.kind, t.priority, t.tier or "standard") for p in policies)
+            }
         with_policy |= set(
             session.scalars(select(TicketSla.ticket_id).where(TicketSla.ticket_id.in_(chunk)))
         )

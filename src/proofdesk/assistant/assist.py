@@ -21,6 +21,7 @@ from sqlalchemy.orm import Session
 
 from proofdesk.analytics.helpdesk import csat
 from proofdesk.assistant.understanding import Model
+from proofdesk.i18n import written_in
 from proofdesk.store.models import AssistantTurn, Message, Ticket
 
 #: How many recent solved tickets are compared with the one at hand.
@@ -53,11 +54,18 @@ def _first_message(session: Session, ticket_id: str) -> str:
     return body or ""
 
 
+def ticket_locale(session: Session, ticket: Ticket, fallback: str) -> str:
+    """The language the ticket is written in: ``zh-CN`` when its subject or first message
+    holds Chinese, else ``fallback`` (the customer's locale)."""
+    return written_in(f"{ticket.subject}\n{_first_message(session, ticket.id)[:500]}", fallback)
+
+
 def suggestions(
     session: Session, model: Model, ticket: Ticket, locale: str, k: int = 3
 ) -> tuple[list[Suggestion], list[Similar]]:
     """Articles to reply with (the most likely intents' articles first, then the closest by
-    search), and the most similar solved tickets of the organization."""
+    search), in ``locale`` (the ticket's, :func:`ticket_locale`) wherever the article has a
+    version in it, and the most similar solved tickets of the organization."""
     text = f"{ticket.subject}\n{_first_message(session, ticket.id)}"
     found: dict[tuple[str, str], Suggestion] = {}
     for candidate in model.classify(text)[:2]:
@@ -74,7 +82,9 @@ def suggestions(
             )
     for article, score in model.search(text, k=k + 2, audience="agents"):
         key = (article.slug, article.locale)
-        if key not in found and (article.locale == locale or article.audience == "agents"):
+        translated = any(a.slug == article.slug and a.locale == locale for a in model.articles)
+        wanted = article.locale == locale or (article.audience == "agents" and not translated)
+        if key not in found and wanted:
             found[key] = Suggestion(
                 article.slug,
                 article.locale,

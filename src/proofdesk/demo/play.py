@@ -32,6 +32,7 @@ from proofdesk.actions.accounts import (
     do_record_order,
 )
 from proofdesk.actions.sla import do_create_policy
+from proofdesk.actions.sla_timers import do_alert, read
 from proofdesk.actions.tickets import (
     NewTicket,
     do_add_message,
@@ -40,9 +41,11 @@ from proofdesk.actions.tickets import (
     do_change_tags,
     do_create_ticket,
     do_merge,
+    do_rate,
     do_update_fields,
 )
-from proofdesk.canonical import utc_now
+from proofdesk.canonical import parse_time, utc_now
+from proofdesk.demo.care import create_demo_macros, publish_demo_rules
 from proofdesk.demo.data import ZH, OrderSort, Text, demo_data
 from proofdesk.demo.plan import (
     ORDER_SORTS,
@@ -60,6 +63,7 @@ from proofdesk.domain.tickets import Channel, Priority, Status, Visibility
 from proofdesk.errors import NotFound
 from proofdesk.identity.credentials import hash_password
 from proofdesk.settings import Settings
+from proofdesk.sla.policies import OPEN, alert_key, alerts_of
 from proofdesk.store.db import Database
 from proofdesk.store.models import Organization, Ticket, User
 
@@ -81,6 +85,8 @@ FIRST_REPLY_MINUTES = {
     Priority.NORMAL: (30, 480),
     Priority.LOW: (60, 1200),
 }
+#: The share of solved requests their customer rates.
+RATED_SHARE = 0.7
 #: How old (days) an order of each sort can be.
 ORDER_AGE_DAYS: dict[OrderSort, tuple[int, int]] = {
     "device": (15, MAX_ORDER_AGE_DAYS),
@@ -108,9 +114,15 @@ def seed_demo(
         # argon2 is slow by design: hash once and share the hash between all demo log-ins.
         password_hash = hash_password(settings.demo_password.get_secret_value())
         cast = _create_people(session, rng, now, password_hash, max(customers, 1))
-        for plan in sorted(plan_tickets(rng, cast, tickets, now), key=lambda p: p.opened_at):
-            _play(_Run(session, cast, plan, rng, _Clock(plan.opened_at, now)))
+        # The promises hold from the start, so the history has its SLA warnings and breaches
+        # (and "resolved within SLA" a figure); ratings draw from a generator of their own, so
+        # the tickets are the same as without them.
         _create_sla_policies(session, cast.staff["admin"].actor)
+        ratings = random.Random(seed + 1)
+        for plan in sorted(plan_tickets(rng, cast, tickets, now), key=lambda p: p.opened_at):
+            _play(_Run(session, cast, plan, rng, _Clock(plan.opened_at, now), ratings))
+        create_demo_macros(session, cast.staff["supervisor"].actor)
+        publish_demo_rules(session, cast.staff["admin"].actor)
     return _summary(settings, tickets, len(cast.customers))
 
 
@@ -120,9 +132,9 @@ DEMO_SLA = (
         "name": "VIP",
         "position": 10,
         "tiers": ["vip"],
-        "first_response_minutes": 30,
-        "periodic_update_minutes": 240,
-        "resolution_minutes": 24 * 60,
+        "first_response_minutes": 2 * 60,
+        "periodic_update_minutes": 24 * 60,
+        "resolution_minutes": 3 * 24 * 60,
         "warn_before_minutes": 10,
         "escalate_to": "urgent",
         "calendar": None,
@@ -131,7 +143,7 @@ DEMO_SLA = (
         "name": "Standard",
         "position": 100,
         "first_response_minutes": 4 * 60,
-        "next_response_minutes": 8 * 60,
+        "next_response_minutes": 2 * 9 * 60,
         "resolution_minutes": 3 * 9 * 60,
         "warn_before_minutes": 30,
         "escalate_to": "high",
@@ -356,7 +368,33 @@ class _Run:
     plan: Plan
     rng: random.Random
     clock: _Clock
+    ratings: random.Random
     ticket_id: str = ""
+
+    def at(self, low_minutes: float, high_minutes: float, *, sweep: bool = False) -> datetime:
+        """The next moment of the history. With ``sweep`` (before a reply or a change of
+        status, which stop the timers), the SLA alerts due by then are written first, as the
+        SLA worker would have written them."""
+        moment = self.clock.after(self.rng, low_minutes, high_minutes)
+        if sweep and self.ticket_id:
+            self.sweep(moment)
+        return moment
+
+    def sweep(self, until: datetime) -> None:
+        """Write each SLA alert due before ``until`` at the instant it fell due (or just after
+        the ticket's last event, if that came later)."""
+        while (row := self.row()).status in OPEN:
+            reading = read(self.session, row, until)
+            due = [
+                at
+                for kind, t, at in alerts_of(reading.found)
+                if at < until and alert_key(kind, t) not in reading.alerted
+            ]
+            if not due:
+                return
+            # Never before what the ticket's history holds already (the sweep runs late).
+            after_last = parse_time(row.updated_at) + timedelta(microseconds=1)
+            do_alert(self.session, row, max(min(due), after_last), notify=False)
 
     def row(self, ticket_id: str | None = None) -> Ticket:
         row = self.session.get(Ticket, ticket_id or self.ticket_id)
@@ -395,19 +433,19 @@ class _Run:
         """The supervisor sets what a customer could not, and assigns an agent of the team."""
         plan, supervisor = self.plan, self.staff("supervisor").actor
         fields = {"priority": plan.priority.value, "category": plan.scenario.category}
-        at = self.clock.after(self.rng, 2, 45)
+        at = self.at(2, 45)
         do_update_fields(self.session, supervisor, self.row(), fields, at=at)
         self.tags(supervisor, add=plan.tags)
         self.assign(self.agent.actor.user_id)
 
     def assign(self, user_id: str) -> None:
-        at = self.clock.after(self.rng, 1, 20)
+        at = self.at(1, 20)
         team_id = self.cast.teams[self.plan.scenario.team]
         actor = self.staff("supervisor").actor
         do_assign(self.session, actor, self.row(), assignee_id=user_id, team_id=team_id, at=at)
 
     def tags(self, actor: Actor, *, add: Sequence[str] = (), remove: Sequence[str] = ()) -> None:
-        at = self.clock.after(self.rng, 1, 10)
+        at = self.at(1, 10)
         do_change_tags(self.session, actor, self.row(), add=list(add), remove=list(remove), at=at)
 
     def reply(
@@ -415,14 +453,14 @@ class _Run:
     ) -> None:
         """A public reply by the assigned agent, in the customer's language."""
         body = self.text(text, self.plan.customer.locale)
-        at = self.clock.after(self.rng, *minutes)
+        at = self.at(*minutes, sweep=True)
         do_add_message(self.session, self.agent.actor, self.row(), body=body, status=status, at=at)
 
     def note(self, text: Text, staff: Staff | None = None, **extra: str) -> None:
         """An internal note, in its author's language."""
         author = staff or self.agent
         body = self.text(text, author.locale, **extra)
-        at = self.clock.after(self.rng, 3, 60)
+        at = self.at(3, 60)
         do_add_message(
             self.session, author.actor, self.row(), body=body, visibility=Visibility.INTERNAL, at=at
         )
@@ -430,11 +468,19 @@ class _Run:
     def customer_says(self, text: Text, minutes: tuple[float, float] = (20, 720)) -> None:
         customer = self.plan.customer
         body = self.text(text, customer.locale)
-        at = self.clock.after(self.rng, *minutes)
+        at = self.at(*minutes)
         do_add_message(self.session, customer.actor, self.row(), body=body, at=at)
 
+    def rate(self) -> None:
+        """Most customers rate a solved request, mostly well (CSAT on the dashboard)."""
+        if self.ratings.random() >= RATED_SHARE:
+            return
+        score = self.ratings.choices((5, 4, 3, 2, 1), weights=(55, 25, 10, 6, 4))[0]
+        at = self.clock.after(self.ratings, 10, 600)
+        do_rate(self.session, self.plan.customer.actor, self.row(), score=score, at=at)
+
     def set_status(self, actor: Actor, status: Status, minutes: tuple[float, float]) -> None:
-        at = self.clock.after(self.rng, *minutes)
+        at = self.at(*minutes, sweep=True)
         do_change_status(self.session, actor, self.row(), status, at=at)
 
     def merge_duplicate(self) -> None:
@@ -446,9 +492,9 @@ class _Run:
             body=self.text(demo_data().phrases.duplicate_body, customer.locale),
             channel=Channel.CHAT,
         )
-        at = self.clock.after(self.rng, 20, 240)
+        at = self.at(20, 240)
         duplicate = do_create_ticket(self.session, customer.actor, spec, at=at)
-        at = self.clock.after(self.rng, 5, 60)
+        at = self.at(5, 60)
         do_merge(self.session, self.agent.actor, self.row(duplicate.id), self.row(), at=at)
         self.note(demo_data().phrases.merged_note, number=str(duplicate.number))
 
@@ -526,10 +572,12 @@ def _solve(run: _Run) -> None:
         run.set_status(run.plan.customer.actor, Status.SOLVED, (1, 5))
     else:
         run.reply(resolve, Status.SOLVED, (60, 2880))
+    run.rate()
     if run.rng.random() < 0.15:
         run.customer_says(demo_data().phrases.reopen, (60, 1440))
         if run.plan.priority in (Priority.LOW, Priority.NORMAL):  # a second try is more urgent
-            at = run.clock.after(run.rng, 5, 60)
+            at = run.at(5, 60)
             fields = {"priority": Priority.HIGH.value}
             do_update_fields(run.session, run.agent.actor, run.row(), fields, at=at)
         run.reply(demo_data().phrases.reopen_fix, Status.SOLVED, (60, 1440))
+        run.rate()

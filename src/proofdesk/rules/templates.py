@@ -4,6 +4,9 @@ not listed here is refused when published."""
 
 from __future__ import annotations
 
+import re
+from collections.abc import Mapping
+
 from proofdesk.i18n import N_
 
 TEMPLATES: dict[str, str] = {
@@ -39,3 +42,32 @@ APPEAL = N_(
 def text(values: dict[str, str], locale: str) -> str:
     """A contract's or macro's own text (data: ``{"en": …, "zh-CN": …}``) in ``locale``."""
     return values.get(locale) or values["en"]
+
+
+#: The variables a macro's reply may hold, as ``{{customer.name}}``; ``agent.name`` is the
+#: agent's alias where they have one (the name customers see), else their name.
+VARIABLES = (
+    "customer.name",
+    "customer.email",
+    "ticket.number",
+    "ticket.subject",
+    "agent.name",
+    "agent.alias",
+)
+_VARIABLE = re.compile(r"\{\{\s*([A-Za-z_]+(?:\.[A-Za-z_]+)?)\s*\}\}")
+
+
+def unknown_variables(text: str) -> list[str]:
+    """The ``{{…}}`` names in ``text`` that are not :data:`VARIABLES`, in order."""
+    return [m.group(1) for m in _VARIABLE.finditer(text) if m.group(1) not in VARIABLES]
+
+
+def fill(text: str, values: Mapping[str, str]) -> str:
+    """``text`` with each ``{{variable}}`` of :data:`VARIABLES` replaced by its value (an
+    empty one when ``values`` lacks it); anything else is left as written."""
+
+    def one(match: re.Match[str]) -> str:
+        name = match.group(1)
+        return values.get(name, "") if name in VARIABLES else match.group(0)
+
+    return _VARIABLE.sub(one, text)

@@ -5,6 +5,7 @@ side panel, presence)."""
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Annotated, Any
@@ -20,12 +21,15 @@ from proofdesk.access import (
     TicketFilter,
     access_ticket,
     search_tickets,
+    visible_macros,
     visible_tickets,
     with_sla_due,
 )
 from proofdesk.actions import tickets as actions
+from proofdesk.actions.reads import do_mark_read
 from proofdesk.app.limits import address_of
 from proofdesk.app.services import services_of
+from proofdesk.canonical import format_time, utc_now
 from proofdesk.domain import networks
 from proofdesk.domain.roles import WORKERS
 from proofdesk.domain.tickets import (
@@ -45,6 +49,7 @@ from proofdesk.store.models import (
     Order,
     Team,
     Ticket,
+    TicketRead,
     TicketSla,
     User,
     Wallet,
@@ -105,8 +110,9 @@ class Queue:
         query = urlencode({k: v for k, v in chosen.items() if v and v != defaults[k]})
         return f"/agent?{query}" if query else "/agent"
 
-    def select(self, visitor: Visitor, view: str) -> Any:
-        """The unsolved tickets of ``view`` the visitor may see, filtered."""
+    def select(self, visitor: Visitor, view: str, now: str = "") -> Any:
+        """The unsolved tickets of ``view`` the visitor may see, filtered; the ``sla`` view
+        holds those at risk at ``now`` (due within the warning window, or overdue)."""
         return search_tickets(
             visitor.actor,
             TicketFilter(
@@ -118,11 +124,12 @@ class Queue:
                 unassigned=view == "unassigned",
                 team_id=view.removeprefix("team-") if view.startswith("team-") else None,
                 with_sla=view == "sla",
+                at_risk_at=(now or format_time(utc_now())) if view == "sla" else None,
             ),
         )
 
-    def ordered(self, visitor: Visitor) -> Any:
-        query = self.select(visitor, self.view)
+    def ordered(self, visitor: Visitor, now: str = "") -> Any:
+        query = self.select(visitor, self.view, now)
         if self.sort != "due":
             return query.order_by(Ticket.updated_at.desc(), Ticket.id)
         if self.view != "sla":
@@ -148,20 +155,36 @@ def agent_home(
         ).all()
         queue = Queue.of(view, kind, priority, channel, sort, (t.id for t in teams))
         views = [*VIEWS, *(f"team-{t.id}" for t in teams)]
+        now = format_time(utc_now())
         counts = {
             name: session.scalar(
-                select(func.count()).select_from(queue.select(visitor, name).subquery())
+                select(func.count()).select_from(queue.select(visitor, name, now).subquery())
             )
             for name in views
         }
-        rows = session.scalars(queue.ordered(visitor).limit(PAGE_SIZE)).all()
-        due = dict(
+        rows = session.scalars(queue.ordered(visitor, now).limit(PAGE_SIZE)).all()
+        timers = session.execute(
+            select(TicketSla.ticket_id, TicketSla.due_at, TicketSla.warn_at).where(
+                TicketSla.ticket_id.in_([r.id for r in rows]), TicketSla.due_at != NEVER
+            )
+        ).all()
+        due = {t.ticket_id: t.due_at for t in timers}
+        seen = dict(
             session.execute(
-                select(TicketSla.ticket_id, TicketSla.due_at).where(
-                    TicketSla.ticket_id.in_([r.id for r in rows]), TicketSla.due_at != NEVER
+                select(TicketRead.ticket_id, TicketRead.seq).where(
+                    TicketRead.user_id == visitor.actor.user_id,
+                    TicketRead.ticket_id.in_([r.id for r in rows]),
                 )
             ).all()
         )
+        # Unread: never opened by this agent, or changed since they last did.
+        unread = {r.id for r in rows if seen.get(r.id, -1) < r.last_seq}
+        # Overdue rows are marked, and those within their policy's warning window.
+        risk = {
+            t.ticket_id: "overdue" if t.due_at <= now else "at-risk"
+            for t in timers
+            if t.due_at <= now or (t.warn_at is not None and t.warn_at <= now)
+        }
     return render(
         request,
         visitor,
@@ -172,6 +195,8 @@ def agent_home(
         counts=counts,
         tickets=rows,
         due=due,
+        risk=risk,
+        unread=unread,
         kinds=[k.value for k in Kind],
         priorities=[p.value for p in Priority],
         channels=[c.value for c in Channel],
@@ -220,6 +245,8 @@ def _ticket_page(
 ) -> Response:
     """The ticket page; with ``changed_since`` (the version a refused form was filled in on),
     answered 409 with what changed since in the side form."""
+    with services_of(request).db.writer() as session:
+        do_mark_read(session, visitor.actor, access_ticket(session, visitor.actor, ticket_id))
     with reading(request) as session:
         ticket = access_ticket(session, visitor.actor, ticket_id)
         since = (
@@ -236,11 +263,7 @@ def _ticket_page(
         locale = locale_of(request, visitor)
         macros = [
             (row.id, _macro_title(row.title, locale, row.name))
-            for row in session.scalars(
-                select(Macro)
-                .where(Macro.organization_id == visitor.actor.organization_id)
-                .order_by(Macro.name)
-            )
+            for row in session.scalars(visible_macros(visitor.actor).order_by(Macro.name))
         ]
     return render(
         request,
@@ -303,7 +326,8 @@ def agent_side(request: Request, ticket_id: str) -> Response:
     """The side panel, loaded after the page: the customer (wallets, orders, other requests),
     what the chain says of the linked transaction, and the assistant's suggested answers and
     similar solved tickets."""
-    from proofdesk.assistant.assist import suggestions
+    from proofdesk.actions.macros import replies_of, reply_text, values_for
+    from proofdesk.assistant.assist import suggestions, ticket_locale
     from proofdesk.chain.base import ChainError
     from proofdesk.chain.lookups import NotConfigured, lookup_for
 
@@ -328,6 +352,14 @@ def agent_side(request: Request, ticket_id: str) -> Response:
             .order_by(Ticket.updated_at.desc())
             .limit(5)
         ).all()
+        # The language the ticket is written in: suggestions and canned replies come in it.
+        locale = ticket_locale(session, ticket, requester.locale if requester else "en")
+        values = values_for(session, visitor.actor, ticket)
+        canned = [
+            (_macro_title(row.title, locale, row.name), reply_text(body, locale, values))
+            for row in session.scalars(visible_macros(visitor.actor).order_by(Macro.name))
+            for body in replies_of(row)
+        ]
         session.expunge_all()
     chain_facts: dict[str, Any] | None = None
     if ticket.tx_hash:
@@ -352,7 +384,6 @@ def agent_side(request: Request, ticket_id: str) -> Response:
     if model is not None:
         with reading(request) as session:
             fresh = access_ticket(session, visitor.actor, ticket_id)
-            locale = requester.locale if requester is not None else "en"
             suggested, similar = suggestions(session, model, fresh, locale)
     return render(
         request,
@@ -366,7 +397,24 @@ def agent_side(request: Request, ticket_id: str) -> Response:
         chain=chain_facts,
         suggested=suggested,
         similar=similar,
+        canned=canned,
+        plain=_plain,
     )
+
+
+_MARKUP = (
+    (re.compile(r"!?\[([^\]]*)\]\([^)]*\)"), r"\1"),  # links and images: their text
+    (re.compile(r"(\*\*|__|`+)"), ""),  # strong emphasis and code marks
+    (re.compile(r"^\s{0,3}#{1,6}\s+", re.M), ""),  # headings
+    (re.compile(r"^\s{0,3}>\s?", re.M), ""),  # quotes
+)
+
+
+def _plain(text: str) -> str:
+    """An article's Markdown as the plain text a reply is written in (messages are text)."""
+    for pattern, replacement in _MARKUP:
+        text = pattern.sub(replacement, text)
+    return text.strip()
 
 
 @router.get("/agent/tickets/{ticket_id}/timeline")

@@ -238,6 +238,16 @@ def request_page(request: Request, ticket_id: str) -> Response:
     )
 
 
+@router.get("/requests/{ticket_id}/rating")
+def request_rating(request: Request, ticket_id: str) -> Response:
+    """The rating form while the request is solved (nothing otherwise), refreshed live."""
+    visitor = signed_in(request)
+    with reading(request) as session:
+        ticket, _ = _ticket_and_messages(session, visitor, ticket_id)
+    solved = ticket.status == Status.SOLVED.value
+    return render(request, visitor, "_rating.html", ticket=ticket, solved=solved)
+
+
 @router.get("/requests/{ticket_id}/timeline")
 def request_timeline(request: Request, ticket_id: str) -> Response:
     visitor = signed_in(request)

@@ -24,7 +24,7 @@ from proofdesk.api.schemas.assistant import (
 from proofdesk.app.limits import address_of
 from proofdesk.app.services import Services
 from proofdesk.assistant import conversation, kb
-from proofdesk.assistant.assist import metrics, suggestions, top_issues
+from proofdesk.assistant.assist import metrics, suggestions, ticket_locale, top_issues
 from proofdesk.assistant.conversation import TurnResult
 from proofdesk.canonical import format_time, utc_now
 from proofdesk.errors import InvalidInput
@@ -165,7 +165,7 @@ def assist(
     with services.db.reader() as session:
         ticket = access_ticket(session, actor, ticket_id)
         customer = session.get(User, ticket.requester_id)
-        locale = customer.locale if customer is not None else "en"
+        locale = ticket_locale(session, ticket, customer.locale if customer else "en")
         suggested, similar = suggestions(session, model, ticket, locale)
     return {
         "suggestions": [asdict(s) for s in suggested],

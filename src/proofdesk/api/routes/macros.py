@@ -5,9 +5,8 @@ from __future__ import annotations
 import json
 
 from fastapi import APIRouter, Response
-from sqlalchemy import select
 
-from proofdesk.access import access_ticket, require_staff
+from proofdesk.access import access_ticket, visible_macros
 from proofdesk.actions import macros as actions
 from proofdesk.api.deps import ServicesDep, TicketsReader, TicketsWriter
 from proofdesk.api.schemas.common import TicketOut
@@ -20,17 +19,19 @@ router = APIRouter(tags=["macros"])
 
 def _out(row: Macro) -> MacroOut:
     return MacroOut(
-        id=row.id, name=row.name, title=json.loads(row.title), actions=json.loads(row.actions)
+        id=row.id,
+        name=row.name,
+        title=json.loads(row.title),
+        actions=json.loads(row.actions),
+        team_id=row.team_id,
+        personal=row.owner_id is not None,
     )
 
 
 @router.get("/macros", response_model=list[MacroOut], summary="The organization's macros")
 def list_macros(services: ServicesDep, actor: TicketsReader) -> list[MacroOut]:
-    require_staff(actor)
     with services.db.reader() as session:
-        rows = session.scalars(
-            select(Macro).where(Macro.organization_id == actor.organization_id).order_by(Macro.name)
-        ).all()
+        rows = session.scalars(visible_macros(actor).order_by(Macro.name)).all()
         return [_out(r) for r in rows]
 
 
@@ -38,7 +39,16 @@ def list_macros(services: ServicesDep, actor: TicketsReader) -> list[MacroOut]:
 def create_macro(body: MacroIn, services: ServicesDep, actor: TicketsWriter) -> MacroOut:
     title = body.title.model_dump(by_alias=True)
     with services.db.writer() as session:
-        return _out(actions.do_create_macro(session, actor, body.name, title, body.actions))
+        row = actions.do_create_macro(
+            session,
+            actor,
+            body.name,
+            title,
+            body.actions,
+            team_id=body.team_id,
+            personal=body.personal,
+        )
+        return _out(row)
 
 
 @router.delete("/macros/{macro_id}", status_code=204, summary="Remove a macro")

@@ -14,8 +14,12 @@ class MacroIn(Request):
     title: BilingualText
     actions: list[dict[str, Any]] = Field(
         description="Actions of automation rules, and `{type: reply, body: {en, zh-CN}}` "
-        "with `$ticket_number` and `$customer_name` filled in."
+        "with `{{customer.name}}`, `{{ticket.number}}`, `{{agent.name}}`… filled in."
     )
+    team_id: Annotated[str | None, StringConstraints(max_length=36)] = Field(
+        default=None, description="Share with this team only (supervisors and admins)."
+    )
+    personal: bool = Field(default=False, description="Keep it to yourself (any agent).")
 
 
 class MacroOut(BaseModel):
@@ -23,3 +27,5 @@ class MacroOut(BaseModel):
     name: str
     title: dict[str, str]
     actions: list[dict[str, Any]]
+    team_id: str | None = None
+    personal: bool = False

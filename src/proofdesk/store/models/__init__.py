@@ -80,6 +80,7 @@ from proofdesk.store.models.telegram import (
     TelegramOutbox,
     TelegramUpdate,
 )
+from proofdesk.store.models.reads import TicketRead
 # isort: on
 
 __all__ = [
@@ -141,6 +142,7 @@ __all__ = [
     "TelegramUpdate",
     "Ticket",
     "TicketEvent",
+    "TicketRead",
     "TicketSecret",
     "TicketSla",
     "TicketTag",

@@ -77,3 +77,7 @@ class Macro(Base):
     actions: Mapped[str] = mapped_column(Text)  # JSON list
     created_by: Mapped[str] = mapped_column(ID)
     created_at: Mapped[datetime] = mapped_column(TZ)
+    #: Shared with one team only (none: with the whole organization), unless personal.
+    team_id: Mapped[str | None] = mapped_column(ID)
+    #: A personal macro: only its owner sees, applies and edits it.
+    owner_id: Mapped[str | None] = mapped_column(ID)

@@ -47,3 +47,25 @@
     }
   });
 })();
+
+// "Insert" on a suggested answer or a canned reply puts its text into the reply box at the
+// cursor (the side panel is loaded after the page, so the click is caught on the document).
+(function () {
+  document.addEventListener("click", (event) => {
+    const button = event.target.closest("button.insert-reply[data-insert]");
+    if (!button) return;
+    const box = document.getElementById("reply");
+    if (!box) return;
+    event.preventDefault();
+    const text = button.getAttribute("data-insert");
+    const start = box.selectionStart ?? box.value.length;
+    const end = box.selectionEnd ?? box.value.length;
+    const before = box.value.slice(0, start);
+    const gap = before && !before.endsWith("\n") ? "\n\n" : "";
+    box.value = before + gap + text + box.value.slice(end);
+    const caret = (before + gap + text).length;
+    box.focus();
+    box.setSelectionRange(caret, caret);
+    box.dispatchEvent(new Event("input", { bubbles: true }));
+  });
+})();
