@@ -19,11 +19,14 @@ from sqlalchemy.orm import InstrumentedAttribute, Session
 from proofdesk.domain.identifiers import row_id
 from proofdesk.domain.roles import ALL_SCOPES, MANAGERS, STAFF, WORKERS, Role, Scope
 from proofdesk.domain.search import query_terms
+from proofdesk.domain.community import PostState
 from proofdesk.domain.tickets import EventType, Visibility
 from proofdesk.errors import Forbidden, InvalidInput, NotFound
 from proofdesk.sla.timers import NEVER
 from proofdesk.store.models import (
     Attachment,
+    CommunityPost,
+    Organization,
     CustomerNote,
     Macro,
     Message,
@@ -415,3 +418,86 @@ def access_webhook_delivery(
     if row is None or row.endpoint_id != endpoint.id:
         raise NotFound("no such webhook delivery")
     return row
+
+
+@dataclass(frozen=True, slots=True)
+class CommunityReader:
+    """Who reads an organization's community: anyone (``actor`` None), a signed-in customer
+    (who also sees their own posts held for review), or its staff (who see every post)."""
+
+    organization_id: str
+    actor: Actor | None = None
+
+    @property
+    def is_staff(self) -> bool:
+        return (
+            self.actor is not None
+            and self.actor.is_staff
+            and self.actor.organization_id == self.organization_id
+        )
+
+
+def community_reader(
+    session: Session, actor: Actor | None, organization_slug: str | None
+) -> CommunityReader:
+    """The reader of the community named by ``organization_slug`` (a stranger's read), or of
+    the signed-in actor's own organization; a slug naming another organization makes a
+    signed-in actor a stranger there."""
+    if organization_slug:
+        org_id = session.scalar(
+            select(Organization.id).where(Organization.slug == organization_slug)
+        )
+        if org_id is None:
+            raise NotFound("no such organization", code="no_such_organization")
+        if actor is not None and actor.organization_id != org_id:
+            actor = None
+        return CommunityReader(org_id, actor)
+    if actor is None:
+        raise InvalidInput("name the organization", field="organization")
+    return CommunityReader(actor.organization_id, actor)
+
+
+def visible_posts(reader: CommunityReader) -> Select[CommunityPost]:
+    """Posts of the community the reader may see: visible ones; the reader's own held ones;
+    staff see held and hidden posts too (the moderation queue)."""
+    query = select(CommunityPost).where(CommunityPost.organization_id == reader.organization_id)
+    if reader.is_staff:
+        return query
+    shown = CommunityPost.state == PostState.VISIBLE.value
+    if reader.actor is not None:
+        shown = or_(
+            shown,
+            and_(
+                CommunityPost.state == PostState.HELD.value,
+                CommunityPost.author_id == reader.actor.user_id,
+            ),
+        )
+    return query.where(shown)
+
+
+def access_post(
+    session: Session, reader: CommunityReader, post_id: str, *, lock: bool = False
+) -> CommunityPost:
+    """A post the reader may see (a hidden or held one of someone else reads as none)."""
+    query = visible_posts(reader).where(CommunityPost.id == post_id)
+    if lock:
+        query = query.with_for_update()
+    post = session.scalars(query).first()
+    if post is None:
+        raise NotFound("no such post", code="no_such_post", post_id=post_id)
+    return post
+
+
+def access_community_attachment(
+    session: Session, reader: CommunityReader, attachment_id: str
+) -> Attachment:
+    """An attachment of a community post the reader may see."""
+    found = session.get(Attachment, attachment_id)
+    if found is None or found.organization_id != reader.organization_id or not found.ticket_id:
+        raise NotFound("no such attachment", attachment_id=attachment_id)
+    posts = session.scalars(
+        visible_posts(reader).where(CommunityPost.question_id == found.ticket_id)
+    ).all()
+    if any(ref["id"] == attachment_id for p in posts for ref in json.loads(p.attachments)):
+        return found
+    raise NotFound("no such attachment", attachment_id=attachment_id)

@@ -73,6 +73,7 @@ from proofdesk.store.models.consortium import (
     WitnessRefusal,
 )
 from proofdesk.store.models.imports import ImportedRecord
+from proofdesk.store.models.community import CommunityPost, CommunityReport, CommunityVote
 # isort: on
 
 __all__ = [
@@ -93,6 +94,9 @@ __all__ = [
     "ChainRequestDraft",
     "ChainScan",
     "CheckpointCosignature",
+    "CommunityPost",
+    "CommunityReport",
+    "CommunityVote",
     "Cursor",
     "CustomerNote",
     "IdempotencyKey",
