@@ -16,20 +16,20 @@ from typing import Any, TypeVar
 from sqlalchemy import ColumnElement, Select, and_, exists, false, func, or_, select, union
 from sqlalchemy.orm import InstrumentedAttribute, Session
 
+from proofdesk.domain.community import PostState
 from proofdesk.domain.identifiers import row_id
 from proofdesk.domain.roles import ALL_SCOPES, MANAGERS, STAFF, WORKERS, Role, Scope
 from proofdesk.domain.search import query_terms
-from proofdesk.domain.community import PostState
 from proofdesk.domain.tickets import EventType, Visibility
 from proofdesk.errors import Forbidden, InvalidInput, NotFound
 from proofdesk.sla.timers import NEVER
 from proofdesk.store.models import (
     Attachment,
     CommunityPost,
-    Organization,
     CustomerNote,
     Macro,
     Message,
+    Organization,
     Payout,
     ServiceContract,
     SlaPolicy,

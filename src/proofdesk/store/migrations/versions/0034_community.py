@@ -52,7 +52,9 @@ def upgrade() -> None:
     )
     op.create_index("ix_community_posts_question", "community_posts", ["question_id", "created_at"])
     op.create_index(
-        "ix_community_posts_author", "community_posts", ["organization_id", "author_id", "created_at"]
+        "ix_community_posts_author",
+        "community_posts",
+        ["organization_id", "author_id", "created_at"],
     )
     op.create_index(
         "ix_community_posts_listing",
