@@ -26,6 +26,7 @@ from proofdesk.sla.timers import NEVER
 from proofdesk.store.models import (
     Attachment,
     CommunityPost,
+    CommunityReport,
     CustomerNote,
     Macro,
     Message,
@@ -501,3 +502,65 @@ def access_community_attachment(
     if any(ref["id"] == attachment_id for p in posts for ref in json.loads(p.attachments)):
         return found
     raise NotFound("no such attachment", attachment_id=attachment_id)
+
+
+def community_questions(
+    reader: CommunityReader,
+    *,
+    tag: str | None = None,
+    status: str | None = None,
+    text: str | None = None,
+    before: str | None = None,
+) -> Select[CommunityPost]:
+    """The questions a reader may see, newest first, narrowed to a tag, a status, words of
+    the title or body (case-insensitive), or those created before a time (the next page)."""
+    query = visible_posts(reader).where(CommunityPost.kind == "question")
+    if tag:
+        query = query.where(CommunityPost.tags.contains(json.dumps(tag)))
+    if status:
+        query = query.where(CommunityPost.status == status)
+    for word in (text or "").lower().split()[:8]:
+        pattern = f"%{word}%"
+        query = query.where(
+            or_(
+                func.lower(CommunityPost.title).like(pattern),
+                func.lower(CommunityPost.body).like(pattern),
+            )
+        )
+    if before:
+        query = query.where(CommunityPost.created_at < before)
+    return query.order_by(CommunityPost.created_at.desc(), CommunityPost.id)
+
+
+def community_thread(
+    session: Session, reader: CommunityReader, question: CommunityPost
+) -> list[CommunityPost]:
+    """The answers and comments of a question the reader may see, oldest first."""
+    return list(
+        session.scalars(
+            visible_posts(reader)
+            .where(CommunityPost.question_id == question.id, CommunityPost.id != question.id)
+            .order_by(CommunityPost.created_at, CommunityPost.id)
+        )
+    )
+
+
+def moderation_queue(session: Session, actor: Actor) -> tuple[list[CommunityPost], list[Any]]:
+    """For staff: posts held for review (oldest first), and open reports with their posts."""
+    require_staff(actor)
+    from_org = CommunityPost.organization_id == actor.organization_id
+    held = session.scalars(
+        select(CommunityPost)
+        .where(from_org, CommunityPost.state == PostState.HELD.value)
+        .order_by(CommunityPost.created_at)
+    ).all()
+    reports = session.execute(
+        select(CommunityReport, CommunityPost)
+        .join(CommunityPost, CommunityPost.id == CommunityReport.post_id)
+        .where(
+            CommunityReport.organization_id == actor.organization_id,
+            CommunityReport.resolved_at.is_(None),
+        )
+        .order_by(CommunityReport.created_at)
+    ).all()
+    return list(held), [tuple(r) for r in reports]

@@ -17,6 +17,7 @@ from proofdesk.api.routes import (
     auth,
     chain,
     chain_requests,
+    community,
     contracts,
     log,
     macros,
@@ -65,6 +66,7 @@ def install(app: FastAPI, db: Database) -> None:
         attachments,
         webhooks,
         witness,
+        community,
     ):
         api.include_router(module.router)
     app.include_router(api)
