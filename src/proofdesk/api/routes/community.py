@@ -64,7 +64,7 @@ def names_of(session: Session, posts: list[CommunityPost]) -> dict[str, str]:
     if not ids:
         return {}
     rows = session.execute(select(User.id, User.display_name).where(User.id.in_(ids))).all()
-    return {user_id: name for user_id, name in rows}
+    return {str(user_id): str(name) for user_id, name in rows}
 
 
 def _out(session: Session, reader: CommunityReader, post: CommunityPost) -> PostOut:
