@@ -485,7 +485,7 @@ def access_post(
         query = query.with_for_update()
     post = session.scalars(query).first()
     if post is None:
-        raise NotFound("no such post", code="no_such_post", post_id=post_id)
+        raise NotFound("no such post", post_id=post_id)
     return post
 
 

@@ -139,7 +139,7 @@ def get_question(
         reader = community_reader(session, actor, organization)
         question = access_post(session, reader, question_id)
         if question.kind != PostKind.QUESTION.value:
-            raise NotFound("no such post", code="no_such_post", post_id=question_id)
+            raise NotFound("no such post", post_id=question_id)
         thread = community_thread(session, reader, question)
         names = names_of(session, [question, *thread])
 
