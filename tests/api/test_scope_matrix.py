@@ -211,6 +211,12 @@ FORMS: dict[str, Literal["public", "session"]] = {
     "/admin/contracts/dry-run": SESSION,
     "/admin/contracts/publish": SESSION,
     "/admin/contracts/{contract_hash}/activate": SESSION,
+    "/community/ask": SESSION,
+    "/community/questions/{question_id}/answer": SESSION,
+    "/community/questions/{question_id}/accept": SESSION,
+    "/community/posts/{post_id}/vote": SESSION,
+    "/community/posts/{post_id}/report": SESSION,
+    "/community/posts/{post_id}/moderate": SESSION,
 }
 
 

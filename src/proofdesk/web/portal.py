@@ -170,6 +170,10 @@ def _uploads(request: Request, visitor: Visitor, files: list[UploadFile] | None)
     ]
 
 
+#: The same storing for the other forms that take files (``web.community``).
+uploads = _uploads
+
+
 @router.get("/requests/suggest")
 def suggest(request: Request, subject: str = "", body: str = "") -> Response:
     """Knowledge-base articles for what the customer is typing (an htmx fragment)."""
