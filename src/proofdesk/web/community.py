@@ -28,7 +28,7 @@ from proofdesk.actions import community as actions
 from proofdesk.app.limits import address_of
 from proofdesk.app.services import services_of
 from proofdesk.assistant.similar import article_suggestions, closest
-from proofdesk.domain.community import PostKind, QuestionStatus
+from proofdesk.domain.community import OPEN_STATUSES, PostKind, QuestionStatus
 from proofdesk.domain.redaction import SECRET_WARNING
 from proofdesk.errors import Error, InvalidInput, NotFound
 from proofdesk.i18n import translate
@@ -214,7 +214,7 @@ def question_page(request: Request, question_id: str, org: str = "", secret: str
         can_post=reader.actor is not None,
         can_accept=reader.actor is not None
         and (reader.actor.user_id == question.author_id or reader.is_staff),
-        is_open=question.status in {s.value for s in actions.OPEN_STATUSES},
+        is_open=question.status in {s.value for s in OPEN_STATUSES},
         org_query=_org_query(request),
         warning=translate(locale, SECRET_WARNING) if secret else None,
     )
