@@ -7,14 +7,18 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from eth_account import Account
+from eth_account.signers.local import LocalAccount
 from fastapi.testclient import TestClient
 from sqlalchemy import func, select
 
+from proofdesk.actions.accounts import do_attach_wallet
 from proofdesk.domain.community import text_digest
 from proofdesk.store.db import Database
-from proofdesk.store.models import CommunityPost, LedgerLeaf, Ticket, TicketEvent
+from proofdesk.store.models import CommunityPost, LedgerLeaf, Ticket, TicketEvent, User
 from tests.support.community import API, answer, ask, moderate, thread
 from tests.support.tenants import Tenant
+from tests.support.typed_data import sign
 
 MNEMONIC = "legal winner thank year wave sausage worth useful legal winner thank yellow"
 
@@ -407,3 +411,50 @@ def test_bad_input_is_refused_and_changes_nothing(
         ).status_code
         == 422
     )
+
+
+def test_posts_signed_with_the_authors_wallet(
+    client: TestClient, db: Database, tenant: Tenant
+) -> None:
+    account: LocalAccount = Account.create()
+    with db.writer() as session:
+        customer = session.get(User, tenant.customer.user_id)
+        assert customer is not None
+        do_attach_wallet(session, customer, account.address, "test")
+    content = {"title": "Is staking locked for 30 days?", "body": "The page says so."}
+    signed = sign(client, tenant, account, "community.ask", content)
+    posted = client.post(
+        f"{API}/questions", json={**content, "signed": signed}, headers=tenant.customer.headers
+    )
+    assert posted.status_code == 201, posted.text
+    assert posted.json()["signed_by"] == account.address
+    qid = posted.json()["id"]
+    assert events_of(db, qid)[0][1]["signature"]["action"] == "community.ask"
+    moderate(client, tenant.agent, qid, "approve")
+    # The signature covers exactly the text posted, for this question only.
+    other = sign(client, tenant, account, "community.answer", {"body": "Yes."}, ticket=qid)
+    tampered = client.post(
+        f"{API}/questions/{qid}/answers",
+        json={"body": "No.", "signed": other},
+        headers=tenant.customer.headers,
+    )
+    assert tampered.status_code == 422 and tampered.json()["error"]["code"] == "bad_signature"
+    secret = {"title": "My seed phrase", "body": f"It is {MNEMONIC}"}
+    refused = client.post(
+        f"{API}/questions",
+        json={**secret, "signed": sign(client, tenant, account, "community.ask", secret)},
+        headers=tenant.customer.headers,
+    )
+    assert refused.status_code == 422
+    assert refused.json()["error"]["code"] == "secret_in_signed_text"
+
+
+def test_only_the_accepted_answer_is_promoted(client: TestClient, tenant: Tenant) -> None:
+    qid = ask(client, tenant.agent, title="What are the trading fees?")["id"]
+    reply = answer(client, tenant.agent2, qid, "0.1% for makers and takers.")
+    refused = client.post(
+        f"{API}/answers/{reply['id']}/promote",
+        json={"slug": "fees", "intent": "fees", "other_title": "手续费", "other_body": "0.1%"},
+        headers=tenant.admin.headers,
+    )
+    assert refused.status_code == 409 and refused.json()["error"]["code"] == "not_accepted"
