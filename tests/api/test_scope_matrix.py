@@ -215,6 +215,7 @@ FORMS: dict[str, Literal["public", "session"]] = {
     "/community/questions/{question_id}/answer": SESSION,
     "/community/questions/{question_id}/accept": SESSION,
     "/community/posts/{post_id}/vote": SESSION,
+    "/community/posts/{post_id}/comment": SESSION,
     "/community/posts/{post_id}/report": SESSION,
     "/community/posts/{post_id}/moderate": SESSION,
 }

@@ -102,6 +102,13 @@ def test_ask_moderate_answer_accept_in_both_languages(
         question = session.get(CommunityPost, qid)
         assert question is not None
         assert (question.status, question.accepted_answer_id) == ("accepted", answer_id)
+    page = wang.get(f"/community/questions/{qid}")
+    commented = wang.post(
+        f"/community/posts/{answer_id}/comment",
+        data={"csrf_token": csrf_of(page.text), "body": "谢谢，已经到账了"},
+    )
+    assert commented.status_code == 303
+    assert "谢谢，已经到账了" in wang.get(f"/community/questions/{qid}").text
     english = stranger.get(
         f"/community/questions/{qid}?org={shop.slug}", headers={"accept-language": "en"}
     )

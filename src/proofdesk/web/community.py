@@ -251,6 +251,22 @@ def answer(
     )
 
 
+@router.post("/community/posts/{post_id}/comment")
+def comment(
+    request: Request,
+    post_id: str,
+    visitor: Annotated[Visitor, posted_by(signed_in)],
+    body: Annotated[str, Form()] = "",
+) -> Response:
+    limits = actions.CommunityLimits.from_settings(services_of(request).settings)
+    return _change(
+        request,
+        visitor,
+        post_id,
+        lambda session, post: actions.do_comment(session, visitor.actor, limits, post, body=body),
+    )
+
+
 @router.post("/community/questions/{question_id}/accept")
 def accept(
     request: Request,
