@@ -97,6 +97,19 @@ def test_a_promoted_answer_is_answered_from_in_the_other_language(
     assert reply["sources"][0]["locale"] == "zh-CN"
     assert "铅笔" in reply["text"]
 
+    # Someone about to ask the same thing is shown the answered question and the article.
+    similar = client.get(
+        f"{API}/similar",
+        params={"organization": tenant.slug, "text": "How can I change my profile nickname?"},
+    )
+    assert similar.status_code == 200, similar.text
+    assert [q["id"] for q in similar.json()["questions"]] == [qid]
+    assert {
+        "slug": "change-nickname",
+        "locale": "en",
+        "title": "How do I change the nickname on my profile?",
+    } in similar.json()["articles"]
+
 
 def test_a_draft_promotion_is_for_agents_only(
     client: TestClient, db: Database, tenant: Tenant
