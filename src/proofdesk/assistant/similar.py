@@ -5,10 +5,12 @@ organization's model (``assistant.understanding.Model``); neither writes."""
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import TypeVar
+from typing import TYPE_CHECKING, TypeVar
 
 from proofdesk.assistant.kb import ArticleSpec
-from proofdesk.assistant.understanding import Model
+
+if TYPE_CHECKING:  # the model's module loads numpy and scikit-learn: not at start-up
+    from proofdesk.assistant.understanding import Model
 
 T = TypeVar("T")
 
