@@ -27,6 +27,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import InstrumentedAttribute, Session
 
+from proofdesk.domain.community import PostState
 from proofdesk.domain.identifiers import row_id
 from proofdesk.domain.roles import ALL_SCOPES, MANAGERS, STAFF, WORKERS, Role, Scope
 from proofdesk.domain.search import query_terms
@@ -35,9 +36,12 @@ from proofdesk.errors import Forbidden, InvalidInput, NotFound
 from proofdesk.sla.timers import NEVER
 from proofdesk.store.models import (
     Attachment,
+    CommunityPost,
+    CommunityReport,
     CustomerNote,
     Macro,
     Message,
+    Organization,
     Payout,
     ServiceContract,
     SlaPolicy,
@@ -520,3 +524,148 @@ def access_consent_agreement(
     if row is None or row.organization_id != actor.organization_id:
         raise NotFound("no such transfer agreement")
     return row
+
+
+@dataclass(frozen=True, slots=True)
+class CommunityReader:
+    """Who reads an organization's community: anyone (``actor`` None), a signed-in customer
+    (who also sees their own posts held for review), or its staff (who see every post)."""
+
+    organization_id: str
+    actor: Actor | None = None
+
+    @property
+    def is_staff(self) -> bool:
+        return (
+            self.actor is not None
+            and self.actor.is_staff
+            and self.actor.organization_id == self.organization_id
+        )
+
+
+def community_reader(
+    session: Session, actor: Actor | None, organization_slug: str | None
+) -> CommunityReader:
+    """The reader of the community named by ``organization_slug`` (a stranger's read), or of
+    the signed-in actor's own organization; a slug naming another organization makes a
+    signed-in actor a stranger there."""
+    if organization_slug:
+        org_id = session.scalar(
+            select(Organization.id).where(Organization.slug == organization_slug)
+        )
+        if org_id is None:
+            raise NotFound("no such organization", code="no_such_organization")
+        if actor is not None and actor.organization_id != org_id:
+            actor = None
+        return CommunityReader(org_id, actor)
+    if actor is None:
+        raise InvalidInput("name the organization", field="organization")
+    return CommunityReader(actor.organization_id, actor)
+
+
+def visible_posts(reader: CommunityReader) -> Select[CommunityPost]:
+    """Posts of the community the reader may see: visible ones; the reader's own held ones;
+    staff see held and hidden posts too (the moderation queue)."""
+    query = select(CommunityPost).where(CommunityPost.organization_id == reader.organization_id)
+    if reader.is_staff:
+        return query
+    shown = CommunityPost.state == PostState.VISIBLE.value
+    if reader.actor is not None:
+        shown = or_(
+            shown,
+            and_(
+                CommunityPost.state == PostState.HELD.value,
+                CommunityPost.author_id == reader.actor.user_id,
+            ),
+        )
+    return query.where(shown)
+
+
+def access_post(
+    session: Session, reader: CommunityReader, post_id: str, *, lock: bool = False
+) -> CommunityPost:
+    """A post the reader may see (a hidden or held one of someone else reads as none)."""
+    query = visible_posts(reader).where(CommunityPost.id == post_id)
+    if lock:
+        query = query.with_for_update()
+    post = session.scalars(query).first()
+    if post is None:
+        raise NotFound("no such post", post_id=post_id)
+    return post
+
+
+def access_community_attachment(
+    session: Session, reader: CommunityReader, attachment_id: str
+) -> Attachment:
+    """An attachment of a community post the reader may see."""
+    found = session.get(Attachment, attachment_id)
+    if found is None or found.organization_id != reader.organization_id or not found.ticket_id:
+        raise NotFound("no such attachment", attachment_id=attachment_id)
+    posts = session.scalars(
+        visible_posts(reader).where(CommunityPost.question_id == found.ticket_id)
+    ).all()
+    if any(ref["id"] == attachment_id for p in posts for ref in json.loads(p.attachments)):
+        return found
+    raise NotFound("no such attachment", attachment_id=attachment_id)
+
+
+def community_questions(
+    reader: CommunityReader,
+    *,
+    tag: str | None = None,
+    status: str | None = None,
+    text: str | None = None,
+    before: str | None = None,
+) -> Select[CommunityPost]:
+    """The questions a reader may see, newest first, narrowed to a tag, a status, words of
+    the title or body (case-insensitive), or those created before a time (the next page)."""
+    query = visible_posts(reader).where(CommunityPost.kind == "question")
+    if tag:
+        query = query.where(CommunityPost.tags.contains(json.dumps(tag)))
+    if status:
+        query = query.where(CommunityPost.status == status)
+    for word in (text or "").lower().split()[:8]:
+        pattern = f"%{word}%"
+        query = query.where(
+            or_(
+                func.lower(CommunityPost.title).like(pattern),
+                func.lower(CommunityPost.body).like(pattern),
+            )
+        )
+    if before:
+        query = query.where(CommunityPost.created_at < before)
+    return query.order_by(CommunityPost.created_at.desc(), CommunityPost.id)
+
+
+def community_thread(
+    session: Session, reader: CommunityReader, question: CommunityPost
+) -> list[CommunityPost]:
+    """The answers and comments of a question the reader may see, oldest first."""
+    return list(
+        session.scalars(
+            visible_posts(reader)
+            .where(CommunityPost.question_id == question.id, CommunityPost.id != question.id)
+            .order_by(CommunityPost.created_at, CommunityPost.id)
+        )
+    )
+
+
+def moderation_queue(session: Session, actor: Actor) -> tuple[list[CommunityPost], list[Any]]:
+    """For staff: posts held for review (oldest first), and open reports with their posts."""
+    require_staff(actor)
+    from_org = CommunityPost.organization_id == actor.organization_id
+    held = session.scalars(
+        select(CommunityPost)
+        .where(from_org, CommunityPost.state == PostState.HELD.value)
+        .order_by(CommunityPost.created_at)
+    ).all()
+    reports = session.execute(
+        select(CommunityReport, CommunityPost)
+        .join(CommunityPost, CommunityPost.id == CommunityReport.post_id)
+        .where(
+            CommunityReport.organization_id == actor.organization_id,
+            CommunityReport.resolved_at.is_(None),
+        )
+        .order_by(CommunityReport.created_at)
+    ).all()
+    return list(held), [tuple(r) for r in reports]

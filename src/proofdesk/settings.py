@@ -102,6 +102,18 @@ class Settings(BaseSettings):
     assistant_account_rate_per_minute: int = Field(
         default=30, ge=1, description="The same, per signed-in account."
     )
+    # Community Q&A (``actions.community``, docs/community.md).
+    community_posts_per_hour: int = Field(
+        default=20,
+        ge=1,
+        description="Questions, answers and comments one customer may post in an hour.",
+    )
+    community_hold_days: int = Field(
+        default=7,
+        ge=0,
+        description="A customer account younger than this has its posts held for review "
+        "until a moderator approves one (0: never hold).",
+    )
     tiles_rate_per_minute: int = Field(
         default=12_000,
         ge=1,

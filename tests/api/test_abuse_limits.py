@@ -100,6 +100,24 @@ PUBLIC: dict[tuple[str, str], tuple[str, dict[str, Any] | None, str]] = {
         {"update_id": 1},
         "telegram",
     ),
+    # Community Q&A: anyone reads (docs/community.md); the similar-question search runs the
+    # assistant's model, so it has the assistant's window.
+    ("GET", "/community/questions"): ("/community/questions?organization=nowhere", None, "public"),
+    ("GET", "/community/questions/{question_id}"): (
+        f"/community/questions/{ZERO}?organization=nowhere",
+        None,
+        "public",
+    ),
+    ("GET", "/community/similar"): (
+        "/community/similar?organization=nowhere&text=withdrawal",
+        None,
+        "assistant",
+    ),
+    ("GET", "/community/attachments/{attachment_id}"): (
+        f"/community/attachments/{ZERO}?organization=nowhere",
+        None,
+        "public",
+    ),
 }
 #: Public but not limited, and why: a liveness probe does nothing.
 UNLIMITED = {("GET", "/health")}

@@ -30,6 +30,7 @@ from fastapi.testclient import TestClient
 from httpx2 import Response
 from sqlalchemy import func, select
 
+from proofdesk.actions import community
 from proofdesk.actions.chain_requests import do_prepare_chain_request
 from proofdesk.actions.contracts import do_activate, do_publish
 from proofdesk.actions.kb import do_save_article as kb_save
@@ -186,6 +187,27 @@ EXPECTED: dict[str, tuple[str, str]] = {
     "POST /tickets/{id}/transfers":          ("200 200 200 403 403 403", "404 404 404 403 403 403"),
     "POST /tickets/{id}/transfers/{transfer}/updates":
                                              ("202 202 202 403 403 404", "404 404 404 404 404 404"),
+    # Community Q&A (docs/community.md): the posts are public, so refusing one need not look
+    # like its absence (PUBLIC_OBJECTS below); another tenant's staff still find nothing.
+    "GET /community/moderation":             ("200 200 200 200 403 403", "200 200 200 200 403 403"),
+    "POST /community/questions":             ("201 201 201 403 201 201", "201 201 201 403 201 201"),
+    "POST /community/questions/{question}/answers":
+                                             ("201 201 201 403 201 201", "404 404 404 404 404 404"),
+    "POST /community/posts/{post}/comments": ("201 201 201 403 201 201", "404 404 404 404 404 404"),
+    "PUT /community/posts/{post}/vote":      ("200 200 200 403 200 200", "404 404 404 404 404 404"),
+    "PUT /community/questions/{question}/accepted":
+                                             ("200 200 200 403 200 403", "404 404 404 404 404 404"),
+    "DELETE /community/questions/{question}/accepted":
+                                             ("200 200 200 403 200 403", "404 404 404 404 404 404"),
+    "POST /community/questions/{question}/duplicate":
+                                             ("200 200 200 403 403 403", "404 404 404 404 404 404"),
+    "POST /community/posts/{post}/reports":  ("201 201 201 403 201 201", "404 404 404 404 404 404"),
+    "POST /community/posts/{post}/moderation":
+                                             ("200 200 200 403 403 403", "404 404 404 404 404 404"),
+    "POST /community/answers/{answer}/promote":
+                                             ("201 201 403 403 403 403", "404 404 404 404 404 404"),
+    "POST /community/questions/{question}/private":
+                                             ("201 201 201 403 403 403", "404 404 404 404 404 404"),
 }
 # fmt: on
 # POST /tickets by another tenant's staff names this tenant's customer as requester in the body:
@@ -550,6 +572,62 @@ def a_sent_transfer(world: World, role: str) -> Ids:
         return {**ids, "transfer": row.transfer_id}
 
 
+def community_question(world: World, role: str) -> Ids:
+    """A published question of home's agent2 (no role of the matrix wrote it)."""
+    with world.db.writer() as session:
+        posted = community.do_ask(
+            session,
+            actor_of(world.home.agent2, world.home),
+            community.CommunityLimits(),
+            title="How do I change my payout wallet?",
+            body="I moved to a new wallet.",
+        )
+        return {"question": posted.post.id, "post": posted.post.id}
+
+
+def customer_question_with_answer(world: World, role: str, *, accepted: bool = False) -> Ids:
+    """A question of home's customer (approved by an agent) with an answer of agent2."""
+    agent = actor_of(world.home.agent, world.home)
+    with world.db.writer() as session:
+        question = community.do_ask(
+            session,
+            actor_of(world.home.customer, world.home),
+            community.CommunityLimits(posts_per_hour=10**6, hold_days=0),
+            title="Why is my deposit not credited?",
+            body="It has six confirmations.",
+        ).post
+        reply = community.do_answer(
+            session,
+            actor_of(world.home.agent2, world.home),
+            community.CommunityLimits(),
+            question,
+            body="Deposits need twelve confirmations.",
+        ).post
+        if accepted:
+            community.do_accept(session, agent, question, reply)
+        return {"question": question.id, "answer": reply.id}
+
+
+def accepted_answer(world: World, role: str) -> Ids:
+    return customer_question_with_answer(world, role, accepted=True)
+
+
+def two_questions(world: World, role: str) -> Ids:
+    first, second = community_question(world, role), community_question(world, role)
+    return {"question": first["question"], "original": second["question"]}
+
+
+def promotion(ids: Ids, role: str) -> dict[str, Any]:
+    return {
+        "json": {
+            "slug": f"deposit-{unique()}",
+            "intent": "deposit_confirmations",
+            "other_title": "充值为什么没有到账",
+            "other_body": "充值需要十二个确认。",
+        }
+    }
+
+
 def unique() -> str:
     return uuid.uuid4().hex[:12]
 
@@ -753,6 +831,32 @@ CALLS: dict[str, Call] = {
     "POST /tickets/{id}/transfers/{transfer}/updates": Call(
         a_sent_transfer, json_body({"message": "Found it on our side."})
     ),
+    "GET /community/moderation": Call(),
+    "POST /community/questions": Call(
+        payload=json_body({"title": "Asked in the matrix", "body": "How do fees work?"})
+    ),
+    "POST /community/questions/{question}/answers": Call(
+        community_question, json_body({"body": "An answer from the matrix."})
+    ),
+    "POST /community/posts/{post}/comments": Call(
+        community_question, json_body({"body": "A comment from the matrix."})
+    ),
+    "PUT /community/posts/{post}/vote": Call(community_question, json_body({"value": 1})),
+    "PUT /community/questions/{question}/accepted": Call(
+        customer_question_with_answer, json_body(lambda ids: {"answer_id": ids["answer"]})
+    ),
+    "DELETE /community/questions/{question}/accepted": Call(accepted_answer),
+    "POST /community/questions/{question}/duplicate": Call(
+        two_questions, json_body(lambda ids: {"original_id": ids["original"]})
+    ),
+    "POST /community/posts/{post}/reports": Call(
+        community_question, json_body({"reason": "off topic"})
+    ),
+    "POST /community/posts/{post}/moderation": Call(
+        community_question, json_body({"action": "hide", "reason": "off topic"})
+    ),
+    "POST /community/answers/{answer}/promote": Call(accepted_answer, promotion),
+    "POST /community/questions/{question}/private": Call(community_question),
 }
 
 
@@ -825,6 +929,11 @@ def error_of(response: Response) -> dict[str, Any]:
     return error
 
 
+#: Rows about objects anyone may read (community posts): a refusal of the role's duty there
+#: need not look like a missing object, since the object is in plain view.
+PUBLIC_OBJECTS = frozenset(label for label in EXPECTED if label.split()[1].startswith("/community"))
+
+
 def cells() -> Iterator[Any]:
     for label in EXPECTED:
         for role in ROLES:
@@ -863,7 +972,8 @@ def test_matrix(client: TestClient, world: World, label: str, role: str, tenant:
             "mfa_required_for_role",
             "not_a_customer",
         ), error
-    if ids and (want != 403 or role == "customer2" or tenant == "other"):
+    public_403 = want == 403 and label in PUBLIC_OBJECTS and tenant == "own"
+    if ids and (want != 403 or role == "customer2" or tenant == "other") and not public_403:
         # Someone else's object must look like no object at all.
         ghost = send(client, label, {k: str(uuid.uuid4()) for k in ids}, role, member)
         assert ghost.status_code == want, ghost.text
@@ -916,6 +1026,9 @@ def test_matrix_covers_every_endpoint(client: TestClient) -> None:
         ("GET", "/widget/conversations/{}/messages"),
         ("POST", "/widget/conversations/{}/messages"),
     }
+    # The community is read by anyone (docs/community.md).
+    public |= {("GET", "/community/questions"), ("GET", "/community/questions/{}")}
+    public |= {("GET", "/community/similar"), ("GET", "/community/attachments/{}")}
     routes = {shape(method, path) for path, item in paths.items() for method in item}
     assert routes - {shape(*m) for m in public} == {
         shape(*method_and_path(label)) for label in EXPECTED

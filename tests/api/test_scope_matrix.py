@@ -165,6 +165,23 @@ NEEDS: dict[tuple[str, str], Need] = {
     ("DELETE", "/teams/{team_id}/members/{user_id}"): Scope.TICKETS_WRITE,
     ("POST", "/attachments"): Scope.TICKETS_WRITE,
     ("GET", "/attachments/{attachment_id}"): Scope.TICKETS_READ,
+    # Community Q&A (docs/community.md): anyone reads, signed-in people write.
+    ("GET", "/community/questions"): PUBLIC,
+    ("GET", "/community/questions/{question_id}"): PUBLIC,
+    ("GET", "/community/similar"): PUBLIC,
+    ("GET", "/community/attachments/{attachment_id}"): PUBLIC,
+    ("GET", "/community/moderation"): Scope.TICKETS_READ,
+    ("POST", "/community/questions"): Scope.TICKETS_WRITE,
+    ("POST", "/community/questions/{question_id}/answers"): Scope.TICKETS_WRITE,
+    ("POST", "/community/posts/{post_id}/comments"): Scope.TICKETS_WRITE,
+    ("PUT", "/community/posts/{post_id}/vote"): Scope.TICKETS_WRITE,
+    ("PUT", "/community/questions/{question_id}/accepted"): Scope.TICKETS_WRITE,
+    ("DELETE", "/community/questions/{question_id}/accepted"): Scope.TICKETS_WRITE,
+    ("POST", "/community/questions/{question_id}/duplicate"): Scope.TICKETS_WRITE,
+    ("POST", "/community/posts/{post_id}/reports"): Scope.TICKETS_WRITE,
+    ("POST", "/community/posts/{post_id}/moderation"): Scope.TICKETS_WRITE,
+    ("POST", "/community/answers/{answer_id}/promote"): Scope.TICKETS_WRITE,
+    ("POST", "/community/questions/{question_id}/private"): Scope.TICKETS_WRITE,
 }
 #: Bodies for operations whose scope depends on their input (the rest is refused before).
 BODIES: dict[tuple[str, str], dict[str, Any]] = {
@@ -215,6 +232,13 @@ FORMS: dict[str, Literal["public", "session"]] = {
     "/admin/contracts/dry-run": SESSION,
     "/admin/contracts/publish": SESSION,
     "/admin/contracts/{contract_hash}/activate": SESSION,
+    "/community/ask": SESSION,
+    "/community/questions/{question_id}/answer": SESSION,
+    "/community/questions/{question_id}/accept": SESSION,
+    "/community/posts/{post_id}/vote": SESSION,
+    "/community/posts/{post_id}/comment": SESSION,
+    "/community/posts/{post_id}/report": SESSION,
+    "/community/posts/{post_id}/moderate": SESSION,
 }
 
 

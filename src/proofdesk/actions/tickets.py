@@ -335,6 +335,10 @@ def _without_secrets(*texts: str, signed: bool) -> tuple[Any, ...]:
     return (*(c.text for c in cleaned), kinds)
 
 
+#: The same removal for other public text (``actions.community``): one rule for every post.
+without_secrets = _without_secrets
+
+
 def _warn_of_secrets(
     session: Session, actor: Actor, state: TicketState, kinds: list[str], at: str
 ) -> TicketState:

@@ -129,3 +129,15 @@ CustomersWriter = Annotated[Actor, scoped(Scope.CUSTOMERS_WRITE)]
 AdminScoped = Annotated[Actor, scoped(Scope.ADMIN)]
 #: The owner's own credentials (second factor, sessions, tokens, wallet, e-mail).
 AccountHolder = Annotated[Actor, scoped(Scope.ACCOUNT)]
+
+
+def optional_actor(request: Request) -> Actor | None:
+    """The actor when the request carries a credential, None for a stranger: public reads
+    (the community) show a signed-in reader a little more (their own held posts; to staff,
+    the moderation state)."""
+    if request.headers.get("authorization") is None and SESSION_COOKIE not in request.cookies:
+        return None
+    return get_actor(request)
+
+
+MaybeActor = Annotated[Actor | None, Depends(optional_actor)]

@@ -17,6 +17,7 @@ from proofdesk.api.routes import (
     auth,
     chain,
     chain_requests,
+    community,
     contracts,
     guests,
     log,
@@ -69,6 +70,7 @@ def install(app: FastAPI, db: Database) -> None:
         webhooks,
         witness,
         transfers,
+        community,
     ):
         api.include_router(module.router)
     app.include_router(api)

@@ -113,11 +113,46 @@ class EventType(StrEnum):
     TRANSFER_RECEIVED = "transfer.received"
     #: A signed status update of a transferred ticket, sent to or taken from the partner.
     TRANSFER_UPDATED = "transfer.updated"
+    #: Community Q&A (``actions.community``): events of a question's own stream
+    #: (``ticket_id`` is the question's id), carrying ids and SHA-256 digests of the posted
+    #: text, never the text (docs/decisions/0034-community-events.md).
+    QUESTION_ASKED = "question.asked"
+    ANSWER_POSTED = "answer.posted"
+    COMMENT_POSTED = "comment.posted"
+    VOTE_CAST = "vote.cast"
+    ANSWER_ACCEPTED = "answer.accepted"
+    ANSWER_UNACCEPTED = "answer.unaccepted"
+    QUESTION_CLOSED = "question.closed"  # closed as a duplicate of another question
+    POST_REPORTED = "post.reported"
+    POST_APPROVED = "post.approved"  # a held first post released by staff
+    POST_HIDDEN = "post.hidden"
+    POST_RESTORED = "post.restored"
+    ANSWER_PROMOTED = "answer.promoted"  # became a knowledge-base article (its author credited)
+    QUESTION_MADE_PRIVATE = "question.made_private"  # turned into its author's private ticket
 
 
 #: Events of streams that are no ticket (an organization's, a customer's), which no ticket
 #: projection folds.
-ORGANIZATION_EVENTS = frozenset({EventType.CONTRACT_ACTIVATED, EventType.CUSTOMER_NOTED})
+COMMUNITY_EVENTS = frozenset(
+    {
+        EventType.QUESTION_ASKED,
+        EventType.ANSWER_POSTED,
+        EventType.COMMENT_POSTED,
+        EventType.VOTE_CAST,
+        EventType.ANSWER_ACCEPTED,
+        EventType.ANSWER_UNACCEPTED,
+        EventType.QUESTION_CLOSED,
+        EventType.POST_REPORTED,
+        EventType.POST_APPROVED,
+        EventType.POST_HIDDEN,
+        EventType.POST_RESTORED,
+        EventType.ANSWER_PROMOTED,
+        EventType.QUESTION_MADE_PRIVATE,
+    }
+)
+ORGANIZATION_EVENTS = (
+    frozenset({EventType.CONTRACT_ACTIVATED, EventType.CUSTOMER_NOTED}) | COMMUNITY_EVENTS
+)
 
 #: What erased text reads as, in projections and in replays of erased events.
 ERASED_TEXT = "[erased]"

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from proofdesk.domain.tickets import Event, EventType, Visibility
+from proofdesk.domain.tickets import COMMUNITY_EVENTS, Event, EventType, Visibility
 
 MESSAGE_ADDED = "message.added"
 NOTE_ADDED = "note.added"
@@ -46,6 +46,8 @@ _BY_EVENT: dict[EventType, str] = {
     EventType.TRANSFER_RECEIVED: "transfer.received",
     EventType.TRANSFER_UPDATED: "transfer.updated",
     EventType.CUSTOMER_NOTED: "customer.noted",  # ids only: the note's text stays in the desk
+    # Community Q&A: ids and digests only; the public text is read from the community API.
+    **{t: t.value for t in COMMUNITY_EVENTS},
 }
 
 #: Every webhook type an endpoint may subscribe to, in a stable order.

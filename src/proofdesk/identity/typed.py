@@ -49,6 +49,11 @@ ACTIONS: dict[str, tuple[str, ...]] = {
     "ticket.create": ("kind", "subject", "body"),
     # A reply on an existing ticket.
     "message.add": ("body",),
+    # A community question (``ticket`` is empty; ``requestId`` the client's), and an answer
+    # or a comment (``ticket`` is the question's id).
+    "community.ask": ("title", "body"),
+    "community.answer": ("body",),
+    "community.comment": ("body",),
 }
 
 

@@ -11,8 +11,8 @@ from proofdesk.web.pages import WebRoute
 
 router = APIRouter(route_class=WebRoute, include_in_schema=False)
 
-#: The prefixes the pages own (the console, administration, the portal).
-PREFIXES = ("/agent", "/admin", "/requests")
+#: The prefixes the pages own (the console, administration, the portal, the community).
+PREFIXES = ("/agent", "/admin", "/requests", "/community")
 
 
 def _missing() -> None:

@@ -24,6 +24,7 @@ from proofdesk.actions.telegram_bots import bot_of, start_link
 from proofdesk.actions.uploads import do_store_upload
 from proofdesk.app.limits import address_of
 from proofdesk.app.services import Services, services_of
+from proofdesk.assistant.similar import article_suggestions
 from proofdesk.domain import networks
 from proofdesk.domain.tickets import (
     Channel,
@@ -189,6 +190,10 @@ def _uploads(request: Request, visitor: Visitor, files: list[UploadFile] | None)
     ]
 
 
+#: The same storing for the other forms that take files (``web.community``).
+uploads = _uploads
+
+
 @router.get("/requests/suggest")
 def suggest(request: Request, subject: str = "", body: str = "") -> Response:
     """Knowledge-base articles for what the customer is typing (an htmx fragment)."""
@@ -203,17 +208,7 @@ def suggest(request: Request, subject: str = "", body: str = "") -> Response:
         except NotFound:
             model = None
         if model is not None:
-            locale = locale_of(request, visitor)
-            # The articles of the likeliest intents first (in the reader's language when there
-            # is one), then the closest by search.
-            for candidate in model.classify(text)[:2]:
-                article = model.article_for(candidate.intent, locale)
-                if candidate.probability >= 0.3 and article is not None:
-                    found.append(article)
-            for article, score in model.search(text, k=6):
-                if score >= 0.3 and article.locale == locale and article not in found:
-                    found.append(article)
-            found = found[:3]
+            found = article_suggestions(model, text, locale_of(request, visitor))
     return render(request, visitor, "_suggestions.html", articles=found)
 
 

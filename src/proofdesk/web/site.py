@@ -7,6 +7,7 @@ from fastapi.staticfiles import StaticFiles
 
 from proofdesk.app.guards import reject_nul_characters
 from proofdesk.web import (
+    community,
     console,
     customers,
     dashboard,
@@ -42,6 +43,7 @@ def install(app: FastAPI) -> None:
         sla,
         contracts,
         webhooks,
+        community,
     ):
         app.include_router(module.router, dependencies=[Depends(reject_nul_characters)])
     app.mount("/static", StaticFiles(directory=pages.STATIC), name="static")

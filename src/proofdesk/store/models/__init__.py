@@ -81,6 +81,7 @@ from proofdesk.store.models.telegram import (
     TelegramUpdate,
 )
 from proofdesk.store.models.reads import TicketRead
+from proofdesk.store.models.community import CommunityPost, CommunityReport, CommunityVote
 # isort: on
 
 __all__ = [
@@ -101,6 +102,9 @@ __all__ = [
     "ChainRequestDraft",
     "ChainScan",
     "CheckpointCosignature",
+    "CommunityPost",
+    "CommunityReport",
+    "CommunityVote",
     "Cursor",
     "CustomerNote",
     "IdempotencyKey",
