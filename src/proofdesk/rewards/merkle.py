@@ -22,7 +22,9 @@ class Leaf:
 
 
 def leaf_hash(leaf: Leaf) -> bytes:
-    return keccak(encode(["uint256", "address", "uint256"], [leaf.index, leaf.account, leaf.amount]))
+    return keccak(
+        encode(["uint256", "address", "uint256"], [leaf.index, leaf.account, leaf.amount])
+    )
 
 
 def parent(a: bytes, b: bytes) -> bytes:
@@ -31,9 +33,7 @@ def parent(a: bytes, b: bytes) -> bytes:
 
 def leaves(amounts: dict[str, int]) -> list[Leaf]:
     """One leaf per account with a positive amount, indexed in address order."""
-    ordered = sorted(
-        (to_checksum_address(a), n) for a, n in amounts.items() if n > 0
-    )
+    ordered = sorted((to_checksum_address(a), n) for a, n in amounts.items() if n > 0)
     return [Leaf(index=i, account=a, amount=n) for i, (a, n) in enumerate(ordered)]
 
 

@@ -25,9 +25,7 @@ class Vote:
     at: datetime
 
 
-def counted(
-    policy: Policy, votes: Iterable[Vote], created_at: dict[str, datetime]
-) -> list[Vote]:
+def counted(policy: Policy, votes: Iterable[Vote], created_at: dict[str, datetime]) -> list[Vote]:
     """The votes that count, in time order."""
     period = timedelta(days=policy.pair_once_per_days)
     young = timedelta(days=policy.voter_min_age_days)
