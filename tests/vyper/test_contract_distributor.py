@@ -107,7 +107,7 @@ def test_wrong_proofs_are_refused(chain: Any) -> None:
 
 def test_publishing_rules(chain: Any) -> None:
     token, distributor = setup(chain, funded=300)
-    leaves, root, total = tree({ALICE.address: 100, BOB.address: 200})
+    _, root, total = tree({ALICE.address: 100, BOB.address: 200})
     publish = distributor.functions.publish
     reverts(chain, publish(0, root, total), "not the owner", by=MALLORY)
     reverts(chain, publish(1, root, total), "epoch out of order")
@@ -117,7 +117,7 @@ def test_publishing_rules(chain: Any) -> None:
     send(chain, publish(0, root, total))
     reverts(chain, publish(0, root, total), "epoch out of order")
     # The next epoch needs funds on top of what epoch 0 still owes.
-    leaves1, root1, total1 = tree({CAROL.address: 50})
+    _, root1, total1 = tree({CAROL.address: 50})
     reverts(chain, publish(1, root1, total1), "not funded")
     send(chain, token.functions.mint(distributor.address, 50))
     send(chain, publish(1, root1, total1))
