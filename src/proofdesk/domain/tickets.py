@@ -103,11 +103,30 @@ class EventType(StrEnum):
     CHAIN_FILED = "chain.filed"
     #: That record's block left the canonical chain in a reorganisation after it was final.
     CHAIN_DROPPED = "chain.dropped"
+    #: Rewards (``proofdesk.rewards``): a reward policy became the organization's (its stream);
+    #: points granted to a customer, or clawed back within the holding period (the
+    #: customer's stream); an epoch's vested balances became a Merkle root, and that root was
+    #: published on chain (the organization's stream).
+    REWARD_POLICY_PUBLISHED = "reward.policy_published"
+    REWARD_GRANTED = "reward.granted"
+    REWARD_CLAWED_BACK = "reward.clawed_back"
+    REWARD_EPOCH_CLOSED = "reward.epoch_closed"
+    REWARD_EPOCH_PUBLISHED = "reward.epoch_published"
 
 
 #: Events of streams that are no ticket (an organization's, a customer's), which no ticket
 #: projection folds.
-ORGANIZATION_EVENTS = frozenset({EventType.CONTRACT_ACTIVATED, EventType.CUSTOMER_NOTED})
+ORGANIZATION_EVENTS = frozenset(
+    {
+        EventType.CONTRACT_ACTIVATED,
+        EventType.CUSTOMER_NOTED,
+        EventType.REWARD_POLICY_PUBLISHED,
+        EventType.REWARD_GRANTED,
+        EventType.REWARD_CLAWED_BACK,
+        EventType.REWARD_EPOCH_CLOSED,
+        EventType.REWARD_EPOCH_PUBLISHED,
+    }
+)
 
 #: What erased text reads as, in projections and in replays of erased events.
 ERASED_TEXT = "[erased]"

@@ -73,6 +73,7 @@ from proofdesk.store.models.consortium import (
     WitnessRefusal,
 )
 from proofdesk.store.models.imports import ImportedRecord
+from proofdesk.store.models.rewards import RewardEpoch, RewardGrant, RewardLeaf, RewardPolicy
 # isort: on
 
 __all__ = [
@@ -118,6 +119,10 @@ __all__ = [
     "Payout",
     "Presence",
     "RecoveryCode",
+    "RewardEpoch",
+    "RewardGrant",
+    "RewardLeaf",
+    "RewardPolicy",
     "SearchTerm",
     "ServiceContract",
     "Session",
