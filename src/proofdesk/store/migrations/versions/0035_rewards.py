@@ -40,9 +40,7 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("id", name=op.f("pk_reward_policies")),
         sa.UniqueConstraint("organization_id", "policy_hash", name="uq_reward_policies_hash"),
     )
-    op.create_index(
-        "ix_reward_policies_organization_id", "reward_policies", ["organization_id"]
-    )
+    op.create_index("ix_reward_policies_organization_id", "reward_policies", ["organization_id"])
     op.create_table(
         "reward_grants",
         sa.Column("id", sa.String(length=36), nullable=False),
@@ -121,9 +119,7 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("id", name=op.f("pk_reward_leaves")),
         sa.UniqueConstraint("epoch_id", "leaf_index", name="uq_reward_leaves_index"),
     )
-    op.create_index(
-        "ix_reward_leaves_account", "reward_leaves", ["organization_id", "account_id"]
-    )
+    op.create_index("ix_reward_leaves_account", "reward_leaves", ["organization_id", "account_id"])
 
 
 def downgrade() -> None:
