@@ -431,6 +431,7 @@ def do_record_publication(
     *,
     chain_id: int,
     distributor: str,
+    chain_epoch: int,
     tx_hash: str,
     at: datetime | None = None,
 ) -> RewardEpoch:
@@ -449,11 +450,13 @@ def do_record_publication(
             "root": epoch.root,
             "chain_id": chain_id,
             "distributor": distributor,
+            "chain_epoch": chain_epoch,
             "tx_hash": tx_hash,
         },
     )
     epoch.chain_id = chain_id
     epoch.distributor = distributor
+    epoch.chain_epoch = chain_epoch
     epoch.publish_tx = tx_hash
     epoch.published_at = moment
     session.flush()
@@ -472,9 +475,14 @@ def do_publish_epoch(db: Database, chain: Chain, actor: Actor, number: int) -> R
             return epoch
         root, total = epoch.root, int(epoch.total)
     where = chain_rewards.ensure_distributor(db, chain)
-    tx_hash = chain_rewards.publish_root(chain, where, number, root, total)
+    chain_epoch, tx_hash = chain_rewards.publish_root(chain, where, root, total)
     with db.writer() as session:
         epoch = access_reward_epoch(session, actor.organization_id, number)
         return do_record_publication(
-            session, epoch, chain_id=where.chain_id, distributor=where.distributor, tx_hash=tx_hash
+            session,
+            epoch,
+            chain_id=where.chain_id,
+            distributor=where.distributor,
+            chain_epoch=chain_epoch,
+            tx_hash=tx_hash,
         )

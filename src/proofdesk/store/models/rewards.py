@@ -89,6 +89,8 @@ class RewardEpoch(Base):
     close_seq: Mapped[int] = mapped_column(BigInteger)
     chain_id: Mapped[int | None] = mapped_column(BigInteger)
     distributor: Mapped[str | None] = mapped_column(String(42))
+    #: Its number in the distributor, which serves every organization of the deployment.
+    chain_epoch: Mapped[int | None] = mapped_column(BigInteger)
     publish_tx: Mapped[str | None] = mapped_column(String(66))
     published_at: Mapped[datetime | None] = mapped_column(TZ)
 

@@ -88,6 +88,7 @@ def upgrade() -> None:
         sa.Column("close_seq", sa.BigInteger(), nullable=False),
         sa.Column("chain_id", sa.BigInteger(), nullable=True),
         sa.Column("distributor", sa.String(length=42), nullable=True),
+        sa.Column("chain_epoch", sa.BigInteger(), nullable=True),
         sa.Column("publish_tx", sa.String(length=66), nullable=True),
         sa.Column("published_at", TZ, nullable=True),
         sa.ForeignKeyConstraint(
