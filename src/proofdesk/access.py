@@ -430,7 +430,7 @@ def access_reward_epoch(session: Session, organization_id: str, number: int) -> 
         )
     ).first()
     if epoch is None:
-        raise NotFound("no such epoch", code="no_such_epoch")
+        raise NotFound("no such epoch")
     return epoch
 
 

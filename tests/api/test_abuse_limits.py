@@ -62,6 +62,8 @@ PUBLIC: dict[tuple[str, str], tuple[str, dict[str, Any] | None, str]] = {
         "public",
     ),
     ("GET", "/contracts/{contract_hash}"): ("/contracts/ab?organization=nowhere", None, "public"),
+    ("GET", "/rewards/policy"): ("/rewards/policy?organization=nowhere", None, "public"),
+    ("GET", "/rewards/epochs"): ("/rewards/epochs?organization=nowhere", None, "public"),
     ("POST", "/webhooks/orders"): (
         "/webhooks/orders?organization=nowhere",
         {"external_id": "o-1"},
