@@ -130,7 +130,7 @@ EXPECTED: dict[str, tuple[str, str]] = {
     "GET /rewards/ledger":                   ("200 200 200 200 403 403", "200 200 200 200 403 403"),
     # Nothing has vested in the matrix's world: refused for that, after the scope check.
     "POST /rewards/epochs":                  ("422 403 403 403 403 403", "422 403 403 403 403 403"),
-    "POST /rewards/epochs/{number}/publish": ("404 403 403 403 403 403", "404 403 403 403 403 403"),
+    "POST /rewards/epochs/0/publish":      ("404 403 403 403 403 403", "404 403 403 403 403 403"),
     "POST /payouts/{payout}/approve":        ("200 200 403 403 403 403", "404 404 403 403 403 403"),
     "POST /payouts/{payout}/reject":         ("200 200 403 403 403 403", "404 404 403 403 403 403"),
     "POST /payouts/{payout}/retry":          ("200 200 403 403 403 403", "404 404 403 403 403 403"),
@@ -393,10 +393,6 @@ def solved_ticket_id(world: World, role: str) -> Ids:
 def reward_policy() -> str:
     """A reward policy of its own name, so that each publication is a new one."""
     return DEFAULT_SOURCE.replace("name: default", f"name: p{unique()}")
-
-
-def epoch_number(world: World, role: str) -> Ids:
-    return {"number": "0"}
 
 
 def contract_source() -> str:
@@ -674,7 +670,7 @@ CALLS: dict[str, Call] = {
     "GET /rewards/points": Call(),
     "GET /rewards/ledger": Call(),
     "POST /rewards/epochs": Call(),
-    "POST /rewards/epochs/{number}/publish": Call(epoch_number),
+    "POST /rewards/epochs/0/publish": Call(),
     "POST /payouts/{payout}/approve": Call(payout_of("held"), json_body({})),
     "POST /payouts/{payout}/reject": Call(payout_of("held"), json_body({"reason": "duplicate"})),
     "POST /payouts/{payout}/retry": Call(payout_of("failed")),
