@@ -186,6 +186,8 @@ def test_from_points_to_a_claimed_token_balance(
     call = distributor.functions.claim(
         claim["chain_epoch"], claim["index"], claim["account"], int(claim["amount"]), claim["proof"]
     )
+    # the call the portal's wallet sends is exactly this one
+    assert claim["calldata"] == call._encode_transaction_data()
     transact(chain, call)  # anyone may send it; the tokens go to the wallet
     assert token.functions.balanceOf(wallet.address).call() == before + 30 * 10**18
     mine = points(client, tenant)

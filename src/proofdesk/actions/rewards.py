@@ -19,18 +19,27 @@ from __future__ import annotations
 
 import json
 from collections import defaultdict
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 
-from eth_utils import to_checksum_address
+from eth_abi import encode
+from eth_utils import keccak, to_checksum_address
 from hexbytes import HexBytes
 from sqlalchemy import or_, select, update
 from sqlalchemy.orm import Session
 
-from proofdesk.access import Actor, access_reward_epoch, require_admin, require_manager
+from proofdesk.access import (
+    Actor,
+    access_reward_epoch,
+    require_admin,
+    require_manager,
+    visible_reward_grants,
+    visible_reward_leaves,
+)
 from proofdesk.canonical import canonical_json, format_time, stored_utc, utc_now
 from proofdesk.chain import rewards as chain_rewards
-from proofdesk.chain.base import Chain
+from proofdesk.chain.base import Chain, ChainError
 from proofdesk.domain.roles import Role
 from proofdesk.domain.tickets import EventType, TicketState
 from proofdesk.errors import Conflict, InvalidInput, NotFound
@@ -486,3 +495,82 @@ def do_publish_epoch(db: Database, chain: Chain, actor: Actor, number: int) -> R
             chain_epoch=chain_epoch,
             tx_hash=tx_hash,
         )
+
+
+# --- what a customer sees ---------------------------------------------------------------------
+
+CLAIM_SELECTOR = keccak(b"claim(uint256,uint256,address,uint256,bytes32[])")[:4]
+
+
+def claim_calldata(chain_epoch: int, leaf: merkle.Leaf, proof: list[bytes]) -> str:
+    """The ``RewardDistributor.claim`` call a wallet sends (EIP-1193 ``eth_sendTransaction``)."""
+    args = encode(
+        ["uint256", "uint256", "address", "uint256", "bytes32[]"],
+        [chain_epoch, leaf.index, leaf.account, leaf.amount, proof],
+    )
+    return "0x" + (CLAIM_SELECTOR + args).hex()
+
+
+@dataclass(frozen=True)
+class Claim:
+    epoch: RewardEpoch
+    leaf: merkle.Leaf
+    points: int
+    proof: list[bytes]
+    claimed: bool | None  # None: the chain could not be read
+
+    @property
+    def calldata(self) -> str | None:
+        if self.epoch.chain_epoch is None:
+            return None
+        return claim_calldata(self.epoch.chain_epoch, self.leaf, self.proof)
+
+
+@dataclass(frozen=True)
+class Points:
+    pending: int
+    vested: int  # vested, not claimed (settled or not)
+    claimed: int
+    grants: list[tuple[RewardGrant, GrantStatus]]
+    claims: list[Claim]
+
+
+def points_of(
+    db: Database, actor: Actor, chain: Callable[[], Chain | None], *, now: datetime | None = None
+) -> Points:
+    """The actor's own points, with the proof of each settled epoch and whether it was claimed
+    on chain (read from the distributor; ``chain`` is only opened when an epoch was published).
+    Reads only."""
+    moment = now or utc_now()
+    with db.reader() as session:
+        grants = [
+            g
+            for g in visible_reward_grants(session, actor, account_id=actor.user_id)
+            if g.account_id == actor.user_id
+        ]
+        settled = visible_reward_leaves(session, actor)
+        trees = {epoch.id: epoch_leaves(session, epoch) for _, epoch in settled}
+    node = chain() if any(e.chain_epoch is not None for _, e in settled) else None
+    claims = []
+    for row, epoch in settled:
+        leaf = merkle.Leaf(row.leaf_index, row.address, int(row.amount))
+        claimed: bool | None = None
+        if node is not None and epoch.distributor and epoch.chain_epoch is not None:
+            try:
+                claimed = chain_rewards.is_claimed(
+                    node, epoch.distributor, epoch.chain_epoch, row.leaf_index
+                )
+            except ChainError:
+                claimed = None
+        proof = merkle.proof(trees[epoch.id], row.leaf_index)
+        claims.append(Claim(epoch, leaf, row.points, proof, claimed))
+    statuses = [(g, effective_status(g, moment)) for g in grants]
+    vested = sum(g.points for g, s in statuses if s is GrantStatus.VESTED)
+    claimed_points = sum(c.points for c in claims if c.claimed)
+    return Points(
+        pending=sum(g.points for g, s in statuses if s is GrantStatus.PENDING),
+        vested=vested - claimed_points,
+        claimed=claimed_points,
+        grants=statuses,
+        claims=claims,
+    )

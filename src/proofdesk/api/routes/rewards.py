@@ -6,20 +6,17 @@ settling and publishing epochs."""
 from __future__ import annotations
 
 from fastapi import APIRouter, Query, Response
-from hexbytes import HexBytes
 from sqlalchemy import select
 
 from proofdesk.access import (
     access_reward_epoch,
     require_staff,
     visible_reward_grants,
-    visible_reward_leaves,
 )
 from proofdesk.actions import rewards as actions
 from proofdesk.api.deps import AdminScoped, ServicesDep, TicketsReader
 from proofdesk.api.params import path_int
 from proofdesk.api.schemas.rewards import (
-    ClaimOut,
     EpochOut,
     GrantOut,
     PointsOut,
@@ -28,11 +25,7 @@ from proofdesk.api.schemas.rewards import (
 )
 from proofdesk.app.limits import Kind, per_address
 from proofdesk.canonical import utc_now
-from proofdesk.chain.base import ChainError
-from proofdesk.chain.rewards import is_claimed
 from proofdesk.errors import NotFound
-from proofdesk.rewards import merkle
-from proofdesk.rewards.engine import GrantStatus
 from proofdesk.store.models import Organization, RewardEpoch, RewardPolicy
 
 router = APIRouter(tags=["rewards"])
@@ -104,52 +97,10 @@ def list_epochs(services: ServicesDep, organization: str = Slug) -> list[EpochOu
     "/rewards/points",
     response_model=PointsOut,
     summary="The caller's points: pending, vested and claimed, with the rule that gave each, "
-    "and the proof of each settled epoch to claim with",
+    "and the proof (and the wallet's call) of each settled epoch to claim with",
 )
 def points(services: ServicesDep, actor: TicketsReader) -> PointsOut:
-    now = utc_now()
-    with services.db.reader() as session:
-        grants = visible_reward_grants(session, actor, account_id=actor.user_id)
-        mine = [g for g in grants if g.account_id == actor.user_id]
-        settled = visible_reward_leaves(session, actor)
-        trees = {epoch.id: actions.epoch_leaves(session, epoch) for _, epoch in settled}
-    chain = services.chain_or_none() if any(e.distributor for _, e in settled) else None
-    claims = []
-    for leaf, epoch in settled:
-        claimed: bool | None = None
-        if epoch.distributor is not None and epoch.chain_epoch is not None and chain is not None:
-            try:
-                claimed = is_claimed(chain, epoch.distributor, epoch.chain_epoch, leaf.leaf_index)
-            except ChainError:
-                claimed = None
-        proof = merkle.proof(trees[epoch.id], leaf.leaf_index)
-        claims.append(
-            ClaimOut(
-                epoch=epoch.number,
-                chain_epoch=epoch.chain_epoch,
-                index=leaf.leaf_index,
-                account=leaf.address,
-                amount=leaf.amount,
-                points=leaf.points,
-                proof=[HexBytes(p).to_0x_hex() for p in proof],
-                root=epoch.root,
-                published=epoch.publish_tx is not None,
-                chain_id=epoch.chain_id,
-                distributor=epoch.distributor,
-                claimed=claimed,
-            )
-        )
-    statuses = {g.id: actions.effective_status(g, now) for g in mine}
-    pending = sum(g.points for g in mine if statuses[g.id] is GrantStatus.PENDING)
-    vested = sum(g.points for g in mine if statuses[g.id] is GrantStatus.VESTED)
-    claimed_points = sum(c.points for c in claims if c.claimed)
-    return PointsOut(
-        pending=pending,
-        vested=vested - claimed_points,
-        claimed=claimed_points,
-        grants=[GrantOut.of(g, statuses[g.id].value) for g in mine],
-        claims=claims,
-    )
+    return PointsOut.of(actions.points_of(services.db, actor, services.chain_or_none))
 
 
 @router.get(

@@ -7,6 +7,7 @@ from typing import Annotated, Any
 
 from pydantic import BaseModel, Field, StringConstraints
 
+from proofdesk.actions.rewards import Claim, Points
 from proofdesk.api.schemas.common import Request, UtcTime
 from proofdesk.rewards.policy import Policy
 from proofdesk.store.models import RewardEpoch, RewardGrant, RewardPolicy
@@ -107,6 +108,28 @@ class ClaimOut(BaseModel):
     chain_id: int | None
     distributor: str | None
     claimed: bool | None = Field(description="On chain; null when the chain cannot be read.")
+    calldata: str | None = Field(
+        description="The claim call's data, to send to `distributor` (once published)."
+    )
+
+    @classmethod
+    def of(cls, claim: Claim) -> ClaimOut:
+        epoch = claim.epoch
+        return cls(
+            epoch=epoch.number,
+            chain_epoch=epoch.chain_epoch,
+            index=claim.leaf.index,
+            account=claim.leaf.account,
+            amount=str(claim.leaf.amount),
+            points=claim.points,
+            proof=["0x" + p.hex() for p in claim.proof],
+            root=epoch.root,
+            published=epoch.publish_tx is not None,
+            chain_id=epoch.chain_id,
+            distributor=epoch.distributor,
+            claimed=claim.claimed,
+            calldata=claim.calldata,
+        )
 
 
 class PointsOut(BaseModel):
@@ -115,6 +138,16 @@ class PointsOut(BaseModel):
     claimed: int
     grants: list[GrantOut]
     claims: list[ClaimOut]
+
+    @classmethod
+    def of(cls, points: Points) -> PointsOut:
+        return cls(
+            pending=points.pending,
+            vested=points.vested,
+            claimed=points.claimed,
+            grants=[GrantOut.of(g, s.value) for g, s in points.grants],
+            claims=[ClaimOut.of(c) for c in points.claims],
+        )
 
 
 class EpochOut(BaseModel):
