@@ -75,6 +75,11 @@ def active_policy(session: Session, organization_id: str) -> Policy:
     return default_policy() if row is None else from_document(json.loads(row.document))
 
 
+def active_policy_hash(db: Database, organization_id: str) -> str:
+    with db.reader() as session:
+        return active_policy(session, organization_id).policy_hash
+
+
 def do_publish_policy(
     session: Session, actor: Actor, source: str, *, at: datetime | None = None
 ) -> tuple[RewardPolicy, bool]:
