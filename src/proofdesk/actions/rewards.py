@@ -23,8 +23,9 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 
-from eth_abi import encode
-from eth_utils import keccak, to_checksum_address
+from eth_abi.abi import encode
+from eth_utils.address import to_checksum_address
+from eth_utils.crypto import keccak
 from hexbytes import HexBytes
 from sqlalchemy import or_, select, update
 from sqlalchemy.orm import Session
@@ -308,8 +309,9 @@ def do_reward_rating(
     public reply from a person. Rating again without such a comment withdraws it (clawed back
     within the holding period). Returns the outcome, or None when there was nothing to grant."""
     policy = active_policy(session, state.organization_id)
-    repliers = set(
-        session.scalars(
+    repliers: set[str] = {
+        author
+        for author in session.scalars(
             select(Message.author_id).where(
                 Message.ticket_id == state.id,
                 Message.visibility == "public",
@@ -317,7 +319,8 @@ def do_reward_rating(
                 Message.author_id.is_not(None),
             )
         )
-    )
+        if author is not None
+    }
     subject = ticket_subject(state.id)
     refused = engine.check_feedback(policy, comment, human_reply=bool(repliers))
     if refused is not None:
