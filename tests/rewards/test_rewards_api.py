@@ -200,3 +200,50 @@ def test_from_points_to_a_claimed_token_balance(
     assert settled == [epoch["number"]] * 3
     missing = client.post(f"{API}/rewards/epochs/9999/publish", headers=tenant.admin.headers)
     assert missing.status_code == 404
+
+
+def test_two_organizations_share_the_distributor_by_chain_epochs(
+    client: TestClient, db: Database, tenant: Tenant, other_tenant: Tenant, services: Services
+) -> None:
+    earlier = utc_now() - timedelta(days=8)
+    wallets = {}
+    for t in (tenant, other_tenant):
+        wallets[t.org_id] = seasoned(db, t.customer)
+        with db.writer() as session:
+            basis = Basis(
+                Reason.VERIFIED_FEEDBACK, f"ticket:{t.slug}", t.customer.user_id, t.agent.user_id
+            )
+            assert reward_actions.do_grant(session, t.org_id, basis, at=earlier).grant
+        # customer2 has no verified wallet: refused, so no leaf of theirs
+        seasoned(db, t.customer2, wallet=False)
+        with db.writer() as session:
+            basis = Basis(
+                Reason.VERIFIED_FEEDBACK, f"ticket:{t.slug}-2", t.customer2.user_id, t.agent.user_id
+            )
+            assert reward_actions.do_grant(session, t.org_id, basis, at=earlier).decision.refused
+    chain_epochs = []
+    for t in (tenant, other_tenant):
+        closed = client.post(f"{API}/rewards/epochs", headers=t.admin.headers).json()
+        assert closed["number"] == 0
+        published = client.post(f"{API}/rewards/epochs/0/publish", headers=t.admin.headers)
+        assert published.status_code == 200, published.text
+        chain_epochs.append(published.json()["chain_epoch"])
+    assert chain_epochs[1] == chain_epochs[0] + 1
+    chain = services.chain()
+    for t in (tenant, other_tenant):
+        (claim,) = points(client, t)["claims"]
+        assert claim["account"] == wallets[t.org_id].address
+        distributor = contract(chain, "RewardDistributor", claim["distributor"])
+        assert distributor.functions.verify(
+            claim["chain_epoch"],
+            claim["index"],
+            claim["account"],
+            int(claim["amount"]),
+            claim["proof"],
+        ).call()
+    # the log has each step, in each organization's own stream
+    with db.reader() as session:
+        types = session.scalars(
+            select(TicketEvent.type).where(TicketEvent.ticket_id == tenant.org_id)
+        ).all()
+    assert "reward.epoch_closed" in types and "reward.epoch_published" in types
