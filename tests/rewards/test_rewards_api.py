@@ -247,3 +247,36 @@ def test_two_organizations_share_the_distributor_by_chain_epochs(
             select(TicketEvent.type).where(TicketEvent.ticket_id == tenant.org_id)
         ).all()
     assert "reward.epoch_closed" in types and "reward.epoch_published" in types
+
+
+def test_points_without_a_wallet_wait_for_a_later_epoch(
+    client: TestClient, db: Database, tenant: Tenant
+) -> None:
+    source = policy.DEFAULT_SOURCE.replace("name: default", "name: nowallet").replace(
+        "verified_wallet: true", "verified_wallet: false"
+    )
+    made = client.post(
+        f"{API}/rewards/policies", json={"source": source}, headers=tenant.admin.headers
+    )
+    assert made.status_code == 201, made.text
+    seasoned(db, tenant.customer)
+    seasoned(db, tenant.customer2, wallet=False)
+    earlier = utc_now() - timedelta(days=8)
+    with db.writer() as session:
+        for member in (tenant.customer, tenant.customer2):
+            basis = Basis(
+                Reason.VERIFIED_FEEDBACK, f"ticket:{member.user_id}", member.user_id, None
+            )
+            assert reward_actions.do_grant(session, tenant.org_id, basis, at=earlier).grant
+    first = client.post(f"{API}/rewards/epochs", headers=tenant.admin.headers).json()
+    assert first["points"] == 10  # only the customer with a wallet
+    assert (
+        client.get(f"{API}/rewards/points", headers=tenant.customer2.headers).json()["claims"] == []
+    )
+    seasoned(db, tenant.customer2)  # now verified
+    second = client.post(f"{API}/rewards/epochs", headers=tenant.admin.headers).json()
+    assert (second["number"], second["points"]) == (1, 10)
+    (claim,) = client.get(f"{API}/rewards/points", headers=tenant.customer2.headers).json()[
+        "claims"
+    ]
+    assert claim["epoch"] == 1 and claim["points"] == 10
