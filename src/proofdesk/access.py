@@ -43,6 +43,9 @@ from proofdesk.store.models import (
     Message,
     Organization,
     Payout,
+    RewardEpoch,
+    RewardGrant,
+    RewardLeaf,
     ServiceContract,
     SlaPolicy,
     Team,
@@ -669,3 +672,46 @@ def moderation_queue(session: Session, actor: Actor) -> tuple[list[CommunityPost
         .order_by(CommunityReport.created_at)
     ).all()
     return list(held), [tuple(r) for r in reports]
+
+
+# --- rewards (actions.rewards) ------------------------------------------------------------------
+
+
+def access_reward_epoch(session: Session, organization_id: str, number: int) -> RewardEpoch:
+    epoch = session.scalars(
+        select(RewardEpoch).where(
+            RewardEpoch.organization_id == organization_id, RewardEpoch.number == number
+        )
+    ).first()
+    if epoch is None:
+        raise NotFound("no such epoch")
+    return epoch
+
+
+def visible_reward_grants(
+    session: Session, actor: Actor, *, account_id: str | None = None, limit: int = 500
+) -> list[RewardGrant]:
+    """A customer sees their own grants; staff see the organization's (the rewards ledger),
+    or one account's."""
+    query = select(RewardGrant).where(RewardGrant.organization_id == actor.organization_id)
+    if actor.is_customer:
+        query = query.where(RewardGrant.account_id == actor.user_id)
+    else:
+        require_staff(actor)
+        if account_id is not None:
+            query = query.where(RewardGrant.account_id == account_id)
+    return list(session.scalars(query.order_by(RewardGrant.granted_at.desc()).limit(limit)).all())
+
+
+def visible_reward_leaves(session: Session, actor: Actor) -> list[tuple[RewardLeaf, RewardEpoch]]:
+    """The customer's own leaves of settled epochs, newest epoch first."""
+    rows = session.execute(
+        select(RewardLeaf, RewardEpoch)
+        .join(RewardEpoch, RewardEpoch.id == RewardLeaf.epoch_id)
+        .where(
+            RewardLeaf.organization_id == actor.organization_id,
+            RewardLeaf.account_id == actor.user_id,
+        )
+        .order_by(RewardEpoch.number.desc())
+    ).all()
+    return [(leaf, epoch) for leaf, epoch in rows]

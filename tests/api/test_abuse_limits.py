@@ -87,6 +87,8 @@ PUBLIC: dict[tuple[str, str], tuple[str, dict[str, Any] | None, str]] = {
         {"organization": "nowhere", "text": "hello"},
         "assistant",
     ),
+    ("GET", "/rewards/policy"): ("/rewards/policy?organization=nowhere", None, "public"),
+    ("GET", "/rewards/epochs"): ("/rewards/epochs?organization=nowhere", None, "public"),
     ("POST", "/webhooks/orders"): (
         "/webhooks/orders?organization=nowhere",
         {"external_id": "o-1"},

@@ -45,6 +45,7 @@ from proofdesk.assistant.kb import read_path as kb_read
 from proofdesk.canonical import format_time, utc_now
 from proofdesk.domain.roles import Scope
 from proofdesk.domain.tickets import Kind, Status
+from proofdesk.rewards.policy import DEFAULT_SOURCE
 from proofdesk.store.db import Database
 from proofdesk.store.models import (
     ApiToken,
@@ -130,6 +131,12 @@ EXPECTED: dict[str, tuple[str, str]] = {
     "PUT /organization/escrow":              ("200 403 403 403 403 403", "200 403 403 403 403 403"),
     "GET /tickets/{id}/payouts":             ("200 200 200 200 200 404", "404 404 404 404 404 404"),
     "GET /payouts":                          ("200 200 403 403 403 403", "200 200 403 403 403 403"),
+    "POST /rewards/policies":                ("201 403 403 403 403 403", "201 403 403 403 403 403"),
+    "GET /rewards/points":                   ("200 200 200 200 200 200", "200 200 200 200 200 200"),
+    "GET /rewards/ledger":                   ("200 200 200 200 403 403", "200 200 200 200 403 403"),
+    # Nothing has vested in the matrix's world: refused for that, after the scope check.
+    "POST /rewards/epochs":                  ("422 403 403 403 403 403", "422 403 403 403 403 403"),
+    "POST /rewards/epochs/0/publish":      ("404 403 403 403 403 403", "404 403 403 403 403 403"),
     "POST /payouts/{payout}/approve":        ("200 200 403 403 403 403", "404 404 403 403 403 403"),
     "POST /payouts/{payout}/reject":         ("200 200 403 403 403 403", "404 404 403 403 403 403"),
     "POST /payouts/{payout}/retry":          ("200 200 403 403 403 403", "404 404 403 403 403 403"),
@@ -421,6 +428,11 @@ def solved_ticket_id(world: World, role: str) -> Ids:
         assert ticket is not None
         do_change_status(session, actor_of(world.home.agent, world.home), ticket, Status.SOLVED)
     return {"id": ticket_id}
+
+
+def reward_policy() -> str:
+    """A reward policy of its own name, so that each publication is a new one."""
+    return DEFAULT_SOURCE.replace("name: default", f"name: p{unique()}")
 
 
 def contract_source() -> str:
@@ -784,6 +796,11 @@ CALLS: dict[str, Call] = {
     "DELETE /macros/{macro}": Call(a_macro),
     "POST /tickets/{id}/macros/{macro}": Call(ticket_and_macro),
     "GET /payouts": Call(),
+    "POST /rewards/policies": Call(payload=json_body(lambda _: {"source": reward_policy()})),
+    "GET /rewards/points": Call(),
+    "GET /rewards/ledger": Call(),
+    "POST /rewards/epochs": Call(),
+    "POST /rewards/epochs/0/publish": Call(),
     "POST /payouts/{payout}/approve": Call(payout_of("held"), json_body({})),
     "POST /payouts/{payout}/reject": Call(payout_of("held"), json_body({"reason": "duplicate"})),
     "POST /payouts/{payout}/retry": Call(payout_of("failed")),

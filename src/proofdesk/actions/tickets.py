@@ -14,7 +14,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from proofdesk.access import Actor, require_worker
-from proofdesk.actions import mail_out, signed, telegram_out
+from proofdesk.actions import mail_out, rewards, signed, telegram_out
 from proofdesk.canonical import format_time, utc_now
 from proofdesk.domain import identifiers, networks
 from proofdesk.domain.redaction import SECRET_WARNING, redact
@@ -654,6 +654,9 @@ def do_rate(
     state = _append(session, actor, state, EventType.RATED, payload, at, None)
     if secrets_found:
         state = _warn_of_secrets(session, actor, state, secrets_found, _stamp(at))
+    # Verified feedback earns points under the reward policy (or loses them, rated again
+    # without a comment): actions.rewards.
+    rewards.do_reward_rating(session, state, payload.get("comment"), at=at)
     return state
 
 

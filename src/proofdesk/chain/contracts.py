@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 #: The contracts ProofDesk deploys, by name (file ``contracts/<name>.vy``).
-NAMES = ("CheckpointAnchor", "RequestInbox", "RewardToken", "WarrantyEscrow")
+NAMES = ("CheckpointAnchor", "RequestInbox", "RewardDistributor", "RewardToken", "WarrantyEscrow")
 
 SOURCE_DIR = Path(__file__).resolve().parents[3] / "contracts"
 

@@ -45,7 +45,12 @@ def deploy_contracts(
         if row is not None and not redeploy and chain.code_at(row.address):
             rows.append(row)
             continue
-        address, receipt = deploy(chain, name, default_constructor_args(chain, name))
+        args = default_constructor_args(chain, name)
+        if name == "RewardDistributor":
+            # The distributor pays in the deployment's reward token (deployed first if need be).
+            (token,) = deploy_contracts(db, chain, ("RewardToken",))
+            args = (token.address,)
+        address, receipt = deploy(chain, name, args)
         with db.writer() as session:
             row = ChainContract(
                 chain_id=chain.chain_id,

@@ -129,6 +129,15 @@ class EventType(StrEnum):
     POST_RESTORED = "post.restored"
     ANSWER_PROMOTED = "answer.promoted"  # became a knowledge-base article (its author credited)
     QUESTION_MADE_PRIVATE = "question.made_private"  # turned into its author's private ticket
+    #: Rewards (``proofdesk.rewards``): a reward policy became the organization's (its stream);
+    #: points granted to a customer, or clawed back within the holding period (the
+    #: customer's stream); an epoch's vested balances became a Merkle root, and that root was
+    #: published on chain (the organization's stream).
+    REWARD_POLICY_PUBLISHED = "reward.policy_published"
+    REWARD_GRANTED = "reward.granted"
+    REWARD_CLAWED_BACK = "reward.clawed_back"
+    REWARD_EPOCH_CLOSED = "reward.epoch_closed"
+    REWARD_EPOCH_PUBLISHED = "reward.epoch_published"
 
 
 #: Events of streams that are no ticket (an organization's, a customer's), which no ticket
@@ -151,7 +160,18 @@ COMMUNITY_EVENTS = frozenset(
     }
 )
 ORGANIZATION_EVENTS = (
-    frozenset({EventType.CONTRACT_ACTIVATED, EventType.CUSTOMER_NOTED}) | COMMUNITY_EVENTS
+    frozenset(
+        {
+            EventType.CONTRACT_ACTIVATED,
+            EventType.CUSTOMER_NOTED,
+            EventType.REWARD_POLICY_PUBLISHED,
+            EventType.REWARD_GRANTED,
+            EventType.REWARD_CLAWED_BACK,
+            EventType.REWARD_EPOCH_CLOSED,
+            EventType.REWARD_EPOCH_PUBLISHED,
+        }
+    )
+    | COMMUNITY_EVENTS
 )
 
 #: What erased text reads as, in projections and in replays of erased events.

@@ -48,6 +48,11 @@ _BY_EVENT: dict[EventType, str] = {
     EventType.CUSTOMER_NOTED: "customer.noted",  # ids only: the note's text stays in the desk
     # Community Q&A: ids and digests only; the public text is read from the community API.
     **{t: t.value for t in COMMUNITY_EVENTS},
+    EventType.REWARD_POLICY_PUBLISHED: "reward.policy_published",
+    EventType.REWARD_GRANTED: "reward.granted",
+    EventType.REWARD_CLAWED_BACK: "reward.clawed_back",
+    EventType.REWARD_EPOCH_CLOSED: "reward.epoch_closed",
+    EventType.REWARD_EPOCH_PUBLISHED: "reward.epoch_published",
 }
 
 #: Every webhook type an endpoint may subscribe to, in a stable order.

@@ -82,6 +82,7 @@ from proofdesk.store.models.telegram import (
 )
 from proofdesk.store.models.reads import TicketRead
 from proofdesk.store.models.community import CommunityPost, CommunityReport, CommunityVote
+from proofdesk.store.models.rewards import RewardEpoch, RewardGrant, RewardLeaf, RewardPolicy
 # isort: on
 
 __all__ = [
@@ -130,6 +131,10 @@ __all__ = [
     "Payout",
     "Presence",
     "RecoveryCode",
+    "RewardEpoch",
+    "RewardGrant",
+    "RewardLeaf",
+    "RewardPolicy",
     "SearchTerm",
     "ServiceContract",
     "Session",
