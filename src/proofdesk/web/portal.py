@@ -238,7 +238,7 @@ def request_rating(request: Request, ticket_id: str) -> Response:
     """The rating form while the request is solved (nothing otherwise), refreshed live."""
     visitor = signed_in(request)
     with reading(request) as session:
-        ticket, _ = _ticket_and_messages(session, visitor, ticket_id)
+        ticket = access_ticket(session, visitor.actor, ticket_id)
     solved = ticket.status == Status.SOLVED.value
     return render(request, visitor, "_rating.html", ticket=ticket, solved=solved)
 

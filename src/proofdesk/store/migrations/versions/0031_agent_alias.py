@@ -1,7 +1,7 @@
 """The name customers see on a staff member's replies (``users.agent_alias``).
 
 Revision ID: 0031
-Revises: 0029
+Revises: 0030
 """
 
 from __future__ import annotations
@@ -10,7 +10,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0031"
-down_revision = "0029"
+down_revision = "0030"
 branch_labels = None
 depends_on = None
 

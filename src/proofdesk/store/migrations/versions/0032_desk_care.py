@@ -2,7 +2,7 @@
 agent has read (unread markers), and each user's time zone.
 
 Revision ID: 0032
-Revises: 0029
+Revises: 0031
 """
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0032"
-down_revision = "0029"
+down_revision = "0031"
 branch_labels = None
 depends_on = None
 

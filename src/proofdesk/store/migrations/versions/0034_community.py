@@ -1,7 +1,7 @@
 """Community Q&A: posts (questions, answers, comments), votes and reports.
 
 Revision ID: 0034
-Revises: 0029
+Revises: 0032
 """
 
 from __future__ import annotations
@@ -10,7 +10,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0034"
-down_revision = "0029"
+down_revision = "0032"
 branch_labels = None
 depends_on = None
 

@@ -2,7 +2,7 @@
 vested points.
 
 Revision ID: 0035
-Revises: 0029
+Revises: 0034
 """
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0035"
-down_revision = "0029"
+down_revision = "0034"
 branch_labels = None
 depends_on = None
 

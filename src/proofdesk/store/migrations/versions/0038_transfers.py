@@ -1,7 +1,7 @@
 """Cross-organization transfers: agreements, transfers and their signed updates.
 
 Revision ID: 0038
-Revises: 0029
+Revises: 0035
 """
 
 from __future__ import annotations
@@ -10,7 +10,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0038"
-down_revision = "0031"
+down_revision = "0035"
 branch_labels = None
 depends_on = None
 
