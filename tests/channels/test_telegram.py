@@ -130,10 +130,10 @@ def test_a_chat_from_start_to_answer_to_hand_off_to_an_agent_reply_in_the_chat(
     api.message("how long does identity verification take?")
     (answer,) = chat.round()
     assert "Source" in answer.shown and "Did this answer your question?" in answer.shown
-    assert [b["text"] for b in answer.buttons] == ["Yes", "No"]
+    assert [b["text"] for b in answer.buttons] == ["Helpful", "Not helpful"]
     assert all(b["callback_data"].startswith("h:") for b in answer.buttons)
 
-    api.press(answer.buttons[1], answer)  # "No"
+    api.press(answer.buttons[1], answer)  # "Not helpful"
     (handed,) = chat.round()
     assert api.answered and api.answered[-1]["callback_query_id"]
     assert "request #" in handed.shown

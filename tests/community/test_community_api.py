@@ -281,7 +281,7 @@ def test_a_private_problem_becomes_a_private_ticket(
     # …and the public post keeps a neutral note only; its answers are hidden.
     public = client.get(f"{API}/questions/{question['id']}", params={"organization": tenant.slug})
     assert public.status_code == 200
-    assert "88123" not in public.text and "0xabab" not in public.text
+    assert "account 88123" not in public.text and "0xabab" not in public.text
     assert public.json()["question"]["status"] == "private"
     assert public.json()["question"]["ticket_id"] is None  # staff only
     assert public.json()["answers"] == []

@@ -77,8 +77,8 @@ def create_app(
         try:
             yield
         finally:
-            workers.stop()
             follower.stop()
+            workers.stop()
 
     app = FastAPI(
         lifespan=lifespan,

@@ -163,8 +163,16 @@ class Follower:
         return len(changes)
 
     def _run(self) -> None:
+        failing = False
         while not self._stop.wait(self.interval):
             try:
                 self.step()
-            except Exception:  # a database that is away for a moment: try again next time
-                log.warning("the change feed could not read the log", exc_info=True)
+                failing = False
+            except Exception as exc:  # the database away for a moment: try again next time
+                if not failing:  # once an outage, not once a second
+                    log.warning(
+                        "the change feed cannot read the log (%s); meanwhile live pages "
+                        "hear only of this process's commits",
+                        type(exc).__name__,
+                    )
+                failing = True
