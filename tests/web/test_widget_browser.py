@@ -171,6 +171,11 @@ def test_a_visitor_chats_without_an_account_and_a_person_takes_over(
     # An English conversation in a Chinese browser: English buttons.
     buttons = chat.locator(".bubble.assistant .feedback button")
     assert buttons.all_inner_texts() == ["Helpful", "Not helpful"]
+    # Knowledge text is rendered, not shown as Markdown; its source is named by its title.
+    answer = chat.locator(".bubble.assistant .body").first
+    assert "**" not in answer.inner_text() and "](" not in answer.inner_text()
+    assert answer.locator("p").count() >= 2
+    assert "Source: " in answer.inner_text() and "(en)" not in answer.inner_text()
     ask(chat, "how are trading fees calculated?", 2)
     ask(chat, "when are staking rewards paid?", 3)
     box = frame.bounding_box()

@@ -376,7 +376,7 @@ def take_turn(
         if reply.kind == "answer" and reply.article is not None:
             parts += [
                 f"{reply.article.title}\n\n{reply.article.body}",
-                f"{translate(lang, SOURCE)}: {reply.article.slug} ({reply.article.locale})",
+                f"{translate(lang, SOURCE)}: {reply.article.title}",
                 translate(lang, HELPED),
             ]
         elif guest:

@@ -40,6 +40,8 @@ if TYPE_CHECKING:
     from proofdesk.ledger.keys import Keyring
 
 SQLITE_BUSY_TIMEOUT_MS = 30_000
+#: Marks a session of :meth:`Database.side_writer`, where no event may be written.
+UNSEQUENCED = "unsequenced"
 #: The most events the feed's follower reads at a time.
 FOLLOW_BATCH = 1000
 
@@ -105,6 +107,15 @@ class Database:
             changes = session.info.pop(CHANGES, None)
         if changes:
             self.feed.publish(changes)
+
+    @contextmanager
+    def side_writer(self) -> Iterator[Session]:
+        """A short write transaction *without* the sequencer lock, for rows that are no part
+        of the log (what an agent has read, …): it never waits for, nor holds up, the writers
+        of events. An :class:`~proofdesk.store.events.EventAppender` refuses to work in it."""
+        info = {"keyring": self.keyring, UNSEQUENCED: True}
+        with self._sessions(info=info) as session, session.begin():
+            yield session
 
     def follower(self, interval: float = 1.0) -> Follower:
         """The feed's follower of what other processes commit (started by the app)."""

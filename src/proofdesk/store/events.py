@@ -28,8 +28,9 @@ from proofdesk.domain.tickets import (
     apply_event,
     message_channel,
 )
-from proofdesk.errors import Error, InvalidInput, NotFound
+from proofdesk.errors import Error, IntegrityFailure, InvalidInput, NotFound
 from proofdesk.ledger.store import EventReader, LedgerWriter
+from proofdesk.store.db import UNSEQUENCED
 from proofdesk.store.feed import CHANGES, Change
 from proofdesk.store.models import LogHead, Message, SearchTerm, Ticket, TicketEvent, TicketTag
 from proofdesk.store.rows import row_to_state as row_to_state  # re-exported for its callers
@@ -42,6 +43,9 @@ class EventAppender:
     """Appends events within one write transaction."""
 
     def __init__(self, session: Session) -> None:
+        if session.info.get(UNSEQUENCED):
+            # Without the sequencer lock two writers could take one sequence number.
+            raise IntegrityFailure("events are written only under Database.writer()")
         self.session = session
         head = session.get(LogHead, 1)
         if head is None:

@@ -245,7 +245,8 @@ def _ticket_page(
 ) -> Response:
     """The ticket page; with ``changed_since`` (the version a refused form was filled in on),
     answered 409 with what changed since in the side form."""
-    with services_of(request).db.writer() as session:
+    # What an agent has read is no event: its row is written beside the log, not in its queue.
+    with services_of(request).db.side_writer() as session:
         do_mark_read(session, visitor.actor, access_ticket(session, visitor.actor, ticket_id))
     with reading(request) as session:
         ticket = access_ticket(session, visitor.actor, ticket_id)

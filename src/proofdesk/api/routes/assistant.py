@@ -27,6 +27,7 @@ from proofdesk.assistant import conversation, kb
 from proofdesk.assistant.assist import metrics, suggestions, ticket_locale, top_issues
 from proofdesk.assistant.conversation import TurnResult
 from proofdesk.canonical import format_time, utc_now
+from proofdesk.domain.markdown import to_html
 from proofdesk.errors import InvalidInput
 from proofdesk.store.models import KbArticle, User
 
@@ -58,6 +59,7 @@ def turn_out(result: TurnResult) -> AssistantReplyOut:
         intent=reply.intent,
         confidence=round(reply.confidence, 4),
         text=result.text,
+        html=to_html(result.text),
         sources=sources,
         entities=[
             {

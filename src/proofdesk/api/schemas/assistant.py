@@ -28,7 +28,12 @@ class AssistantReplyOut(BaseModel):
     reason: str | None = Field(description="Why a person takes over; null for an answer.")
     intent: str | None
     confidence: float
-    text: str = Field(description="What to show the customer, in their language.")
+    text: str = Field(description="What to show the customer, in their language (Markdown).")
+    html: str = Field(
+        "",
+        description="The same text as HTML, rendered and sanitised by the one renderer of "
+        "knowledge text (`domain.markdown`): safe to put into a page as it is.",
+    )
     sources: list[AssistantSourceOut]
     entities: list[dict[str, Any]]
     transactions: list[dict[str, Any]]

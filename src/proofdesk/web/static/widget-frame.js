@@ -3,7 +3,8 @@
 // address when a person must take over; a customer may instead sign in with the API (a session
 // token kept in this frame's sessionStorage, sent as a Bearer token: no cookie, no CSRF).
 // A conversation speaks one language, the one its first turn chose: the buttons follow it.
-// Every text is written with textContent: what anyone types stays text.
+// Every text is written with textContent: what anyone types stays text. The one exception is
+// the assistant's answer, which the server sends already rendered and sanitised (reply.html).
 "use strict";
 (function () {
   const root = document.getElementById("widget");
@@ -68,7 +69,7 @@
     return response.status === 204 ? null : response.json();
   }
 
-  function say(who, text, extra, author) {
+  function say(who, text, extra, author, html) {
     const item = document.createElement("li");
     item.className = "bubble " + who;
     const name = document.createElement("span");
@@ -76,7 +77,15 @@
     name.textContent = author || T()[who] || who;
     const body = document.createElement("div");
     body.className = "body";
-    body.textContent = text;
+    if (html) {
+      // The assistant's answer as the server rendered and sanitised it (domain/markdown.py:
+      // an allowlist of tags and attributes, no script, no style): knowledge text, not what
+      // anyone typed.
+      body.classList.add("rendered");
+      body.innerHTML = html;
+    } else {
+      body.textContent = text;
+    }
     item.append(name, body);
     if (extra) item.append(extra);
     $("widget-log").append(item);
@@ -115,7 +124,8 @@
     state.conversation = reply.conversation_id;
     state.locale = reply.locale || state.locale;
     label();
-    say("assistant", reply.text, reply.kind === "answer" ? feedback(reply.turn_id) : null);
+    say("assistant", reply.text, reply.kind === "answer" ? feedback(reply.turn_id) : null,
+      null, reply.html);
     state.asking = Boolean(reply.needs_contact);
     if (reply.ticket_id && reply.ticket_id !== state.ticket) {
       state.ticket = reply.ticket_id;
