@@ -179,6 +179,8 @@ def test_the_rating_form_appears_live_when_the_request_is_solved(
         assert row is not None
         actions.do_add_message(session, desk.agent, row, body="Sent today.", status=Status.SOLVED)
     page.locator("form.survey").wait_for(timeout=15_000)  # no reload: the live refresh
+    # The timeline is refreshed by the same event, in a request of its own.
+    page.locator("#timeline", has_text="Sent today.").wait_for(timeout=15_000)
     assert page.locator("#timeline").inner_text().count("Sent today.") == 1
     assert serious_findings(page) == []
     page.context.close()

@@ -97,8 +97,10 @@ def test_a_breach_is_warned_of_then_written_once_and_escalated(
     start = datetime.now(UTC) - timedelta(minutes=50)
     tid = ticket_at(db, tenant, start)
     worker = SlaWorker(db, 0, now=lambda: start + timedelta(minutes=50))
-    assert worker.step() == 1
-    assert worker.step() == 0  # once
+    # Twice, and the warning is written once. (The worker alerts every ticket due, other tests'
+    # too, so what it returns is no count of this ticket's alerts: its events are.)
+    worker.step()
+    worker.step()
     types = [e["type"] for e in events_of(client, tenant, tid)]
     assert types.count("sla.warning") == 1 and "sla.breached" not in types
     sla = client.get(f"{API}/tickets/{tid}/sla", headers=tenant.customer.headers).json()
@@ -108,8 +110,8 @@ def test_a_breach_is_warned_of_then_written_once_and_escalated(
     )
 
     late = SlaWorker(db, 0, now=lambda: start + timedelta(minutes=70))
-    assert late.step() == 1
-    assert late.step() == 0
+    late.step()
+    late.step()
     events = events_of(client, tenant, tid)
     [breach] = [e for e in events if e["type"] == "sla.breached"]
     assert breach["payload"]["target"] == "first_response"
