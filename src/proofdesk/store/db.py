@@ -110,9 +110,17 @@ class Database:
 
     @contextmanager
     def side_writer(self) -> Iterator[Session]:
-        """A short write transaction *without* the sequencer lock, for rows that are no part
-        of the log (what an agent has read, …): it never waits for, nor holds up, the writers
-        of events. An :class:`~proofdesk.store.events.EventAppender` refuses to work in it."""
+        """A short write transaction for rows that are no part of the log (what an agent has
+        read, …): on PostgreSQL without the sequencer lock, so it never waits for, nor holds
+        up, the writers of events. An :class:`~proofdesk.store.events.EventAppender` refuses
+        to work in it."""
+        if self.dialect == "sqlite":
+            # SQLite has one writer whatever the lock, and a transaction that reads before it
+            # writes fails (SQLITE_BUSY_SNAPSHOT) rather than waits: take the lock first.
+            with self.writer() as session:
+                session.info[UNSEQUENCED] = True
+                yield session
+            return
         info = {"keyring": self.keyring, UNSEQUENCED: True}
         with self._sessions(info=info) as session, session.begin():
             yield session
